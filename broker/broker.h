@@ -1,0 +1,56 @@
+/*
+ * broker.h - the espace broker: request routing and event fan-out.
+ *
+ * Requests (docs/protocol.md): clients send REQUEST to a service name; the
+ * broker stamps the caller (the session bound by AUTH on this connection, or
+ * the caller a gateway/local peer supplies, or an anonymous caller with just
+ * the peer role and key), and hands the request to the live worker of that
+ * service with the most free capacity. With no live worker it answers
+ * UNAVAILABLE at once; past the request deadline DEADLINE_EXCEEDED; when a
+ * worker dies (no heartbeat for BUS_LIVENESS intervals, or DISCONNECT) every
+ * request it held is answered UNAVAILABLE. A reply arriving after that is
+ * dropped: each request gets exactly one answer.
+ *
+ * Events: an XSUB/XPUB proxy (publishers connect to the "pub" endpoints,
+ * subscribers to the "sub" endpoints). On tcp only peers with role service
+ * or gateway may publish or subscribe.
+ *
+ * Security: tcp endpoints are CURVE servers with the broker's keypair
+ * (<data>/broker/curve.key); a ZAP handler admits only public keys
+ * registered in the broker's store (keys.h) and tags each peer with its role.
+ * ipc endpoints are for one host: the socket files live in a 0700 folder.
+ *
+ * THREAD SAFETY: broker_run owns every socket it opens; run it in its own
+ * thread (or process). It creates its own ZeroMQ context.
+ */
+#ifndef ES_BROKER_H
+#define ES_BROKER_H
+
+#include <stddef.h>
+
+#define BROKER_MAX_PENDING 65536   /* requests in flight through the broker */
+#define BROKER_MAX_QUEUE 4096      /* requests waiting per service */
+#define BROKER_MAX_WORKERS 256     /* live workers */
+#define BROKER_MAX_SESSIONS 100000 /* connections with a bound session */
+
+typedef struct broker_opts {
+    const char *data_dir;       /* root data folder; the broker uses <data_dir>/broker */
+    const char *req_ipc;        /* request endpoint on ipc, or NULL */
+    const char *req_tcp;        /* request endpoint on tcp (CURVE), or NULL */
+    const char *pub_ipc;        /* events in (XSUB) on ipc, or NULL */
+    const char *pub_tcp;        /* events in (XSUB) on tcp (CURVE), or NULL */
+    const char *sub_ipc;        /* events out (XPUB) on ipc, or NULL */
+    const char *sub_tcp;        /* events out (XPUB) on tcp (CURVE), or NULL */
+    unsigned heartbeat_ms;      /* 0 = BUS_HEARTBEAT_MS */
+    unsigned default_timeout_ms;/* 0 = BUS_DEFAULT_TIMEOUT_MS */
+    int stop_fd;                /* broker_run returns when this fd is readable */
+    int ready_fd;               /* if >= 0, one byte is written when all endpoints are bound */
+    int no_sync;                /* store without fsync (tests) */
+} broker_opts_t;
+
+/* Run the broker until opts->stop_fd becomes readable. Returns 0 after a
+ * clean stop, or a negative es_status if it could not start (bad endpoint,
+ * address in use, unreadable key). */
+int broker_run(const broker_opts_t *opts);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * service.h - the service runtime: what makes a bus worker of a service.
+ *
+ * A service declares its methods in a table (svc_def_t); svc_run opens its
+ * store (<data>/<name>), registers as a worker and loops:
+ *   1. drain up to STORE_GROUP_MAX requests waiting on the worker socket;
+ *   2. decode each body with codec_decode as the method's request type
+ *      (unknown method -> UNIMPLEMENTED, bad body -> INVALID_ARGUMENT);
+ *   3. run the read methods in one read transaction, and the write methods
+ *      (SVC_WRITE) through store_write_group: one nested transaction each,
+ *      one durable commit for all (group commit);
+ *   4. only then send every reply and publish the events the handlers queued.
+ * Before a handler runs, the runtime checks the caller: methods without
+ * SVC_PUBLIC need an authenticated caller (kind != PRINCIPAL_NONE) and get
+ * UNAUTHENTICATED otherwise; SVC_OPERATOR methods need PRINCIPAL_OPERATOR
+ * and get PERMISSION_DENIED otherwise.
+ *
+ * A handler returns 0 to keep its writes or a negative es_status to discard
+ * them. The reply is what it set with svc_reply, or the status it set with
+ * svc_fail: `return svc_fail(...)` fails and discards; `svc_fail(...);
+ * return 0;` fails but keeps the writes (e.g. counting a failed login).
+ * A handler may be run twice for one request (replay after the map grew):
+ * it must not have effects outside its transaction except through
+ * svc_reply / svc_fail / svc_publish, which the replay resets.
+ *
+ * THREAD SAFETY: svc_run runs on the calling thread and owns everything it
+ * opens; run several services on several threads.
+ */
+#ifndef ES_SERVICE_H
+#define ES_SERVICE_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "store.h"
+
+typedef struct svc_call svc_call_t;
+
+/* Method flags */
+#define SVC_WRITE 0x1    /* runs inside the group-commit write transaction */
+#define SVC_PUBLIC 0x2   /* callable without a session */
+#define SVC_OPERATOR 0x4 /* only the local operator */
+
+typedef int (*svc_handler_fn)(void *state, svc_call_t *call, const ProtobufCMessage *req,
+                              store_txn_t *txn);
+
+typedef struct svc_method {
+    const char *name;                         /* Request.method */
+    const ProtobufCMessageDescriptor *request; /* body type */
+    svc_handler_fn handler;
+    unsigned flags;                           /* SVC_* */
+} svc_method_t;
+
+/* What svc_run hands to init: the service's store and its publisher. */
+typedef struct svc_env {
+    store_t *store;     /* the service's own store, open */
+    const char *data_dir; /* <data>/<name> */
+} svc_env_t;
+
+typedef struct svc_def {
+    const char *name;               /* bus service name and data subfolder */
+    const char **tables;            /* NULL-terminated table names */
+    const svc_method_t *methods;
+    size_t n_methods;
+    /* Called once after the store opened; *state is passed to handlers. */
+    int (*init)(const svc_env_t *env, void **state);
+    /* Called once at stop (may be NULL). */
+    void (*fini)(void *state);
+} svc_def_t;
+
+typedef struct svc_opts {
+    const char *data_dir;   /* root data folder */
+    bus_conn_t bus;         /* broker request endpoint (worker side) */
+    bus_conn_t pub;         /* broker events-in endpoint (publisher) */
+    uint32_t capacity;      /* requests in flight; 0 = STORE_GROUP_MAX */
+    int stop_fd;            /* svc_run returns when readable */
+    int ready_fd;           /* if >= 0, one byte written once registered */
+    int no_sync;            /* store without fsync (tests only) */
+} svc_opts_t;
+
+/* Run the service until stop_fd is readable. 0 after a clean stop, or a
+ * negative es_status if it could not start (store, bus, init). */
+int svc_run(const svc_def_t *def, const svc_opts_t *opts);
+
+/* ---- for handlers ---- */
+
+/* Caller as stamped by the broker (never NULL). */
+const Espace__V1__Caller *svc_caller(const svc_call_t *c);
+
+/* Request id, for logs. */
+uint64_t svc_request_id(const svc_call_t *c);
+
+/* Wall-clock time of the group the request runs in, ms since the epoch. */
+int64_t svc_now_ms(const svc_call_t *c);
+
+/* Set the reply body (packed now; the message may be freed afterwards).
+ * Returns 0 or ES_RESOURCE_EXHAUSTED. */
+int svc_reply(svc_call_t *c, const ProtobufCMessage *reply);
+
+/* Set an error reply: status, the dotted field path at fault (or NULL), and
+ * a message (printf format; English, no personal data). Returns `status`. */
+int svc_fail(svc_call_t *c, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Queue an event, published after the commit if the handler returns 0. */
+int svc_publish(svc_call_t *c, const char *topic, const ProtobufCMessage *body);
+
+#endif
