@@ -102,7 +102,9 @@ int store_get(store_txn_t *t, const char *table, const void *key, size_t klen,
 int store_put(store_txn_t *t, const char *table, const void *key, size_t klen,
               const void *val, size_t vlen);
 
-/* Like store_put but ES_ALREADY_EXISTS if the key is present. */
+/* Like store_put but ES_ALREADY_EXISTS if the key is present.
+ * store_put, store_put_new and store_del return ES_INVALID_ARGUMENT in a
+ * read-only transaction. */
 int store_put_new(store_txn_t *t, const char *table, const void *key, size_t klen,
                   const void *val, size_t vlen);
 
@@ -119,7 +121,9 @@ int store_cursor_open(store_txn_t *t, const char *table, const void *from, size_
 
 /* Move to the next entry (the first, on the first call). Returns 0 and sets
  * key/val (decrypted; valid until the transaction ends), or ES_NOT_FOUND at
- * the end. */
+ * the end. Any output pointer may be NULL; with val and vlen both NULL the
+ * value is not decrypted (key-only scan). ES_INTERNAL for a value that fails
+ * authentication (the cursor has moved past it). */
 int store_cursor_next(store_cursor_t *c, const void **key, size_t *klen, const void **val,
                       size_t *vlen);
 
@@ -143,7 +147,19 @@ typedef int (*store_apply_fn)(store_txn_t *t, void *item, void *ctx);
  * nested transaction, then commit once, durably. results[i] receives each
  * item's return value. Returns 0 when the group committed (then every item
  * with results[i] == 0 is durable), or a negative es_status when nothing was
- * committed (then no item's writes exist, whatever its result). */
+ * committed (then no item's writes exist, whatever its result).
+ * An item whose callback ends its own transaction (store_txn_end) counts as
+ * discarded: results[i] = ES_ABORTED if the callback returned 0.
+ * An LMDB failure inside an item other than not-found/exists (I/O, corrupt
+ * page) discards the whole group: ES_INTERNAL, nothing committed.
+ * MAP GROWTH: on MDB_MAP_FULL the group is aborted, the map doubled and the
+ * group replayed (at most 12 times, then ES_RESOURCE_EXHAUSTED). LMDB allows
+ * the resize only while no transaction is open in the process, so it waits
+ * (up to 1 s) for every read transaction of this store, in any thread, to
+ * end (new ones wait for the resize), then gives up with
+ * ES_RESOURCE_EXHAUSTED and nothing committed. So a writer must not hold a
+ * read transaction of its own store while calling store_write_group, and
+ * readers must stay short. */
 int store_write_group(store_t *s, store_apply_fn apply, void **items, size_t n, int *results,
                       void *ctx);
 
@@ -151,7 +167,10 @@ int store_write_group(store_t *s, store_apply_fn apply, void **items, size_t n, 
 
 /* Hot, consistent, compacted copy of the store into folder `dir` (created if
  * missing, must be empty), with a copy of the key file. Safe while the store
- * is in use, by this process or another. */
+ * is in use, by this process or another. ES_ALREADY_EXISTS if dir is not
+ * empty, ES_INVALID_ARGUMENT if it exists and is not a folder, ES_INTERNAL on
+ * an I/O failure (a partial data.mdb is removed). The copy opens with
+ * store_open like the original. */
 int store_backup(store_t *s, const char *dir);
 
 /* Number of entries in table (for tests and metrics). */
