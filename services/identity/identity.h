@@ -1,0 +1,61 @@
+/*
+ * identity.h - the identity service ("identity"): patient and professional
+ * accounts, login, session tokens, sessions and devices.
+ *
+ * Methods (proto/espace/v1/identity.proto; flags of runtime/service.h):
+ *   SignUpPatient       public, write
+ *   CreateProfessional  operator, write
+ *   Login               public, write (failed attempts are recorded)
+ *   Authenticate        public, read  (the broker/edge checks a token)
+ *   WhoAmI, ListSessions, ListDevices, GetDeviceKeys         read
+ *   Logout, RevokeSession, RegisterDeviceKeys, RevokeDevice  write
+ * Every method that is not public needs a caller whose session is still
+ * active in the store (not revoked, not expired, device not revoked); only
+ * GetDeviceKeys also serves PRINCIPAL_OPERATOR and PRINCIPAL_SERVICE callers,
+ * which have no session.
+ *
+ * Data (<data>/identity): the store (tables in identity_records.proto) and
+ * the token signing key token.key / token.key.pub (formats in
+ * broker/token.h), created on first start.
+ *
+ * Login slow-down, per account: after IDENTITY_LOCK_AFTER consecutive
+ * failures the account is locked for IDENTITY_LOCK_BASE_MS, doubling with
+ * each further failure up to IDENTITY_LOCK_MAX_MS. While locked, Login
+ * answers RESOURCE_EXHAUSTED without checking the password. A success
+ * resets the count. Unknown accounts and wrong passwords get the same
+ * UNAUTHENTICATED "invalid credentials" after a comparable Argon2id cost.
+ *
+ * Passwords: Argon2id, cost from ESPACE_PWHASH (services/identity/password.h).
+ *
+ * Events: "identity.session.revoked" (SessionRevoked) on Logout,
+ * RevokeSession and RevokeDevice (one per session ended).
+ *
+ * Logs carry patient ids, RPPS numbers and statuses only: never an INS,
+ * name, birth date, password or token.
+ *
+ * THREAD SAFETY: the service runs on the thread of svc_run.
+ */
+#ifndef ES_IDENTITY_H
+#define ES_IDENTITY_H
+
+#include "service.h"
+
+#define IDENTITY_SERVICE "identity"
+#define IDENTITY_SESSION_MS (12LL * 3600 * 1000)  /* session and token lifetime */
+#define IDENTITY_LOCK_AFTER 5                     /* failures before the first lock */
+#define IDENTITY_LOCK_BASE_MS 1000LL              /* first lock */
+#define IDENTITY_LOCK_MAX_MS (15LL * 60 * 1000)   /* longest lock */
+#define IDENTITY_TOKEN_KEY "token.key"            /* in <data>/identity */
+/* Live sessions kept per device: a login on a device that has this many
+ * already revokes the oldest. Equal to SVC_MAX_EVENTS, so RevokeDevice can
+ * announce every session it ends in one request. */
+#define IDENTITY_MAX_DEVICE_SESSIONS SVC_MAX_EVENTS
+#define IDENTITY_TOPIC_REVOKED "identity.session.revoked"
+
+/* Lock duration after `failures` consecutive failures (0 below
+ * IDENTITY_LOCK_AFTER). Exposed for tests. */
+long long identity_lock_ms(unsigned failures);
+
+extern const svc_def_t identity_service;
+
+#endif

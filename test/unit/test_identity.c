@@ -1,0 +1,957 @@
+/* End-to-end tests of services/identity through the real runtime: a broker
+ * thread and an identity service thread on ipc endpoints in a mkdtemp
+ * folder; requests through bus_client, events through bus_sub. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "broker.h"
+#include "bus.h"
+#include "codec.h"
+#include "identity.h"
+#include "identity.pb-c.h"
+#include "status.h"
+#include "token.h"
+
+#define T_MS 5000
+#define PASSWORD "correct horse battery"
+
+typedef struct env {
+    char dir[64];
+    char data[96];
+    char req_ep[128], pub_ep[128], sub_ep[128];
+    int stop[2];
+    int broker_ready[2], svc_ready[2];
+    pthread_t broker_thread, svc_thread;
+    int broker_rc, svc_rc;
+    int broker_started, svc_started; /* threads to join (2 = broker running) */
+    void *zctx;
+    bus_client_t *local; /* ipc client: may stamp its own Caller */
+    uint8_t token_pk[TOKEN_PUBLIC_BYTES];
+    unsigned ins_seq;
+} env_t;
+
+static env_t *E;
+
+/* ------------------------------------------------------------- harness */
+
+static void *s_broker_main(void *arg)
+{
+    env_t *e = arg;
+    broker_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = e->data;
+    o.req_ipc = e->req_ep;
+    o.pub_ipc = e->pub_ep;
+    o.sub_ipc = e->sub_ep;
+    o.stop_fd = e->stop[0];
+    o.ready_fd = e->broker_ready[1];
+    o.no_sync = 1;
+    e->broker_rc = broker_run(&o);
+    return NULL;
+}
+
+static void *s_svc_main(void *arg)
+{
+    env_t *e = arg;
+    svc_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = e->data;
+    o.bus.endpoint = e->req_ep;
+    o.pub.endpoint = e->pub_ep;
+    o.stop_fd = e->stop[0];
+    o.ready_fd = e->svc_ready[1];
+    o.no_sync = 1;
+    e->svc_rc = svc_run(&identity_service, &o);
+    return NULL;
+}
+
+static int s_wait_byte(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char b;
+    if (poll(&p, 1, ms) != 1)
+        return -1;
+    return read(fd, &b, 1) == 1 ? 0 : -1;
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    env_t *e = calloc(1, sizeof *e);
+    if (!e || sodium_init() < 0)
+        return -1;
+    setenv("ESPACE_PWHASH", "min", 1);
+    snprintf(e->dir, sizeof e->dir, "/tmp/es-identity-XXXXXX");
+    if (!mkdtemp(e->dir))
+        return -1;
+    snprintf(e->data, sizeof e->data, "%s/data", e->dir);
+    snprintf(e->req_ep, sizeof e->req_ep, "ipc://%s/bus.ipc", e->dir);
+    snprintf(e->pub_ep, sizeof e->pub_ep, "ipc://%s/events-in.ipc", e->dir);
+    snprintf(e->sub_ep, sizeof e->sub_ep, "ipc://%s/events-out.ipc", e->dir);
+    if (mkdir(e->data, 0700) != 0)
+        return -1;
+    E = e;
+    if (pipe(e->stop) || pipe(e->broker_ready) || pipe(e->svc_ready))
+        return -1;
+    e->broker_started = 1;
+    if (pthread_create(&e->broker_thread, NULL, s_broker_main, e) != 0)
+        return -1;
+    e->broker_started = 2;
+    if (s_wait_byte(e->broker_ready[0], 10000) != 0) {
+        fprintf(stderr, "broker did not start (rc=%d)\n", e->broker_rc);
+        return -1;
+    }
+    if (pthread_create(&e->svc_thread, NULL, s_svc_main, e) != 0)
+        return -1;
+    e->svc_started = 1;
+    if (s_wait_byte(e->svc_ready[0], 10000) != 0) {
+        fprintf(stderr, "identity did not start (rc=%d)\n", e->svc_rc);
+        return -1;
+    }
+    e->zctx = zmq_ctx_new();
+    bus_conn_t conn = {.endpoint = e->req_ep};
+    if (!e->zctx || bus_client_new(e->zctx, &conn, &e->local) != 0)
+        return -1;
+    /* the service may have sent READY before the broker took it in: wait
+     * until identity answers (bounded) */
+    int up = 0;
+    for (int i = 0; i < 100 && !up; i++) {
+        Espace__V1__AuthenticateRequest areq = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
+        areq.token = "x";
+        int rc = bus_call(e->local, IDENTITY_SERVICE, "Authenticate", &areq.base, NULL, 1000,
+                          NULL, NULL, NULL);
+        if (rc == ES_UNAUTHENTICATED)
+            up = 1;
+        else {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (!up)
+        return -1;
+    char pub[256];
+    snprintf(pub, sizeof pub, "%s/identity/%s.pub", e->data, IDENTITY_TOKEN_KEY);
+    if (token_public_load(pub, e->token_pk) != 0)
+        return -1;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    env_t *e = E;
+    char cmd[128];
+    if (!e)
+        return -1;
+    bus_client_destroy(&e->local);
+    int ok = 1;
+    if (e->broker_started) {
+        if (write(e->stop[1], "x", 1) != 1)
+            ok = 0;
+        if (e->svc_started)
+            pthread_join(e->svc_thread, NULL);
+        if (e->broker_started == 2)
+            pthread_join(e->broker_thread, NULL);
+        ok = ok && e->svc_rc == 0 && e->broker_rc == 0;
+    }
+    if (e->zctx)
+        zmq_ctx_term(e->zctx);
+    close(e->stop[0]);
+    close(e->stop[1]);
+    close(e->broker_ready[0]);
+    close(e->broker_ready[1]);
+    close(e->svc_ready[0]);
+    close(e->svc_ready[1]);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    if (system(cmd) != 0)
+        ok = 0;
+    free(e);
+    E = NULL;
+    return ok ? 0 : -1;
+}
+
+/* A fresh valid INS (13-digit body + key), distinct per call. */
+static void s_new_ins(char out[16])
+{
+    unsigned n = ++E->ins_seq;
+    snprintf(out, 16, "1850675%06u", n % 1000000u);
+    uint64_t body = 0;
+    for (int i = 0; i < 13; i++)
+        body = body * 10 + (uint64_t)(out[i] - '0');
+    unsigned key = 97u - (unsigned)(body % 97u);
+    out[13] = (char)('0' + key / 10);
+    out[14] = (char)('0' + key % 10);
+    out[15] = '\0';
+}
+
+/* Call identity from the local client, optionally stamped with a caller. */
+static int s_call(bus_client_t *c, const char *method, const ProtobufCMessage *req,
+                  const ProtobufCMessageDescriptor *rd, const Espace__V1__Caller *caller,
+                  ProtobufCMessage **reply, bus_reply_t *r)
+{
+    return bus_call(c, IDENTITY_SERVICE, method, req, rd, T_MS, caller, reply, r);
+}
+
+static const Espace__V1__Caller *s_operator(void)
+{
+    static Espace__V1__Caller op = ESPACE__V1__CALLER__INIT;
+    op.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
+    op.principal = "operator";
+    op.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    return &op;
+}
+
+static char *s_first_names_default[] = {"Marie", "Claire"};
+
+static int s_sign_up(const char *ins, char patient_id[33], bus_reply_t *r)
+{
+    Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+    req.ins = (char *)ins;
+    req.birth_names = "Dupont";
+    req.n_first_names = 2;
+    req.first_names = s_first_names_default;
+    req.birth_date = "1985-06-07";
+    req.password = PASSWORD;
+    Espace__V1__SignUpPatientReply *rep = NULL;
+    int rc = s_call(E->local, "SignUpPatient", &req.base,
+                    &espace__v1__sign_up_patient_reply__descriptor, NULL,
+                    (ProtobufCMessage **)&rep, r);
+    if (rc == 0) {
+        if (patient_id)
+            snprintf(patient_id, 33, "%s", rep->patient_id);
+        codec_free(&rep->base);
+    }
+    return rc;
+}
+
+/* Login by INS (or RPPS when rpps != NULL). *out freed by the caller. */
+static int s_login(const char *ins, const char *rpps, const char *password,
+                   const ProtobufCBinaryData *device_id, Espace__V1__DeviceKeys *keys,
+                   Espace__V1__LoginReply **out, bus_reply_t *r)
+{
+    Espace__V1__LoginRequest req = ESPACE__V1__LOGIN_REQUEST__INIT;
+    if (rpps) {
+        req.who_case = ESPACE__V1__LOGIN_REQUEST__WHO_RPPS;
+        req.rpps = (char *)rpps;
+    } else {
+        req.who_case = ESPACE__V1__LOGIN_REQUEST__WHO_INS;
+        req.ins = (char *)ins;
+    }
+    req.password = (char *)password;
+    if (device_id)
+        req.device_id = *device_id;
+    req.device_name = "test browser";
+    req.device_keys = keys;
+    Espace__V1__LoginReply *rep = NULL;
+    int rc = s_call(E->local, "Login", &req.base, &espace__v1__login_reply__descriptor, NULL,
+                    (ProtobufCMessage **)&rep, r);
+    if (out)
+        *out = rep;
+    else
+        codec_free((ProtobufCMessage *)rep);
+    return rc;
+}
+
+/* A client bound to the session of `token`. */
+static bus_client_t *s_session_client(const char *token)
+{
+    bus_client_t *c = NULL;
+    bus_conn_t conn = {.endpoint = E->req_ep};
+    assert_int_equal(bus_client_new(E->zctx, &conn, &c), 0);
+    Espace__V1__Caller *caller = NULL;
+    bus_reply_t r;
+    assert_int_equal(bus_client_auth(c, token, T_MS, &caller, &r), 0);
+    assert_non_null(caller);
+    codec_free(&caller->base);
+    return c;
+}
+
+static int s_authenticate(const char *token, Espace__V1__AuthenticateReply **out)
+{
+    Espace__V1__AuthenticateRequest req = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
+    req.token = (char *)token;
+    Espace__V1__AuthenticateReply *rep = NULL;
+    int rc = s_call(E->local, "Authenticate", &req.base,
+                    &espace__v1__authenticate_reply__descriptor, NULL, (ProtobufCMessage **)&rep,
+                    NULL);
+    if (out)
+        *out = rep;
+    else
+        codec_free((ProtobufCMessage *)rep);
+    return rc;
+}
+
+static void s_make_keys(Espace__V1__DeviceKeys *k, uint8_t sign_pk[32], uint8_t dh_pk[32])
+{
+    uint8_t sk[64], dsk[32];
+    crypto_sign_keypair(sign_pk, sk);
+    crypto_box_keypair(dh_pk, dsk);
+    espace__v1__device_keys__init(k);
+    k->sign_public.data = sign_pk;
+    k->sign_public.len = 32;
+    k->dh_public.data = dh_pk;
+    k->dh_public.len = 32;
+}
+
+/* Wait for a revocation event naming session `sid`. */
+static int s_wait_revoked(bus_sub_t *sub, const uint8_t sid[16])
+{
+    int64_t end = bus_mono_ms() + T_MS;
+    while (bus_mono_ms() < end) {
+        char topic[BUS_MAX_TOPIC + 1];
+        Espace__V1__Event *ev = NULL;
+        if (bus_sub_recv(sub, 500, topic, &ev) != 0)
+            continue;
+        int match = 0;
+        Espace__V1__SessionRevoked *sr = NULL;
+        if (strcmp(topic, IDENTITY_TOPIC_REVOKED) == 0 &&
+            codec_decode(&espace__v1__session_revoked__descriptor, ev->body.data, ev->body.len, 0,
+                         (ProtobufCMessage **)&sr, NULL) == 0) {
+            match = sr->session_id.len == 16 && memcmp(sr->session_id.data, sid, 16) == 0 &&
+                    sr->expires_ms > 0 && sr->principal[0] != '\0';
+            codec_free(&sr->base);
+        }
+        codec_free(&ev->base);
+        if (match)
+            return 0;
+    }
+    return -1;
+}
+
+static bus_sub_t *s_subscriber(void)
+{
+    bus_sub_t *sub = NULL;
+    bus_conn_t conn = {.endpoint = E->sub_ep};
+    assert_int_equal(bus_sub_new(E->zctx, &conn, &sub), 0);
+    assert_int_equal(bus_subscribe(sub, IDENTITY_TOPIC_REVOKED), 0);
+    /* slow joiner: let the subscription reach the broker */
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return sub;
+}
+
+/* --------------------------------------------------------------- tests */
+
+static void test_lock_schedule(void **state)
+{
+    (void)state;
+    assert_true(identity_lock_ms(0) == 0);
+    assert_true(identity_lock_ms(4) == 0);
+    assert_true(identity_lock_ms(5) == 1000);
+    assert_true(identity_lock_ms(6) == 2000);
+    assert_true(identity_lock_ms(14) == 512000);
+    assert_true(identity_lock_ms(15) == IDENTITY_LOCK_MAX_MS);
+    assert_true(identity_lock_ms(1000) == IDENTITY_LOCK_MAX_MS);
+    assert_true(identity_lock_ms(UINT32_MAX) == IDENTITY_LOCK_MAX_MS);
+}
+
+static void test_sign_up_ok_and_duplicate(void **state)
+{
+    (void)state;
+    char ins[16], pid[33], spaced[40];
+    bus_reply_t r;
+    s_new_ins(ins);
+    assert_int_equal(s_sign_up(ins, pid, &r), 0);
+    assert_int_equal(strlen(pid), 32);
+    for (int i = 0; i < 32; i++)
+        assert_non_null(strchr("0123456789abcdef", pid[i]));
+    /* the same INS written with spaces is the same INS */
+    snprintf(spaced, sizeof spaced, "%.1s %.2s %.2s %.2s %.3s %.3s %.2s", ins, ins + 1, ins + 3,
+             ins + 5, ins + 7, ins + 10, ins + 13);
+    assert_int_equal(s_sign_up(spaced, NULL, &r), ES_ALREADY_EXISTS);
+    assert_string_equal(r.field, "ins");
+}
+
+static void test_sign_up_invalid_fields(void **state)
+{
+    (void)state;
+    char ins[16], bad_ins[16], long_name[120], long_first[70], long_pw[300];
+    s_new_ins(ins);
+    memcpy(bad_ins, ins, sizeof ins);
+    bad_ins[14] = bad_ins[14] == '9' ? '0' : (char)(bad_ins[14] + 1);
+    memset(long_name, 'a', 101);
+    long_name[101] = '\0';
+    memset(long_first, 'b', 61);
+    long_first[61] = '\0';
+    memset(long_pw, 'p', 257);
+    long_pw[257] = '\0';
+    char *one[] = {"Marie"};
+    char *empty_second[] = {"Marie", ""};
+    char *too_long_first[] = {long_first};
+    char *eleven[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"};
+    char *ctrl_first[] = {"Ma\x01rie"};
+
+    struct {
+        const char *ins, *birth_names, *birth_date, *password;
+        char **first;
+        size_t n_first;
+        const char *field;
+    } cases[] = {
+        {bad_ins, "Dupont", "1985-06-07", PASSWORD, one, 1, "ins"},
+        {"12345", "Dupont", "1985-06-07", PASSWORD, one, 1, "ins"},
+        {"", "Dupont", "1985-06-07", PASSWORD, one, 1, "ins"},
+        {ins, "", "1985-06-07", PASSWORD, one, 1, "birth_names"},
+        {ins, "   ", "1985-06-07", PASSWORD, one, 1, "birth_names"},
+        {ins, long_name, "1985-06-07", PASSWORD, one, 1, "birth_names"},
+        {ins, "Du\npont", "1985-06-07", PASSWORD, one, 1, "birth_names"},
+        {ins, "Dupont", "1985-06-07", PASSWORD, NULL, 0, "first_names"},
+        {ins, "Dupont", "1985-06-07", PASSWORD, eleven, 11, "first_names"},
+        {ins, "Dupont", "1985-06-07", PASSWORD, empty_second, 2, "first_names[1]"},
+        {ins, "Dupont", "1985-06-07", PASSWORD, too_long_first, 1, "first_names[0]"},
+        {ins, "Dupont", "1985-06-07", PASSWORD, ctrl_first, 1, "first_names[0]"},
+        {ins, "Dupont", "2023-02-29", PASSWORD, one, 1, "birth_date"},
+        {ins, "Dupont", "1889-12-31", PASSWORD, one, 1, "birth_date"},
+        {ins, "Dupont", "2999-01-01", PASSWORD, one, 1, "birth_date"},
+        {ins, "Dupont", "1985-13-01", PASSWORD, one, 1, "birth_date"},
+        {ins, "Dupont", "1985-6-07", PASSWORD, one, 1, "birth_date"},
+        {ins, "Dupont", "07/06/1985", PASSWORD, one, 1, "birth_date"},
+        {ins, "Dupont", "", PASSWORD, one, 1, "birth_date"},
+        {ins, "Dupont", "1985-06-07", "short pw 11", one, 1, "password"},
+        {ins, "Dupont", "1985-06-07", long_pw, one, 1, "password"},
+        {ins, "Dupont", "1985-06-07", "twelve chars\x7f", one, 1, "password"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+        req.ins = (char *)cases[i].ins;
+        req.birth_names = (char *)cases[i].birth_names;
+        req.first_names = cases[i].first;
+        req.n_first_names = cases[i].n_first;
+        req.birth_date = (char *)cases[i].birth_date;
+        req.password = (char *)cases[i].password;
+        bus_reply_t r;
+        int rc = s_call(E->local, "SignUpPatient", &req.base,
+                        &espace__v1__sign_up_patient_reply__descriptor, NULL, NULL, &r);
+        if (rc != ES_INVALID_ARGUMENT || strcmp(r.field, cases[i].field) != 0)
+            fail_msg("case %zu: rc=%d field=%s (want %s)", i, rc, r.field, cases[i].field);
+    }
+    /* edge values that are valid: 1890-01-01, a leap day, 12 and 256 chars,
+     * 10 first names, accents (multi-byte characters count as one) */
+    Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+    char *ten[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "Élodie"};
+    char pw256[260];
+    memset(pw256, 'x', 256);
+    pw256[256] = '\0';
+    char name100[220] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(name100, "é");
+    req.ins = ins;
+    req.birth_names = name100;
+    req.first_names = ten;
+    req.n_first_names = 10;
+    req.birth_date = "2000-02-29";
+    req.password = pw256;
+    Espace__V1__SignUpPatientReply *rep = NULL;
+    bus_reply_t r;
+    /* nothing of the refused attempts was stored: this INS is still free */
+    assert_int_equal(s_call(E->local, "SignUpPatient", &req.base,
+                            &espace__v1__sign_up_patient_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&rep, &r),
+                     0);
+    codec_free(&rep->base);
+    s_new_ins(ins);
+    req.ins = ins;
+    req.birth_names = "Dupont";
+    req.birth_date = "1890-01-01";
+    req.password = "exactly12chr";
+    assert_int_equal(s_call(E->local, "SignUpPatient", &req.base, NULL, NULL, NULL, &r), 0);
+}
+
+static void test_login_and_authenticate(void **state)
+{
+    (void)state;
+    char ins[16], pid[33], lower[40];
+    bus_reply_t r;
+    s_new_ins(ins);
+    assert_int_equal(s_sign_up(ins, pid, &r), 0);
+
+    Espace__V1__LoginReply *rep = NULL;
+    snprintf(lower, sizeof lower, " %s ", ins);
+    assert_int_equal(s_login(lower, NULL, PASSWORD, NULL, NULL, &rep, &r), 0);
+    assert_int_equal(rep->session_id.len, 16);
+    assert_int_equal(rep->device_id.len, 16);
+    assert_non_null(rep->caller);
+    assert_int_equal(rep->caller->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT);
+    assert_string_equal(rep->caller->principal, pid);
+    assert_true(rep->expires_ms > bus_wall_ms() + IDENTITY_SESSION_MS - 60000);
+    assert_true(rep->caller->session_expires_ms == rep->expires_ms);
+
+    /* the token verifies with the published key and says the same */
+    token_fields_t tf;
+    assert_int_equal(token_verify(E->token_pk, rep->token, bus_wall_ms(), &tf), 0);
+    assert_int_equal(tf.kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT);
+    assert_string_equal(tf.principal, pid);
+    assert_memory_equal(tf.session_id, rep->session_id.data, 16);
+    assert_memory_equal(tf.device_id, rep->device_id.data, 16);
+    assert_true(tf.expires_ms == rep->expires_ms);
+
+    /* Authenticate, directly */
+    Espace__V1__AuthenticateReply *arep = NULL;
+    assert_int_equal(s_authenticate(rep->token, &arep), 0);
+    assert_non_null(arep->caller);
+    assert_string_equal(arep->caller->principal, pid);
+    assert_memory_equal(arep->caller->session_id.data, rep->session_id.data, 16);
+    assert_memory_equal(arep->caller->device_id.data, rep->device_id.data, 16);
+    assert_true(arep->caller->session_expires_ms == rep->expires_ms);
+    codec_free(&arep->base);
+
+    /* a tampered token and garbage are refused */
+    char bad[TOKEN_MAX_TEXT];
+    snprintf(bad, sizeof bad, "%s", rep->token);
+    bad[20] = bad[20] == 'A' ? 'B' : 'A';
+    assert_int_equal(s_authenticate(bad, NULL), ES_UNAUTHENTICATED);
+    assert_int_equal(s_authenticate("garbage", NULL), ES_UNAUTHENTICATED);
+    assert_int_equal(s_authenticate("", NULL), ES_UNAUTHENTICATED);
+
+    /* WhoAmI through a connection bound with AUTH */
+    bus_client_t *c = s_session_client(rep->token);
+    Espace__V1__WhoAmIRequest wreq = ESPACE__V1__WHO_AM_IREQUEST__INIT;
+    Espace__V1__WhoAmIReply *wrep = NULL;
+    assert_int_equal(s_call(c, "WhoAmI", &wreq.base, &espace__v1__who_am_ireply__descriptor,
+                            NULL, (ProtobufCMessage **)&wrep, &r),
+                     0);
+    assert_string_equal(wrep->display_name, "Marie Dupont");
+    assert_string_equal(wrep->caller->principal, pid);
+    assert_memory_equal(wrep->caller->session_id.data, rep->session_id.data, 16);
+    codec_free(&wrep->base);
+
+    /* a second login reusing the device: same device, a new session */
+    Espace__V1__LoginReply *rep2 = NULL;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, &rep->device_id, NULL, &rep2, &r), 0);
+    assert_memory_equal(rep2->device_id.data, rep->device_id.data, 16);
+    assert_memory_not_equal(rep2->session_id.data, rep->session_id.data, 16);
+
+    /* ListSessions: both, the first one current */
+    Espace__V1__ListSessionsRequest lreq = ESPACE__V1__LIST_SESSIONS_REQUEST__INIT;
+    Espace__V1__ListSessionsReply *lrep = NULL;
+    assert_int_equal(s_call(c, "ListSessions", &lreq.base,
+                            &espace__v1__list_sessions_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&lrep, &r),
+                     0);
+    assert_int_equal(lrep->n_sessions, 2);
+    int current = 0;
+    for (size_t i = 0; i < lrep->n_sessions; i++) {
+        if (lrep->sessions[i]->current) {
+            current++;
+            assert_memory_equal(lrep->sessions[i]->session_id.data, rep->session_id.data, 16);
+        }
+        assert_memory_equal(lrep->sessions[i]->device_id.data, rep->device_id.data, 16);
+    }
+    assert_int_equal(current, 1);
+    codec_free(&lrep->base);
+
+    /* RevokeSession of the second one: its token is refused afterwards and
+     * the revocation is published */
+    bus_sub_t *sub = s_subscriber();
+    Espace__V1__RevokeSessionRequest rreq = ESPACE__V1__REVOKE_SESSION_REQUEST__INIT;
+    rreq.session_id = rep2->session_id;
+    assert_int_equal(s_call(c, "RevokeSession", &rreq.base, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(s_wait_revoked(sub, rep2->session_id.data), 0);
+    assert_int_equal(s_authenticate(rep2->token, NULL), ES_UNAUTHENTICATED);
+    bus_client_t *c2 = NULL;
+    bus_conn_t conn = {.endpoint = E->req_ep};
+    assert_int_equal(bus_client_new(E->zctx, &conn, &c2), 0);
+    assert_int_equal(bus_client_auth(c2, rep2->token, T_MS, NULL, &r), ES_UNAUTHENTICATED);
+    bus_client_destroy(&c2);
+    /* revoking it again is harmless; an unknown id is NOT_FOUND */
+    assert_int_equal(s_call(c, "RevokeSession", &rreq.base, NULL, NULL, NULL, &r), 0);
+    uint8_t rnd[16];
+    randombytes_buf(rnd, sizeof rnd);
+    rreq.session_id.data = rnd;
+    assert_int_equal(s_call(c, "RevokeSession", &rreq.base, NULL, NULL, NULL, &r), ES_NOT_FOUND);
+    rreq.session_id.len = 3;
+    assert_int_equal(s_call(c, "RevokeSession", &rreq.base, NULL, NULL, NULL, &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "session_id");
+
+    /* a caller stamped with the revoked session (as a gateway could) is
+     * refused by the service's own check */
+    Espace__V1__Caller stamped = ESPACE__V1__CALLER__INIT;
+    stamped.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+    stamped.principal = pid;
+    stamped.session_id = rep2->session_id;
+    stamped.device_id = rep2->device_id;
+    stamped.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    assert_int_equal(s_call(E->local, "WhoAmI", &wreq.base, NULL, &stamped, NULL, &r),
+                     ES_UNAUTHENTICATED);
+    /* ... and with the live session but another principal too */
+    stamped.session_id = rep->session_id;
+    stamped.principal = "00000000000000000000000000000000";
+    assert_int_equal(s_call(E->local, "WhoAmI", &wreq.base, NULL, &stamped, NULL, &r),
+                     ES_UNAUTHENTICATED);
+    stamped.principal = pid;
+    assert_int_equal(s_call(E->local, "WhoAmI", &wreq.base, NULL, &stamped, NULL, &r), 0);
+
+    /* Logout: event, then the token is dead */
+    Espace__V1__LogoutRequest oreq = ESPACE__V1__LOGOUT_REQUEST__INIT;
+    assert_int_equal(s_call(c, "Logout", &oreq.base, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(s_wait_revoked(sub, rep->session_id.data), 0);
+    assert_int_equal(s_authenticate(rep->token, NULL), ES_UNAUTHENTICATED);
+    assert_int_equal(s_call(E->local, "WhoAmI", &wreq.base, NULL, &stamped, NULL, &r),
+                     ES_UNAUTHENTICATED);
+
+    bus_sub_destroy(&sub);
+    bus_client_destroy(&c);
+    codec_free(&rep2->base);
+    codec_free(&rep->base);
+}
+
+static void test_login_failures_and_lockout(void **state)
+{
+    (void)state;
+    char ins[16], other[16];
+    bus_reply_t r, r2;
+    s_new_ins(ins);
+    s_new_ins(other); /* never signed up */
+    assert_int_equal(s_sign_up(ins, NULL, &r), 0);
+
+    /* unknown account and wrong password: same answer */
+    assert_int_equal(s_login(other, NULL, PASSWORD, NULL, NULL, NULL, &r), ES_UNAUTHENTICATED);
+    assert_int_equal(s_login(ins, NULL, "wrong password!", NULL, NULL, NULL, &r2),
+                     ES_UNAUTHENTICATED);
+    assert_string_equal(r.message, r2.message);
+    assert_string_equal(r.field, r2.field);
+    /* malformed identifiers are INVALID_ARGUMENT with the field */
+    assert_int_equal(s_login("123", NULL, PASSWORD, NULL, NULL, NULL, &r), ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "ins");
+    assert_int_equal(s_login(NULL, "123", PASSWORD, NULL, NULL, NULL, &r), ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "rpps");
+
+    /* 4 more failures (5 in a row): the account locks for 1 s */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s_login(ins, NULL, "wrong password!", NULL, NULL, NULL, &r),
+                         ES_UNAUTHENTICATED);
+    /* even the right password is not checked while locked */
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, NULL, &r), ES_RESOURCE_EXHAUSTED);
+    /* the lock is per account */
+    char ins3[16];
+    s_new_ins(ins3);
+    assert_int_equal(s_sign_up(ins3, NULL, &r), 0);
+    assert_int_equal(s_login(ins3, NULL, PASSWORD, NULL, NULL, NULL, &r), 0);
+
+    struct timespec ts = {1, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, NULL, &r), 0);
+    /* the success reset the count: one failure does not lock */
+    assert_int_equal(s_login(ins, NULL, "wrong password!", NULL, NULL, NULL, &r),
+                     ES_UNAUTHENTICATED);
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, NULL, &r), 0);
+}
+
+static void test_professionals(void **state)
+{
+    (void)state;
+    bus_reply_t r;
+    Espace__V1__CreateProfessionalRequest req = ESPACE__V1__CREATE_PROFESSIONAL_REQUEST__INIT;
+    req.rpps = "10002673899";
+    req.last_name = "Martin";
+    req.first_name = "Paul";
+    req.profession = "Médecin";
+    req.password = PASSWORD;
+
+    /* anonymous: refused, and nothing created */
+    assert_int_not_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, NULL, NULL, &r),
+                         0);
+    /* a patient session: PERMISSION_DENIED */
+    char ins[16];
+    s_new_ins(ins);
+    assert_int_equal(s_sign_up(ins, NULL, &r), 0);
+    Espace__V1__LoginReply *lrep = NULL;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, &lrep, &r), 0);
+    bus_client_t *pc = s_session_client(lrep->token);
+    assert_int_equal(s_call(pc, "CreateProfessional", &req.base, NULL, NULL, NULL, &r),
+                     ES_PERMISSION_DENIED);
+    bus_client_destroy(&pc);
+    codec_free(&lrep->base);
+
+    /* invalid fields */
+    req.rpps = "1000267389A";
+    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
+                            &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "rpps");
+    req.rpps = "10002673899";
+    req.profession = "";
+    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
+                            &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "profession");
+    req.profession = "Médecin";
+    req.password = "too short";
+    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
+                            &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "password");
+    req.password = PASSWORD;
+
+    /* the operator creates it; a second time is ALREADY_EXISTS */
+    Espace__V1__CreateProfessionalReply *crep = NULL;
+    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base,
+                            &espace__v1__create_professional_reply__descriptor, s_operator(),
+                            (ProtobufCMessage **)&crep, &r),
+                     0);
+    assert_string_equal(crep->rpps, "10002673899");
+    codec_free(&crep->base);
+    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
+                            &r),
+                     ES_ALREADY_EXISTS);
+    assert_string_equal(r.field, "rpps");
+
+    /* the professional logs in by RPPS */
+    assert_int_equal(s_login(NULL, "10002673899", PASSWORD, NULL, NULL, &lrep, &r), 0);
+    assert_int_equal(lrep->caller->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL);
+    assert_string_equal(lrep->caller->principal, "10002673899");
+    bus_client_t *c = s_session_client(lrep->token);
+    Espace__V1__WhoAmIRequest wreq = ESPACE__V1__WHO_AM_IREQUEST__INIT;
+    Espace__V1__WhoAmIReply *wrep = NULL;
+    assert_int_equal(s_call(c, "WhoAmI", &wreq.base, &espace__v1__who_am_ireply__descriptor, NULL,
+                            (ProtobufCMessage **)&wrep, &r),
+                     0);
+    assert_string_equal(wrep->display_name, "Paul Martin");
+    assert_string_equal(wrep->profession, "Médecin");
+    codec_free(&wrep->base);
+    bus_client_destroy(&c);
+    codec_free(&lrep->base);
+    assert_int_equal(s_login(NULL, "10002673899", "wrong password!", NULL, NULL, NULL, &r),
+                     ES_UNAUTHENTICATED);
+}
+
+static void test_devices(void **state)
+{
+    (void)state;
+    bus_reply_t r;
+    char ins[16], pid[33], ins2[16];
+    s_new_ins(ins);
+    s_new_ins(ins2);
+    assert_int_equal(s_sign_up(ins, pid, &r), 0);
+    assert_int_equal(s_sign_up(ins2, NULL, &r), 0);
+
+    Espace__V1__LoginReply *a = NULL, *b = NULL;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, &a, &r), 0);
+    assert_int_equal(s_login(ins2, NULL, PASSWORD, NULL, NULL, &b, &r), 0);
+    bus_client_t *ca = s_session_client(a->token);
+    bus_client_t *cb = s_session_client(b->token);
+
+    /* register the keys of a's device: bad keys refused, then once only */
+    Espace__V1__DeviceKeys keys;
+    uint8_t spk[32], dpk[32];
+    s_make_keys(&keys, spk, dpk);
+    Espace__V1__RegisterDeviceKeysRequest kreq = ESPACE__V1__REGISTER_DEVICE_KEYS_REQUEST__INIT;
+    Espace__V1__DeviceKeys bad = keys;
+    uint8_t ff[32];
+    memset(ff, 0xff, sizeof ff);
+    bad.sign_public.data = ff; /* not a valid Ed25519 point */
+    kreq.keys = &bad;
+    assert_int_equal(s_call(ca, "RegisterDeviceKeys", &kreq.base, NULL, NULL, NULL, &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "keys.sign_public");
+    bad = keys;
+    bad.dh_public.len = 31;
+    assert_int_equal(s_call(ca, "RegisterDeviceKeys", &kreq.base, NULL, NULL, NULL, &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "keys.dh_public");
+    kreq.keys = NULL;
+    assert_int_equal(s_call(ca, "RegisterDeviceKeys", &kreq.base, NULL, NULL, NULL, &r),
+                     ES_INVALID_ARGUMENT);
+    kreq.keys = &keys;
+    assert_int_equal(s_call(ca, "RegisterDeviceKeys", &kreq.base, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(s_call(ca, "RegisterDeviceKeys", &kreq.base, NULL, NULL, NULL, &r),
+                     ES_FAILED_PRECONDITION);
+
+    /* ListDevices: a's one device with its name and keys */
+    Espace__V1__ListDevicesRequest lreq = ESPACE__V1__LIST_DEVICES_REQUEST__INIT;
+    Espace__V1__ListDevicesReply *lrep = NULL;
+    assert_int_equal(s_call(ca, "ListDevices", &lreq.base,
+                            &espace__v1__list_devices_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&lrep, &r),
+                     0);
+    assert_int_equal(lrep->n_devices, 1);
+    assert_memory_equal(lrep->devices[0]->device_id.data, a->device_id.data, 16);
+    assert_string_equal(lrep->devices[0]->name, "test browser");
+    assert_non_null(lrep->devices[0]->keys);
+    assert_memory_equal(lrep->devices[0]->keys->sign_public.data, spk, 32);
+    assert_false(lrep->devices[0]->revoked);
+    codec_free(&lrep->base);
+
+    /* b fetches a's keys (no device name for others); the operator too */
+    Espace__V1__GetDeviceKeysRequest greq = ESPACE__V1__GET_DEVICE_KEYS_REQUEST__INIT;
+    greq.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+    greq.principal = pid;
+    Espace__V1__GetDeviceKeysReply *grep = NULL;
+    assert_int_equal(s_call(cb, "GetDeviceKeys", &greq.base,
+                            &espace__v1__get_device_keys_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&grep, &r),
+                     0);
+    assert_int_equal(grep->n_devices, 1);
+    assert_memory_equal(grep->devices[0]->keys->sign_public.data, spk, 32);
+    assert_memory_equal(grep->devices[0]->keys->dh_public.data, dpk, 32);
+    assert_string_equal(grep->devices[0]->name, "");
+    codec_free(&grep->base);
+    assert_int_equal(s_call(E->local, "GetDeviceKeys", &greq.base, NULL, s_operator(), NULL, &r),
+                     0);
+    /* anonymous callers are refused; bad principals are INVALID_ARGUMENT */
+    assert_int_equal(s_call(E->local, "GetDeviceKeys", &greq.base, NULL, NULL, NULL, &r),
+                     ES_UNAUTHENTICATED);
+    greq.principal = "not-an-id";
+    assert_int_equal(s_call(cb, "GetDeviceKeys", &greq.base, NULL, NULL, NULL, &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "principal");
+    greq.principal = "0123456789abcdef0123456789abcdef";
+    assert_int_equal(s_call(cb, "GetDeviceKeys", &greq.base, NULL, NULL, NULL, &r), ES_NOT_FOUND);
+    greq.principal = pid;
+
+    /* a login with keys on a new device registers them at once */
+    Espace__V1__DeviceKeys keys2;
+    uint8_t spk2[32], dpk2[32];
+    s_make_keys(&keys2, spk2, dpk2);
+    Espace__V1__LoginReply *a2 = NULL;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, &keys2, &a2, &r), 0);
+    assert_memory_not_equal(a2->device_id.data, a->device_id.data, 16);
+    assert_int_equal(s_call(cb, "GetDeviceKeys", &greq.base,
+                            &espace__v1__get_device_keys_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&grep, &r),
+                     0);
+    assert_int_equal(grep->n_devices, 2);
+    codec_free(&grep->base);
+    /* invalid keys at login */
+    Espace__V1__DeviceKeys bad2 = keys2;
+    bad2.sign_public.data = ff;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, &bad2, NULL, &r), ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "device_keys.sign_public");
+
+    /* b cannot revoke a's device */
+    Espace__V1__RevokeDeviceRequest dreq = ESPACE__V1__REVOKE_DEVICE_REQUEST__INIT;
+    dreq.device_id = a->device_id;
+    assert_int_equal(s_call(cb, "RevokeDevice", &dreq.base, NULL, NULL, NULL, &r), ES_NOT_FOUND);
+    /* nor a's sessions */
+    Espace__V1__RevokeSessionRequest rreq = ESPACE__V1__REVOKE_SESSION_REQUEST__INIT;
+    rreq.session_id = a->session_id;
+    assert_int_equal(s_call(cb, "RevokeSession", &rreq.base, NULL, NULL, NULL, &r), ES_NOT_FOUND);
+    assert_int_equal(s_authenticate(a->token, NULL), 0);
+
+    /* a revokes its first device from the second one: the session on it ends */
+    bus_sub_t *sub = s_subscriber();
+    bus_client_t *ca2 = s_session_client(a2->token);
+    assert_int_equal(s_call(ca2, "RevokeDevice", &dreq.base, NULL, NULL, NULL, &r), 0);
+    assert_int_equal(s_wait_revoked(sub, a->session_id.data), 0);
+    assert_int_equal(s_authenticate(a->token, NULL), ES_UNAUTHENTICATED);
+    assert_int_equal(s_authenticate(a2->token, NULL), 0);
+    /* GetDeviceKeys omits the revoked device; ListDevices shows it revoked */
+    assert_int_equal(s_call(cb, "GetDeviceKeys", &greq.base,
+                            &espace__v1__get_device_keys_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&grep, &r),
+                     0);
+    assert_int_equal(grep->n_devices, 1);
+    assert_memory_equal(grep->devices[0]->device_id.data, a2->device_id.data, 16);
+    codec_free(&grep->base);
+    assert_int_equal(s_call(ca2, "ListDevices", &lreq.base,
+                            &espace__v1__list_devices_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&lrep, &r),
+                     0);
+    assert_int_equal(lrep->n_devices, 2);
+    int revoked = 0;
+    for (size_t i = 0; i < lrep->n_devices; i++)
+        revoked += lrep->devices[i]->revoked ? 1 : 0;
+    assert_int_equal(revoked, 1);
+    codec_free(&lrep->base);
+    /* a login asking for the revoked device gets a new one */
+    Espace__V1__LoginReply *a3 = NULL;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, &a->device_id, NULL, &a3, &r), 0);
+    assert_memory_not_equal(a3->device_id.data, a->device_id.data, 16);
+    /* a device of someone else is not reused either */
+    Espace__V1__LoginReply *b2 = NULL;
+    assert_int_equal(s_login(ins2, NULL, PASSWORD, &a2->device_id, NULL, &b2, &r), 0);
+    assert_memory_not_equal(b2->device_id.data, a2->device_id.data, 16);
+
+    bus_sub_destroy(&sub);
+    bus_client_destroy(&ca);
+    bus_client_destroy(&ca2);
+    bus_client_destroy(&cb);
+    codec_free(&a->base);
+    codec_free(&a2->base);
+    codec_free(&a3->base);
+    codec_free(&b->base);
+    codec_free(&b2->base);
+}
+
+/* Logins on one device keep at most IDENTITY_MAX_DEVICE_SESSIONS live
+ * sessions: the oldest is revoked (and announced). */
+static void test_sessions_per_device_capped(void **state)
+{
+    (void)state;
+    bus_reply_t r;
+    char ins[16];
+    s_new_ins(ins);
+    assert_int_equal(s_sign_up(ins, NULL, &r), 0);
+    Espace__V1__LoginReply *first = NULL, *last = NULL;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, &first, &r), 0);
+    struct timespec ts = {0, 5 * 1000 * 1000}; /* strictly the oldest */
+    nanosleep(&ts, NULL);
+    for (int i = 1; i < IDENTITY_MAX_DEVICE_SESSIONS; i++) {
+        codec_free((ProtobufCMessage *)last);
+        assert_int_equal(s_login(ins, NULL, PASSWORD, &first->device_id, NULL, &last, &r), 0);
+    }
+    assert_int_equal(s_authenticate(first->token, NULL), 0);
+    codec_free((ProtobufCMessage *)last);
+    assert_int_equal(s_login(ins, NULL, PASSWORD, &first->device_id, NULL, &last, &r), 0);
+    assert_int_equal(s_authenticate(first->token, NULL), ES_UNAUTHENTICATED);
+    assert_int_equal(s_authenticate(last->token, NULL), 0);
+    bus_client_t *c = s_session_client(last->token);
+    Espace__V1__ListSessionsRequest lreq = ESPACE__V1__LIST_SESSIONS_REQUEST__INIT;
+    Espace__V1__ListSessionsReply *lrep = NULL;
+    assert_int_equal(s_call(c, "ListSessions", &lreq.base,
+                            &espace__v1__list_sessions_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&lrep, &r),
+                     0);
+    assert_int_equal(lrep->n_sessions, IDENTITY_MAX_DEVICE_SESSIONS);
+    codec_free(&lrep->base);
+    bus_client_destroy(&c);
+    codec_free(&first->base);
+    codec_free(&last->base);
+}
+
+static void test_methods_need_a_session(void **state)
+{
+    (void)state;
+    bus_reply_t r;
+    Espace__V1__WhoAmIRequest wreq = ESPACE__V1__WHO_AM_IREQUEST__INIT;
+    const char *methods[] = {"WhoAmI",        "Logout",      "ListSessions", "RevokeSession",
+                             "RegisterDeviceKeys", "ListDevices", "RevokeDevice"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        /* anonymous */
+        assert_int_equal(s_call(E->local, methods[i], &wreq.base, NULL, NULL, NULL, &r),
+                         ES_UNAUTHENTICATED);
+        /* the operator has no session */
+        assert_int_equal(s_call(E->local, methods[i], &wreq.base, NULL, s_operator(), NULL, &r),
+                         ES_UNAUTHENTICATED);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lock_schedule),
+        cmocka_unit_test(test_sign_up_ok_and_duplicate),
+        cmocka_unit_test(test_sign_up_invalid_fields),
+        cmocka_unit_test(test_login_and_authenticate),
+        cmocka_unit_test(test_login_failures_and_lockout),
+        cmocka_unit_test(test_professionals),
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_sessions_per_device_capped),
+        cmocka_unit_test(test_methods_need_a_session),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
