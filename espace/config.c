@@ -1,0 +1,288 @@
+/* config.c - defaults, config file and flags of the espace binary (config.h). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "status.h"
+
+const char config_flags_help[] =
+    "  --config FILE        config file (default ./espace.conf if present)\n"
+    "  --data DIR           data folder (default ./espace-data)\n"
+    "  --tcp-host HOST      address of the tcp endpoints (default 127.0.0.1)\n"
+    "  --req-port N         tcp request port (default 5570)\n"
+    "  --pub-port N         tcp events-in port (default 5571)\n"
+    "  --sub-port N         tcp events-out port (default 5572)\n"
+    "  --no-tcp             ipc endpoints only\n"
+    "  --heartbeat-ms N     bus heartbeat interval (default 1000)\n"
+    "  --log-level LEVEL    debug, info, warn or error\n"
+    "  --no-sync            no fsync of the stores (tests only)\n"
+    "  --broker ENDPOINT    broker to reach (service alone; default: ipc of --data)\n"
+    "  --broker-key Z85     broker public key (with a tcp --broker)\n"
+    "  --key FILE           own CURVE keypair file (with a tcp --broker)\n";
+
+void config_defaults(espace_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->data_dir, sizeof c->data_dir, "%s", "./espace-data");
+    snprintf(c->tcp_host, sizeof c->tcp_host, "%s", "127.0.0.1");
+    c->req_port = 5570;
+    c->pub_port = 5571;
+    c->sub_port = 5572;
+    c->heartbeat_ms = 1000;
+    c->log_level = LOG_INFO;
+    c->tcp = 1;
+}
+
+static int s_copy(char *dst, size_t n, const char *v)
+{
+    size_t len = strlen(v);
+    if (len == 0 || len >= n)
+        return ES_INVALID_ARGUMENT;
+    memcpy(dst, v, len + 1);
+    return 0;
+}
+
+static int s_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!isdigit((unsigned char)v[0]))
+        return ES_INVALID_ARGUMENT;
+    unsigned long x = strtoul(v, &end, 10);
+    if (errno || *end || x < lo || x > hi)
+        return ES_INVALID_ARGUMENT;
+    *out = (unsigned)x;
+    return 0;
+}
+
+static int s_bool(const char *v, int *out)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+        *out = 1;
+    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+        *out = 0;
+    else
+        return ES_INVALID_ARGUMENT;
+    return 0;
+}
+
+static int s_level(const char *v, int *out)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(v, names[i])) {
+            *out = i;
+            return 0;
+        }
+    }
+    return ES_INVALID_ARGUMENT;
+}
+
+/* Set one key (file key name). ES_NOT_FOUND for an unknown key,
+ * ES_INVALID_ARGUMENT for a bad value. */
+static int s_set(espace_config_t *c, const char *key, const char *v)
+{
+    if (!strcmp(key, "data_dir"))
+        return s_copy(c->data_dir, sizeof c->data_dir, v);
+    if (!strcmp(key, "tcp_host"))
+        return s_copy(c->tcp_host, sizeof c->tcp_host, v);
+    if (!strcmp(key, "req_port"))
+        return s_uint(v, 1, 65535, &c->req_port);
+    if (!strcmp(key, "pub_port"))
+        return s_uint(v, 1, 65535, &c->pub_port);
+    if (!strcmp(key, "sub_port"))
+        return s_uint(v, 1, 65535, &c->sub_port);
+    if (!strcmp(key, "heartbeat_ms"))
+        return s_uint(v, 10, 60000, &c->heartbeat_ms);
+    if (!strcmp(key, "no_sync"))
+        return s_bool(v, &c->no_sync);
+    if (!strcmp(key, "log_level"))
+        return s_level(v, &c->log_level);
+    if (!strcmp(key, "tcp"))
+        return s_bool(v, &c->tcp);
+    return ES_NOT_FOUND;
+}
+
+static char *s_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+int config_load_file(espace_config_t *c, const char *path, char err[CONFIG_ERR_MAX])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, strerror(errno));
+        return ES_NOT_FOUND;
+    }
+    char line[2048];
+    int rc = 0;
+    unsigned lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, CONFIG_ERR_MAX, "%s:%u: line too long", path, lineno);
+            rc = ES_INVALID_ARGUMENT;
+            goto close_file;
+        }
+        char *s = s_trim(line);
+        if (!*s || *s == '#') /* whole-line comments: values may hold '#' */
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, CONFIG_ERR_MAX, "%s:%u: expected key = value", path, lineno);
+            rc = ES_INVALID_ARGUMENT;
+            goto close_file;
+        }
+        *eq = '\0';
+        char *key = s_trim(s);
+        char *val = s_trim(eq + 1);
+        int r = s_set(c, key, val);
+        if (r == ES_NOT_FOUND) {
+            snprintf(err, CONFIG_ERR_MAX, "%s:%u: unknown key '%.64s'", path, lineno, key);
+            rc = ES_INVALID_ARGUMENT;
+            goto close_file;
+        }
+        if (r < 0) {
+            snprintf(err, CONFIG_ERR_MAX, "%s:%u: bad value for %.64s", path, lineno, key);
+            rc = ES_INVALID_ARGUMENT;
+            goto close_file;
+        }
+    }
+    snprintf(c->config_file, sizeof c->config_file, "%s", path);
+close_file:
+    fclose(f);
+    return rc;
+}
+
+/* Flags that take a value, mapped to file keys (NULL key: handled apart). */
+static const struct {
+    const char *flag;
+    const char *key;
+} s_value_flags[] = {
+    {"--data", "data_dir"},         {"--tcp-host", "tcp_host"},   {"--req-port", "req_port"},
+    {"--pub-port", "pub_port"},     {"--sub-port", "sub_port"},   {"--heartbeat-ms", "heartbeat_ms"},
+    {"--log-level", "log_level"},   {"--broker", NULL},           {"--broker-key", NULL},
+    {"--key", NULL},                {"--config", NULL},
+};
+
+int config_parse_args(espace_config_t *c, int *argc, char **argv, char err[CONFIG_ERR_MAX])
+{
+    config_defaults(c);
+    /* pass 1: the config file */
+    const char *file = NULL;
+    for (int i = 0; i < *argc; i++) {
+        if (!strcmp(argv[i], "--config")) {
+            if (i + 1 >= *argc) {
+                snprintf(err, CONFIG_ERR_MAX, "--config needs a value");
+                return ES_INVALID_ARGUMENT;
+            }
+            file = argv[i + 1];
+        }
+    }
+    if (file) {
+        int rc = config_load_file(c, file, err);
+        if (rc < 0)
+            return ES_INVALID_ARGUMENT;
+    } else if (access(CONFIG_DEFAULT_FILE, F_OK) == 0) {
+        int rc = config_load_file(c, CONFIG_DEFAULT_FILE, err);
+        if (rc < 0)
+            return ES_INVALID_ARGUMENT;
+    }
+    /* pass 2: flags, removed from argv */
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--no-tcp")) {
+            c->tcp = 0;
+            continue;
+        }
+        if (!strcmp(a, "--no-sync")) {
+            c->no_sync = 1;
+            continue;
+        }
+        int matched = 0;
+        for (size_t k = 0; k < sizeof s_value_flags / sizeof s_value_flags[0]; k++) {
+            if (strcmp(a, s_value_flags[k].flag))
+                continue;
+            matched = 1;
+            if (i + 1 >= *argc) {
+                snprintf(err, CONFIG_ERR_MAX, "%s needs a value", a);
+                return ES_INVALID_ARGUMENT;
+            }
+            const char *v = argv[++i];
+            int r = 0;
+            if (s_value_flags[k].key)
+                r = s_set(c, s_value_flags[k].key, v);
+            else if (!strcmp(a, "--broker"))
+                r = s_copy(c->broker, sizeof c->broker, v);
+            else if (!strcmp(a, "--broker-key"))
+                r = s_copy(c->broker_key, sizeof c->broker_key, v);
+            else if (!strcmp(a, "--key"))
+                r = s_copy(c->key_file, sizeof c->key_file, v);
+            if (r < 0) {
+                snprintf(err, CONFIG_ERR_MAX, "bad value for %s", a);
+                return ES_INVALID_ARGUMENT;
+            }
+            break;
+        }
+        if (!matched)
+            argv[out++] = argv[i];
+    }
+    *argc = out;
+    return config_finish(c, err);
+}
+
+int config_finish(espace_config_t *c, char err[CONFIG_ERR_MAX])
+{
+    int n = snprintf(c->run_dir, sizeof c->run_dir, "%s/run", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof c->run_dir)
+        goto too_long;
+    /* ipc paths are limited by sockaddr_un (107 bytes) */
+    n = snprintf(c->req_ipc, sizeof c->req_ipc, "ipc://%s/bus.ipc", c->run_dir);
+    if (n < 0 || (size_t)n >= sizeof c->req_ipc || strlen(c->req_ipc) - 6 > 107)
+        goto too_long;
+    n = snprintf(c->pub_ipc, sizeof c->pub_ipc, "ipc://%s/events-in.ipc", c->run_dir);
+    if (n < 0 || (size_t)n >= sizeof c->pub_ipc || strlen(c->pub_ipc) - 6 > 107)
+        goto too_long;
+    n = snprintf(c->sub_ipc, sizeof c->sub_ipc, "ipc://%s/events-out.ipc", c->run_dir);
+    if (n < 0 || (size_t)n >= sizeof c->sub_ipc || strlen(c->sub_ipc) - 6 > 107)
+        goto too_long;
+    snprintf(c->req_tcp, sizeof c->req_tcp, "tcp://%s:%u", c->tcp_host, c->req_port);
+    snprintf(c->pub_tcp, sizeof c->pub_tcp, "tcp://%s:%u", c->tcp_host, c->pub_port);
+    snprintf(c->sub_tcp, sizeof c->sub_tcp, "tcp://%s:%u", c->tcp_host, c->sub_port);
+    return 0;
+too_long:
+    snprintf(err, CONFIG_ERR_MAX, "data folder path too long for ipc sockets: %.100s",
+             c->data_dir);
+    return ES_INVALID_ARGUMENT;
+}
+
+int config_make_dirs(const espace_config_t *c, char err[CONFIG_ERR_MAX])
+{
+    if (mkdir(c->data_dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, CONFIG_ERR_MAX, "cannot create %.200s: %s", c->data_dir, strerror(errno));
+        return ES_INTERNAL;
+    }
+    if (mkdir(c->run_dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, CONFIG_ERR_MAX, "cannot create %.200s: %s", c->run_dir, strerror(errno));
+        return ES_INTERNAL;
+    }
+    if (chmod(c->run_dir, 0700) < 0) {
+        snprintf(err, CONFIG_ERR_MAX, "cannot chmod %.200s: %s", c->run_dir, strerror(errno));
+        return ES_INTERNAL;
+    }
+    return 0;
+}

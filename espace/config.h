@@ -1,0 +1,88 @@
+/*
+ * config.h - the configuration of the espace binary.
+ *
+ * Three layers, each overriding the one before:
+ *   1. defaults (config_defaults);
+ *   2. a config file of `key = value` lines; lines starting with `#` are
+ *      comments, blank lines are ignored; an unknown key or a bad value is an error naming the
+ *      line (config_load_file). Without --config, ./espace.conf is read if
+ *      it exists;
+ *   3. command-line flags (config_parse_args).
+ *
+ * Keys (file)      flag            default
+ *   data_dir       --data DIR      ./espace-data
+ *   tcp_host       --tcp-host H    127.0.0.1
+ *   req_port       --req-port N    5570
+ *   pub_port       --pub-port N    5571
+ *   sub_port       --sub-port N    5572
+ *   heartbeat_ms   --heartbeat-ms  1000
+ *   no_sync        --no-sync       false (tests only: no fsync)
+ *   log_level      --log-level     info (debug|info|warn|error)
+ *   tcp            --no-tcp        true (false: ipc endpoints only)
+ * Flags only: --config FILE, --broker ENDPOINT, --broker-key Z85, --key FILE
+ * (a service run alone over tcp: broker endpoint, its public key, and the
+ * service's own keypair file).
+ *
+ * The ipc endpoints are derived from data_dir (config_finish):
+ * ipc://<data>/run/bus.ipc, events-in.ipc, events-out.ipc.
+ *
+ * THREAD SAFETY: plain data; fill it on the main thread before starting any.
+ */
+#ifndef ES_CONFIG_H
+#define ES_CONFIG_H
+
+#include <limits.h>
+
+#define CONFIG_PATH_MAX 1024 /* longest path or endpoint kept */
+#define CONFIG_ERR_MAX 256   /* size of the error text buffer */
+#define CONFIG_DEFAULT_FILE "espace.conf"
+
+typedef struct espace_config {
+    char config_file[CONFIG_PATH_MAX]; /* file read, "" if none */
+    char data_dir[CONFIG_PATH_MAX];    /* root data folder */
+    char tcp_host[256];                /* address the tcp endpoints bind */
+    unsigned req_port;                 /* tcp request endpoint port */
+    unsigned pub_port;                 /* tcp events-in port */
+    unsigned sub_port;                 /* tcp events-out port */
+    unsigned heartbeat_ms;             /* bus heartbeat interval */
+    int no_sync;                       /* 1: stores without fsync (tests) */
+    int log_level;                     /* log_level_t */
+    int tcp;                           /* 1: bind the tcp endpoints too */
+    char broker[CONFIG_PATH_MAX];      /* --broker: endpoint to reach ("" = ipc) */
+    char broker_key[64];               /* --broker-key: broker public key, Z85 */
+    char key_file[CONFIG_PATH_MAX];    /* --key: own keypair file */
+    /* derived by config_finish */
+    char run_dir[CONFIG_PATH_MAX];     /* <data>/run */
+    char req_ipc[CONFIG_PATH_MAX + 16];
+    char pub_ipc[CONFIG_PATH_MAX + 16];
+    char sub_ipc[CONFIG_PATH_MAX + 16];
+    char req_tcp[300];
+    char pub_tcp[300];
+    char sub_tcp[300];
+} espace_config_t;
+
+/* Fill every field with its default. */
+void config_defaults(espace_config_t *c);
+
+/* Read `path` into c. Returns 0, ES_NOT_FOUND if it cannot be opened, or
+ * ES_INVALID_ARGUMENT with err = "FILE:LINE: why". */
+int config_load_file(espace_config_t *c, const char *path, char err[CONFIG_ERR_MAX]);
+
+/* Full setup from the command line: defaults, the config file (--config, or
+ * ./espace.conf if present), then the flags. The flags are removed from
+ * argv: on return argv[0..*argc) holds the other arguments, in order.
+ * Then config_finish. 0 or ES_INVALID_ARGUMENT with err set. */
+int config_parse_args(espace_config_t *c, int *argc, char **argv, char err[CONFIG_ERR_MAX]);
+
+/* Derive run_dir and the endpoints from the other fields. 0 or
+ * ES_INVALID_ARGUMENT (err set) if a path is too long. */
+int config_finish(espace_config_t *c, char err[CONFIG_ERR_MAX]);
+
+/* Create data_dir (0700 if new) and run_dir (0700, mode enforced). 0 or
+ * ES_INTERNAL with err set. */
+int config_make_dirs(const espace_config_t *c, char err[CONFIG_ERR_MAX]);
+
+/* Flags help text, for usage messages. */
+extern const char config_flags_help[];
+
+#endif
