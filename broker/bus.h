@@ -130,6 +130,12 @@ int bus_call(bus_client_t *c, const char *service, const char *method,
 int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
                     Espace__V1__Caller **caller, bus_reply_t *r);
 
+/* Wait up to timeout_ms (-1 = forever) until the connection to the broker
+ * is up and can take a request (ZMQ_IMMEDIATE: nothing is queued before).
+ * 0 or ES_DEADLINE_EXCEEDED. bus_call and bus_client_auth do it themselves;
+ * the first bus_client_send of a new client waits up to 1 s for it too. */
+int bus_client_wait(bus_client_t *c, int timeout_ms);
+
 /* File descriptor to poll for readability (ZMQ_FD; edge-triggered: after it
  * fires, call bus_client_recv with timeout 0 until ES_DEADLINE_EXCEEDED). */
 int bus_client_fd(bus_client_t *c);

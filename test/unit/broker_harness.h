@@ -1,0 +1,330 @@
+/*
+ * broker_harness.h - test helper (header-only): run broker_run in a thread
+ * on ipc endpoints in a mkdtemp folder (and optionally tcp 127.0.0.1 with
+ * CURVE), and test workers in threads. Used by test_bus.c and test_broker.c.
+ */
+#ifndef ES_BROKER_HARNESS_H
+#define ES_BROKER_HARNESS_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "broker.h"
+#include "bus.h"
+#include "identity.pb-c.h"
+#include "keys.h"
+#include "status.h"
+#include "store.h"
+
+#define H_HB 100 /* heartbeat of tests, ms */
+
+typedef struct harness {
+    char dir[64];
+    char req_ipc[128], pub_ipc[128], sub_ipc[128];
+    char req_tcp[64], pub_tcp[64], sub_tcp[64];
+    char server_key[BUS_KEY_Z85];
+    int tcp;
+    int stop[2];
+    int ready[2];
+    broker_opts_t o;
+    pthread_t th;
+    int running;
+    int rc;
+    void *ctx; /* the test's context */
+} harness_t;
+
+static inline void h_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static inline int h_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static void *h_broker_main(void *arg)
+{
+    harness_t *h = arg;
+    h->rc = broker_run(&h->o);
+    return NULL;
+}
+
+/* Start (or restart) the broker thread; waits until bound. 0 or -1. */
+static inline int h_broker_start(harness_t *h)
+{
+    if (pipe(h->stop) != 0 || pipe(h->ready) != 0)
+        return -1;
+    memset(&h->o, 0, sizeof(h->o));
+    h->o.data_dir = h->dir;
+    h->o.req_ipc = h->req_ipc;
+    h->o.pub_ipc = h->pub_ipc;
+    h->o.sub_ipc = h->sub_ipc;
+    if (h->tcp) {
+        h->o.req_tcp = h->req_tcp;
+        h->o.pub_tcp = h->pub_tcp;
+        h->o.sub_tcp = h->sub_tcp;
+    }
+    h->o.heartbeat_ms = H_HB;
+    h->o.stop_fd = h->stop[0];
+    h->o.ready_fd = h->ready[1];
+    h->o.no_sync = 1;
+    h->rc = 0;
+    if (pthread_create(&h->th, NULL, h_broker_main, h) != 0)
+        return -1;
+    h->running = 1;
+    char c;
+    if (read(h->ready[0], &c, 1) != 1 || h->rc != 0)
+        return -1;
+    return 0;
+}
+
+static inline void h_broker_stop(harness_t *h)
+{
+    if (!h->running)
+        return;
+    if (write(h->stop[1], "x", 1) != 1)
+        abort();
+    pthread_join(h->th, NULL);
+    h->running = 0;
+    close(h->stop[0]);
+    close(h->stop[1]);
+    close(h->ready[0]);
+    close(h->ready[1]);
+}
+
+/* Register a key in the broker store (broker must not be running). */
+static inline int h_key_add(harness_t *h, const uint8_t pub[32], int role, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/broker", h->dir);
+    store_opts_t so;
+    memset(&so, 0, sizeof(so));
+    so.tables = keys_tables;
+    so.no_sync = 1;
+    store_t *s = NULL;
+    int rc = store_open(path, &so, &s);
+    if (rc != 0)
+        return rc;
+    keys_entry_t e;
+    memset(&e, 0, sizeof(e));
+    memcpy(e.public_key, pub, 32);
+    e.role = role;
+    snprintf(e.name, sizeof(e.name), "%s", name);
+    rc = keys_add(s, &e);
+    store_close(&s);
+    return rc;
+}
+
+/* Set up folder and endpoints, then start. tcp = 1 adds CURVE endpoints. */
+static inline int h_setup(harness_t *h, int tcp)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->dir, sizeof(h->dir), "/tmp/es_broker_XXXXXX");
+    if (mkdtemp(h->dir) == NULL)
+        return -1;
+    snprintf(h->req_ipc, sizeof(h->req_ipc), "ipc://%s/run/bus.ipc", h->dir);
+    snprintf(h->pub_ipc, sizeof(h->pub_ipc), "ipc://%s/run/events-in.ipc", h->dir);
+    snprintf(h->sub_ipc, sizeof(h->sub_ipc), "ipc://%s/run/events-out.ipc", h->dir);
+    h->tcp = tcp;
+    if (tcp) {
+        snprintf(h->req_tcp, sizeof(h->req_tcp), "tcp://127.0.0.1:%d", h_free_port());
+        snprintf(h->pub_tcp, sizeof(h->pub_tcp), "tcp://127.0.0.1:%d", h_free_port());
+        snprintf(h->sub_tcp, sizeof(h->sub_tcp), "tcp://127.0.0.1:%d", h_free_port());
+    }
+    h->ctx = zmq_ctx_new();
+    return h->ctx ? 0 : -1;
+}
+
+/* Broker public key (after the first start). */
+static inline int h_server_key(harness_t *h)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "%s/broker/curve.key", h->dir);
+    uint8_t pub[32], sec[32];
+    int rc = bus_keypair_load(path, 0, pub, sec);
+    if (rc == 0)
+        bus_key_z85(pub, h->server_key);
+    return rc;
+}
+
+static inline void h_teardown(harness_t *h)
+{
+    h_broker_stop(h);
+    if (h->ctx)
+        zmq_ctx_term(h->ctx);
+    h->ctx = NULL;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", h->dir);
+}
+
+static inline bus_conn_t h_ipc(const char *endpoint)
+{
+    bus_conn_t c;
+    memset(&c, 0, sizeof(c));
+    c.endpoint = endpoint;
+    c.heartbeat_ms = H_HB;
+    return c;
+}
+
+/* ---- test workers ----
+ * Methods: "echo" (body back), "who" (body = the stamped Caller), "late"
+ * (answers after 400 ms), "Authenticate" (token "good" -> a patient session).
+ * freeze = 1: after the first request, stop everything (no heartbeat, no
+ * reply) until told to stop; the socket is then closed without DISCONNECT. */
+typedef struct tworker {
+    void *ctx;
+    bus_conn_t conn;
+    const char *service;
+    uint32_t capacity;
+    int freeze;
+    volatile int stop;
+    volatile int started;
+    volatile int handled;
+    pthread_t th;
+    uint8_t session_id[16];
+} tworker_t;
+
+#define TW_LATE_MAX 64
+
+static inline void tw_answer(bus_worker_t *w, tworker_t *t, bus_request_t *r)
+{
+    const char *m = r->req->method;
+    if (strcmp(m, "echo") == 0) {
+        bus_worker_reply(w, r, 0, NULL, NULL, r->req->body.data, r->req->body.len);
+    } else if (strcmp(m, "who") == 0) {
+        size_t len = espace__v1__caller__get_packed_size(r->caller);
+        uint8_t *buf = malloc(len + 1);
+        espace__v1__caller__pack(r->caller, buf);
+        bus_worker_reply(w, r, 0, NULL, NULL, buf, len);
+        free(buf);
+    } else if (strcmp(m, "Authenticate") == 0) {
+        Espace__V1__AuthenticateRequest *ar = espace__v1__authenticate_request__unpack(
+            NULL, r->req->body.len, r->req->body.data);
+        if (ar == NULL || strcmp(ar->token, "good") != 0) {
+            bus_worker_reply(w, r, ES_UNAUTHENTICATED, "bad token", NULL, NULL, 0);
+        } else {
+            Espace__V1__Caller c = ESPACE__V1__CALLER__INIT;
+            c.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+            c.principal = "0123456789abcdef0123456789abcdef";
+            c.session_id.data = t->session_id;
+            c.session_id.len = 16;
+            c.peer_role = ESPACE__V1__PEER_ROLE__PEER_APP; /* the broker must overwrite it */
+            c.peer_key = "forged";
+            c.session_expires_ms = bus_wall_ms() + 60000;
+            Espace__V1__AuthenticateReply rep = ESPACE__V1__AUTHENTICATE_REPLY__INIT;
+            rep.caller = &c;
+            uint8_t buf[512];
+            size_t len = espace__v1__authenticate_reply__pack(&rep, buf);
+            bus_worker_reply(w, r, 0, NULL, NULL, buf, len);
+        }
+        if (ar)
+            espace__v1__authenticate_request__free_unpacked(ar, NULL);
+    } else {
+        bus_worker_reply(w, r, ES_UNIMPLEMENTED, "unknown method", "method", NULL, 0);
+    }
+}
+
+static void *tw_main(void *arg)
+{
+    tworker_t *t = arg;
+    bus_worker_t *w = NULL;
+    if (bus_worker_new(t->ctx, &t->conn, t->service, t->capacity, &w) != 0) {
+        t->started = -1;
+        return NULL;
+    }
+    t->started = 1;
+    bus_request_t late[TW_LATE_MAX];
+    int64_t late_at[TW_LATE_MAX];
+    int nlate = 0;
+    while (!t->stop) {
+        int wait = bus_worker_tick(w);
+        if (wait > 10)
+            wait = 10;
+        zmq_pollitem_t it = {bus_worker_socket(w), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, wait);
+        bus_request_t r;
+        while (bus_worker_recv(w, &r) == 0) {
+            t->handled++;
+            if (t->freeze) {
+                bus_request_release(&r);
+                while (!t->stop)
+                    h_sleep_ms(5);
+                break;
+            }
+            if (strcmp(r.req->method, "late") == 0 && nlate < TW_LATE_MAX) {
+                late[nlate] = r;
+                late_at[nlate++] = bus_mono_ms() + 400;
+                continue;
+            }
+            tw_answer(w, t, &r);
+            bus_request_release(&r);
+        }
+        for (int i = 0; i < nlate; i++) {
+            if (bus_mono_ms() >= late_at[i]) {
+                bus_worker_reply(w, &late[i], 0, NULL, NULL, late[i].req->body.data,
+                                 late[i].req->body.len);
+                bus_request_release(&late[i]);
+                late[i] = late[--nlate];
+                late_at[i] = late_at[nlate];
+                i--;
+            }
+        }
+    }
+    for (int i = 0; i < nlate; i++)
+        bus_request_release(&late[i]);
+    /* a frozen worker has been expired by the broker by now: its DISCONNECT
+     * is ignored */
+    bus_worker_destroy(&w);
+    return NULL;
+}
+
+static inline int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
+                           uint32_t capacity, int freeze)
+{
+    memset(t, 0, sizeof(*t));
+    t->ctx = ctx;
+    t->conn = conn;
+    t->service = service;
+    t->capacity = capacity;
+    t->freeze = freeze;
+    memset(t->session_id, 0x11, sizeof(t->session_id));
+    if (pthread_create(&t->th, NULL, tw_main, t) != 0)
+        return -1;
+    for (int i = 0; i < 500 && t->started == 0; i++)
+        h_sleep_ms(2);
+    return t->started == 1 ? 0 : -1;
+}
+
+static inline void tw_stop(tworker_t *t)
+{
+    t->stop = 1;
+    pthread_join(t->th, NULL);
+}
+
+#endif

@@ -1,0 +1,693 @@
+/*
+ * test_broker.c - the broker end to end: routing, pipelining, load sharing,
+ * UNAVAILABLE / DEADLINE_EXCEEDED, worker death, broker restart, malformed
+ * frames, caller stamping over ipc and tcp (CURVE + ZAP), events, AUTH.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "broker_harness.h"
+#include "codec.h"
+
+/* ---- helpers ---- */
+
+static int s_call_echo(bus_client_t *c, const char *service, const char *method,
+                       uint32_t timeout_ms, bus_reply_t *out)
+{
+    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
+    body.start_ms = 42;
+    uint64_t id = 0;
+    int rc = bus_client_send(c, service, method, &body.base, timeout_ms, NULL, &id);
+    if (rc != 0)
+        return rc;
+    for (;;) {
+        rc = bus_client_recv(c, (int)timeout_ms + 1000, out);
+        if (rc != 0)
+            return rc;
+        if (out->id == id)
+            return out->status;
+        bus_reply_clear(out);
+    }
+}
+
+/* The Caller the worker saw ("who"). */
+static int s_who(bus_client_t *c, const Espace__V1__Caller *send_caller,
+                 Espace__V1__Caller **out)
+{
+    bus_reply_t r;
+    int rc = bus_call(c, "echo", "who", NULL, &espace__v1__caller__descriptor, 2000,
+                      send_caller, (ProtobufCMessage **)out, &r);
+    return rc;
+}
+
+/* ---- tests ---- */
+
+static void test_routed_with_id(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    bus_reply_t r;
+    assert_int_equal(s_call_echo(c, "echo", "echo", 2000, &r), 0);
+    assert_int_equal(r.id, 1);
+    Espace__V1__Period *p = NULL;
+    assert_int_equal(codec_decode(&espace__v1__period__descriptor, r.body, r.body_len, 0,
+                                  (ProtobufCMessage **)&p, NULL),
+                     0);
+    assert_int_equal(p->start_ms, 42);
+    codec_free(&p->base);
+    bus_reply_clear(&r);
+    /* unknown method comes back with the worker's status */
+    assert_int_equal(s_call_echo(c, "echo", "nope", 2000, &r), ES_UNIMPLEMENTED);
+    assert_int_equal(r.id, 2);
+    assert_string_equal(r.field, "method");
+    bus_reply_clear(&r);
+    /* bad service name -> INVALID_ARGUMENT from the broker */
+    uint64_t id;
+    assert_int_equal(bus_client_send(c, "a b", "echo", NULL, 1000, NULL, &id), 0);
+    assert_int_equal(bus_client_recv(c, 2000, &r), 0);
+    assert_int_equal(r.id, id);
+    assert_int_equal(r.status, ES_INVALID_ARGUMENT);
+    bus_reply_clear(&r);
+    bus_client_destroy(&c);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+static void test_pipelined_1000(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 64, 0), 0);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(bus_client_wait(c, 2000), 0);
+    enum { N = 1000 };
+    static uint8_t seen[N + 1];
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < N; i++) {
+        uint64_t id;
+        assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 10000, NULL, &id), 0);
+        assert_int_equal(id, (uint64_t)i + 1);
+    }
+    for (int i = 0; i < N; i++) {
+        bus_reply_t r;
+        assert_int_equal(bus_client_recv(c, 5000, &r), 0);
+        assert_int_equal(r.status, 0);
+        assert_true(r.id >= 1 && r.id <= N);
+        assert_int_equal(seen[r.id], 0);
+        seen[r.id] = 1;
+        bus_reply_clear(&r);
+    }
+    bus_reply_t extra;
+    assert_int_equal(bus_client_recv(c, 100, &extra), ES_DEADLINE_EXCEEDED);
+    bus_client_destroy(&c);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+static void test_two_workers_share(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w1, w2;
+    assert_int_equal(tw_start(&w1, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
+    assert_int_equal(tw_start(&w2, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
+    h_sleep_ms(100); /* both READY */
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(bus_client_wait(c, 2000), 0);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 10000, NULL, NULL), 0);
+    for (int i = 0; i < 200; i++) {
+        bus_reply_t r;
+        assert_int_equal(bus_client_recv(c, 5000, &r), 0);
+        assert_int_equal(r.status, 0);
+        bus_reply_clear(&r);
+    }
+    assert_true(w1.handled > 20);
+    assert_true(w2.handled > 20);
+    assert_int_equal(w1.handled + w2.handled, 200);
+    bus_client_destroy(&c);
+    tw_stop(&w1);
+    tw_stop(&w2);
+    h_teardown(&h);
+}
+
+static void test_no_worker_unavailable(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    int64_t t0 = bus_mono_ms();
+    assert_int_equal(bus_call(c, "nobody", "x", NULL, NULL, 5000, NULL, NULL, NULL),
+                     ES_UNAVAILABLE);
+    assert_true(bus_mono_ms() - t0 < 1000);
+    bus_client_destroy(&c);
+    h_teardown(&h);
+}
+
+static void test_worker_dies(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 1), 0);
+    h_sleep_ms(50);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    int64_t t0 = bus_mono_ms();
+    assert_int_equal(bus_call(c, "echo", "echo", NULL, NULL, 10000, NULL, NULL, NULL),
+                     ES_UNAVAILABLE);
+    int64_t dt = bus_mono_ms() - t0;
+    assert_true(dt >= H_HB * 2 && dt < H_HB * 10);
+    assert_int_equal(w.handled, 1);
+    /* no worker left: at once */
+    assert_int_equal(bus_call(c, "echo", "echo", NULL, NULL, 10000, NULL, NULL, NULL),
+                     ES_UNAVAILABLE);
+    bus_client_destroy(&c);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+static void test_deadline_late_reply_dropped(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    h_sleep_ms(50);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    int64_t t0 = bus_mono_ms();
+    bus_reply_t r;
+    assert_int_equal(bus_call(c, "echo", "late", NULL, NULL, 100, NULL, NULL, &r),
+                     ES_DEADLINE_EXCEEDED);
+    assert_true(bus_mono_ms() - t0 < 400);
+    /* the late reply (at 400 ms) is dropped by the broker: nothing more */
+    bus_reply_t extra;
+    assert_int_equal(bus_client_recv(c, 700, &extra), ES_DEADLINE_EXCEEDED);
+    /* the worker still serves */
+    assert_int_equal(s_call_echo(c, "echo", "echo", 2000, &r), 0);
+    bus_reply_clear(&r);
+    bus_client_destroy(&c);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+static void test_queue_when_full(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
+    h_sleep_ms(50);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(bus_client_wait(c, 2000), 0);
+    /* capacity 1: the second and third wait in the queue behind a late one */
+    uint64_t id1, id2, id3;
+    assert_int_equal(bus_client_send(c, "echo", "late", NULL, 5000, NULL, &id1), 0);
+    assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 5000, NULL, &id2), 0);
+    assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 5000, NULL, &id3), 0);
+    bus_reply_t r;
+    assert_int_equal(bus_client_recv(c, 3000, &r), 0);
+    assert_int_equal(r.id, id1); /* queued ones came after */
+    assert_int_equal(r.status, 0);
+    bus_reply_clear(&r);
+    assert_int_equal(bus_client_recv(c, 3000, &r), 0);
+    assert_int_equal(r.id, id2);
+    bus_reply_clear(&r);
+    assert_int_equal(bus_client_recv(c, 3000, &r), 0);
+    assert_int_equal(r.id, id3);
+    bus_reply_clear(&r);
+    bus_client_destroy(&c);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+static void test_broker_restart(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(bus_call(c, "echo", "echo", NULL, NULL, 2000, NULL, NULL, NULL), 0);
+    h_broker_stop(&h);
+    h_sleep_ms(H_HB * 2);
+    assert_int_equal(h_broker_start(&h), 0);
+    int ok = 0;
+    for (int i = 0; i < 60 && !ok; i++) {
+        int rc = bus_call(c, "echo", "echo", NULL, NULL, 200, NULL, NULL, NULL);
+        if (rc == 0)
+            ok = 1;
+        else
+            h_sleep_ms(50);
+    }
+    assert_true(ok);
+    bus_client_destroy(&c);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+/* Send raw frames from a DEALER. */
+static void s_raw(void *sock, const char **frames, const size_t *lens, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        zmq_send(sock, frames[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0);
+}
+
+static void test_malformed_frames(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    void *raw = zmq_socket(h.ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(raw, ZMQ_LINGER, &linger, sizeof(linger));
+    assert_int_equal(zmq_connect(raw, h.req_ipc), 0);
+    h_sleep_ms(50);
+    static const char garbage[] = "\xff\xff\xff\xff\x0f\x01\x02";
+    {
+        const char *f[] = {"XX01", "\x01", "echo", "abc"};
+        size_t l[] = {4, 1, 4, 3};
+        s_raw(raw, f, l, 4); /* wrong header */
+    }
+    {
+        const char *f[] = {"EC01", "\x01"};
+        size_t l[] = {4, 1};
+        s_raw(raw, f, l, 2); /* too few frames */
+    }
+    {
+        const char *f[] = {"EC01", "\x01", "echo", "a", "b", "c", "d"};
+        size_t l[] = {4, 1, 4, 1, 1, 1, 1};
+        s_raw(raw, f, l, 7); /* too many frames */
+    }
+    {
+        const char *f[] = {"EC01", "\x01", "echo", garbage};
+        size_t l[] = {4, 1, 4, sizeof(garbage) - 1};
+        s_raw(raw, f, l, 4); /* garbage protobuf */
+    }
+    {
+        const char *f[] = {"EC01", "\x09", "echo", "x"};
+        size_t l[] = {4, 1, 4, 1};
+        s_raw(raw, f, l, 4); /* unknown command */
+    }
+    {
+        const char *f[] = {"EW01", "\x01", garbage};
+        size_t l[] = {4, 1, sizeof(garbage) - 1};
+        s_raw(raw, f, l, 3); /* READY with garbage */
+    }
+    {
+        const char *f[] = {"EW01", "\x03", "r", "12345678", garbage};
+        size_t l[] = {4, 1, 1, 8, sizeof(garbage) - 1};
+        s_raw(raw, f, l, 5); /* REPLY from a non-worker */
+    }
+    {
+        const char *f[] = {"EW01", "\x03", "r", "1234", "x"};
+        size_t l[] = {4, 1, 1, 4, 1};
+        s_raw(raw, f, l, 5); /* short ticket */
+    }
+    {
+        const char *f[] = {"", "", ""};
+        size_t l[] = {0, 0, 0};
+        s_raw(raw, f, l, 3); /* empty frames */
+    }
+    /* a valid request whose Caller frame is garbage (ipc: honoured, so checked) */
+    {
+        Espace__V1__Request rq = ESPACE__V1__REQUEST__INIT;
+        rq.id = 77;
+        rq.method = "who";
+        uint8_t buf[64];
+        size_t len = espace__v1__request__pack(&rq, buf);
+        const char *f[] = {"EC01", "\x01", "echo", (const char *)buf, garbage};
+        size_t l[] = {4, 1, 4, len, sizeof(garbage) - 1};
+        s_raw(raw, f, l, 5);
+        zmq_pollitem_t it = {raw, 0, ZMQ_POLLIN, 0};
+        zmq_msg_t m[4];
+        for (;;) { /* skip the DISCONNECTs earned by the bad worker frames */
+            assert_int_equal(zmq_poll(&it, 1, 2000), 1);
+            int n = 0, more = 1;
+            while (more) {
+                zmq_msg_t t;
+                zmq_msg_init(&t);
+                assert_true(zmq_msg_recv(&t, raw, 0) >= 0);
+                more = zmq_msg_more(&t);
+                if (n < 4)
+                    m[n++] = t;
+                else
+                    zmq_msg_close(&t);
+            }
+            if (n == 4 && memcmp(zmq_msg_data(&m[0]), "EC01", 4) == 0)
+                break;
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&m[i]);
+        }
+        Espace__V1__Reply *rep = espace__v1__reply__unpack(NULL, zmq_msg_size(&m[3]),
+                                                           zmq_msg_data(&m[3]));
+        assert_non_null(rep);
+        assert_int_equal(rep->id, 77);
+        assert_int_equal(rep->status->code, ESPACE__V1__CODE__CODE_INVALID_ARGUMENT);
+        espace__v1__reply__free_unpacked(rep, NULL);
+        for (int i = 0; i < 4; i++)
+            zmq_msg_close(&m[i]);
+    }
+    /* oversize: over BUS_MAX_MSG; the broker drops the connection */
+    {
+        size_t big = BUS_MAX_MSG + 16;
+        char *buf = calloc(1, big);
+        const char *f[] = {"EC01", "\x01", "echo", buf};
+        size_t l[] = {4, 1, 4, big};
+        s_raw(raw, f, l, 4);
+        free(buf);
+    }
+    h_sleep_ms(100);
+    /* still serving */
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    bus_reply_t r;
+    assert_int_equal(s_call_echo(c, "echo", "echo", 2000, &r), 0);
+    bus_reply_clear(&r);
+    zmq_close(raw);
+    bus_client_destroy(&c);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+typedef struct tkeys {
+    uint8_t pro_pub[32], pro_sec[32];
+    uint8_t svc_pub[32], svc_sec[32];
+    uint8_t bad_pub[32], bad_sec[32];
+} tkeys_t;
+
+static bus_conn_t s_tcp(harness_t *h, const char *endpoint, const uint8_t *pub,
+                        const uint8_t *sec)
+{
+    bus_conn_t c = h_ipc(endpoint);
+    c.server_key = h->server_key;
+    c.public_key = pub;
+    c.secret_key = sec;
+    return c;
+}
+
+/* Broker with tcp endpoints, a pro and a service key registered. */
+static void s_tcp_setup(harness_t *h, tkeys_t *k)
+{
+    assert_int_equal(h_setup(h, 1), 0);
+    crypto_box_keypair(k->pro_pub, k->pro_sec);
+    crypto_box_keypair(k->svc_pub, k->svc_sec);
+    crypto_box_keypair(k->bad_pub, k->bad_sec);
+    assert_int_equal(h_key_add(h, k->pro_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"),
+                     0);
+    assert_int_equal(h_key_add(h, k->svc_pub, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
+    assert_int_equal(h_broker_start(h), 0);
+    assert_int_equal(h_server_key(h), 0);
+}
+
+static void test_tcp_caller_stamping(void **state)
+{
+    (void)state;
+    harness_t h;
+    tkeys_t k;
+    s_tcp_setup(&h, &k);
+    tworker_t w;
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    h_sleep_ms(50);
+
+    Espace__V1__Caller forged = ESPACE__V1__CALLER__INIT;
+    forged.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+    forged.principal = "ffffffffffffffffffffffffffffffff";
+    forged.peer_role = ESPACE__V1__PEER_ROLE__PEER_GATEWAY;
+
+    /* tcp pro peer: its Caller frame is ignored */
+    bus_conn_t pc = s_tcp(&h, h.req_tcp, k.pro_pub, k.pro_sec);
+    bus_client_t *pro = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &pc, &pro), 0);
+    Espace__V1__Caller *seen = NULL;
+    assert_int_equal(s_who(pro, &forged, &seen), 0);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
+    assert_int_equal(seen->peer_role, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE);
+    char z85[BUS_KEY_Z85];
+    bus_key_z85(k.pro_pub, z85);
+    assert_string_equal(seen->peer_key, z85);
+    assert_string_equal(seen->principal, "");
+    codec_free(&seen->base);
+
+    /* ipc peer: honoured, but peer_role/key come from the transport */
+    bus_conn_t ic = h_ipc(h.req_ipc);
+    bus_client_t *loc = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &ic, &loc), 0);
+    assert_int_equal(s_who(loc, &forged, &seen), 0);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT);
+    assert_string_equal(seen->principal, forged.principal);
+    assert_int_equal(seen->peer_role, ESPACE__V1__PEER_ROLE__PEER_LOCAL);
+    assert_string_equal(seen->peer_key, "");
+    codec_free(&seen->base);
+
+    /* unregistered key: no answer at all, the call times out locally */
+    bus_conn_t bc = s_tcp(&h, h.req_tcp, k.bad_pub, k.bad_sec);
+    bus_client_t *bad = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &bc, &bad), 0);
+    assert_int_equal(bus_call(bad, "echo", "echo", NULL, NULL, 300, NULL, NULL, NULL),
+                     ES_DEADLINE_EXCEEDED);
+    /* registered service key is served */
+    bus_conn_t sc = s_tcp(&h, h.req_tcp, k.svc_pub, k.svc_sec);
+    bus_client_t *svc = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &sc, &svc), 0);
+    assert_int_equal(bus_call(svc, "echo", "echo", NULL, NULL, 2000, NULL, NULL, NULL), 0);
+
+    /* a pro peer may not register as a worker */
+    tworker_t pw;
+    assert_int_equal(tw_start(&pw, h.ctx, pc, "prosvc", 1, 0), 0);
+    h_sleep_ms(200);
+    assert_int_equal(bus_call(svc, "prosvc", "echo", NULL, NULL, 1000, NULL, NULL, NULL),
+                     ES_UNAVAILABLE);
+    /* a service key may */
+    tworker_t sw;
+    assert_int_equal(tw_start(&sw, h.ctx, sc, "svcsvc", 1, 0), 0);
+    int ok = 0;
+    for (int i = 0; i < 40 && !ok; i++) {
+        if (bus_call(pro, "svcsvc", "echo", NULL, NULL, 1000, NULL, NULL, NULL) == 0)
+            ok = 1;
+        else
+            h_sleep_ms(25);
+    }
+    assert_true(ok);
+
+    tw_stop(&pw);
+    tw_stop(&sw);
+    bus_client_destroy(&pro);
+    bus_client_destroy(&loc);
+    bus_client_destroy(&bad);
+    bus_client_destroy(&svc);
+    tw_stop(&w);
+    h_teardown(&h);
+}
+
+/* Publish on pub until sub gets topic, up to ~2 s. 1 if received. */
+static int s_pubsub(bus_pub_t *pub, bus_sub_t *sub, const char *topic, int64_t mark)
+{
+    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
+    body.start_ms = mark;
+    for (int i = 0; i < 40; i++) {
+        if (bus_publish(pub, topic, &body.base) != 0)
+            return 0;
+        char t[BUS_MAX_TOPIC + 1];
+        Espace__V1__Event *ev = NULL;
+        while (bus_sub_recv(sub, 50, t, &ev) == 0) {
+            if (strcmp(t, topic) != 0) { /* an earlier event: skip */
+                codec_free(&ev->base);
+                continue;
+            }
+            int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
+            Espace__V1__Period *p = NULL;
+            if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len,
+                                   0, (ProtobufCMessage **)&p, NULL) == 0) {
+                ok = p->start_ms == mark;
+                codec_free(&p->base);
+            }
+            codec_free(&ev->base);
+            return ok;
+        }
+    }
+    return 0;
+}
+
+static void test_events(void **state)
+{
+    (void)state;
+    harness_t h;
+    tkeys_t k;
+    s_tcp_setup(&h, &k);
+    bus_conn_t pc = h_ipc(h.pub_ipc), sc = h_ipc(h.sub_ipc);
+    bus_pub_t *pub = NULL;
+    bus_sub_t *sub = NULL;
+    assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
+    assert_int_equal(bus_sub_new(h.ctx, &sc, &sub), 0);
+    assert_int_equal(bus_subscribe(sub, "test."), 0);
+    assert_true(s_pubsub(pub, sub, "test.one", 7));
+    assert_int_equal(bus_publish(pub, "", NULL), ES_INVALID_ARGUMENT);
+
+    /* tcp: a service subscriber gets events, a pro subscriber is refused */
+    bus_conn_t tsvc = s_tcp(&h, h.sub_tcp, k.svc_pub, k.svc_sec);
+    bus_conn_t tpro = s_tcp(&h, h.sub_tcp, k.pro_pub, k.pro_sec);
+    bus_sub_t *ssvc = NULL, *spro = NULL;
+    assert_int_equal(bus_sub_new(h.ctx, &tsvc, &ssvc), 0);
+    assert_int_equal(bus_sub_new(h.ctx, &tpro, &spro), 0);
+    assert_int_equal(bus_subscribe(ssvc, ""), 0);
+    assert_int_equal(bus_subscribe(spro, ""), 0);
+    assert_true(s_pubsub(pub, ssvc, "test.two", 8));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(bus_publish(pub, "test.three", NULL), 0);
+    char t[BUS_MAX_TOPIC + 1];
+    Espace__V1__Event *ev = NULL;
+    assert_int_equal(bus_sub_recv(spro, 300, t, &ev), ES_DEADLINE_EXCEEDED);
+    /* a tcp service publisher reaches the ipc subscriber */
+    bus_conn_t tpub = s_tcp(&h, h.pub_tcp, k.svc_pub, k.svc_sec);
+    bus_pub_t *pub2 = NULL;
+    assert_int_equal(bus_pub_new(h.ctx, &tpub, &pub2), 0);
+    assert_true(s_pubsub(pub2, sub, "test.four", 9));
+
+    bus_pub_destroy(&pub);
+    bus_pub_destroy(&pub2);
+    bus_sub_destroy(&sub);
+    bus_sub_destroy(&ssvc);
+    bus_sub_destroy(&spro);
+    h_teardown(&h);
+}
+
+static void test_auth_and_revocation(void **state)
+{
+    (void)state;
+    harness_t h;
+    assert_int_equal(h_setup(&h, 0), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    tworker_t idw, ew;
+    assert_int_equal(tw_start(&idw, h.ctx, h_ipc(h.req_ipc), "identity", 4, 0), 0);
+    assert_int_equal(tw_start(&ew, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    h_sleep_ms(50);
+    bus_conn_t cc = h_ipc(h.req_ipc);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+
+    Espace__V1__Caller *caller = NULL;
+    bus_reply_t r;
+    assert_int_equal(bus_client_auth(c, "bad", 2000, &caller, &r), ES_UNAUTHENTICATED);
+    assert_null(caller);
+    assert_string_equal(r.message, "bad token");
+    Espace__V1__Caller *seen = NULL;
+    assert_int_equal(s_who(c, NULL, &seen), 0);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
+    codec_free(&seen->base);
+
+    assert_int_equal(bus_client_auth(c, "good", 2000, &caller, &r), 0);
+    assert_non_null(caller);
+    assert_int_equal(caller->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT);
+    codec_free(&caller->base);
+
+    /* later requests carry the session caller, peer fields from the transport;
+     * a Caller frame sent alongside does not override the bound session */
+    Espace__V1__Caller forged = ESPACE__V1__CALLER__INIT;
+    forged.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
+    assert_int_equal(s_who(c, &forged, &seen), 0);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT);
+    assert_string_equal(seen->principal, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(seen->peer_role, ESPACE__V1__PEER_ROLE__PEER_LOCAL);
+    assert_string_equal(seen->peer_key, "");
+    assert_int_equal(seen->session_id.len, 16);
+    codec_free(&seen->base);
+
+    /* another connection is not bound */
+    bus_client_t *c2 = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &cc, &c2), 0);
+    assert_int_equal(s_who(c2, NULL, &seen), 0);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
+    codec_free(&seen->base);
+
+    /* revocation event unbinds */
+    bus_conn_t pc = h_ipc(h.pub_ipc);
+    bus_pub_t *pub = NULL;
+    assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
+    h_sleep_ms(100);
+    Espace__V1__SessionRevoked sr = ESPACE__V1__SESSION_REVOKED__INIT;
+    sr.session_id.data = idw.session_id;
+    sr.session_id.len = 16;
+    assert_int_equal(bus_publish(pub, "identity.session.revoked", &sr.base), 0);
+    int unbound = 0;
+    for (int i = 0; i < 40 && !unbound; i++) {
+        assert_int_equal(s_who(c, NULL, &seen), 0);
+        unbound = seen->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE;
+        codec_free(&seen->base);
+        if (!unbound) {
+            h_sleep_ms(50);
+            bus_publish(pub, "identity.session.revoked", &sr.base);
+        }
+    }
+    assert_true(unbound);
+
+    bus_pub_destroy(&pub);
+    bus_client_destroy(&c);
+    bus_client_destroy(&c2);
+    tw_stop(&idw);
+    tw_stop(&ew);
+    h_teardown(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routed_with_id),
+        cmocka_unit_test(test_pipelined_1000),
+        cmocka_unit_test(test_two_workers_share),
+        cmocka_unit_test(test_no_worker_unavailable),
+        cmocka_unit_test(test_worker_dies),
+        cmocka_unit_test(test_deadline_late_reply_dropped),
+        cmocka_unit_test(test_queue_when_full),
+        cmocka_unit_test(test_broker_restart),
+        cmocka_unit_test(test_malformed_frames),
+        cmocka_unit_test(test_tcp_caller_stamping),
+        cmocka_unit_test(test_events),
+        cmocka_unit_test(test_auth_and_revocation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
