@@ -745,6 +745,9 @@ static void s_on_ready(s_broker_t *b, const s_peer_t *peer, const frames_msg_t *
     b->services[si].workers++;
     log_info("broker", "worker.ready", "service=%s capacity=%u transport=%s",
              b->services[si].name, w->capacity, peer->sock == S_TCP ? "tcp" : "ipc");
+    /* Acknowledge at once: the worker knows it is registered (and may say
+     * it is ready) when this first heartbeat arrives. */
+    s_send_worker_cmd(b, peer->sock, peer->rid, peer->rid_len, BUS_W_HEARTBEAT);
     codec_free(&r->base);
     s_queue_drain(b, si);
 }

@@ -173,6 +173,12 @@ int bus_worker_recv(bus_worker_t *w, bus_request_t *out);
 int bus_worker_reply(bus_worker_t *w, const bus_request_t *req, int status, const char *message,
                      const char *field, const uint8_t *body, size_t body_len);
 
+/* 1 once the broker has answered the current registration (it acknowledges
+ * READY with a HEARTBEAT), 0 before and again after a reconnect. A service
+ * announces itself ready only then, so its first request never meets
+ * "no live worker". */
+int bus_worker_registered(const bus_worker_t *w);
+
 /* Timers: send heartbeats when due, reconnect when the broker went silent
  * for BUS_LIVENESS intervals. Call at least every heartbeat interval; returns
  * the milliseconds until it wants to run again. */

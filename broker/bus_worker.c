@@ -29,6 +29,7 @@ struct bus_worker {
     uint64_t reconnects;              /* how many times it reconnected */
     int64_t connected_at;             /* last socket opened (mono ms) */
     int64_t ready_at;                 /* READY postponed to then (0 = sent) */
+    int registered;                   /* the broker spoke since our last READY */
 };
 
 static void s_conn(const bus_worker_t *w, bus_conn_t *conn)
@@ -59,6 +60,7 @@ static int s_send_ready(bus_worker_t *w)
         rc = s_send_cmd(w, BUS_W_READY, buf, len);
     free(buf);
     w->ready_at = 0;
+    w->registered = 0;
     return rc;
 }
 
@@ -185,6 +187,8 @@ static int s_recv_one(bus_worker_t *w, bus_request_t *out)
     if (rc != 0)
         return rc;
     w->broker_expiry = bus_mono_ms() + (int64_t)w->heartbeat_ms * BUS_LIVENESS;
+    if (w->ready_at == 0)
+        w->registered = 1;
     frame_ref_t f[FRAMES_MAX];
     for (size_t i = 0; i < n; i++)
         f[i] = (frame_ref_t){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};
@@ -275,6 +279,13 @@ int bus_worker_tick(bus_worker_t *w)
     if (w == NULL)
         return BUS_HEARTBEAT_MS;
     int64_t now = bus_mono_ms();
+    /* Silence is judged on what was read: with messages waiting unread the
+     * broker is alive, the caller just has not read them yet. */
+    int events = 0;
+    size_t elen = sizeof events;
+    if (w->sock != NULL && now >= w->broker_expiry &&
+        zmq_getsockopt(w->sock, ZMQ_EVENTS, &events, &elen) == 0 && (events & ZMQ_POLLIN))
+        return 0;
     if (w->sock == NULL || now >= w->broker_expiry) {
         if (s_reconnect(w) != 0)
             return (int)w->heartbeat_ms;
@@ -298,4 +309,9 @@ int bus_worker_tick(bus_worker_t *w)
     if (wait < 0)
         wait = 0;
     return (int)wait;
+}
+
+int bus_worker_registered(const bus_worker_t *w)
+{
+    return w != NULL && w->sock != NULL && w->ready_at == 0 && w->registered;
 }

@@ -29,7 +29,9 @@ typedef enum log_level {
 void log_set_level(log_level_t level);
 
 /* Write one line: ts, level, comp, event, then the formatted pairs (fmt may
- * be NULL or ""). */
+ * be NULL or ""; prefer NULL, as gcc warns on ""). A CR or LF inside the
+ * pairs becomes a space, so one call is always one line. A line, newline
+ * included, is at most LOG_MAX_LINE bytes. errno is preserved. */
 void log_event(log_level_t level, const char *comp, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

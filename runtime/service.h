@@ -37,6 +37,14 @@
 
 typedef struct svc_call svc_call_t;
 
+/* Limits (runtime/service.c). One batch holds at most STORE_GROUP_MAX
+ * requests and about SVC_BATCH_BYTES of request bodies, plus at most
+ * SVC_BATCH_BYTES of reply bodies and queued events together. */
+#define SVC_MAX_EVENTS 16                  /* svc_publish calls per request */
+#define SVC_MAX_MESSAGE 256                /* svc_fail message, NUL included */
+#define SVC_MAX_FIELD 128                  /* svc_fail field, NUL included */
+#define SVC_BATCH_BYTES ((size_t)32 << 20) /* bodies held by one batch */
+
 /* Method flags */
 #define SVC_WRITE 0x1    /* runs inside the group-commit write transaction */
 #define SVC_PUBLIC 0x2   /* callable without a session */
@@ -47,7 +55,8 @@ typedef int (*svc_handler_fn)(void *state, svc_call_t *call, const ProtobufCMess
 
 typedef struct svc_method {
     const char *name;                         /* Request.method */
-    const ProtobufCMessageDescriptor *request; /* body type */
+    const ProtobufCMessageDescriptor *request; /* body type; NULL = body ignored,
+                                                  handler gets req = NULL */
     svc_handler_fn handler;
     unsigned flags;                           /* SVC_* */
 } svc_method_t;
@@ -56,6 +65,8 @@ typedef struct svc_method {
 typedef struct svc_env {
     store_t *store;     /* the service's own store, open */
     const char *data_dir; /* <data>/<name> */
+    const bus_conn_t *bus; /* the broker endpoint the service uses, for services that call
+                            * others (authz.h); borrowed for the life of svc_run */
 } svc_env_t;
 
 typedef struct svc_def {
@@ -63,7 +74,8 @@ typedef struct svc_def {
     const char **tables;            /* NULL-terminated table names */
     const svc_method_t *methods;
     size_t n_methods;
-    /* Called once after the store opened; *state is passed to handlers. */
+    /* Called once after the store opened; *state is passed to handlers.
+     * May be NULL (state = NULL). A non-zero return makes svc_run return it. */
     int (*init)(const svc_env_t *env, void **state);
     /* Called once at stop (may be NULL). */
     void (*fini)(void *state);
@@ -72,15 +84,24 @@ typedef struct svc_def {
 typedef struct svc_opts {
     const char *data_dir;   /* root data folder */
     bus_conn_t bus;         /* broker request endpoint (worker side) */
-    bus_conn_t pub;         /* broker events-in endpoint (publisher) */
+    bus_conn_t pub;         /* broker events-in endpoint (publisher); with
+                               pub.endpoint NULL, svc_publish succeeds and the
+                               events go nowhere */
     uint32_t capacity;      /* requests in flight; 0 = STORE_GROUP_MAX */
-    int stop_fd;            /* svc_run returns when readable */
+    int stop_fd;            /* svc_run returns when readable (-1: never);
+                               the batch in progress is finished and answered
+                               first; the fd is not read */
     int ready_fd;           /* if >= 0, one byte written once registered */
     int no_sync;            /* store without fsync (tests only) */
 } svc_opts_t;
 
 /* Run the service until stop_fd is readable. 0 after a clean stop, or a
- * negative es_status if it could not start (store, bus, init). */
+ * negative es_status if it could not start (store, bus, init).
+ * Creates opts->data_dir (0700) if missing, and its own ZeroMQ context.
+ * Within one batch the write methods run (and commit) before the read
+ * methods, so a read pipelined after a write sees it. Each request is logged
+ * at debug level (event=request method= rid= status= us=), at info level when
+ * its status is INTERNAL or UNAVAILABLE. */
 int svc_run(const svc_def_t *def, const svc_opts_t *opts);
 
 /* ---- for handlers ---- */
@@ -95,15 +116,24 @@ uint64_t svc_request_id(const svc_call_t *c);
 int64_t svc_now_ms(const svc_call_t *c);
 
 /* Set the reply body (packed now; the message may be freed afterwards).
- * Returns 0 or ES_RESOURCE_EXHAUSTED. */
+ * Returns 0 or ES_RESOURCE_EXHAUSTED (allocation, or the batch's
+ * SVC_BATCH_BYTES); also ES_TOO_LARGE when the body cannot fit in a bus
+ * message. A later call replaces the body; reply = NULL clears it. */
 int svc_reply(svc_call_t *c, const ProtobufCMessage *reply);
 
 /* Set an error reply: status, the dotted field path at fault (or NULL), and
- * a message (printf format; English, no personal data). Returns `status`. */
+ * a message (printf format; English, no personal data). Returns `status`.
+ * The message is cut at SVC_MAX_MESSAGE - 1 bytes, the field at
+ * SVC_MAX_FIELD - 1; a status that is not a negative es_status becomes
+ * ES_INTERNAL (and is what is returned). fmt NULL = es_strerror(status). */
 int svc_fail(svc_call_t *c, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Queue an event, published after the commit if the handler returns 0. */
+/* Queue an event, published after the commit if the handler returns 0
+ * (even after svc_fail, as its writes were kept); the body is packed now.
+ * ES_INVALID_ARGUMENT for an empty or over-BUS_MAX_TOPIC topic or NULL body,
+ * ES_RESOURCE_EXHAUSTED past SVC_MAX_EVENTS events in this call (or the
+ * batch's SVC_BATCH_BYTES), ES_TOO_LARGE for a body over the bus limit. */
 int svc_publish(svc_call_t *c, const char *topic, const ProtobufCMessage *body);
 
 #endif

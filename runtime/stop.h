@@ -15,7 +15,9 @@
 /* Create the pipe and install the handlers. 0 or ES_INTERNAL. */
 int stop_install(void);
 
-/* Read end of the pipe: readable once a stop was requested (it stays so). */
+/* Read end of the pipe: readable once a stop was requested (it stays so).
+ * Created on first use if stop_install was not called; -1 only if the pipe
+ * could not be created. Never read or close it. */
 int stop_fd(void);
 
 /* Request a stop, as a signal would. */
