@@ -1,0 +1,208 @@
+/*
+ * signup_load - drives a steady flow of identity writes for the kill/restart
+ * integration test (test/integration/kill_restart.sh).
+ *
+ *   signup_load run ENDPOINT SECONDS ACKED_FILE [BROKER_KEY KEYFILE]
+ *       Sends SignUpPatient requests, 8 in flight, for SECONDS seconds, each
+ *       with a fresh valid INS. Appends every INS whose sign-up was
+ *       acknowledged (CODE_OK) to ACKED_FILE, flushed at once. Prints
+ *       "ok=N unavailable=N other=N ok_after_unavailable=N" at the end;
+ *       exits 1 if no sign-up at all was acknowledged.
+ *   signup_load verify ENDPOINT ACKED_FILE [BROKER_KEY KEYFILE]
+ *       Signs each acknowledged INS up again: every one must answer
+ *       CODE_ALREADY_EXISTS (its first write survived). Prints
+ *       "checked=N missing=N" and exits 1 if any is missing.
+ *
+ * tcp endpoints need the broker's public key and a keypair file whose key is
+ * registered; ipc endpoints need neither.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "bus.h"
+#include "identity.pb-c.h"
+#include "status.h"
+
+#define INFLIGHT 8
+#define TIMEOUT_MS 3000
+
+/* A valid INS: sex 1, year, month, dept 75, commune, order, key. */
+static void s_make_ins(uint64_t n, char out[16])
+{
+    uint64_t body = 1000000000000ULL +                              /* sex */
+                    (uint64_t)(80 + n / 1000000ULL % 20) * 10000000000ULL + /* year */
+                    (uint64_t)(1 + n / 20000000ULL % 12) * 100000000ULL +  /* month */
+                    75000000ULL +                                      /* dept */
+                    n % 1000000ULL;                                    /* commune, order */
+    unsigned key = (unsigned)(97 - body % 97);
+    snprintf(out, 16, "%013" PRIu64 "%02u", body, key);
+}
+
+typedef struct conn_keys {
+    uint8_t pub[32], sec[32];
+} conn_keys_t;
+
+static int s_connect(void *ctx, int argc, char **argv, int key_arg, const char *endpoint,
+                     conn_keys_t *k, bus_client_t **out)
+{
+    bus_conn_t c = {.endpoint = endpoint};
+    if (strncmp(endpoint, "tcp://", 6) == 0) {
+        if (argc <= key_arg + 1) {
+            fprintf(stderr, "tcp needs BROKER_KEY KEYFILE\n");
+            return -1;
+        }
+        if (bus_keypair_load(argv[key_arg + 1], 1, k->pub, k->sec) != 0) {
+            fprintf(stderr, "cannot load keypair %s\n", argv[key_arg + 1]);
+            return -1;
+        }
+        c.server_key = argv[key_arg];
+        c.public_key = k->pub;
+        c.secret_key = k->sec;
+    }
+    return bus_client_new(ctx, &c, out);
+}
+
+static int s_send(bus_client_t *cl, const char *ins, uint64_t *id)
+{
+    Espace__V1__SignUpPatientRequest r = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+    char *first[1] = {"Camille"};
+    r.ins = (char *)ins;
+    r.birth_names = "Durand";
+    r.first_names = first;
+    r.n_first_names = 1;
+    r.birth_date = "1985-04-12";
+    r.password = "correct horse battery staple";
+    return bus_client_send(cl, "identity", "SignUpPatient", &r.base, TIMEOUT_MS, NULL, id);
+}
+
+static int s_run(bus_client_t *cl, int seconds, const char *acked_path)
+{
+    FILE *acked = fopen(acked_path, "a");
+    if (!acked)
+        return 1;
+    struct {
+        uint64_t id;
+        char ins[16];
+    } slot[INFLIGHT];
+    uint64_t next = (uint64_t)randombytes_uniform(1000000) * 100;
+    long ok = 0, unavailable = 0, other = 0, ok_after = 0;
+    int64_t end = bus_mono_ms() + (int64_t)seconds * 1000;
+    int inflight = 0;
+    memset(slot, 0, sizeof slot);
+    for (;;) {
+        int64_t now = bus_mono_ms();
+        while (now < end && inflight < INFLIGHT) {
+            int free_slot = -1;
+            for (int i = 0; i < INFLIGHT; i++)
+                if (slot[i].id == 0) {
+                    free_slot = i;
+                    break;
+                }
+            s_make_ins(next++, slot[free_slot].ins);
+            if (s_send(cl, slot[free_slot].ins, &slot[free_slot].id) != 0) {
+                slot[free_slot].id = 0;
+                break;
+            }
+            inflight++;
+        }
+        if (inflight == 0 && now >= end)
+            break;
+        bus_reply_t r;
+        memset(&r, 0, sizeof r);
+        int rc = bus_client_recv(cl, TIMEOUT_MS + 1000, &r);
+        if (rc == ES_DEADLINE_EXCEEDED) {
+            /* lost replies: forget them (they count as neither ok nor missing) */
+            other += inflight;
+            memset(slot, 0, sizeof slot);
+            inflight = 0;
+            continue;
+        }
+        for (int i = 0; i < INFLIGHT; i++) {
+            if (slot[i].id != r.id || r.id == 0)
+                continue;
+            if (r.status == ES_OK) {
+                fprintf(acked, "%s\n", slot[i].ins);
+                fflush(acked);
+                ok++;
+                if (unavailable)
+                    ok_after++;
+            } else if (r.status == ES_UNAVAILABLE) {
+                unavailable++;
+            } else {
+                other++;
+            }
+            slot[i].id = 0;
+            inflight--;
+        }
+        bus_reply_clear(&r);
+        if (r.status == ES_UNAVAILABLE) {
+            /* don't spin while the service is down */
+            struct timespec pause = {.tv_sec = 0, .tv_nsec = 20000000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    fclose(acked);
+    printf("ok=%ld unavailable=%ld other=%ld ok_after_unavailable=%ld\n", ok, unavailable, other,
+           ok_after);
+    return ok > 0 ? 0 : 1;
+}
+
+static int s_verify(bus_client_t *cl, const char *acked_path)
+{
+    FILE *acked = fopen(acked_path, "r");
+    if (!acked)
+        return 1;
+    char line[64];
+    long checked = 0, missing = 0;
+    while (fgets(line, sizeof line, acked)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!line[0])
+            continue;
+        Espace__V1__SignUpPatientRequest r = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+        char *first[1] = {"Camille"};
+        r.ins = line;
+        r.birth_names = "Durand";
+        r.first_names = first;
+        r.n_first_names = 1;
+        r.birth_date = "1985-04-12";
+        r.password = "correct horse battery staple";
+        int rc = bus_call(cl, "identity", "SignUpPatient", &r.base, NULL, TIMEOUT_MS, NULL, NULL,
+                          NULL);
+        checked++;
+        if (rc != ES_ALREADY_EXISTS) {
+            missing++;
+            fprintf(stderr, "acknowledged sign-up lost: status %s\n", es_status_name(rc));
+        }
+    }
+    fclose(acked);
+    printf("checked=%ld missing=%ld\n", checked, missing);
+    return missing ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0 || argc < 4) {
+        fprintf(stderr, "usage: signup_load run ENDPOINT SECONDS ACKED_FILE [BROKER_KEY KEYFILE]\n"
+                        "       signup_load verify ENDPOINT ACKED_FILE [BROKER_KEY KEYFILE]\n");
+        return 2;
+    }
+    int run = strcmp(argv[1], "run") == 0;
+    void *ctx = zmq_ctx_new();
+    conn_keys_t k;
+    bus_client_t *cl = NULL;
+    int rc = 1;
+    if (s_connect(ctx, argc, argv, run ? 5 : 4, argv[2], &k, &cl) != 0)
+        goto out;
+    rc = run ? s_run(cl, atoi(argv[3]), argv[4]) : s_verify(cl, argv[3]);
+out:
+    bus_client_destroy(&cl);
+    zmq_ctx_term(ctx);
+    sodium_memzero(&k, sizeof k);
+    return rc;
+}
