@@ -1,0 +1,123 @@
+/*
+ * consent_int.h - what the modules of the consent service share (not for
+ * other services: they use the bus).
+ *
+ * Modules: consent.c (method table, validation helpers), catalogue.c,
+ * grants.c, decision.c (Decide, emergency), audit.c (hash chain), fhir.c
+ * (FHIR R4 JSON), json.c (JSON writer).
+ *
+ * Key layouts (all ids raw bytes, integers big-endian):
+ *   apps               app id (text)                    -> App
+ *   grants             grant id (16)                    -> Grant (stored status)
+ *   grants_by_patient  patient (16) | grant id (16)     -> "" (index)
+ *   grants_by_grantee  kind (1) | grantee id | 0x00 | grant id (16) -> ""
+ *   emergencies        patient (16) | RPPS (11)         -> Emergency (latest)
+ *   audit              patient (16) | seq (8)           -> hash (32) | AuditEntry
+ *   audit_heads        patient (16)                     -> seq (8) | hash (32)
+ *
+ * THREAD SAFETY: everything runs on the service thread.
+ */
+#ifndef ES_CONSENT_INT_H
+#define ES_CONSENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consent.h"
+#include "consent.pb-c.h"
+#include "store.h"
+
+#define CONSENT_HASH_BYTES 32 /* BLAKE2b-256 chain hash */
+#define CONSENT_HEX_ID 33     /* 32 hex + NUL */
+#define CONSENT_MAX_GRANTEE 64 /* app id / RPPS chars */
+
+typedef struct consent_state {
+    int64_t emergency_ms; /* emergency access duration */
+} consent_state_t;
+
+/* ---- helpers (consent.c) ---- */
+
+/* 32 lower-case hex -> 16 bytes. 0 or ES_INVALID_ARGUMENT. */
+int consent_id_parse(const char *hex, uint8_t out[CONSENT_ID_BYTES]);
+/* 16 bytes -> 32 lower-case hex + NUL. Returns out. */
+const char *consent_id_hex(const uint8_t id[CONSENT_ID_BYTES], char out[CONSENT_HEX_ID]);
+/* 1 if s is a code/detail: 1..CONSENT_MAX_CODE of [A-Za-z0-9._-]. */
+int consent_code_valid(const char *s);
+/* 1 if s is exactly 11 ASCII digits. */
+int consent_rpps_valid(const char *s);
+/* 1 if s is an app id: 3..64 of [a-z0-9._-]. */
+int consent_app_id_valid(const char *s);
+/* Length of s in characters if valid UTF-8 (no NUL), else -1. */
+long consent_utf8_chars(const char *s);
+
+/* Caller checks: fail the call with PERMISSION_DENIED (and return that
+ * status) unless the caller is of the kind required. */
+int consent_caller_patient(svc_call_t *c, uint8_t pid[CONSENT_ID_BYTES]);
+int consent_caller_pro(svc_call_t *c, const char **rpps);
+
+/* Validate scopes (field prefix such as scopes or app.scopes). 0 or the
+ * status set with svc_fail. */
+int consent_scopes_check(svc_call_t *c, const char *prefix, Espace__V1__Scope *const *scopes,
+                         size_t n);
+/* Validate a grant period: start 0 = now; end 0 = open; end > start and
+ * end > now. 0 and start and end set, or the status set with svc_fail. */
+int consent_period_check(svc_call_t *c, const char *field, const Espace__V1__Period *p,
+                         int64_t *start, int64_t *end);
+/* 1 if p is a valid legal purpose. */
+int consent_purpose_valid(int p);
+
+/* Load and decode (table, key) as `desc`: 0 and *out (codec_free), or
+ * ES_NOT_FOUND, or ES_INTERNAL for an undecodable stored value. */
+int consent_load(store_txn_t *t, const char *table, const void *key, size_t klen,
+                 const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out);
+/* Pack and store msg under (table, key). */
+int consent_save(store_txn_t *t, const char *table, const void *key, size_t klen,
+                 const ProtobufCMessage *msg);
+
+/* ---- catalogue.c ---- */
+int consent_app_load(store_txn_t *t, const char *app_id, Espace__V1__App **out);
+
+/* ---- grants.c ---- */
+/* Set g->status / inactive_reason to the effective values at `now`
+ * (an active grant past its end becomes inactive, "expired"). Returns the
+ * previous inactive_reason pointer: put it back before codec_free, since the
+ * new one may be a static string. */
+char *consent_grant_effective(Espace__V1__Grant *g, int64_t now);
+/* 1 if the grant's scopes allow (category, action, detail). */
+int consent_grant_covers(const Espace__V1__Grant *g, int category, int action,
+                         const char *detail);
+int consent_grant_load(store_txn_t *t, const uint8_t gid[CONSENT_ID_BYTES],
+                       Espace__V1__Grant **out);
+
+/* ---- audit.c ---- */
+/* Append e to the patient's chain (sets e->seq; e->hash is ignored). */
+int consent_audit_append(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
+                         Espace__V1__AuditEntry *e);
+/* Read one page of a patient's trail, newest first. *entries is a malloc'd
+ * array of decoded entries (free with consent_audit_page_free). */
+int consent_audit_page(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], uint64_t before_seq,
+                       uint32_t limit, Espace__V1__AuditEntry ***entries, size_t *n,
+                       uint64_t *next_before);
+void consent_audit_page_free(Espace__V1__AuditEntry **entries, size_t n);
+
+/* ---- method handlers ---- */
+int consent_add_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_withdraw_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_list_apps(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_get_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_list_grants(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                              store_txn_t *t);
+int consent_read_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_verify_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_export_grant_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                              store_txn_t *t);
+int consent_export_audit_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                              store_txn_t *t);
+
+#endif

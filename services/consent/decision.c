@@ -1,0 +1,283 @@
+/*
+ * decision.c - Decide (may this accessor do this on this patient's data?)
+ * and DeclareEmergency (bris de glace).
+ *
+ * Deny by default. Allowed when the accessor is the patient, or an active
+ * grant naming the accessor is within its period and covers (category,
+ * action, detail), or (professionals, reads of agenda, documents and
+ * measures only) an emergency access declared by that professional for that
+ * patient has not lapsed. Everything is read from the store in the same
+ * write transaction that appends the audit entry: no cache, so a revocation
+ * committed before is always seen.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "consent_int.h"
+#include "log.h"
+#include "status.h"
+
+#define EMERGENCY_KEY (CONSENT_ID_BYTES + 11)
+#define ACCESSOR_MAX 128 /* bytes of an accessor principal */
+
+typedef struct decision {
+    int allowed;                          /* outcome */
+    Espace__V1__Basis basis;              /* why */
+    uint8_t ref[CONSENT_ID_BYTES];        /* grant or emergency id */
+    int has_ref;                          /* ref is set */
+    Espace__V1__Purpose purpose;          /* legal purpose of the grant */
+    const char *purpose_of_use;           /* v3-ActReason code or "" */
+    const char *reason;                   /* static text */
+} decision_t;
+
+/* Look for an active grant of (kind, id) on the patient covering the access. */
+static int s_find_grant(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], int kind,
+                        const char *id, int category, int action, const char *detail,
+                        int64_t now, decision_t *d)
+{
+    store_cursor_t *cur = NULL;
+    int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, CONSENT_ID_BYTES, &cur);
+    while (rc == 0 && !d->allowed) {
+        const void *k, *v;
+        size_t kl, vl;
+        rc = store_cursor_next(cur, &k, &kl, &v, &vl);
+        if (rc != 0)
+            break;
+        if (kl != 2 * CONSENT_ID_BYTES || memcmp(k, pid, CONSENT_ID_BYTES) != 0)
+            break;
+        Espace__V1__Grant *g = NULL;
+        if ((rc = consent_grant_load(t, (const uint8_t *)k + CONSENT_ID_BYTES, &g)) != 0)
+            break;
+        if ((int)g->grantee_kind == kind && strcmp(g->grantee_id, id) == 0 &&
+            g->status == ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE && g->period &&
+            g->period->start_ms <= now && (g->period->end_ms == 0 || now < g->period->end_ms) &&
+            consent_grant_covers(g, category, action, detail)) {
+            d->allowed = 1;
+            d->basis = ESPACE__V1__BASIS__BASIS_GRANT;
+            memcpy(d->ref, g->id.data, CONSENT_ID_BYTES);
+            d->has_ref = g->id.len == CONSENT_ID_BYTES;
+            d->purpose = g->purpose;
+            d->purpose_of_use = "TREAT";
+            d->reason = "active grant";
+        }
+        codec_free(&g->base);
+    }
+    store_cursor_close(&cur);
+    return rc == ES_NOT_FOUND ? ES_OK : rc;
+}
+
+static int s_find_emergency(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
+                            const char *rpps, int category, int action, int64_t now,
+                            decision_t *d)
+{
+    if (action != ESPACE__V1__ACTION__ACTION_READ ||
+        category == ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
+        return ES_OK;
+    uint8_t key[EMERGENCY_KEY];
+    memcpy(key, pid, CONSENT_ID_BYTES);
+    memcpy(key + CONSENT_ID_BYTES, rpps, 11);
+    Espace__V1__Emergency *e = NULL;
+    int rc = consent_load(t, CONSENT_T_EMERGENCY, key, sizeof key,
+                          &espace__v1__emergency__descriptor, (ProtobufCMessage **)&e);
+    if (rc == ES_NOT_FOUND)
+        return ES_OK;
+    if (rc != 0)
+        return rc;
+    if (e->start_ms <= now && now < e->until_ms && e->id.len == CONSENT_ID_BYTES) {
+        d->allowed = 1;
+        d->basis = ESPACE__V1__BASIS__BASIS_EMERGENCY;
+        memcpy(d->ref, e->id.data, CONSENT_ID_BYTES);
+        d->has_ref = 1;
+        d->purpose_of_use = "ETREAT";
+        d->reason = "emergency access";
+    }
+    codec_free(&e->base);
+    return ES_OK;
+}
+
+static int s_service_caller(const Espace__V1__Caller *who)
+{
+    return who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE ||
+           (who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE &&
+            who->peer_role == ESPACE__V1__PEER_ROLE__PEER_SERVICE);
+}
+
+int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
+{
+    (void)st;
+    const Espace__V1__DecideRequest *req = (const Espace__V1__DecideRequest *)m;
+    const Espace__V1__Caller *who = svc_caller(c);
+    const Espace__V1__Caller *acc = req->accessor;
+    uint8_t pid[CONSENT_ID_BYTES], self[CONSENT_ID_BYTES];
+    int64_t now = svc_now_ms(c);
+    int rc;
+
+    if (!s_service_caller(who))
+        return svc_fail(c, ES_PERMISSION_DENIED, NULL, "espace services only");
+    if (!acc)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "accessor", "accessor required");
+    if (!acc->principal || strlen(acc->principal) > ACCESSOR_MAX)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "accessor.principal", "at most %d bytes",
+                        ACCESSOR_MAX);
+    if (consent_id_parse(req->patient_id, pid) != 0)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+    int category = req->category, action = req->action;
+    if (category < ESPACE__V1__CATEGORY__CATEGORY_AGENDA ||
+        category > ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "category", "unknown category");
+    if (action != ESPACE__V1__ACTION__ACTION_READ && action != ESPACE__V1__ACTION__ACTION_WRITE)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "action", "unknown action");
+    const char *detail = req->detail ? req->detail : "";
+    if (detail[0] && !consent_code_valid(detail))
+        return svc_fail(c, ES_INVALID_ARGUMENT, "detail", "1..64 chars of [A-Za-z0-9._-]");
+    long ob = consent_utf8_chars(req->on_behalf_of);
+    if (ob < 0 || ob > CONSENT_MAX_GRANTEE)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "on_behalf_of", "0..64 characters of UTF-8");
+
+    decision_t d;
+    memset(&d, 0, sizeof d);
+    d.purpose_of_use = "";
+    d.reason = "no active grant covers this access";
+
+    if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
+        consent_id_parse(acc->principal, self) == 0 &&
+        memcmp(self, pid, CONSENT_ID_BYTES) == 0) {
+        /* The patient: allowed, and not audited (the trail lists others). */
+        Espace__V1__DecideReply rep = ESPACE__V1__DECIDE_REPLY__INIT;
+        rep.allowed = 1;
+        rep.basis = ESPACE__V1__BASIS__BASIS_SELF;
+        rep.reason = (char *)"the patient";
+        if ((rc = svc_reply(c, &rep.base)) != 0)
+            return svc_fail(c, rc, NULL, "reply too large");
+        return ES_OK;
+    }
+
+    rc = ES_OK;
+    if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL &&
+        consent_rpps_valid(acc->principal)) {
+        rc = s_find_grant(t, pid, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, acc->principal,
+                          category, action, detail, now, &d);
+        if (rc == 0 && !d.allowed)
+            rc = s_find_emergency(t, pid, acc->principal, category, action, now, &d);
+    } else if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_APP &&
+               consent_app_id_valid(acc->principal)) {
+        Espace__V1__App *app = NULL;
+        rc = consent_app_load(t, acc->principal, &app);
+        if (rc == ES_NOT_FOUND || (rc == 0 && app->withdrawn)) {
+            d.reason = "app not in the catalogue";
+            rc = ES_OK;
+        } else if (rc == 0) {
+            rc = s_find_grant(t, pid, ESPACE__V1__GRANTEE_KIND__GRANTEE_APP, acc->principal,
+                              category, action, detail, now, &d);
+        }
+        if (app)
+            codec_free(&app->base);
+    } else {
+        d.reason = "this kind of principal has no access";
+    }
+    if (rc != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
+
+    Espace__V1__AuditEntry e = ESPACE__V1__AUDIT_ENTRY__INIT;
+    e.at_ms = now;
+    e.kind = ESPACE__V1__AUDIT_KIND__AUDIT_ACCESS;
+    e.actor_kind = acc->kind;
+    e.actor = acc->principal;
+    e.on_behalf_of = req->on_behalf_of;
+    e.service = who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE ? who->principal
+                                                                          : (char *)"";
+    e.category = (Espace__V1__Category)category;
+    e.action = (Espace__V1__Action)action;
+    e.detail = (char *)detail;
+    e.purpose = d.purpose;
+    e.purpose_of_use = (char *)d.purpose_of_use;
+    if (d.has_ref) {
+        e.grant_id.data = d.ref;
+        e.grant_id.len = CONSENT_ID_BYTES;
+    }
+    e.allowed = d.allowed;
+    e.reason = (char *)d.reason;
+    if ((rc = consent_audit_append(t, pid, &e)) != 0)
+        return svc_fail(c, rc, NULL, "audit append failed");
+
+    Espace__V1__DecideReply rep = ESPACE__V1__DECIDE_REPLY__INIT;
+    rep.allowed = d.allowed;
+    rep.basis = d.allowed ? d.basis : ESPACE__V1__BASIS__BASIS_NONE;
+    if (d.has_ref) {
+        rep.grant_id.data = d.ref;
+        rep.grant_id.len = CONSENT_ID_BYTES;
+    }
+    rep.reason = (char *)d.reason;
+    if ((rc = svc_reply(c, &rep.base)) != 0)
+        return svc_fail(c, rc, NULL, "reply too large");
+    return ES_OK;
+}
+
+int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                              store_txn_t *t)
+{
+    const consent_state_t *s = st;
+    const Espace__V1__DeclareEmergencyRequest *req =
+        (const Espace__V1__DeclareEmergencyRequest *)m;
+    const char *rpps = NULL;
+    uint8_t pid[CONSENT_ID_BYTES];
+    int rc;
+    if ((rc = consent_caller_pro(c, &rpps)) != 0)
+        return rc;
+    if (consent_id_parse(req->patient_id, pid) != 0)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+    long rn = consent_utf8_chars(req->reason);
+    if (rn < 1 || rn > CONSENT_MAX_REASON)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "1..%d characters of UTF-8",
+                        CONSENT_MAX_REASON);
+    int64_t now = svc_now_ms(c);
+    uint8_t eid[CONSENT_ID_BYTES];
+    char pid_hex[CONSENT_HEX_ID];
+    randombytes_buf(eid, sizeof eid);
+    Espace__V1__Emergency e = ESPACE__V1__EMERGENCY__INIT;
+    e.id.data = eid;
+    e.id.len = sizeof eid;
+    e.patient_id = (char *)consent_id_hex(pid, pid_hex);
+    e.rpps = (char *)rpps;
+    e.reason = req->reason;
+    e.start_ms = now;
+    e.until_ms = now + s->emergency_ms;
+    uint8_t key[EMERGENCY_KEY];
+    memcpy(key, pid, CONSENT_ID_BYTES);
+    memcpy(key + CONSENT_ID_BYTES, rpps, 11);
+    if ((rc = consent_save(t, CONSENT_T_EMERGENCY, key, sizeof key, &e.base)) != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
+
+    /* The declaration itself is in the trail; its free-text reason is kept
+     * in the emergency record only (it may be clinical). */
+    Espace__V1__AuditEntry a = ESPACE__V1__AUDIT_ENTRY__INIT;
+    a.at_ms = now;
+    a.kind = ESPACE__V1__AUDIT_KIND__AUDIT_EMERGENCY;
+    a.actor_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL;
+    a.actor = (char *)rpps;
+    a.purpose_of_use = (char *)"ETREAT";
+    a.grant_id = e.id;
+    a.allowed = 1;
+    a.reason = (char *)"emergency access declared";
+    if ((rc = consent_audit_append(t, pid, &a)) != 0)
+        return svc_fail(c, rc, NULL, "audit append failed");
+
+    Espace__V1__DeclareEmergencyReply rep = ESPACE__V1__DECLARE_EMERGENCY_REPLY__INIT;
+    rep.emergency = &e;
+    if ((rc = svc_reply(c, &rep.base)) != 0)
+        return svc_fail(c, rc, NULL, "reply too large");
+    Espace__V1__EmergencyDeclared ev = ESPACE__V1__EMERGENCY_DECLARED__INIT;
+    ev.patient_id = e.patient_id;
+    ev.rpps = e.rpps;
+    ev.until_ms = e.until_ms;
+    ev.emergency_id = e.id;
+    if ((rc = svc_publish(c, CONSENT_TOPIC_EMERGENCY, &ev.base)) != 0)
+        log_warn(CONSENT_SERVICE, "publish.fail", "topic=%s status=%s", CONSENT_TOPIC_EMERGENCY,
+                 es_status_name(rc));
+    log_info(CONSENT_SERVICE, "emergency.declared", "patient=%s rpps=%s until_ms=%lld", pid_hex,
+             rpps, (long long)e.until_ms);
+    return ES_OK;
+}
