@@ -16,8 +16,11 @@
 
 #include "bus.h"
 #include "codec.h"
+#include "consent.pb-c.h"
+#include "espace.h"
 #include "identity.pb-c.h"
 #include "keys.h"
+#include "kvfile.h"
 #include "status.h"
 #include "store.h"
 
@@ -37,7 +40,20 @@ const char admin_help[] =
     "  create-pro --rpps R --last-name L --first-name F --profession P\n"
     "                                   create a professional (password: $ESPACE_PASSWORD\n"
     "                                   or one line on stdin); needs `espace up`\n"
-    "  backup --out DIR                 hot copy of every store into DIR/<name>\n";
+    "  backup --out DIR                 hot copy of every store into DIR/<name>\n"
+    "  catalogue add --id ID --name NAME --publisher P --description-fr TEXT\n"
+    "                --purpose P[,P...] --scope CATEGORY:ACTION[:CODE[+CODE...]][,...]\n"
+    "                --public Z85 --terms URL --privacy URL [--hds]\n"
+    "                                   reference an app (consent AddApp); needs `espace up`\n"
+    "                                   purposes: prevention, diagnostic, soins,\n"
+    "                                   suivi_social_medicosocial; categories: agenda,\n"
+    "                                   documents, measures, messaging; actions: read, write;\n"
+    "                                   --public: the app's CURVE key; URLs: https://\n"
+    "  catalogue withdraw --id ID       withdraw an app: its grants stop allowing anything\n"
+    "  catalogue list [--all]           listed apps (--all: withdrawn ones too)\n"
+    "  catalogue show --id ID           one app in full\n"
+    "  audit verify [--patient ID]      recompute the audit hash chains (one patient, or all);\n"
+    "                                   exit 1 if one is broken\n";
 
 /* ---- output helpers ---- */
 
@@ -325,23 +341,6 @@ term:
     return ret;
 }
 
-static int s_password(char *pw, size_t n)
-{
-    const char *env = getenv("ESPACE_PASSWORD");
-    if (env) {
-        if (strlen(env) >= n)
-            return ES_TOO_LARGE;
-        snprintf(pw, n, "%s", env);
-        return 0;
-    }
-    if (isatty(STDIN_FILENO))
-        fprintf(stderr, "password: ");
-    if (!fgets(pw, (int)n, stdin))
-        return ES_INVALID_ARGUMENT;
-    pw[strcspn(pw, "\r\n")] = '\0';
-    return 0;
-}
-
 static int s_create_pro(const espace_config_t *cfg, int argc, char **argv)
 {
     static const char *const allowed[] = {"--rpps", "--last-name", "--first-name",
@@ -353,7 +352,7 @@ static int s_create_pro(const espace_config_t *cfg, int argc, char **argv)
     if (s_check_opts(argc, argv, allowed) < 0 || !rpps || !last || !first || !prof)
         return s_usage("create-pro needs --rpps, --last-name, --first-name and --profession");
     char pw[ADMIN_PASSWORD_MAX];
-    if (s_password(pw, sizeof pw) < 0)
+    if (kvfile_secret("ESPACE_PASSWORD", "password: ", pw, sizeof pw) < 0)
         return s_error(ES_INVALID_ARGUMENT, "no password ($ESPACE_PASSWORD or stdin)",
                        "password");
     Espace__V1__CreateProfessionalRequest req = ESPACE__V1__CREATE_PROFESSIONAL_REQUEST__INIT;
@@ -372,6 +371,240 @@ static int s_create_pro(const espace_config_t *cfg, int argc, char **argv)
     printf("created professional %s\n", r->rpps && *r->rpps ? r->rpps : rpps);
     codec_free(reply);
     return 0;
+}
+
+/* ---- consent: catalogue and audit ---- */
+
+/* Remove the value-less flag `name` from argv (all occurrences); 1 if found. */
+static int s_take_flag(int *argc, char **argv, const char *name)
+{
+    int found = 0, out = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (!strcmp(argv[i], name))
+            found = 1;
+        else
+            argv[out++] = argv[i];
+    }
+    *argc = out;
+    return found;
+}
+
+static void s_print_app(const Espace__V1__App *a, int full)
+{
+    char scopes[ESPACE_SCOPES_TEXT_MAX], purposes[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < a->n_purposes && used < sizeof purposes; i++) {
+        int w = snprintf(purposes + used, sizeof purposes - used, "%s%s", i ? "," : "",
+                         espace_purpose_name((int)a->purposes[i]));
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    if (espace_scopes_format(a->scopes, a->n_scopes, scopes, sizeof scopes) < 0)
+        snprintf(scopes + sizeof scopes - 4, 4, "...");
+    if (!full) {
+        printf("%-24s  %-24s  %-12s  %s%s\n", a->id, a->name, purposes, scopes,
+               a->withdrawn ? "  (withdrawn)" : "");
+        return;
+    }
+    char z85[BUS_KEY_Z85] = "", added[32], withdrawn[32];
+    if (a->curve_public_key.len == 32)
+        bus_key_z85(a->curve_public_key.data, z85);
+    s_iso(a->added_ms, added, sizeof added);
+    s_iso(a->withdrawn_ms, withdrawn, sizeof withdrawn);
+    printf("id              %s\nname            %s\npublisher       %s\n"
+           "description_fr  %s\npurposes        %s\nscopes          %s\nhds             %s\n"
+           "public          %s\nterms           %s\nprivacy         %s\nadded           %s\n"
+           "status          %s%s%s\n",
+           a->id, a->name, a->publisher, a->description_fr, purposes, scopes,
+           a->hds ? "yes" : "no", z85, a->terms_url, a->privacy_url, added,
+           a->withdrawn ? "withdrawn " : "listed", a->withdrawn ? withdrawn : "", "");
+}
+
+static int s_catalogue_add(const espace_config_t *cfg, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--id",      "--name",   "--publisher", "--description-fr",
+                                          "--purpose", "--scope",  "--public",    "--terms",
+                                          "--privacy", NULL};
+    int hds = s_take_flag(&argc, argv, "--hds");
+    const char *id = s_opt(argc, argv, "--id");
+    const char *name = s_opt(argc, argv, "--name");
+    const char *publisher = s_opt(argc, argv, "--publisher");
+    const char *desc = s_opt(argc, argv, "--description-fr");
+    const char *purpose = s_opt(argc, argv, "--purpose");
+    const char *scope = s_opt(argc, argv, "--scope");
+    const char *pub = s_opt(argc, argv, "--public");
+    const char *terms = s_opt(argc, argv, "--terms");
+    const char *privacy = s_opt(argc, argv, "--privacy");
+    if (s_check_opts(argc, argv, allowed) < 0 || !id || !name || !publisher || !desc ||
+        !purpose || !scope || !pub || !terms || !privacy)
+        return s_usage("catalogue add needs --id, --name, --publisher, --description-fr, "
+                       "--purpose, --scope, --public, --terms and --privacy");
+    /* purposes: a comma list of names */
+    Espace__V1__Purpose purposes[8];
+    size_t n_purposes = 0;
+    char plist[256], *save = NULL;
+    if (strlen(purpose) >= sizeof plist)
+        return s_error(ES_INVALID_ARGUMENT, "purpose list too long", "purpose");
+    snprintf(plist, sizeof plist, "%s", purpose);
+    for (char *p = strtok_r(plist, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        int v = espace_purpose_parse(p);
+        if (v < 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg,
+                     "unknown purpose '%.32s' (prevention, diagnostic, soins, "
+                     "suivi_social_medicosocial)",
+                     p);
+            return s_error(ES_INVALID_ARGUMENT, msg, "purpose");
+        }
+        if (n_purposes >= sizeof purposes / sizeof purposes[0])
+            return s_error(ES_INVALID_ARGUMENT, "too many purposes", "purpose");
+        purposes[n_purposes++] = (Espace__V1__Purpose)v;
+    }
+    if (n_purposes == 0)
+        return s_error(ES_INVALID_ARGUMENT, "no purpose", "purpose");
+    static espace_scopes_t scopes; /* large: not on the stack */
+    char why[160];
+    if (espace_scopes_parse(scope, &scopes, why, sizeof why) < 0)
+        return s_error(ES_INVALID_ARGUMENT, why, "scope");
+    uint8_t key[32];
+    if (bus_key_parse(pub, key) < 0)
+        return s_error(ES_INVALID_ARGUMENT, "not a Z85 public key (40 characters)", "public");
+
+    Espace__V1__App app = ESPACE__V1__APP__INIT;
+    app.id = (char *)id;
+    app.name = (char *)name;
+    app.publisher = (char *)publisher;
+    app.description_fr = (char *)desc;
+    app.purposes = purposes;
+    app.n_purposes = n_purposes;
+    app.scopes = scopes.list;
+    app.n_scopes = scopes.n;
+    app.hds = hds;
+    app.curve_public_key.data = key;
+    app.curve_public_key.len = sizeof key;
+    app.terms_url = (char *)terms;
+    app.privacy_url = (char *)privacy;
+    Espace__V1__AddAppRequest req = ESPACE__V1__ADD_APP_REQUEST__INIT;
+    req.app = &app;
+    ProtobufCMessage *reply = NULL;
+    int rc = s_call(cfg, "consent", "AddApp", &req.base, &espace__v1__add_app_reply__descriptor,
+                    &reply);
+    if (rc)
+        return rc;
+    Espace__V1__AddAppReply *r = (Espace__V1__AddAppReply *)reply;
+    printf("added app %s\n", r->app && r->app->id ? r->app->id : id);
+    codec_free(reply);
+    return 0;
+}
+
+static int s_catalogue_withdraw(const espace_config_t *cfg, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--id", NULL};
+    const char *id = s_opt(argc, argv, "--id");
+    if (s_check_opts(argc, argv, allowed) < 0 || !id)
+        return s_usage("catalogue withdraw needs --id");
+    Espace__V1__WithdrawAppRequest req = ESPACE__V1__WITHDRAW_APP_REQUEST__INIT;
+    req.app_id = (char *)id;
+    ProtobufCMessage *reply = NULL;
+    int rc = s_call(cfg, "consent", "WithdrawApp", &req.base,
+                    &espace__v1__withdraw_app_reply__descriptor, &reply);
+    if (rc)
+        return rc;
+    printf("withdrew app %s\n", id);
+    codec_free(reply);
+    return 0;
+}
+
+static int s_catalogue_list(const espace_config_t *cfg, int argc, char **argv)
+{
+    int all = s_take_flag(&argc, argv, "--all");
+    if (argc)
+        return s_usage("catalogue list takes only --all");
+    Espace__V1__ListAppsRequest req = ESPACE__V1__LIST_APPS_REQUEST__INIT;
+    req.include_withdrawn = all;
+    ProtobufCMessage *reply = NULL;
+    int rc = s_call(cfg, "consent", "ListApps", &req.base,
+                    &espace__v1__list_apps_reply__descriptor, &reply);
+    if (rc)
+        return rc;
+    Espace__V1__ListAppsReply *r = (Espace__V1__ListAppsReply *)reply;
+    for (size_t i = 0; i < r->n_apps; i++)
+        s_print_app(r->apps[i], 0);
+    if (r->n_apps == 0)
+        fprintf(stderr, "no apps in the catalogue\n");
+    codec_free(reply);
+    return 0;
+}
+
+static int s_catalogue_show(const espace_config_t *cfg, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--id", NULL};
+    const char *id = s_opt(argc, argv, "--id");
+    if (s_check_opts(argc, argv, allowed) < 0 || !id)
+        return s_usage("catalogue show needs --id");
+    Espace__V1__GetAppRequest req = ESPACE__V1__GET_APP_REQUEST__INIT;
+    req.app_id = (char *)id;
+    ProtobufCMessage *reply = NULL;
+    int rc = s_call(cfg, "consent", "GetApp", &req.base, &espace__v1__get_app_reply__descriptor,
+                    &reply);
+    if (rc)
+        return rc;
+    Espace__V1__GetAppReply *r = (Espace__V1__GetAppReply *)reply;
+    int ret = 0;
+    if (r->app)
+        s_print_app(r->app, 1);
+    else
+        ret = s_error(ES_INTERNAL, "empty reply", NULL);
+    codec_free(reply);
+    return ret;
+}
+
+static int s_catalogue(const espace_config_t *cfg, int argc, char **argv)
+{
+    if (argc < 1)
+        return s_usage("catalogue needs a command");
+    const char *sub = argv[0];
+    if (!strcmp(sub, "add"))
+        return s_catalogue_add(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "withdraw"))
+        return s_catalogue_withdraw(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "list"))
+        return s_catalogue_list(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "show"))
+        return s_catalogue_show(cfg, argc - 1, argv + 1);
+    return s_usage("unknown catalogue command");
+}
+
+static int s_audit(const espace_config_t *cfg, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--patient", NULL};
+    if (argc < 1 || strcmp(argv[0], "verify"))
+        return s_usage("audit needs a command: verify");
+    argc--;
+    argv++;
+    const char *patient = s_opt(argc, argv, "--patient");
+    if (s_check_opts(argc, argv, allowed) < 0)
+        return s_usage("audit verify takes only --patient ID");
+    Espace__V1__VerifyAuditRequest req = ESPACE__V1__VERIFY_AUDIT_REQUEST__INIT;
+    req.patient_id = (char *)(patient ? patient : "");
+    ProtobufCMessage *reply = NULL;
+    int rc = s_call(cfg, "consent", "VerifyAudit", &req.base,
+                    &espace__v1__verify_audit_reply__descriptor, &reply);
+    if (rc)
+        return rc;
+    Espace__V1__VerifyAuditReply *r = (Espace__V1__VerifyAuditReply *)reply;
+    int ret = 0;
+    if (r->ok) {
+        printf("audit ok: %llu entries in %u chains\n", (unsigned long long)r->entries,
+               (unsigned)r->chains);
+    } else {
+        printf("audit BROKEN: patient %s at sequence %llu\n", r->patient_id ? r->patient_id : "?",
+               (unsigned long long)r->broken_seq);
+        ret = 1;
+    }
+    codec_free(reply);
+    return ret;
 }
 
 /* ---- backup ---- */
@@ -521,5 +754,9 @@ int admin_main(const espace_config_t *cfg, int argc, char **argv)
         return s_create_pro(cfg, argc - 1, argv + 1);
     if (!strcmp(cmd, "backup"))
         return s_backup(cfg, argc - 1, argv + 1);
+    if (!strcmp(cmd, "catalogue"))
+        return s_catalogue(cfg, argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return s_audit(cfg, argc - 1, argv + 1);
     return s_usage("unknown admin command");
 }

@@ -10,11 +10,21 @@
  *                             create a professional account (password: $ESPACE_PASSWORD
  *                             or one line on stdin); needs espace up
  *   backup --out DIR          hot copy of every store of the data folder into DIR/<name>
+ *   catalogue add --id ID --name N --publisher P --description-fr T --purpose P[,P...]
+ *                 --scope CATEGORY:ACTION[:CODE[+CODE...]][,...] --public Z85
+ *                 --terms URL --privacy URL [--hds]
+ *                             reference an app (consent AddApp)
+ *   catalogue withdraw --id ID | list [--all] | show --id ID
+ *                             consent WithdrawApp / ListApps / GetApp
+ *   audit verify [--patient ID]
+ *                             consent VerifyAudit: "audit ok: N entries in M chains"
+ *                             (exit 0) or "audit BROKEN: patient P at sequence S" (exit 1)
  *
  * Key commands edit the broker's store (<data>/broker) directly (LMDB lets
  * several processes share it, so this works while the broker runs). Commands
- * that need a service go over ipc to the running broker as the local
- * operator (Caller kind PRINCIPAL_OPERATOR, principal "operator").
+ * that need a service (create-pro, catalogue, audit) go over ipc to the
+ * running broker as the local operator (Caller kind PRINCIPAL_OPERATOR,
+ * principal "operator").
  *
  * THREAD SAFETY: main thread only.
  */

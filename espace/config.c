@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvfile.h"
 #include "log.h"
 #include "status.h"
 
@@ -110,61 +111,20 @@ static int s_set(espace_config_t *c, const char *key, const char *v)
     return ES_NOT_FOUND;
 }
 
-static char *s_trim(char *s)
+static int s_on_pair(const char *key, const char *value, void *ctx)
 {
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
+    return s_set(ctx, key, value);
 }
 
 int config_load_file(espace_config_t *c, const char *path, char err[CONFIG_ERR_MAX])
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, strerror(errno));
-        return ES_NOT_FOUND;
-    }
-    char line[2048];
-    int rc = 0;
-    unsigned lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, CONFIG_ERR_MAX, "%s:%u: line too long", path, lineno);
-            rc = ES_INVALID_ARGUMENT;
-            goto close_file;
-        }
-        char *s = s_trim(line);
-        if (!*s || *s == '#') /* whole-line comments: values may hold '#' */
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, CONFIG_ERR_MAX, "%s:%u: expected key = value", path, lineno);
-            rc = ES_INVALID_ARGUMENT;
-            goto close_file;
-        }
-        *eq = '\0';
-        char *key = s_trim(s);
-        char *val = s_trim(eq + 1);
-        int r = s_set(c, key, val);
-        if (r == ES_NOT_FOUND) {
-            snprintf(err, CONFIG_ERR_MAX, "%s:%u: unknown key '%.64s'", path, lineno, key);
-            rc = ES_INVALID_ARGUMENT;
-            goto close_file;
-        }
-        if (r < 0) {
-            snprintf(err, CONFIG_ERR_MAX, "%s:%u: bad value for %.64s", path, lineno, key);
-            rc = ES_INVALID_ARGUMENT;
-            goto close_file;
-        }
-    }
+    int rc = kvfile_parse(path, s_on_pair, c, err, CONFIG_ERR_MAX);
+    if (rc == ES_NOT_FOUND)
+        return rc;
+    if (rc < 0)
+        return ES_INVALID_ARGUMENT;
     snprintf(c->config_file, sizeof c->config_file, "%s", path);
-close_file:
-    fclose(f);
-    return rc;
+    return 0;
 }
 
 /* Flags that take a value, mapped to file keys (NULL key: handled apart). */

@@ -3,7 +3,7 @@
  *
  *   espace [options] up          broker and every service, until SIGINT/SIGTERM
  *   espace [options] broker      the broker alone
- *   espace [options] identity    one service alone (any name of parts.c)
+ *   espace [options] identity    one service alone (any name of parts.c: identity, consent)
  *   espace [options] admin ...   operator commands (admin.h)
  *
  * Options: config.h. Exit codes: 0 ok, 1 error, 2 usage error.

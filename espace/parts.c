@@ -7,6 +7,7 @@
 
 #include "broker.h"
 #include "bus.h"
+#include "consent.h"
 #include "identity.h"
 #include "log.h"
 #include "status.h"
@@ -19,6 +20,7 @@ static int s_run_service(const part_def_t *p, const espace_config_t *cfg, int re
 const part_def_t parts_table[] = {
     {"broker", s_run_broker, NULL, "the broker alone"},
     {"identity", s_run_service, &identity_service, "the identity service alone"},
+    {"consent", s_run_service, &consent_service, "the consent service alone"},
 };
 const size_t parts_count = sizeof parts_table / sizeof parts_table[0];
 

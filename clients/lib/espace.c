@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zmq.h>
 
 #include "bus.h"
@@ -316,4 +317,152 @@ int espace_logout(espace_t *e, espace_error_t *err)
     Espace__V1__LogoutRequest req = ESPACE__V1__LOGOUT_REQUEST__INIT;
     return espace_call(e, "identity", "Logout", &req.base, &espace__v1__logout_reply__descriptor,
                        NULL, err);
+}
+
+/* ---- consent vocabulary as text ---- */
+
+static const char *const s_categories[] = {"unspecified", "agenda", "documents", "measures",
+                                           "messaging"};
+static const char *const s_actions[] = {"unspecified", "read", "write"};
+static const char *const s_purposes[] = {"unspecified", "prevention", "diagnostic", "soins",
+                                         "suivi_social_medicosocial"};
+static const char *const s_statuses[] = {"unspecified", "proposed", "active", "rejected",
+                                         "inactive"};
+#define S_COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+/* Index >= 1 of `name` (any case) in names[0..n), or ES_INVALID_ARGUMENT. */
+static int s_name_find(const char *const *names, int n, const char *name)
+{
+    for (int i = 1; i < n; i++)
+        if (!strcasecmp(names[i], name))
+            return i;
+    return ES_INVALID_ARGUMENT;
+}
+
+static const char *s_name_of(const char *const *names, int n, int v)
+{
+    return (v >= 0 && v < n) ? names[v] : "?";
+}
+
+const char *espace_category_name(int category)
+{
+    return s_name_of(s_categories, S_COUNT(s_categories), category);
+}
+
+const char *espace_action_name(int action)
+{
+    return s_name_of(s_actions, S_COUNT(s_actions), action);
+}
+
+const char *espace_purpose_name(int purpose)
+{
+    return s_name_of(s_purposes, S_COUNT(s_purposes), purpose);
+}
+
+const char *espace_grant_status_name(int status)
+{
+    return s_name_of(s_statuses, S_COUNT(s_statuses), status);
+}
+
+int espace_purpose_parse(const char *name)
+{
+    return name ? s_name_find(s_purposes, S_COUNT(s_purposes), name) : ES_INVALID_ARGUMENT;
+}
+
+static int s_why(char *why, size_t whylen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int s_why(char *why, size_t whylen, int rc, const char *fmt, ...)
+{
+    if (why && whylen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+int espace_scopes_parse(const char *text, espace_scopes_t *out, char *why, size_t whylen)
+{
+    if (!text || !out)
+        return s_why(why, whylen, ES_INVALID_ARGUMENT, "no scopes");
+    memset(out, 0, sizeof *out);
+    size_t len = strlen(text);
+    if (len >= sizeof out->text)
+        return s_why(why, whylen, ES_TOO_LARGE, "scope list longer than %d chars",
+                     ESPACE_SCOPES_TEXT_MAX - 1);
+    memcpy(out->text, text, len + 1);
+    char *save = NULL;
+    for (char *item = strtok_r(out->text, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (out->n >= ESPACE_SCOPES_MAX)
+            return s_why(why, whylen, ES_INVALID_ARGUMENT, "more than %d scopes",
+                         ESPACE_SCOPES_MAX);
+        Espace__V1__Scope *sc = &out->scope[out->n];
+        espace__v1__scope__init(sc);
+        char *action = strchr(item, ':');
+        if (!action)
+            return s_why(why, whylen, ES_INVALID_ARGUMENT,
+                         "scope %zu: expected CATEGORY:ACTION", out->n + 1);
+        *action++ = '\0';
+        char *codes = strchr(action, ':');
+        if (codes)
+            *codes++ = '\0';
+        int cat = s_name_find(s_categories, S_COUNT(s_categories), item);
+        if (cat < 0)
+            return s_why(why, whylen, ES_INVALID_ARGUMENT,
+                         "scope %zu: unknown category '%.32s' (agenda, documents, measures, "
+                         "messaging)",
+                         out->n + 1, item);
+        int act = s_name_find(s_actions, S_COUNT(s_actions), action);
+        if (act < 0)
+            return s_why(why, whylen, ES_INVALID_ARGUMENT,
+                         "scope %zu: unknown action '%.32s' (read, write)", out->n + 1, action);
+        sc->category = (Espace__V1__Category)cat;
+        sc->action = (Espace__V1__Action)act;
+        if (codes) {
+            char **list = out->codes[out->n];
+            char *cs = NULL;
+            if (!*codes || codes[strlen(codes) - 1] == '+' || *codes == '+' || strstr(codes, "++"))
+                return s_why(why, whylen, ES_INVALID_ARGUMENT, "scope %zu: empty code",
+                             out->n + 1);
+            for (char *c = strtok_r(codes, "+", &cs); c; c = strtok_r(NULL, "+", &cs)) {
+                if (sc->n_codes >= ESPACE_SCOPE_CODES_MAX)
+                    return s_why(why, whylen, ES_INVALID_ARGUMENT, "scope %zu: more than %d codes",
+                                 out->n + 1, ESPACE_SCOPE_CODES_MAX);
+                list[sc->n_codes++] = c;
+            }
+            sc->codes = list;
+        }
+        out->list[out->n] = sc;
+        out->n++;
+    }
+    if (out->n == 0)
+        return s_why(why, whylen, ES_INVALID_ARGUMENT, "no scopes");
+    return 0;
+}
+
+int espace_scopes_format(Espace__V1__Scope *const *scopes, size_t n, char *out, size_t len)
+{
+    size_t used = 0;
+    if (!out || len == 0)
+        return ES_TOO_LARGE;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const Espace__V1__Scope *sc = scopes[i];
+        int w = snprintf(out + used, len - used, "%s%s:%s", i ? "," : "",
+                         espace_category_name((int)sc->category),
+                         espace_action_name((int)sc->action));
+        if (w < 0 || (size_t)w >= len - used)
+            return ES_TOO_LARGE;
+        used += (size_t)w;
+        for (size_t k = 0; k < sc->n_codes; k++) {
+            w = snprintf(out + used, len - used, "%c%s", k ? '+' : ':',
+                         sc->codes[k] ? sc->codes[k] : "");
+            if (w < 0 || (size_t)w >= len - used)
+                return ES_TOO_LARGE;
+            used += (size_t)w;
+        }
+    }
+    return 0;
 }

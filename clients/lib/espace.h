@@ -63,6 +63,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
 
+#include "consent.pb-c.h"
 #include "status.h"
 
 #define ESPACE_TOKEN_MAX 512         /* longest session token, incl. NUL */
@@ -153,5 +154,51 @@ const char *espace_endpoint(const espace_t *e);
 
 /* Stable name of a status ("UNAUTHENTICATED"), as es_status_name. */
 const char *espace_status_name(int status);
+
+/* ---- consent vocabulary (proto/espace/v1/consent.proto) as text ----
+ * For command lines and forms. Names are the enum value names without their
+ * prefix, in any case on input, lower case on output:
+ *   categories  agenda, documents, measures, messaging
+ *   actions     read, write
+ *   purposes    prevention, diagnostic, soins, suivi_social_medicosocial
+ *   statuses    proposed, active, rejected, inactive
+ * A scope list is "CATEGORY:ACTION[:CODE[+CODE...]][,...]", e.g.
+ * "documents:read:10+11,agenda:write" (codes: document class or LOINC
+ * codes, see Scope.codes). These functions do no network I/O. */
+
+#define ESPACE_SCOPES_MAX 16        /* scopes per list (CONSENT_MAX_SCOPES) */
+#define ESPACE_SCOPE_CODES_MAX 32   /* codes per scope (CONSENT_MAX_CODES) */
+#define ESPACE_SCOPES_TEXT_MAX 2048 /* longest scope list text, NUL included */
+
+/* A parsed scope list. Self-contained: list/n go straight into a request
+ * (e.g. req.scopes = s.list; req.n_scopes = s.n), borrowed while the
+ * struct lives. It points into itself: do not copy it. */
+typedef struct espace_scopes {
+    size_t n;                                               /* scopes parsed */
+    Espace__V1__Scope *list[ESPACE_SCOPES_MAX];             /* -> scope[i] */
+    Espace__V1__Scope scope[ESPACE_SCOPES_MAX];
+    char *codes[ESPACE_SCOPES_MAX][ESPACE_SCOPE_CODES_MAX]; /* into text */
+    char text[ESPACE_SCOPES_TEXT_MAX];                      /* the input, cut up */
+} espace_scopes_t;
+
+/* Parse a scope list into *out. 0, or ES_INVALID_ARGUMENT (empty list,
+ * unknown category or action, empty code, too many scopes or codes) or
+ * ES_TOO_LARGE (text too long), with a short English reason in why (size
+ * whylen; why may be NULL). Duplicates and codes on categories that take
+ * none are left for the consent service to refuse. */
+int espace_scopes_parse(const char *text, espace_scopes_t *out, char *why, size_t whylen);
+
+/* Write `n` scopes as a scope list into out (size len). 0, or ES_TOO_LARGE
+ * (out then holds a cut, NUL-terminated prefix). */
+int espace_scopes_format(Espace__V1__Scope *const *scopes, size_t n, char *out, size_t len);
+
+/* Purpose name -> Espace__V1__Purpose value (> 0), or ES_INVALID_ARGUMENT. */
+int espace_purpose_parse(const char *name);
+
+/* Names of enum values: static strings, "?" for a value out of range. */
+const char *espace_category_name(int category);
+const char *espace_action_name(int action);
+const char *espace_purpose_name(int purpose);
+const char *espace_grant_status_name(int status);
 
 #endif

@@ -3,6 +3,9 @@
  *
  *   espace-pro [--home DIR] [--broker tcp://H:P] [--broker-key Z85] [--timeout MS]
  *              keygen | login --rpps R [--device NAME] | whoami | logout
+ *            | access request --patient ID --scope SCOPES --purpose P --days N --reason TEXT
+ *            | access status [--patient ID]
+ *            | emergency --patient ID --reason TEXT
  *
  * Home folder ($ESPACE_PRO_HOME, else ~/.config/espace-pro), mode 0700:
  *   config         `broker = ...`, `broker_key = ...`, `timeout_ms = ...` lines
@@ -26,6 +29,7 @@
 
 #include "bus.h"
 #include "espace.h"
+#include "kvfile.h"
 
 #define PRO_PATH_MAX 1024
 
@@ -46,12 +50,21 @@ static const char s_usage[] =
     "  login --rpps R [--device N]   log in (password: $ESPACE_PASSWORD or stdin)\n"
     "  whoami                        show who the saved session is\n"
     "  logout                        end the session and forget it\n"
+    "  access request --patient ID --scope CATEGORY:ACTION[,...] --purpose P --days N\n"
+    "                 --reason TEXT  ask a patient for access (consent RequestAccess)\n"
+    "  access status [--patient ID]  your grants and requests: id, patient, scopes,\n"
+    "                                status, period\n"
+    "  emergency --patient ID --reason TEXT\n"
+    "                                declare an emergency access (bris de glace, 4 hours)\n"
     "options:\n"
     "  --home DIR         folder of config, keys and session\n"
     "                     (default $ESPACE_PRO_HOME or ~/.config/espace-pro)\n"
     "  --broker ENDPOINT  tcp://HOST:PORT of espace (saved by login)\n"
     "  --broker-key Z85   espace's public key (saved by login)\n"
-    "  --timeout MS       per-request timeout (default 5000)\n";
+    "  --timeout MS       per-request timeout (default 5000)\n"
+    "scopes: CATEGORY:ACTION[:CODE[+CODE...]] with CATEGORY agenda, documents, measures or\n"
+    "  messaging and ACTION read or write; purposes: prevention, diagnostic, soins,\n"
+    "  suivi_social_medicosocial\n";
 
 static int s_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -99,58 +112,65 @@ static int s_mkhome(const char *home)
     return 0;
 }
 
-static char *s_trim(char *s)
+/* A timeout in ms: digits only, at most an hour (0 = the default). */
+static int s_parse_ms(const char *v, unsigned *out)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
+    unsigned long x = 0;
+    if (!*v)
+        return ES_INVALID_ARGUMENT;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ES_INVALID_ARGUMENT;
+        x = x * 10 + (unsigned long)(*p - '0');
+        if (x > 3600000UL)
+            return ES_INVALID_ARGUMENT;
+    }
+    *out = (unsigned)x;
+    return 0;
+}
+
+/* One setting of <home>/config (kvfile.h); flags given win over the file. */
+static int s_conf_pair(const char *k, const char *v, void *ctx)
+{
+    pro_conf_t *c = ctx;
+    if (!strcmp(k, "broker")) {
+        if (strlen(v) >= sizeof c->broker)
+            return ES_INVALID_ARGUMENT;
+        if (!c->broker_flag)
+            snprintf(c->broker, sizeof c->broker, "%s", v);
+        return 0;
+    }
+    if (!strcmp(k, "broker_key")) {
+        if (strlen(v) >= sizeof c->broker_key)
+            return ES_INVALID_ARGUMENT;
+        if (!c->key_flag)
+            snprintf(c->broker_key, sizeof c->broker_key, "%s", v);
+        return 0;
+    }
+    if (!strcmp(k, "timeout_ms")) {
+        unsigned t;
+        if (s_parse_ms(v, &t) < 0)
+            return ES_INVALID_ARGUMENT;
+        c->timeout_file = t;
+        if (!c->timeout_ms)
+            c->timeout_ms = t;
+        return 0;
+    }
+    return ES_NOT_FOUND;
 }
 
 /* Read <home>/config; a missing file is fine. */
 static int s_conf_load(pro_conf_t *c)
 {
-    char path[PRO_PATH_MAX + 16];
+    char path[PRO_PATH_MAX + 16], err[PRO_PATH_MAX + 128];
     if (s_path(path, sizeof path, c->home, "config") < 0)
         return s_fail(ES_INVALID_ARGUMENT, "home path too long");
-    FILE *f = fopen(path, "r");
-    if (!f)
+    int rc = kvfile_parse(path, s_conf_pair, c, err, sizeof err);
+    if (rc == ES_NOT_FOUND)
         return 0;
-    char line[1024];
-    unsigned no = 0;
-    int rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        no++;
-        char *s = s_trim(line);
-        if (!*s || *s == '#') /* whole-line comments only: Z85 keys hold '#' */
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            rc = s_fail(ES_INVALID_ARGUMENT, "%s:%u: expected key = value", path, no);
-            break;
-        }
-        *eq = '\0';
-        char *k = s_trim(s), *v = s_trim(eq + 1);
-        if (!strcmp(k, "broker") && strlen(v) < sizeof c->broker) {
-            if (!c->broker_flag)
-                snprintf(c->broker, sizeof c->broker, "%s", v);
-        } else if (!strcmp(k, "broker_key") && strlen(v) < sizeof c->broker_key) {
-            if (!c->key_flag)
-                snprintf(c->broker_key, sizeof c->broker_key, "%s", v);
-        } else if (!strcmp(k, "timeout_ms")) {
-            c->timeout_file = (unsigned)strtoul(v, NULL, 10);
-            if (!c->timeout_ms)
-                c->timeout_ms = c->timeout_file;
-        } else {
-            rc = s_fail(ES_INVALID_ARGUMENT, "%s:%u: unknown key or bad value '%.64s'", path, no,
-                        k);
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
+    if (rc < 0)
+        return s_fail(rc, "%s", err);
+    return 0;
 }
 
 /* Write `data` to <home>/<name> atomically with `mode`. */
@@ -194,24 +214,6 @@ static int s_conf_save(const pro_conf_t *c)
         snprintf(buf + n, sizeof buf - n, "timeout_ms = %u\n", c->timeout_file);
     }
     return s_write_file(c->home, "config", buf, 0600);
-}
-
-/* Password from $ESPACE_PASSWORD or one stdin line into pw (size n). */
-static int s_password(char *pw, size_t n)
-{
-    const char *env = getenv("ESPACE_PASSWORD");
-    if (env) {
-        if (strlen(env) >= n)
-            return ES_TOO_LARGE;
-        snprintf(pw, n, "%s", env);
-        return 0;
-    }
-    if (isatty(STDIN_FILENO))
-        fprintf(stderr, "password: ");
-    if (!fgets(pw, (int)n, stdin))
-        return ES_INVALID_ARGUMENT;
-    pw[strcspn(pw, "\r\n")] = '\0';
-    return 0;
 }
 
 static int s_open(const pro_conf_t *c, espace_t **e)
@@ -278,7 +280,7 @@ static int s_login(pro_conf_t *c, const char *rpps, const char *device)
     int rc = s_open(c, &e);
     if (rc)
         return rc;
-    if (s_password(pw, sizeof pw) < 0) {
+    if (kvfile_secret("ESPACE_PASSWORD", "password: ", pw, sizeof pw) < 0) {
         espace_close(&e);
         return s_fail(ES_INVALID_ARGUMENT, "no password ($ESPACE_PASSWORD or stdin)");
     }
@@ -397,11 +399,186 @@ static int s_logout(const pro_conf_t *c)
     return 0;
 }
 
+/* ---- consent ---- */
+
+typedef struct pro_args {
+    const char *rpps, *device, *patient, *scope, *purpose, *days, *reason;
+} pro_args_t;
+
+static void s_hex16(const ProtobufCBinaryData *b, char out[33])
+{
+    if (b->len == 16)
+        sodium_bin2hex(out, 33, b->data, 16);
+    else
+        snprintf(out, 33, "?");
+}
+
+static void s_period(const Espace__V1__Period *p, char *out, size_t n)
+{
+    char start[32], end[32];
+    if (!p) {
+        snprintf(out, n, "?");
+        return;
+    }
+    s_iso(p->start_ms, start, sizeof start);
+    if (p->end_ms)
+        s_iso(p->end_ms, end, sizeof end);
+    else
+        snprintf(end, sizeof end, "revoked");
+    snprintf(out, n, "%s..%s", start, end);
+}
+
+static void s_print_grant(const Espace__V1__Grant *g)
+{
+    char id[33], scopes[ESPACE_SCOPES_TEXT_MAX], period[80];
+    s_hex16(&g->id, id);
+    if (espace_scopes_format(g->scopes, g->n_scopes, scopes, sizeof scopes) < 0)
+        snprintf(scopes + sizeof scopes - 4, 4, "...");
+    s_period(g->period, period, sizeof period);
+    printf("%s  %s  %s  %s%s%s  %s\n", id, g->patient_id ? g->patient_id : "?", scopes,
+           espace_grant_status_name((int)g->status),
+           g->inactive_reason && *g->inactive_reason ? "/" : "",
+           g->inactive_reason ? g->inactive_reason : "", period);
+}
+
+static int s_access_request(const pro_conf_t *c, const pro_args_t *a)
+{
+    static espace_scopes_t scopes; /* large: not on the stack */
+    char why[160];
+    if (!a->patient || !a->scope || !a->purpose || !a->days || !a->reason) {
+        fprintf(stderr,
+                "error: access request needs --patient, --scope, --purpose, --days and "
+                "--reason\n%s",
+                s_usage);
+        return 2;
+    }
+    if (espace_scopes_parse(a->scope, &scopes, why, sizeof why) < 0)
+        return s_fail(ES_INVALID_ARGUMENT, "%s (field scope)", why);
+    int purpose = espace_purpose_parse(a->purpose);
+    if (purpose < 0)
+        return s_fail(ES_INVALID_ARGUMENT,
+                      "unknown purpose '%.32s' (prevention, diagnostic, soins, "
+                      "suivi_social_medicosocial) (field purpose)",
+                      a->purpose);
+    char *end = NULL;
+    unsigned long days = strtoul(a->days, &end, 10);
+    if (a->days[0] < '0' || a->days[0] > '9' || *end || days < 1 || days > 3650)
+        return s_fail(ES_INVALID_ARGUMENT, "--days must be 1..3650 (field days)");
+    espace_t *e = NULL;
+    espace_error_t err;
+    int gone;
+    int rc = s_resume(c, &e, &gone);
+    if (rc)
+        return rc;
+    Espace__V1__Period period = ESPACE__V1__PERIOD__INIT;
+    period.start_ms = 0; /* now */
+    period.end_ms = bus_wall_ms() + (int64_t)days * 86400000LL;
+    Espace__V1__RequestAccessRequest req = ESPACE__V1__REQUEST_ACCESS_REQUEST__INIT;
+    req.patient_id = (char *)a->patient;
+    req.scopes = scopes.list;
+    req.n_scopes = scopes.n;
+    req.purpose = (Espace__V1__Purpose)purpose;
+    req.period = &period;
+    req.reason = (char *)a->reason;
+    ProtobufCMessage *m = NULL;
+    rc = espace_call(e, "consent", "RequestAccess", &req.base,
+                     &espace__v1__request_access_reply__descriptor, &m, &err);
+    espace_close(&e);
+    if (rc < 0)
+        return s_fail_err(&err);
+    Espace__V1__RequestAccessReply *r = (Espace__V1__RequestAccessReply *)m;
+    if (r->grant) {
+        char id[33];
+        s_hex16(&r->grant->id, id);
+        printf("requested access %s: %s until the patient answers\n", id,
+               espace_grant_status_name((int)r->grant->status));
+    }
+    espace_free(m);
+    return 0;
+}
+
+static int s_access_status(const pro_conf_t *c, const pro_args_t *a)
+{
+    espace_t *e = NULL;
+    espace_error_t err;
+    int gone;
+    uint8_t cursor[256];
+    size_t cursor_len = 0;
+    unsigned count = 0;
+    int rc = s_resume(c, &e, &gone);
+    if (rc)
+        return rc;
+    for (int page = 0; page < 1000; page++) { /* bounded: 200 000 grants at most */
+        Espace__V1__ListGrantsRequest req = ESPACE__V1__LIST_GRANTS_REQUEST__INIT;
+        req.patient_id = (char *)(a->patient ? a->patient : "");
+        req.cursor.data = cursor;
+        req.cursor.len = cursor_len;
+        ProtobufCMessage *m = NULL;
+        rc = espace_call(e, "consent", "ListGrants", &req.base,
+                         &espace__v1__list_grants_reply__descriptor, &m, &err);
+        if (rc < 0) {
+            espace_close(&e);
+            return s_fail_err(&err);
+        }
+        Espace__V1__ListGrantsReply *r = (Espace__V1__ListGrantsReply *)m;
+        for (size_t i = 0; i < r->n_grants; i++)
+            s_print_grant(r->grants[i]);
+        count += (unsigned)r->n_grants;
+        int more = r->next_cursor.len > 0 && r->next_cursor.len <= sizeof cursor;
+        if (more) {
+            memcpy(cursor, r->next_cursor.data, r->next_cursor.len);
+            cursor_len = r->next_cursor.len;
+        }
+        espace_free(m);
+        if (!more)
+            break;
+    }
+    espace_close(&e);
+    if (count == 0)
+        fprintf(stderr, "no grants or requests\n");
+    return 0;
+}
+
+static int s_emergency(const pro_conf_t *c, const pro_args_t *a)
+{
+    if (!a->patient || !a->reason) {
+        fprintf(stderr, "error: emergency needs --patient and --reason\n%s", s_usage);
+        return 2;
+    }
+    espace_t *e = NULL;
+    espace_error_t err;
+    int gone;
+    int rc = s_resume(c, &e, &gone);
+    if (rc)
+        return rc;
+    Espace__V1__DeclareEmergencyRequest req = ESPACE__V1__DECLARE_EMERGENCY_REQUEST__INIT;
+    req.patient_id = (char *)a->patient;
+    req.reason = (char *)a->reason;
+    ProtobufCMessage *m = NULL;
+    rc = espace_call(e, "consent", "DeclareEmergency", &req.base,
+                     &espace__v1__declare_emergency_reply__descriptor, &m, &err);
+    espace_close(&e);
+    if (rc < 0)
+        return s_fail_err(&err);
+    Espace__V1__DeclareEmergencyReply *r = (Espace__V1__DeclareEmergencyReply *)m;
+    if (r->emergency) {
+        char id[33], until[32];
+        s_hex16(&r->emergency->id, id);
+        s_iso(r->emergency->until_ms, until, sizeof until);
+        printf("emergency access to patient %s until %s (id %s); the patient is notified\n",
+               r->emergency->patient_id ? r->emergency->patient_id : a->patient, until, id);
+    }
+    espace_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     pro_conf_t c;
     memset(&c, 0, sizeof c);
-    const char *cmd = NULL, *rpps = NULL, *device = NULL;
+    const char *cmd = NULL, *sub = NULL;
+    pro_args_t args;
+    memset(&args, 0, sizeof args);
     if (sodium_init() < 0)
         return s_fail(ES_INTERNAL, "libsodium init failed");
     for (int i = 1; i < argc; i++) {
@@ -426,14 +603,27 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--timeout")) {
             c.timeout_ms = (unsigned)strtoul(v, NULL, 10);
         } else if (!strcmp(a, "--rpps")) {
-            rpps = v;
+            args.rpps = v;
         } else if (!strcmp(a, "--device")) {
-            device = v;
+            args.device = v;
+        } else if (!strcmp(a, "--patient")) {
+            args.patient = v;
+        } else if (!strcmp(a, "--scope")) {
+            args.scope = v;
+        } else if (!strcmp(a, "--purpose")) {
+            args.purpose = v;
+        } else if (!strcmp(a, "--days")) {
+            args.days = v;
+        } else if (!strcmp(a, "--reason")) {
+            args.reason = v;
         } else if (a[0] == '-') {
             fprintf(stderr, "error: unknown option %s\n%s", a, s_usage);
             return 2;
         } else if (!cmd) {
             cmd = a;
+            continue;
+        } else if (!sub && !strcmp(cmd, "access")) {
+            sub = a;
             continue;
         } else {
             fprintf(stderr, "error: unexpected argument %s\n%s", a, s_usage);
@@ -462,12 +652,22 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "keygen"))
         return s_keygen(&c);
     if (!strcmp(cmd, "login")) {
-        if (!rpps) {
+        if (!args.rpps) {
             fprintf(stderr, "error: login needs --rpps\n%s", s_usage);
             return 2;
         }
-        return s_login(&c, rpps, device);
+        return s_login(&c, args.rpps, args.device);
     }
+    if (!strcmp(cmd, "access") && sub && !strcmp(sub, "request"))
+        return s_access_request(&c, &args);
+    if (!strcmp(cmd, "access") && sub && !strcmp(sub, "status"))
+        return s_access_status(&c, &args);
+    if (!strcmp(cmd, "access")) {
+        fprintf(stderr, "error: access needs request or status\n%s", s_usage);
+        return 2;
+    }
+    if (!strcmp(cmd, "emergency"))
+        return s_emergency(&c, &args);
     if (!strcmp(cmd, "whoami"))
         return s_whoami(&c);
     if (!strcmp(cmd, "logout"))

@@ -9,7 +9,7 @@ ESPACE_PRO="$ES_BIN/clients/pro/espace-pro"
 free_port() {
   local p i
   for i in $(seq 1 50); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000)) # below the kernel's ephemeral range (32768+)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0

@@ -6,46 +6,37 @@
 set -euo pipefail
 
 ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
-ESPACE="$ES_BIN/espace/espace"
-PRO="$ES_BIN/clients/pro/espace-pro"
+. "$(dirname "$0")/lib.sh"
+PRO=$ESPACE_PRO
 [[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
 [[ -x $PRO ]] || { echo "missing $PRO"; exit 1; }
 
-TMP=$(mktemp -d /tmp/es-pro-login.XXXXXX)
-UP_PID=
-cleanup() {
-    local rc=$?
-    if [[ -n $UP_PID ]] && kill -0 "$UP_PID" 2>/dev/null; then
-        kill -KILL "$UP_PID" 2>/dev/null || true
-        wait "$UP_PID" 2>/dev/null || true
-    fi
-    if [[ $rc -ne 0 && -f $TMP/up.log ]]; then
+ES_TMP=$(mktemp -d /tmp/es-pro-login.XXXXXX)
+TMP=$ES_TMP
+# lib.sh's fail, plus the end of the server log
+fail() {
+    echo "FAIL: $*" >&2
+    if [[ -f $TMP/up.log ]]; then
         echo "---- espace up log ----"; tail -n 50 "$TMP/up.log"
     fi
-    rm -rf "$TMP"
-    exit $rc
+    exit 1
 }
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 
-# Three free tcp ports (bound then released; a race is unlikely on loopback).
-read -r REQ PUB SUB < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])
-for s in ss: s.close()')
+# Three distinct free tcp ports.
+REQ=$(free_port) || fail "no free port"
+PUB=$(free_port) || fail "no free port"
+SUB=$(free_port) || fail "no free port"
+[[ $REQ != "$PUB" && $PUB != "$SUB" && $REQ != "$SUB" ]] || fail "port clash, rerun"
 
 DATA=$TMP/data
 export ESPACE_PWHASH=min
 COMMON=(--data "$DATA" --no-sync)
 
 step "espace up (ports $REQ $PUB $SUB)"
-"$ESPACE" "${COMMON[@]}" --req-port "$REQ" --pub-port "$PUB" --sub-port "$SUB" \
-    --heartbeat-ms 200 up >"$TMP/up.out" 2>"$TMP/up.log" &
-UP_PID=$!
+bg "$ESPACE" "${COMMON[@]}" --req-port "$REQ" --pub-port "$PUB" --sub-port "$SUB" \
+    --heartbeat-ms 200 up >"$TMP/up.out" 2>"$TMP/up.log"
+UP_PID=${ES_PIDS[-1]}
 for _ in $(seq 100); do
     grep -q "espace is up" "$TMP/up.out" 2>/dev/null && break
     kill -0 "$UP_PID" 2>/dev/null || fail "espace up exited early"
@@ -166,6 +157,5 @@ kill -0 "$UP_PID" 2>/dev/null && fail "espace up still running 5 s after SIGTERM
 set +e
 wait "$UP_PID"; rc=$?
 set -e
-UP_PID=
 [[ $rc -eq 0 ]] || fail "espace up exited $rc"
 echo "PASS"

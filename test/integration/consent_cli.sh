@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# consent_cli.sh - end to end: `espace up` runs the consent service; the
+# operator manages the catalogue (`espace admin catalogue ...`) and verifies
+# the audit chains (`espace admin audit verify`); a professional requests
+# access, lists their grants and declares an emergency with espace-pro.
+# Needs ES_BIN (build folder); run by ctest as integration.consent_cli.
+set -euo pipefail
+ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
+. "$(dirname "$0")/lib.sh"
+
+[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
+[[ -x $ESPACE_PRO ]] || { echo "missing $ESPACE_PRO"; exit 1; }
+
+ES_TMP=$(mktemp -d /tmp/es-consent-cli.XXXXXX)
+fail() {
+  echo "FAIL: $*" >&2
+  [[ -f $ES_TMP/up.log ]] && { echo "---- espace up log ----"; tail -n 40 "$ES_TMP/up.log"; } >&2
+  exit 1
+}
+step() { echo "== $*"; }
+
+# run CMD...: sets OUT (stdout and stderr) and RC without tripping set -e.
+run() {
+  set +e
+  OUT=$("$@" 2>&1)
+  RC=$?
+  set -e
+}
+
+REQ=$(free_port) || fail "no free port"
+PUB=$(free_port) || fail "no free port"
+SUB=$(free_port) || fail "no free port"
+[[ $REQ != "$PUB" && $PUB != "$SUB" && $REQ != "$SUB" ]] || fail "port clash, rerun"
+CONF=$ES_TMP/espace.conf
+cat >"$CONF" <<CONF
+# consent_cli test
+data_dir = $ES_TMP/data
+req_port = $REQ
+pub_port = $PUB
+sub_port = $SUB
+heartbeat_ms = 200
+no_sync = true
+CONF
+export ESPACE_PWHASH=min
+A=("$ESPACE" --config "$CONF" admin)
+
+step "espace up (ports $REQ $PUB $SUB)"
+bg "$ESPACE" --config "$CONF" up >"$ES_TMP/up.out" 2>"$ES_TMP/up.log"
+UP_PID=${ES_PIDS[-1]}
+wait_until 10 grep -q "espace is up" "$ES_TMP/up.out" || fail "espace up not ready within 10 s"
+kill -0 "$UP_PID" || fail "espace up exited"
+grep -q "consent" "$ES_TMP/up.out" || fail "the summary does not list consent"
+BROKER_KEY=$("${A[@]}" keys show)
+[[ ${#BROKER_KEY} -eq 40 ]] || fail "bad broker key '$BROKER_KEY'"
+
+step "professional: keygen, keys add, create-pro"
+PHOME=$ES_TMP/pro
+PRO_PUB=$("$ESPACE_PRO" --home "$PHOME" keygen 2>/dev/null)
+"${A[@]}" keys add --role pro --name cabinet --public "$PRO_PUB" >/dev/null
+RPPS=10001234567
+echo 'correct horse battery staple' | "${A[@]}" create-pro --rpps "$RPPS" \
+  --last-name Martin --first-name Claire --profession Médecin | grep -q "$RPPS" ||
+  fail "create-pro"
+
+step "catalogue add, list, show"
+APP_KEY=$("${A[@]}" keys gen --out "$ES_TMP/app.key")
+ADD=("${A[@]}" catalogue add --id suivi-tension --name "Suivi tension"
+  --publisher "Exemple SAS" --description-fr "Suit votre tension artérielle."
+  --purpose prevention,suivi_social_medicosocial --scope measures:read:8480-6+8462-4,agenda:write
+  --public "$APP_KEY" --terms https://exemple.fr/cgu --privacy https://exemple.fr/vie-privee)
+run "${ADD[@]}" --hds
+[[ $RC -eq 0 && $OUT == "added app suivi-tension" ]] || fail "catalogue add: rc=$RC $OUT"
+run "${ADD[@]}"
+[[ $RC -eq 1 && $OUT == *"error: ALREADY_EXISTS"*"(field app.id)"* ]] ||
+  fail "duplicate app: rc=$RC $OUT"
+run "${A[@]}" catalogue list
+[[ $RC -eq 0 && $OUT == *suivi-tension*"Suivi tension"*prevention,suivi_social_medicosocial* ]] ||
+  fail "catalogue list: rc=$RC $OUT"
+[[ $OUT == *"measures:read:8480-6+8462-4,agenda:write"* ]] || fail "list scopes: $OUT"
+run "${A[@]}" catalogue show --id suivi-tension
+[[ $RC -eq 0 ]] || fail "catalogue show: rc=$RC $OUT"
+grep -q "^publisher *Exemple SAS$" <<<"$OUT" || fail "show publisher: $OUT"
+grep -q "^hds *yes$" <<<"$OUT" || fail "show hds: $OUT"
+grep -qF "$APP_KEY" <<<"$OUT" || fail "show key: $OUT"
+grep -q "^status *listed$" <<<"$OUT" || fail "show status: $OUT"
+
+step "bad catalogue adds: clear errors, exit 1 (2 for usage)"
+run "${A[@]}" catalogue add --id x-app --name X --publisher P --description-fr D \
+  --purpose marketing --scope agenda:read --public "$APP_KEY" \
+  --terms https://x.fr/t --privacy https://x.fr/p
+[[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT: unknown purpose 'marketing'"*"(field purpose)"* ]] ||
+  fail "unknown purpose: rc=$RC $OUT"
+run "${A[@]}" catalogue add --id x-app --name X --publisher P --description-fr D \
+  --purpose soins --scope photos:read --public "$APP_KEY" \
+  --terms https://x.fr/t --privacy https://x.fr/p
+[[ $RC -eq 1 && $OUT == *"unknown category 'photos'"*"(field scope)"* ]] ||
+  fail "unknown scope: rc=$RC $OUT"
+run "${A[@]}" catalogue add --id x-app --name X --publisher P --description-fr D \
+  --purpose soins --scope agenda:read --public "$APP_KEY" \
+  --terms http://x.fr/t --privacy https://x.fr/p
+[[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*"(field app.terms_url)"* ]] ||
+  fail "service-side validation: rc=$RC $OUT"
+run "${A[@]}" catalogue add --id x-app --name X
+[[ $RC -eq 2 ]] || fail "usage error gave rc=$RC"
+run "${A[@]}" catalogue show --id no-such-app
+[[ $RC -eq 1 && $OUT == *"error: NOT_FOUND"* ]] || fail "show unknown: rc=$RC $OUT"
+
+step "professional: login, access request, access status, emergency"
+PATIENT=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n') # consent does not check ids (docs/consent.md)
+[[ ${#PATIENT} -eq 32 ]] || fail "bad patient id $PATIENT"
+ESPACE_PASSWORD='correct horse battery staple' "$ESPACE_PRO" --home "$PHOME" \
+  --broker "tcp://127.0.0.1:$REQ" --broker-key "$BROKER_KEY" login --rpps "$RPPS" |
+  grep -q "logged in as $RPPS" || fail "login"
+run "$ESPACE_PRO" --home "$PHOME" access status
+[[ $RC -eq 0 && $OUT == "no grants or requests" ]] || fail "empty status: rc=$RC $OUT"
+run "$ESPACE_PRO" --home "$PHOME" access request --patient "$PATIENT" \
+  --scope documents:read,measures:read:29463-7 --purpose soins --days 30 \
+  --reason "Suivi post-opératoire"
+[[ $RC -eq 0 && $OUT == "requested access "*": proposed until the patient answers" ]] ||
+  fail "access request: rc=$RC $OUT"
+run "$ESPACE_PRO" --home "$PHOME" access request --patient "$PATIENT" \
+  --scope documents:read --purpose soins --days 30 --reason "encore"
+[[ $RC -eq 1 && $OUT == *"error: ALREADY_EXISTS"* ]] || fail "second request: rc=$RC $OUT"
+run "$ESPACE_PRO" --home "$PHOME" access request --patient "$PATIENT" \
+  --scope documents:read --purpose cosmetics --days 30 --reason x
+[[ $RC -eq 1 && $OUT == *"unknown purpose 'cosmetics'"* ]] || fail "bad purpose: rc=$RC $OUT"
+run "$ESPACE_PRO" --home "$PHOME" access request --patient "$PATIENT" --scope documents:read
+[[ $RC -eq 2 ]] || fail "incomplete request gave rc=$RC"
+run "$ESPACE_PRO" --home "$PHOME" access status --patient "$PATIENT"
+[[ $RC -eq 0 ]] || fail "access status: rc=$RC $OUT"
+[[ $(wc -l <<<"$OUT") -eq 1 ]] || fail "one grant expected: $OUT"
+grep -Eq "^[0-9a-f]{32}  $PATIENT  documents:read,measures:read:29463-7  proposed  [0-9T:Z-]+\.\.[0-9T:Z-]+$" \
+  <<<"$OUT" || fail "status line: $OUT"
+run "$ESPACE_PRO" --home "$PHOME" emergency --patient "$PATIENT" --reason "Patient inconscient"
+[[ $RC -eq 0 && $OUT == "emergency access to patient $PATIENT until "*"Z (id "*")"* ]] ||
+  fail "emergency: rc=$RC $OUT"
+run "$ESPACE_PRO" --home "$PHOME" emergency --patient "$PATIENT" --reason ""
+[[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*reason* ]] || fail "empty reason: rc=$RC $OUT"
+
+step "audit verify"
+run "${A[@]}" audit verify
+[[ $RC -eq 0 && $OUT == "audit ok: 1 entries in 1 chains" ]] || fail "audit verify: rc=$RC $OUT"
+run "${A[@]}" audit verify --patient "$PATIENT"
+[[ $RC -eq 0 && $OUT == "audit ok: 1 entries in 1 chains" ]] || fail "audit verify one: rc=$RC $OUT"
+run "${A[@]}" audit check
+[[ $RC -eq 2 ]] || fail "audit usage error gave rc=$RC"
+
+step "catalogue withdraw, list again"
+run "${A[@]}" catalogue withdraw --id suivi-tension
+[[ $RC -eq 0 && $OUT == "withdrew app suivi-tension" ]] || fail "withdraw: rc=$RC $OUT"
+run "${A[@]}" catalogue withdraw --id suivi-tension
+[[ $RC -eq 1 && $OUT == *"error: FAILED_PRECONDITION"* ]] || fail "withdraw twice: rc=$RC $OUT"
+run "${A[@]}" catalogue list
+[[ $RC -eq 0 && $OUT != *suivi-tension* ]] || fail "withdrawn app still listed: rc=$RC $OUT"
+run "${A[@]}" catalogue list --all
+[[ $RC -eq 0 && $OUT == *suivi-tension*"(withdrawn)"* ]] || fail "list --all: rc=$RC $OUT"
+
+step "SIGTERM: clean exit within 5 s"
+kill -TERM "$UP_PID"
+for _ in $(seq 50); do
+  kill -0 "$UP_PID" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$UP_PID" 2>/dev/null && fail "espace up still running 5 s after SIGTERM"
+set +e
+wait "$UP_PID"
+rc=$?
+set -e
+[[ $rc -eq 0 ]] || fail "espace up exited $rc"
+echo "PASS"
