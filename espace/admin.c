@@ -84,14 +84,14 @@ static const char *s_opt(int argc, char **argv, const char *name)
 
 static int s_check_opts(int argc, char **argv, const char *const *allowed)
 {
-    for (int i = 0; i < argc; i++) {
+    /* options come in pairs: name, value */
+    for (int i = 0; i < argc; i += 2) {
         int ok = 0;
         for (const char *const *a = allowed; *a; a++)
             if (!strcmp(argv[i], *a))
                 ok = 1;
         if (!ok || i + 1 >= argc)
             return -1;
-        i++;
     }
     return 0;
 }
