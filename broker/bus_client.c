@@ -246,15 +246,8 @@ int bus_client_recv(bus_client_t *c, int timeout_ms, bus_reply_t *out)
             continue; /* malformed: dropped */
         if (rc != ES_NOT_FOUND)
             return rc;
-        long wait = -1;
-        if (deadline >= 0) {
-            wait = (long)(deadline - bus_mono_ms());
-            if (wait <= 0)
-                return ES_DEADLINE_EXCEEDED;
-        }
-        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, wait) < 0 && zmq_errno() != EINTR)
-            return ES_INTERNAL;
+        if ((rc = frames_wait(c->sock, deadline)) != 0)
+            return rc;
     }
 }
 

@@ -2,7 +2,6 @@
  * bus_events.c - event publisher (PUB) and subscriber (SUB) of the bus
  * library (bus.h): frame 1 = topic, frame 2 = espace.v1.Event.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -180,15 +179,8 @@ int bus_sub_recv(bus_sub_t *s, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
             continue;
         if (rc != ES_NOT_FOUND)
             return rc;
-        long wait = -1;
-        if (deadline >= 0) {
-            wait = (long)(deadline - bus_mono_ms());
-            if (wait <= 0)
-                return ES_DEADLINE_EXCEEDED;
-        }
-        zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, wait) < 0 && zmq_errno() != EINTR)
-            return ES_INTERNAL;
+        if ((rc = frames_wait(s->sock, deadline)) != 0)
+            return rc;
     }
 }
 

@@ -123,6 +123,20 @@ void frames_close(zmq_msg_t *msgs, size_t n)
         zmq_msg_close(&msgs[i]);
 }
 
+int frames_wait(void *sock, int64_t deadline)
+{
+    long wait = -1;
+    if (deadline >= 0) {
+        wait = (long)(deadline - bus_mono_ms());
+        if (wait <= 0)
+            return ES_DEADLINE_EXCEEDED;
+    }
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, wait) < 0 && zmq_errno() != EINTR)
+        return ES_INTERNAL;
+    return 0;
+}
+
 int frames_recv(void *sock, zmq_msg_t *msgs, size_t max, size_t *n, int flags)
 {
     size_t count = 0;

@@ -7,8 +7,9 @@
  * pointers to its frames; every count and size is checked, nothing is
  * decoded (protobuf frames go through codec_decode afterwards).
  *
- * Also two small ZeroMQ helpers: receive a whole multipart message into an
- * array of zmq_msg_t (bounded), and send an array of frames.
+ * Also three small ZeroMQ helpers: receive a whole multipart message into an
+ * array of zmq_msg_t (bounded), send an array of frames, and wait for input
+ * until a deadline.
  *
  * THREAD SAFETY: pure functions; the zmq helpers follow the socket's owner.
  */
@@ -76,5 +77,11 @@ void frames_close(zmq_msg_t *msgs, size_t n);
 /* Send n frames as one message with ZMQ_DONTWAIT. 0, or
  * ES_RESOURCE_EXHAUSTED (EAGAIN), ES_UNAVAILABLE (EHOSTUNREACH), ES_INTERNAL. */
 int frames_send(void *sock, const frame_ref_t *frames, size_t n);
+
+/* Wait until sock has input or the deadline passes (bus_mono_ms clock;
+ * deadline < 0: no deadline). 0 when it may be read again (input, or an
+ * interrupted wait), ES_DEADLINE_EXCEEDED when the deadline has passed,
+ * ES_INTERNAL on a socket error. */
+int frames_wait(void *sock, int64_t deadline);
 
 #endif

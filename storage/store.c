@@ -577,36 +577,42 @@ void store_keyed_hash(const store_t *s, const char *label, const void *data, siz
 /* ------------------------------------------------------------------------ */
 /* key helpers                                                              */
 
-void store_be64_put(uint8_t out[8], uint64_t v)
+/* The low `width` bytes of v, big-endian, into out. */
+static void s_be_put(uint8_t *out, uint64_t v, int width)
 {
-    for (int i = 7; i >= 0; i--) {
+    for (int i = width - 1; i >= 0; i--) {
         out[i] = (uint8_t)(v & 0xff);
         v >>= 8;
     }
+}
+
+/* `width` big-endian bytes of in as an integer. */
+static uint64_t s_be_get(const uint8_t *in, int width)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < width; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+void store_be64_put(uint8_t out[8], uint64_t v)
+{
+    s_be_put(out, v, 8);
 }
 
 uint64_t store_be64_get(const uint8_t in[8])
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
+    return s_be_get(in, 8);
 }
 
 void store_be32_put(uint8_t out[4], uint32_t v)
 {
-    for (int i = 3; i >= 0; i--) {
-        out[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
+    s_be_put(out, v, 4);
 }
 
 uint32_t store_be32_get(const uint8_t in[4])
 {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v = (v << 8) | in[i];
-    return v;
+    return (uint32_t)s_be_get(in, 4);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -345,6 +345,25 @@ static int s_resume(const pro_conf_t *c, espace_t **e, int *gone)
     return 0;
 }
 
+/* One call to the consent service on the saved session: resume, call,
+ * close. 0 with *m (free with espace_free), or the exit status, the error
+ * already printed. */
+static int s_consent_call(const pro_conf_t *c, const char *method, const ProtobufCMessage *req,
+                          const ProtobufCMessageDescriptor *desc, ProtobufCMessage **m)
+{
+    espace_t *e = NULL;
+    espace_error_t err;
+    int gone;
+    int rc = s_resume(c, &e, &gone);
+    if (rc)
+        return rc;
+    rc = espace_call(e, "consent", method, req, desc, m, &err);
+    espace_close(&e);
+    if (rc < 0)
+        return s_fail_err(&err);
+    return 0;
+}
+
 static const char *s_kind_name(int kind)
 {
     static const char *names[] = {"none", "patient", "professional", "app", "operator", "service"};
@@ -464,12 +483,6 @@ static int s_access_request(const pro_conf_t *c, const pro_args_t *a)
     unsigned long days = strtoul(a->days, &end, 10);
     if (a->days[0] < '0' || a->days[0] > '9' || *end || days < 1 || days > 3650)
         return s_fail(ES_INVALID_ARGUMENT, "--days must be 1..3650 (field days)");
-    espace_t *e = NULL;
-    espace_error_t err;
-    int gone;
-    int rc = s_resume(c, &e, &gone);
-    if (rc)
-        return rc;
     Espace__V1__Period period = ESPACE__V1__PERIOD__INIT;
     period.start_ms = 0; /* now */
     period.end_ms = bus_wall_ms() + (int64_t)days * 86400000LL;
@@ -481,11 +494,10 @@ static int s_access_request(const pro_conf_t *c, const pro_args_t *a)
     req.period = &period;
     req.reason = (char *)a->reason;
     ProtobufCMessage *m = NULL;
-    rc = espace_call(e, "consent", "RequestAccess", &req.base,
-                     &espace__v1__request_access_reply__descriptor, &m, &err);
-    espace_close(&e);
-    if (rc < 0)
-        return s_fail_err(&err);
+    int rc = s_consent_call(c, "RequestAccess", &req.base,
+                            &espace__v1__request_access_reply__descriptor, &m);
+    if (rc)
+        return rc;
     Espace__V1__RequestAccessReply *r = (Espace__V1__RequestAccessReply *)m;
     if (r->grant) {
         char id[33];
@@ -545,21 +557,14 @@ static int s_emergency(const pro_conf_t *c, const pro_args_t *a)
         fprintf(stderr, "error: emergency needs --patient and --reason\n%s", s_usage);
         return 2;
     }
-    espace_t *e = NULL;
-    espace_error_t err;
-    int gone;
-    int rc = s_resume(c, &e, &gone);
-    if (rc)
-        return rc;
     Espace__V1__DeclareEmergencyRequest req = ESPACE__V1__DECLARE_EMERGENCY_REQUEST__INIT;
     req.patient_id = (char *)a->patient;
     req.reason = (char *)a->reason;
     ProtobufCMessage *m = NULL;
-    rc = espace_call(e, "consent", "DeclareEmergency", &req.base,
-                     &espace__v1__declare_emergency_reply__descriptor, &m, &err);
-    espace_close(&e);
-    if (rc < 0)
-        return s_fail_err(&err);
+    int rc = s_consent_call(c, "DeclareEmergency", &req.base,
+                            &espace__v1__declare_emergency_reply__descriptor, &m);
+    if (rc)
+        return rc;
     Espace__V1__DeclareEmergencyReply *r = (Espace__V1__DeclareEmergencyReply *)m;
     if (r->emergency) {
         char id[33], until[32];

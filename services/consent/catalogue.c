@@ -103,18 +103,29 @@ int consent_add_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_tx
     return ES_OK;
 }
 
-int consent_withdraw_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
+/* The app a request names in its app_id field: checked, then loaded (caller
+ * frees *out with codec_free). 0, or the status set with svc_fail. */
+static int s_app_of_request(svc_call_t *c, store_txn_t *t, const char *app_id,
+                            Espace__V1__App **out)
 {
-    (void)st;
-    const Espace__V1__WithdrawAppRequest *req = (const Espace__V1__WithdrawAppRequest *)m;
-    if (!consent_app_id_valid(req->app_id))
+    if (!consent_app_id_valid(app_id))
         return svc_fail(c, ES_INVALID_ARGUMENT, "app_id", "3..64 chars of [a-z0-9._-]");
-    Espace__V1__App *a = NULL;
-    int rc = consent_app_load(t, req->app_id, &a);
+    int rc = consent_app_load(t, app_id, out);
     if (rc == ES_NOT_FOUND)
         return svc_fail(c, rc, "app_id", "no such app");
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
+    return 0;
+}
+
+int consent_withdraw_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
+{
+    (void)st;
+    const Espace__V1__WithdrawAppRequest *req = (const Espace__V1__WithdrawAppRequest *)m;
+    Espace__V1__App *a = NULL;
+    int rc = s_app_of_request(c, t, req->app_id, &a);
+    if (rc != 0)
+        return rc;
     if (a->withdrawn) {
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "app_id", "app already withdrawn");
         goto done;
@@ -195,14 +206,10 @@ int consent_get_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_tx
 {
     (void)st;
     const Espace__V1__GetAppRequest *req = (const Espace__V1__GetAppRequest *)m;
-    if (!consent_app_id_valid(req->app_id))
-        return svc_fail(c, ES_INVALID_ARGUMENT, "app_id", "3..64 chars of [a-z0-9._-]");
     Espace__V1__App *a = NULL;
-    int rc = consent_app_load(t, req->app_id, &a);
-    if (rc == ES_NOT_FOUND)
-        return svc_fail(c, rc, "app_id", "no such app");
+    int rc = s_app_of_request(c, t, req->app_id, &a);
     if (rc != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
+        return rc;
     Espace__V1__GetAppReply rep = ESPACE__V1__GET_APP_REPLY__INIT;
     rep.app = a;
     rc = svc_reply(c, &rep.base);

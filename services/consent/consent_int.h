@@ -4,7 +4,7 @@
  *
  * Modules: consent.c (method table, validation helpers), catalogue.c,
  * grants.c, decision.c (Decide, emergency), audit.c (hash chain), fhir.c
- * (FHIR R4 JSON), json.c (JSON writer).
+ * (FHIR R4 JSON, written with the runtime's json.h).
  *
  * Key layouts (all ids raw bytes, integers big-endian):
  *   apps               app id (text)                    -> App

@@ -113,6 +113,26 @@ static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpp
     return rc == ES_NOT_FOUND ? ES_OK : rc;
 }
 
+/* The common part of a new grant of patient pid: a fresh random id (in gid),
+ * the patient in hex (in pid_hex), the period start..end (in *period), created
+ * and updated now. g borrows gid, pid_hex and period; the caller sets the
+ * grantee, scopes, purpose and status. */
+static void s_grant_fresh(svc_call_t *c, const uint8_t pid[CONSENT_ID_BYTES], int64_t start,
+                          int64_t end, Espace__V1__Grant *g, Espace__V1__Period *period,
+                          uint8_t gid[CONSENT_ID_BYTES], char pid_hex[CONSENT_HEX_ID])
+{
+    randombytes_buf(gid, CONSENT_ID_BYTES);
+    espace__v1__period__init(period);
+    period->start_ms = start;
+    period->end_ms = end;
+    espace__v1__grant__init(g);
+    g->id.data = gid;
+    g->id.len = CONSENT_ID_BYTES;
+    g->patient_id = (char *)consent_id_hex(pid, pid_hex);
+    g->period = period;
+    g->created_ms = g->updated_ms = svc_now_ms(c);
+}
+
 static int s_reply_grant(svc_call_t *c, const ProtobufCMessageDescriptor *desc,
                          Espace__V1__Grant *g)
 {
@@ -247,22 +267,15 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
 
     uint8_t gid[CONSENT_ID_BYTES];
     char pid_hex[CONSENT_HEX_ID];
-    randombytes_buf(gid, sizeof gid);
-    Espace__V1__Period period = ESPACE__V1__PERIOD__INIT;
-    period.start_ms = start;
-    period.end_ms = end;
-    Espace__V1__Grant g = ESPACE__V1__GRANT__INIT;
-    g.id.data = gid;
-    g.id.len = sizeof gid;
-    g.patient_id = (char *)consent_id_hex(pid, pid_hex);
+    Espace__V1__Period period;
+    Espace__V1__Grant g;
+    s_grant_fresh(c, pid, start, end, &g, &period, gid, pid_hex);
     g.grantee_kind = (Espace__V1__GranteeKind)kind;
     g.grantee_id = req->grantee_id;
     g.scopes = req->scopes;
     g.n_scopes = req->n_scopes;
     g.purpose = req->purpose;
-    g.period = &period;
     g.status = ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE;
-    g.created_ms = g.updated_ms = svc_now_ms(c);
     if ((rc = s_grant_put(t, &g, pid, 1)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
@@ -499,22 +512,15 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
 
     uint8_t gid[CONSENT_ID_BYTES];
     char pid_hex[CONSENT_HEX_ID];
-    randombytes_buf(gid, sizeof gid);
-    Espace__V1__Period period = ESPACE__V1__PERIOD__INIT;
-    period.start_ms = start;
-    period.end_ms = end;
-    Espace__V1__Grant g = ESPACE__V1__GRANT__INIT;
-    g.id.data = gid;
-    g.id.len = sizeof gid;
-    g.patient_id = (char *)consent_id_hex(pid, pid_hex);
+    Espace__V1__Period period;
+    Espace__V1__Grant g;
+    s_grant_fresh(c, pid, start, end, &g, &period, gid, pid_hex);
     g.grantee_kind = ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL;
     g.grantee_id = (char *)rpps;
     g.scopes = req->scopes;
     g.n_scopes = req->n_scopes;
     g.purpose = req->purpose;
-    g.period = &period;
     g.status = ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED;
-    g.created_ms = g.updated_ms = svc_now_ms(c);
     g.request_reason = req->reason;
     if ((rc = s_grant_put(t, &g, pid, 1)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");

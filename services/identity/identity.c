@@ -269,6 +269,51 @@ fail:
     return rc;
 }
 
+/* Free what s_owner_records loaded (n slots, some NULL). */
+static void s_records_free(ProtobufCMessage **loaded, size_t n)
+{
+    for (size_t i = 0; loaded && i < n; i++)
+        codec_free(loaded[i]);
+    free(loaded);
+}
+
+/* Load every record of an owner: the ids under (kind, principal) in the
+ * owner index `index`, each read from `table` and decoded with `desc`.
+ * *loaded gets *n slots, NULL where the index names a missing record;
+ * caller frees with s_records_free. 0 or ES_INTERNAL /
+ * ES_RESOURCE_EXHAUSTED (nothing to free then). */
+static int s_owner_records(store_txn_t *txn, const char *index, const char *table,
+                           const ProtobufCMessageDescriptor *desc, int kind,
+                           const char *principal, ProtobufCMessage ***loaded, size_t *n)
+{
+    uint8_t(*ids)[S_ID] = NULL;
+    size_t count = 0;
+    *loaded = NULL;
+    *n = 0;
+    int rc = s_index_list(txn, index, kind, principal, &ids, &count);
+    if (rc != 0)
+        return rc;
+    ProtobufCMessage **l = calloc(count ? count : 1, sizeof *l);
+    if (!l) {
+        rc = ES_RESOURCE_EXHAUSTED;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < count; i++) {
+        rc = s_load(txn, table, ids[i], S_ID, desc, &l[i]);
+        if (rc == ES_NOT_FOUND)
+            rc = 0;
+        if (rc != 0) {
+            s_records_free(l, count);
+            goto cleanup;
+        }
+    }
+    *loaded = l;
+    *n = count;
+cleanup:
+    free(ids);
+    return rc;
+}
+
 static int s_internal(svc_call_t *call, int rc)
 {
     if (rc == ES_RESOURCE_EXHAUSTED)
@@ -997,7 +1042,6 @@ static int s_list_sessions(void *state, svc_call_t *call, const ProtobufCMessage
     (void)state;
     (void)msg;
     Espace__V1__StoredSession *cur = NULL;
-    uint8_t(*ids)[S_ID] = NULL;
     size_t n = 0, k = 0;
     ProtobufCMessage **loaded = NULL;
     Espace__V1__SessionInfo *infos = NULL, **ptrs = NULL;
@@ -1006,25 +1050,20 @@ static int s_list_sessions(void *state, svc_call_t *call, const ProtobufCMessage
     if (rc != 0)
         return rc;
 
-    rc = s_index_list(txn, T_OWNER_SESSIONS, cur->kind, cur->principal, &ids, &n);
+    rc = s_owner_records(txn, T_OWNER_SESSIONS, T_SESSIONS,
+                         &espace__v1__stored_session__descriptor, cur->kind, cur->principal,
+                         &loaded, &n);
     if (rc != 0)
         goto internal;
-    loaded = calloc(n ? n : 1, sizeof *loaded);
     infos = calloc(n ? n : 1, sizeof *infos);
     ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    if (!loaded || !infos || !ptrs) {
+    if (!infos || !ptrs) {
         rc = ES_RESOURCE_EXHAUSTED;
         goto internal;
     }
     for (size_t i = 0; i < n; i++) {
-        rc = s_load(txn, T_SESSIONS, ids[i], S_ID, &espace__v1__stored_session__descriptor,
-                    &loaded[i]);
-        if (rc == ES_NOT_FOUND)
-            continue;
-        if (rc != 0)
-            goto internal;
         Espace__V1__StoredSession *s = (Espace__V1__StoredSession *)loaded[i];
-        if (s->revoked || now >= s->expires_ms)
+        if (!s || s->revoked || now >= s->expires_ms)
             continue;
         Espace__V1__SessionInfo *si = &infos[k];
         espace__v1__session_info__init(si);
@@ -1046,12 +1085,9 @@ static int s_list_sessions(void *state, svc_call_t *call, const ProtobufCMessage
 internal:
     rc = s_internal(call, rc);
 cleanup:
-    for (size_t i = 0; loaded && i < n; i++)
-        codec_free(loaded[i]);
-    free(loaded);
+    s_records_free(loaded, n);
     free(infos);
     free(ptrs);
-    free(ids);
     codec_free(&cur->base);
     return rc;
 }
@@ -1144,29 +1180,23 @@ cleanup:
 static int s_devices_reply(svc_call_t *call, store_txn_t *txn, int kind, const char *principal,
                            int own, int is_get_keys)
 {
-    uint8_t(*ids)[S_ID] = NULL;
     size_t n = 0, k = 0;
     ProtobufCMessage **loaded = NULL;
     Espace__V1__DeviceInfo *infos = NULL, **ptrs = NULL;
-    int rc = s_index_list(txn, T_OWNER_DEVICES, kind, principal, &ids, &n);
+    int rc = s_owner_records(txn, T_OWNER_DEVICES, T_DEVICES,
+                             &espace__v1__stored_device__descriptor, kind, principal, &loaded,
+                             &n);
     if (rc != 0)
         goto internal;
-    loaded = calloc(n ? n : 1, sizeof *loaded);
     infos = calloc(n ? n : 1, sizeof *infos);
     ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    if (!loaded || !infos || !ptrs) {
+    if (!infos || !ptrs) {
         rc = ES_RESOURCE_EXHAUSTED;
         goto internal;
     }
     for (size_t i = 0; i < n; i++) {
-        rc = s_load(txn, T_DEVICES, ids[i], S_ID, &espace__v1__stored_device__descriptor,
-                    &loaded[i]);
-        if (rc == ES_NOT_FOUND)
-            continue;
-        if (rc != 0)
-            goto internal;
         Espace__V1__StoredDevice *d = (Espace__V1__StoredDevice *)loaded[i];
-        if (!own && (d->revoked || !d->keys))
+        if (!d || (!own && (d->revoked || !d->keys)))
             continue;
         Espace__V1__DeviceInfo *di = &infos[k];
         espace__v1__device_info__init(di);
@@ -1194,12 +1224,9 @@ static int s_devices_reply(svc_call_t *call, store_txn_t *txn, int kind, const c
 internal:
     rc = s_internal(call, rc);
 cleanup:
-    for (size_t i = 0; loaded && i < n; i++)
-        codec_free(loaded[i]);
-    free(loaded);
+    s_records_free(loaded, n);
     free(infos);
     free(ptrs);
-    free(ids);
     return rc;
 }
 

@@ -1,13 +1,23 @@
 /*
- * broker_harness.h - test helper (header-only): run broker_run in a thread
- * on ipc endpoints in a mkdtemp folder (and optionally tcp 127.0.0.1 with
- * CURVE), and test workers in threads. Used by test_bus.c and test_broker.c.
+ * broker_harness.h - test helper (header-only), shared by the unit tests
+ * that need a live bus (test_bus, test_broker, test_runtime, test_identity,
+ * test_consent, test_authz, test_espace_client):
+ *   - harness_t: a mkdtemp folder, ipc endpoints under <dir>/run (and
+ *     optionally tcp 127.0.0.1 with CURVE), a ZeroMQ context for the test,
+ *     and broker_run in a thread with its own stop and ready pipes;
+ *   - h_svc_t: svc_run of any svc_def_t in a thread on that broker, data
+ *     under the same folder, with its own stop and ready pipes;
+ *   - local (ipc) clients and subscribers, local Callers, a probe that
+ *     waits until the broker routes to a service;
+ *   - test workers (tworker_t) answering echo/who/late/Authenticate.
+ * Order of teardown: destroy clients, h_svc_stop each service, h_teardown.
  */
 #ifndef ES_BROKER_HARNESS_H
 #define ES_BROKER_HARNESS_H
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +31,7 @@
 #include "bus.h"
 #include "identity.pb-c.h"
 #include "keys.h"
+#include "service.h"
 #include "status.h"
 #include "store.h"
 
@@ -38,7 +49,8 @@ typedef struct harness {
     pthread_t th;
     int running;
     int rc;
-    void *ctx; /* the test's context */
+    unsigned hb; /* heartbeat of the broker and services, ms; 0 = H_HB */
+    void *ctx;   /* the test's context */
 } harness_t;
 
 static inline void h_sleep_ms(int ms)
@@ -66,6 +78,40 @@ static inline int h_free_port(void)
     return port;
 }
 
+/* Wait (at most ms) for one byte on fd and read it. 0 or -1. */
+static inline int h_wait_byte(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char b;
+    if (poll(&p, 1, ms) != 1)
+        return -1;
+    return read(fd, &b, 1) == 1 ? 0 : -1;
+}
+
+/* A fresh folder /tmp/<prefix>XXXXXX in dir. 0 or -1. */
+static inline int h_mkdtemp(char dir[64], const char *prefix)
+{
+    snprintf(dir, 64, "/tmp/%sXXXXXX", prefix);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* rm -rf dir. 0 or -1. */
+static inline int h_rmtree(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cleanup of %s failed\n", dir);
+        return -1;
+    }
+    return 0;
+}
+
+static inline unsigned h_hb(const harness_t *h)
+{
+    return h->hb ? h->hb : H_HB;
+}
+
 static void *h_broker_main(void *arg)
 {
     harness_t *h = arg;
@@ -88,7 +134,7 @@ static inline int h_broker_start(harness_t *h)
         h->o.pub_tcp = h->pub_tcp;
         h->o.sub_tcp = h->sub_tcp;
     }
-    h->o.heartbeat_ms = H_HB;
+    h->o.heartbeat_ms = h_hb(h);
     h->o.stop_fd = h->stop[0];
     h->o.ready_fd = h->ready[1];
     h->o.no_sync = 1;
@@ -96,16 +142,18 @@ static inline int h_broker_start(harness_t *h)
     if (pthread_create(&h->th, NULL, h_broker_main, h) != 0)
         return -1;
     h->running = 1;
-    char c;
-    if (read(h->ready[0], &c, 1) != 1 || h->rc != 0)
+    if (h_wait_byte(h->ready[0], 10000) != 0 || h->rc != 0) {
+        fprintf(stderr, "broker did not start (rc=%d)\n", h->rc);
         return -1;
+    }
     return 0;
 }
 
-static inline void h_broker_stop(harness_t *h)
+/* Stop the broker thread (if running) and close its pipes; its rc. */
+static inline int h_broker_stop(harness_t *h)
 {
     if (!h->running)
-        return;
+        return 0;
     if (write(h->stop[1], "x", 1) != 1)
         abort();
     pthread_join(h->th, NULL);
@@ -114,10 +162,11 @@ static inline void h_broker_stop(harness_t *h)
     close(h->stop[1]);
     close(h->ready[0]);
     close(h->ready[1]);
+    return h->rc;
 }
 
-/* Register a key in the broker store (broker must not be running). */
-static inline int h_key_add(harness_t *h, const uint8_t pub[32], int role, const char *name)
+/* Open the broker's store (keys tables; the broker must not be running). */
+static inline int h_broker_store_open(const harness_t *h, store_t **out)
 {
     char path[128];
     snprintf(path, sizeof(path), "%s/broker", h->dir);
@@ -125,8 +174,14 @@ static inline int h_key_add(harness_t *h, const uint8_t pub[32], int role, const
     memset(&so, 0, sizeof(so));
     so.tables = keys_tables;
     so.no_sync = 1;
+    return store_open(path, &so, out);
+}
+
+/* Register a key in the broker store (broker must not be running). */
+static inline int h_key_add(harness_t *h, const uint8_t pub[32], int role, const char *name)
+{
     store_t *s = NULL;
-    int rc = store_open(path, &so, &s);
+    int rc = h_broker_store_open(h, &s);
     if (rc != 0)
         return rc;
     keys_entry_t e;
@@ -143,8 +198,7 @@ static inline int h_key_add(harness_t *h, const uint8_t pub[32], int role, const
 static inline int h_setup(harness_t *h, int tcp)
 {
     memset(h, 0, sizeof(*h));
-    snprintf(h->dir, sizeof(h->dir), "/tmp/es_broker_XXXXXX");
-    if (mkdtemp(h->dir) == NULL)
+    if (h_mkdtemp(h->dir, "es_broker_") != 0)
         return -1;
     snprintf(h->req_ipc, sizeof(h->req_ipc), "ipc://%s/run/bus.ipc", h->dir);
     snprintf(h->pub_ipc, sizeof(h->pub_ipc), "ipc://%s/run/events-in.ipc", h->dir);
@@ -171,16 +225,18 @@ static inline int h_server_key(harness_t *h)
     return rc;
 }
 
-static inline void h_teardown(harness_t *h)
+/* Stop the broker, end the context (clients and services must be gone),
+ * remove the folder. 0, or -1 if the broker's rc was not 0 or the folder
+ * could not be removed. */
+static inline int h_teardown(harness_t *h)
 {
-    h_broker_stop(h);
+    int rc = h_broker_stop(h);
     if (h->ctx)
         zmq_ctx_term(h->ctx);
     h->ctx = NULL;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", h->dir);
+    if (h->dir[0] != '\0' && h_rmtree(h->dir) != 0)
+        return -1;
+    return rc == 0 ? 0 : -1;
 }
 
 static inline bus_conn_t h_ipc(const char *endpoint)
@@ -190,6 +246,119 @@ static inline bus_conn_t h_ipc(const char *endpoint)
     c.endpoint = endpoint;
     c.heartbeat_ms = H_HB;
     return c;
+}
+
+/* A local client on the broker's ipc request endpoint (it may stamp its
+ * own Caller on each call; see h_caller). Caller destroys it. */
+static inline int h_client(harness_t *h, bus_client_t **out)
+{
+    bus_conn_t c = h_ipc(h->req_ipc);
+    return bus_client_new(h->ctx, &c, out);
+}
+
+/* A subscriber on the broker's ipc events-out endpoint. Caller destroys it. */
+static inline int h_sub(harness_t *h, bus_sub_t **out)
+{
+    bus_conn_t c = h_ipc(h->sub_ipc);
+    return bus_sub_new(h->ctx, &c, out);
+}
+
+/* A Caller a local client may stamp: kind, principal (borrowed), peer role
+ * LOCAL. */
+static inline Espace__V1__Caller h_caller(Espace__V1__PrincipalKind kind, const char *principal)
+{
+    Espace__V1__Caller c = ESPACE__V1__CALLER__INIT;
+    c.kind = kind;
+    c.principal = (char *)principal;
+    c.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    return c;
+}
+
+/* Call until the broker routes to the service: retries (every 25 ms, 200
+ * times at most) while the status is UNAVAILABLE or DEADLINE_EXCEEDED (the
+ * worker's READY may still be on its way). Returns the last status; the
+ * arguments are those of bus_call. */
+static inline int h_call_served(bus_client_t *c, const char *service, const char *method,
+                                const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *rdesc, uint32_t timeout_ms,
+                                const Espace__V1__Caller *caller, ProtobufCMessage **out,
+                                bus_reply_t *r)
+{
+    int rc = ES_UNAVAILABLE;
+    for (int i = 0; i < 200; i++) {
+        rc = bus_call(c, service, method, req, rdesc, timeout_ms, caller, out, r);
+        if (rc != ES_UNAVAILABLE && rc != ES_DEADLINE_EXCEEDED)
+            break;
+        h_sleep_ms(25);
+    }
+    return rc;
+}
+
+/* ---- a service (svc_run of a svc_def_t) in a thread ---- */
+typedef struct h_svc {
+    const svc_def_t *def;
+    svc_opts_t o;
+    int stop[2];
+    int ready[2];
+    pthread_t th;
+    int running;
+    int rc;
+} h_svc_t;
+
+static void *h_svc_main(void *arg)
+{
+    h_svc_t *s = arg;
+    s->rc = svc_run(s->def, &s->o);
+    return NULL;
+}
+
+/* Start `def` in a thread on h's broker (data under h->dir, events to the
+ * broker, heartbeat h_hb, no fsync) and wait for its ready byte (10 s).
+ * The broker may not route to it yet: see h_call_served. Restartable after
+ * h_svc_stop. 0 or -1. */
+static inline int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def)
+{
+    memset(s, 0, sizeof(*s));
+    s->def = def;
+    if (pipe(s->stop) != 0)
+        return -1;
+    if (pipe(s->ready) != 0) {
+        close(s->stop[0]);
+        close(s->stop[1]);
+        return -1;
+    }
+    s->o.data_dir = h->dir;
+    s->o.bus.endpoint = h->req_ipc;
+    s->o.bus.heartbeat_ms = h_hb(h);
+    s->o.pub.endpoint = h->pub_ipc;
+    s->o.stop_fd = s->stop[0];
+    s->o.ready_fd = s->ready[1];
+    s->o.no_sync = 1;
+    if (pthread_create(&s->th, NULL, h_svc_main, s) != 0)
+        return -1;
+    s->running = 1;
+    if (h_wait_byte(s->ready[0], 10000) != 0) {
+        fprintf(stderr, "%s did not start (rc=%d)\n", def->name, s->rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stop the service thread (if running; the batch in progress is answered
+ * first), close its pipes; svc_run's rc. */
+static inline int h_svc_stop(h_svc_t *s)
+{
+    if (!s->running)
+        return 0;
+    if (write(s->stop[1], "x", 1) != 1)
+        abort();
+    pthread_join(s->th, NULL);
+    s->running = 0;
+    for (int i = 0; i < 2; i++) {
+        close(s->stop[i]);
+        close(s->ready[i]);
+    }
+    return s->rc;
 }
 
 /* ---- test workers ----

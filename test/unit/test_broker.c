@@ -45,19 +45,35 @@ static int s_who(bus_client_t *c, const Espace__V1__Caller *send_caller,
     return rc;
 }
 
+/* Broker on ipc, an "echo" test worker (capacity, freeze: see tworker_t),
+ * settle_ms of sleep, then a local client. */
+static void s_echo_setup(harness_t *h, tworker_t *w, uint32_t capacity, int freeze,
+                         int settle_ms, bus_client_t **c)
+{
+    assert_int_equal(h_setup(h, 0), 0);
+    assert_int_equal(h_broker_start(h), 0);
+    assert_int_equal(tw_start(w, h->ctx, h_ipc(h->req_ipc), "echo", capacity, freeze), 0);
+    if (settle_ms > 0)
+        h_sleep_ms(settle_ms);
+    assert_int_equal(h_client(h, c), 0);
+}
+
+static void s_echo_teardown(harness_t *h, tworker_t *w, bus_client_t **c)
+{
+    bus_client_destroy(c);
+    tw_stop(w);
+    h_teardown(h);
+}
+
 /* ---- tests ---- */
 
 static void test_routed_with_id(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
     tworker_t w;
-    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    s_echo_setup(&h, &w, 4, 0, 0, &c);
     bus_reply_t r;
     assert_int_equal(s_call_echo(c, "echo", "echo", 2000, &r), 0);
     assert_int_equal(r.id, 1);
@@ -80,22 +96,16 @@ static void test_routed_with_id(void **state)
     assert_int_equal(r.id, id);
     assert_int_equal(r.status, ES_INVALID_ARGUMENT);
     bus_reply_clear(&r);
-    bus_client_destroy(&c);
-    tw_stop(&w);
-    h_teardown(&h);
+    s_echo_teardown(&h, &w, &c);
 }
 
 static void test_pipelined_1000(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
     tworker_t w;
-    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 64, 0), 0);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    s_echo_setup(&h, &w, 64, 0, 0, &c);
     assert_int_equal(bus_client_wait(c, 2000), 0);
     enum { N = 1000 };
     static uint8_t seen[N + 1];
@@ -116,9 +126,7 @@ static void test_pipelined_1000(void **state)
     }
     bus_reply_t extra;
     assert_int_equal(bus_client_recv(c, 100, &extra), ES_DEADLINE_EXCEEDED);
-    bus_client_destroy(&c);
-    tw_stop(&w);
-    h_teardown(&h);
+    s_echo_teardown(&h, &w, &c);
 }
 
 static void test_two_workers_share(void **state)
@@ -131,9 +139,8 @@ static void test_two_workers_share(void **state)
     assert_int_equal(tw_start(&w1, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
     assert_int_equal(tw_start(&w2, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
     h_sleep_ms(100); /* both READY */
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(h_client(&h, &c), 0);
     assert_int_equal(bus_client_wait(c, 2000), 0);
     for (int i = 0; i < 200; i++)
         assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 10000, NULL, NULL), 0);
@@ -158,9 +165,8 @@ static void test_no_worker_unavailable(void **state)
     harness_t h;
     assert_int_equal(h_setup(&h, 0), 0);
     assert_int_equal(h_broker_start(&h), 0);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(h_client(&h, &c), 0);
     int64_t t0 = bus_mono_ms();
     assert_int_equal(bus_call(c, "nobody", "x", NULL, NULL, 5000, NULL, NULL, NULL),
                      ES_UNAVAILABLE);
@@ -173,14 +179,9 @@ static void test_worker_dies(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
     tworker_t w;
-    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 1), 0);
-    h_sleep_ms(50);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    s_echo_setup(&h, &w, 4, 1, 50, &c);
     int64_t t0 = bus_mono_ms();
     assert_int_equal(bus_call(c, "echo", "echo", NULL, NULL, 10000, NULL, NULL, NULL),
                      ES_UNAVAILABLE);
@@ -190,23 +191,16 @@ static void test_worker_dies(void **state)
     /* no worker left: at once */
     assert_int_equal(bus_call(c, "echo", "echo", NULL, NULL, 10000, NULL, NULL, NULL),
                      ES_UNAVAILABLE);
-    bus_client_destroy(&c);
-    tw_stop(&w);
-    h_teardown(&h);
+    s_echo_teardown(&h, &w, &c);
 }
 
 static void test_deadline_late_reply_dropped(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
     tworker_t w;
-    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
-    h_sleep_ms(50);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    s_echo_setup(&h, &w, 4, 0, 50, &c);
     int64_t t0 = bus_mono_ms();
     bus_reply_t r;
     assert_int_equal(bus_call(c, "echo", "late", NULL, NULL, 100, NULL, NULL, &r),
@@ -218,23 +212,16 @@ static void test_deadline_late_reply_dropped(void **state)
     /* the worker still serves */
     assert_int_equal(s_call_echo(c, "echo", "echo", 2000, &r), 0);
     bus_reply_clear(&r);
-    bus_client_destroy(&c);
-    tw_stop(&w);
-    h_teardown(&h);
+    s_echo_teardown(&h, &w, &c);
 }
 
 static void test_queue_when_full(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
     tworker_t w;
-    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
-    h_sleep_ms(50);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    s_echo_setup(&h, &w, 1, 0, 50, &c);
     assert_int_equal(bus_client_wait(c, 2000), 0);
     /* capacity 1: the second and third wait in the queue behind a late one */
     uint64_t id1, id2, id3;
@@ -252,22 +239,16 @@ static void test_queue_when_full(void **state)
     assert_int_equal(bus_client_recv(c, 3000, &r), 0);
     assert_int_equal(r.id, id3);
     bus_reply_clear(&r);
-    bus_client_destroy(&c);
-    tw_stop(&w);
-    h_teardown(&h);
+    s_echo_teardown(&h, &w, &c);
 }
 
 static void test_broker_restart(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
     tworker_t w;
-    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    s_echo_setup(&h, &w, 4, 0, 0, &c);
     assert_int_equal(bus_call(c, "echo", "echo", NULL, NULL, 2000, NULL, NULL, NULL), 0);
     h_broker_stop(&h);
     h_sleep_ms(H_HB * 2);
@@ -281,9 +262,7 @@ static void test_broker_restart(void **state)
             h_sleep_ms(50);
     }
     assert_true(ok);
-    bus_client_destroy(&c);
-    tw_stop(&w);
-    h_teardown(&h);
+    s_echo_teardown(&h, &w, &c);
 }
 
 /* Send raw frames from a DEALER. */
@@ -402,16 +381,13 @@ static void test_malformed_frames(void **state)
     }
     h_sleep_ms(100);
     /* still serving */
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(h_client(&h, &c), 0);
     bus_reply_t r;
     assert_int_equal(s_call_echo(c, "echo", "echo", 2000, &r), 0);
     bus_reply_clear(&r);
     zmq_close(raw);
-    bus_client_destroy(&c);
-    tw_stop(&w);
-    h_teardown(&h);
+    s_echo_teardown(&h, &w, &c);
 }
 
 typedef struct tkeys {
@@ -474,9 +450,8 @@ static void test_tcp_caller_stamping(void **state)
     codec_free(&seen->base);
 
     /* ipc peer: honoured, but peer_role/key come from the transport */
-    bus_conn_t ic = h_ipc(h.req_ipc);
     bus_client_t *loc = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &ic, &loc), 0);
+    assert_int_equal(h_client(&h, &loc), 0);
     assert_int_equal(s_who(loc, &forged, &seen), 0);
     assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT);
     assert_string_equal(seen->principal, forged.principal);
@@ -606,9 +581,8 @@ static void test_auth_and_revocation(void **state)
     assert_int_equal(tw_start(&idw, h.ctx, h_ipc(h.req_ipc), "identity", 4, 0), 0);
     assert_int_equal(tw_start(&ew, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
     h_sleep_ms(50);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(h_client(&h, &c), 0);
 
     Espace__V1__Caller *caller = NULL;
     bus_reply_t r;
@@ -639,7 +613,7 @@ static void test_auth_and_revocation(void **state)
 
     /* another connection is not bound */
     bus_client_t *c2 = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c2), 0);
+    assert_int_equal(h_client(&h, &c2), 0);
     assert_int_equal(s_who(c2, NULL, &seen), 0);
     assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
     codec_free(&seen->base);

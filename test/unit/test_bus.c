@@ -18,24 +18,11 @@
 #include "frames.h"
 #include "zap.h"
 
-static void s_tmpdir(char dir[64])
-{
-    snprintf(dir, 64, "/tmp/es_bus_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void s_rmdir(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static void test_keypair(void **state)
 {
     (void)state;
     char dir[64], path[128], pubpath[160];
-    s_tmpdir(dir);
+    assert_int_equal(h_mkdtemp(dir, "es_bus_"), 0);
     snprintf(path, sizeof(path), "%s/curve.key", dir);
     snprintf(pubpath, sizeof(pubpath), "%s.pub", path);
     uint8_t pub[32], sec[32], pub2[32], sec2[32];
@@ -83,7 +70,7 @@ static void test_keypair(void **state)
     close(fd);
     assert_int_equal(bus_keypair_load(path, 1, pub2, sec2), ES_INTERNAL);
     assert_int_equal(bus_keypair_load(NULL, 1, pub2, sec2), ES_INVALID_ARGUMENT);
-    s_rmdir(dir);
+    assert_int_equal(h_rmtree(dir), 0);
 }
 
 static void test_z85(void **state)
@@ -210,7 +197,7 @@ static void test_client_no_broker(void **state)
 {
     (void)state;
     char dir[64], ep[128];
-    s_tmpdir(dir);
+    assert_int_equal(h_mkdtemp(dir, "es_bus_"), 0);
     snprintf(ep, sizeof(ep), "ipc://%s/none.ipc", dir);
     void *ctx = zmq_ctx_new();
     bus_conn_t c = h_ipc(ep);
@@ -236,7 +223,7 @@ static void test_client_no_broker(void **state)
     bus_conn_t tc = h_ipc("tcp://127.0.0.1:1");
     assert_int_equal(bus_client_new(ctx, &tc, &cl), ES_INVALID_ARGUMENT);
     zmq_ctx_term(ctx);
-    s_rmdir(dir);
+    assert_int_equal(h_rmtree(dir), 0);
 }
 
 /* A worker whose broker restarts re-registers and serves, and one whose
@@ -249,9 +236,8 @@ static void test_worker_reregisters(void **state)
     assert_int_equal(h_broker_start(&h), 0);
     tworker_t w;
     assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 2, 0), 0);
-    bus_conn_t cc = h_ipc(h.req_ipc);
     bus_client_t *c = NULL;
-    assert_int_equal(bus_client_new(h.ctx, &cc, &c), 0);
+    assert_int_equal(h_client(&h, &c), 0);
     Espace__V1__Period p = ESPACE__V1__PERIOD__INIT;
     p.end_ms = 99;
     Espace__V1__Period *back = NULL;
@@ -290,14 +276,8 @@ static void test_zap_decide(void **state)
     crypto_box_keypair(unk, sec);
     assert_int_equal(h_key_add(&h, svc, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "s"), 0);
     assert_int_equal(h_key_add(&h, pro, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p"), 0);
-    char path[128];
-    snprintf(path, sizeof(path), "%s/broker", h.dir);
-    store_opts_t so;
-    memset(&so, 0, sizeof(so));
-    so.tables = keys_tables;
-    so.no_sync = 1;
     store_t *s = NULL;
-    assert_int_equal(store_open(path, &so, &s), 0);
+    assert_int_equal(h_broker_store_open(&h, &s), 0);
     char uid[128];
     assert_int_equal(zap_decide(s, "req", 3, "CURVE", 5, svc, 32, uid, sizeof(uid)), 200);
     int role;

@@ -24,12 +24,10 @@
 
 #include <cmocka.h>
 
-#include "broker.h"
-#include "bus.h"
+#include "broker_harness.h"
 #include "codec.h"
 #include "consent.h"
 #include "consent.pb-c.h"
-#include "json.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -40,108 +38,37 @@
 
 /* ---------------------------------------------------------------- fixture */
 
-typedef struct runner {
-    pthread_t th;
-    int stop[2];
-    int ready[2];
-    int rc;
-    int running;
-} runner_t;
-
 typedef struct fix {
-    char dir[64];
-    char req[160], pub[160], sub[160];
-    runner_t broker, consent;
-    broker_opts_t bo;
-    svc_opts_t so;
-    void *ctx;
-    bus_client_t *cl;
+    harness_t h;       /* broker thread, folder, endpoints, context */
+    h_svc_t consent;   /* the consent service thread */
+    bus_client_t *cl;  /* local client: stamps its own Caller */
 } fix_t;
 
 static fix_t F;
 
-static void s_sleep_ms(int ms)
+/* Once its ready byte is written, wait until the broker routes to consent
+ * (bounded). */
+static int s_wait_consent(void)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    Espace__V1__Caller op = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR, "");
+    Espace__V1__ListAppsRequest req = ESPACE__V1__LIST_APPS_REQUEST__INIT;
+    bus_reply_t r;
+    memset(&r, 0, sizeof r);
+    return h_call_served(F.cl, CONSENT_SERVICE, "ListApps", &req.base,
+                         &espace__v1__list_apps_reply__descriptor, 1000, &op, NULL, &r);
 }
-
-static void *s_broker_main(void *arg)
-{
-    F.broker.rc = broker_run(arg);
-    return NULL;
-}
-
-static void *s_consent_main(void *arg)
-{
-    F.consent.rc = svc_run(&consent_service, arg);
-    return NULL;
-}
-
-static void s_runner_stop(runner_t *r)
-{
-    if (!r->running)
-        return;
-    assert_int_equal(write(r->stop[1], "x", 1), 1);
-    pthread_join(r->th, NULL);
-    r->running = 0;
-    close(r->stop[0]);
-    close(r->stop[1]);
-    close(r->ready[0]);
-    close(r->ready[1]);
-}
-
-static int s_wait_consent(void);
 
 static int s_setup(void **state)
 {
     (void)state;
     memset(&F, 0, sizeof F);
     setenv(CONSENT_EMERGENCY_ENV, "3000", 1);
-    snprintf(F.dir, sizeof F.dir, "/tmp/es_consent_XXXXXX");
-    if (!mkdtemp(F.dir))
+    if (h_setup(&F.h, 0) != 0)
         return -1;
-    snprintf(F.req, sizeof F.req, "ipc://%s/run/bus.ipc", F.dir);
-    snprintf(F.pub, sizeof F.pub, "ipc://%s/run/events-in.ipc", F.dir);
-    snprintf(F.sub, sizeof F.sub, "ipc://%s/run/events-out.ipc", F.dir);
-    F.bo.data_dir = F.dir;
-    F.bo.req_ipc = F.req;
-    F.bo.pub_ipc = F.pub;
-    F.bo.sub_ipc = F.sub;
-    F.bo.heartbeat_ms = HB_MS;
-    F.bo.no_sync = 1;
-    /* stop/ready fds are filled in by the runner before the thread reads them */
-    if (pipe(F.broker.stop) != 0 || pipe(F.broker.ready) != 0)
+    F.h.hb = HB_MS;
+    if (h_broker_start(&F.h) != 0 || h_svc_start(&F.h, &F.consent, &consent_service) != 0)
         return -1;
-    F.bo.stop_fd = F.broker.stop[0];
-    F.bo.ready_fd = F.broker.ready[1];
-    if (pthread_create(&F.broker.th, NULL, s_broker_main, &F.bo) != 0)
-        return -1;
-    F.broker.running = 1;
-    char c;
-    if (read(F.broker.ready[0], &c, 1) != 1)
-        return -1;
-    /* consent: its stop/ready pipes must exist before svc_run reads opts */
-    if (pipe(F.consent.stop) != 0 || pipe(F.consent.ready) != 0)
-        return -1;
-    memset(&F.so, 0, sizeof F.so);
-    F.so.data_dir = F.dir;
-    F.so.bus.endpoint = F.req;
-    F.so.bus.heartbeat_ms = HB_MS;
-    F.so.pub.endpoint = F.pub;
-    F.so.no_sync = 1;
-    F.so.stop_fd = F.consent.stop[0];
-    F.so.ready_fd = F.consent.ready[1];
-    if (pthread_create(&F.consent.th, NULL, s_consent_main, &F.so) != 0)
-        return -1;
-    F.consent.running = 1;
-    if (read(F.consent.ready[0], &c, 1) != 1)
-        return -1;
-    F.ctx = zmq_ctx_new();
-    bus_conn_t conn;
-    memset(&conn, 0, sizeof conn);
-    conn.endpoint = F.req;
-    if (bus_client_new(F.ctx, &conn, &F.cl) != 0)
+    if (h_client(&F.h, &F.cl) != 0)
         return -1;
     return s_wait_consent() == 0 ? 0 : -1;
 }
@@ -150,48 +77,15 @@ static int s_teardown(void **state)
 {
     (void)state;
     bus_client_destroy(&F.cl);
-    if (F.consent.running)
-        s_runner_stop(&F.consent);
-    s_runner_stop(&F.broker);
-    zmq_ctx_term(F.ctx);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", F.dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup failed\n");
+    h_svc_stop(&F.consent);
+    h_teardown(&F.h);
     return 0;
 }
 
-/* The ready byte is written once READY is sent; wait until the broker
- * routes to consent (bounded). */
-static int s_wait_consent(void)
-{
-    Espace__V1__Caller op = ESPACE__V1__CALLER__INIT;
-    op.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
-    op.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
-    Espace__V1__ListAppsRequest req = ESPACE__V1__LIST_APPS_REQUEST__INIT;
-    for (int i = 0; i < 200; i++) {
-        bus_reply_t r;
-        memset(&r, 0, sizeof r);
-        int rc = bus_call(F.cl, CONSENT_SERVICE, "ListApps", &req.base,
-                          &espace__v1__list_apps_reply__descriptor, 1000, &op, NULL, &r);
-        if (rc != ES_UNAVAILABLE)
-            return rc;
-        s_sleep_ms(25);
-    }
-    return ES_UNAVAILABLE;
-}
-
-/* Restart consent with fresh pipes (after s_runner_stop). */
+/* Restart consent with fresh pipes (after h_svc_stop). */
 static void s_consent_restart(void)
 {
-    assert_int_equal(pipe(F.consent.stop), 0);
-    assert_int_equal(pipe(F.consent.ready), 0);
-    F.so.stop_fd = F.consent.stop[0];
-    F.so.ready_fd = F.consent.ready[1];
-    assert_int_equal(pthread_create(&F.consent.th, NULL, s_consent_main, &F.so), 0);
-    F.consent.running = 1;
-    char c;
-    assert_int_equal(read(F.consent.ready[0], &c, 1), 1);
+    assert_int_equal(h_svc_start(&F.h, &F.consent, &consent_service), 0);
     assert_int_equal(s_wait_consent(), 0);
 }
 
@@ -502,7 +396,7 @@ static void test_matrix(void **state)
 
     /* Let the grants and the emergency lapse. */
     for (int i = 0; i < 400 && s_now() <= lapse + 20; i++)
-        s_sleep_ms(25);
+        h_sleep_ms(25);
 
     const row_t rows[] = {
         {"the patient", K_PATIENT, P1, ALL},
@@ -782,9 +676,9 @@ static void test_audit_tamper(void **state)
     assert_true(ok);
 
     /* Stop consent, rewrite entry 2 with a valid encryption, restart. */
-    s_runner_stop(&F.consent);
+    h_svc_stop(&F.consent);
     char path[128];
-    snprintf(path, sizeof path, "%s/consent", F.dir);
+    snprintf(path, sizeof path, "%s/consent", F.h.dir);
     static const char *tables[] = {CONSENT_T_APPS,      CONSENT_T_GRANTS,     CONSENT_T_BY_PATIENT,
                                    CONSENT_T_BY_GRANTEE, CONSENT_T_EMERGENCY, CONSENT_T_AUDIT,
                                    CONSENT_T_AUDIT_HEAD, NULL};
@@ -1036,13 +930,10 @@ static void test_request_and_emergency(void **state)
     codec_free(rep);
 
     /* Emergency: bad reason, then a declaration published on the bus. */
-    bus_conn_t sc;
-    memset(&sc, 0, sizeof sc);
-    sc.endpoint = F.sub;
     bus_sub_t *sub = NULL;
-    assert_int_equal(bus_sub_new(F.ctx, &sc, &sub), 0);
+    assert_int_equal(h_sub(&F.h, &sub), 0);
     assert_int_equal(bus_subscribe(sub, CONSENT_TOPIC_EMERGENCY), 0);
-    s_sleep_ms(300); /* let the subscription reach the broker */
+    h_sleep_ms(300); /* let the subscription reach the broker */
     Espace__V1__DeclareEmergencyRequest er = ESPACE__V1__DECLARE_EMERGENCY_REQUEST__INIT;
     er.patient_id = (char *)pid;
     er.reason = "";
@@ -1130,39 +1021,9 @@ static void test_catalogue_read(void **state)
     codec_free(rep);
 }
 
-/* ---------------------------------------------------------- json writer */
-
-static void test_json_escape(void **state)
-{
-    (void)state;
-    json_t j;
-    json_init(&j);
-    json_obj_open(&j, NULL);
-    json_str(&j, "a\"b", "q\"\\/\n\t\x01é");
-    json_arr_open(&j, "n");
-    json_int(&j, NULL, -5);
-    json_bool(&j, NULL, 1);
-    json_arr_close(&j);
-    json_obj_close(&j);
-    size_t len = 0;
-    char *s = json_take(&j, &len);
-    assert_non_null(s);
-    assert_string_equal(s, "{\"a\\\"b\":\"q\\\"\\\\/\\n\\t\\u0001é\",\"n\":[-5,true]}");
-    assert_int_equal(len, strlen(s));
-    free(s);
-    /* unbalanced: NULL */
-    json_init(&j);
-    json_obj_open(&j, NULL);
-    assert_null(json_take(&j, &len));
-    json_init(&j);
-    json_obj_close(&j);
-    assert_null(json_take(&j, &len));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_escape),
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_revoke_next_decide),
         cmocka_unit_test(test_bad_input),

@@ -13,13 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#include "broker.h"
-#include "bus.h"
+#include "broker_harness.h"
 #include "codec.h"
 #include "espace.h"
 #include "identity.h"
@@ -32,16 +30,13 @@ static char s_dir[64];
 static int s_setup(void **state)
 {
     (void)state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/es-client-XXXXXX");
-    return mkdtemp(s_dir) ? 0 : -1;
+    return h_mkdtemp(s_dir, "es-client-");
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return h_rmtree(s_dir);
 }
 
 static void test_open_bad_args(void **state)
@@ -136,48 +131,11 @@ static void test_no_answer(void **state)
 
 /* ---- against a real broker + identity (ipc) ---- */
 
-typedef struct part {
-    pthread_t th;
-    int rc;
-    int ready[2];
-    broker_opts_t b;
-    svc_opts_t s;
-} part_t;
-
-static void *s_broker(void *arg)
+static void s_create_pro(harness_t *h, const char *rpps, const char *pw)
 {
-    part_t *p = arg;
-    p->rc = broker_run(&p->b);
-    return NULL;
-}
-
-static void *s_identity(void *arg)
-{
-    part_t *p = arg;
-    p->rc = svc_run(&identity_service, &p->s);
-    return NULL;
-}
-
-static void s_wait_ready(int fd)
-{
-    struct timeval tv = {10, 0};
-    fd_set set;
-    FD_ZERO(&set);
-    FD_SET(fd, &set);
-    assert_int_equal(select(fd + 1, &set, NULL, NULL, &tv), 1);
-    char b;
-    assert_int_equal(read(fd, &b, 1), 1);
-}
-
-static void s_create_pro(const char *ep, const char *rpps, const char *pw)
-{
-    void *zctx = zmq_ctx_new();
     bus_client_t *c = NULL;
-    bus_conn_t conn = {.endpoint = ep};
-    assert_int_equal(bus_client_new(zctx, &conn, &c), 0);
-    Espace__V1__Caller op = ESPACE__V1__CALLER__INIT;
-    op.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
-    op.principal = (char *)"operator";
+    assert_int_equal(h_client(h, &c), 0);
+    Espace__V1__Caller op = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR, "operator");
     Espace__V1__CreateProfessionalRequest req = ESPACE__V1__CREATE_PROFESSIONAL_REQUEST__INIT;
     req.rpps = (char *)rpps;
     req.last_name = (char *)"Martin";
@@ -186,59 +144,33 @@ static void s_create_pro(const char *ep, const char *rpps, const char *pw)
     req.password = (char *)pw;
     ProtobufCMessage *r = NULL;
     bus_reply_t br;
-    int rc;
+    memset(&br, 0, sizeof br);
     /* the worker's READY may still be on its way to the broker */
-    for (int i = 0; i < 100; i++) {
-        rc = bus_call(c, "identity", "CreateProfessional", &req.base,
-                      &espace__v1__create_professional_reply__descriptor, 5000, &op, &r, &br);
-        if (rc != ES_UNAVAILABLE)
-            break;
-        poll(NULL, 0, 20);
-    }
+    int rc = h_call_served(c, "identity", "CreateProfessional", &req.base,
+                           &espace__v1__create_professional_reply__descriptor, 5000, &op, &r,
+                           &br);
     if (rc)
         fprintf(stderr, "create-pro: %s %s %s\n", es_status_name(rc), br.message, br.field);
     assert_int_equal(rc, 0);
     codec_free(r);
     bus_client_destroy(&c);
-    zmq_ctx_term(zctx);
 }
 
 static void test_login_flow(void **state)
 {
     (void)state;
     setenv("ESPACE_PWHASH", "min", 1);
-    char run[96], req[128], pub[128], sub[128];
-    int stop[2];
-    assert_int_equal(pipe(stop), 0);
-    snprintf(run, sizeof run, "%s/run", s_dir);
-    assert_int_equal(mkdir(run, 0700), 0);
-    snprintf(req, sizeof req, "ipc://%s/bus.ipc", run);
-    snprintf(pub, sizeof pub, "ipc://%s/in.ipc", run);
-    snprintf(sub, sizeof sub, "ipc://%s/out.ipc", run);
-    part_t b, s;
-    memset(&b, 0, sizeof b);
-    memset(&s, 0, sizeof s);
-    assert_int_equal(pipe(b.ready), 0);
-    assert_int_equal(pipe(s.ready), 0);
-    b.b = (broker_opts_t){.data_dir = s_dir, .req_ipc = req, .pub_ipc = pub, .sub_ipc = sub,
-                          .heartbeat_ms = 200, .stop_fd = stop[0], .ready_fd = b.ready[1],
-                          .no_sync = 1};
-    assert_int_equal(pthread_create(&b.th, NULL, s_broker, &b), 0);
-    s_wait_ready(b.ready[0]);
-    s.s.data_dir = s_dir;
-    s.s.bus.endpoint = req;
-    s.s.bus.heartbeat_ms = 200;
-    s.s.pub.endpoint = pub;
-    s.s.stop_fd = stop[0];
-    s.s.ready_fd = s.ready[1];
-    s.s.no_sync = 1;
-    assert_int_equal(pthread_create(&s.th, NULL, s_identity, &s), 0);
-    s_wait_ready(s.ready[0]);
+    harness_t h;
+    h_svc_t s;
+    assert_int_equal(h_setup(&h, 0), 0);
+    h.hb = 200;
+    assert_int_equal(h_broker_start(&h), 0);
+    assert_int_equal(h_svc_start(&h, &s, &identity_service), 0);
 
     const char *pw = "correct horse battery staple";
-    s_create_pro(req, "10001234567", pw);
+    s_create_pro(&h, "10001234567", pw);
 
-    espace_opts_t o = {.endpoint = req, .timeout_ms = 3000};
+    espace_opts_t o = {.endpoint = h.req_ipc, .timeout_ms = 3000};
     espace_t *e = NULL;
     espace_error_t err;
     espace_session_t ses;
@@ -285,17 +217,8 @@ static void test_login_flow(void **state)
     assert_int_equal(espace_resume(e, ses.token, &err), ES_UNAUTHENTICATED);
     espace_close(&e);
 
-    assert_int_equal(write(stop[1], "x", 1), 1);
-    pthread_join(s.th, NULL);
-    pthread_join(b.th, NULL);
-    assert_int_equal(s.rc, 0);
-    assert_int_equal(b.rc, 0);
-    close(stop[0]);
-    close(stop[1]);
-    close(b.ready[0]);
-    close(b.ready[1]);
-    close(s.ready[0]);
-    close(s.ready[1]);
+    assert_int_equal(h_svc_stop(&s), 0);
+    assert_int_equal(h_teardown(&h), 0);
 }
 
 int main(void)

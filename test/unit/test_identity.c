@@ -18,8 +18,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "broker.h"
-#include "bus.h"
+#include "broker_harness.h"
 #include "codec.h"
 #include "identity.h"
 #include "identity.pb-c.h"
@@ -30,15 +29,8 @@
 #define PASSWORD "correct horse battery"
 
 typedef struct env {
-    char dir[64];
-    char data[96];
-    char req_ep[128], pub_ep[128], sub_ep[128];
-    int stop[2];
-    int broker_ready[2], svc_ready[2];
-    pthread_t broker_thread, svc_thread;
-    int broker_rc, svc_rc;
-    int broker_started, svc_started; /* threads to join (2 = broker running) */
-    void *zctx;
+    harness_t h;  /* broker thread, folder, endpoints, context */
+    h_svc_t svc;  /* the identity service thread */
     bus_client_t *local; /* ipc client: may stamp its own Caller */
     uint8_t token_pk[TOKEN_PUBLIC_BYTES];
     unsigned ins_seq;
@@ -48,46 +40,6 @@ static env_t *E;
 
 /* ------------------------------------------------------------- harness */
 
-static void *s_broker_main(void *arg)
-{
-    env_t *e = arg;
-    broker_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.data_dir = e->data;
-    o.req_ipc = e->req_ep;
-    o.pub_ipc = e->pub_ep;
-    o.sub_ipc = e->sub_ep;
-    o.stop_fd = e->stop[0];
-    o.ready_fd = e->broker_ready[1];
-    o.no_sync = 1;
-    e->broker_rc = broker_run(&o);
-    return NULL;
-}
-
-static void *s_svc_main(void *arg)
-{
-    env_t *e = arg;
-    svc_opts_t o;
-    memset(&o, 0, sizeof o);
-    o.data_dir = e->data;
-    o.bus.endpoint = e->req_ep;
-    o.pub.endpoint = e->pub_ep;
-    o.stop_fd = e->stop[0];
-    o.ready_fd = e->svc_ready[1];
-    o.no_sync = 1;
-    e->svc_rc = svc_run(&identity_service, &o);
-    return NULL;
-}
-
-static int s_wait_byte(int fd, int ms)
-{
-    struct pollfd p = {fd, POLLIN, 0};
-    char b;
-    if (poll(&p, 1, ms) != 1)
-        return -1;
-    return read(fd, &b, 1) == 1 ? 0 : -1;
-}
-
 static int s_setup(void **state)
 {
     (void)state;
@@ -95,56 +47,23 @@ static int s_setup(void **state)
     if (!e || sodium_init() < 0)
         return -1;
     setenv("ESPACE_PWHASH", "min", 1);
-    snprintf(e->dir, sizeof e->dir, "/tmp/es-identity-XXXXXX");
-    if (!mkdtemp(e->dir))
-        return -1;
-    snprintf(e->data, sizeof e->data, "%s/data", e->dir);
-    snprintf(e->req_ep, sizeof e->req_ep, "ipc://%s/bus.ipc", e->dir);
-    snprintf(e->pub_ep, sizeof e->pub_ep, "ipc://%s/events-in.ipc", e->dir);
-    snprintf(e->sub_ep, sizeof e->sub_ep, "ipc://%s/events-out.ipc", e->dir);
-    if (mkdir(e->data, 0700) != 0)
-        return -1;
     E = e;
-    if (pipe(e->stop) || pipe(e->broker_ready) || pipe(e->svc_ready))
+    if (h_setup(&e->h, 0) != 0)
         return -1;
-    e->broker_started = 1;
-    if (pthread_create(&e->broker_thread, NULL, s_broker_main, e) != 0)
+    e->h.hb = BUS_HEARTBEAT_MS;
+    if (h_broker_start(&e->h) != 0 || h_svc_start(&e->h, &e->svc, &identity_service) != 0)
         return -1;
-    e->broker_started = 2;
-    if (s_wait_byte(e->broker_ready[0], 10000) != 0) {
-        fprintf(stderr, "broker did not start (rc=%d)\n", e->broker_rc);
-        return -1;
-    }
-    if (pthread_create(&e->svc_thread, NULL, s_svc_main, e) != 0)
-        return -1;
-    e->svc_started = 1;
-    if (s_wait_byte(e->svc_ready[0], 10000) != 0) {
-        fprintf(stderr, "identity did not start (rc=%d)\n", e->svc_rc);
-        return -1;
-    }
-    e->zctx = zmq_ctx_new();
-    bus_conn_t conn = {.endpoint = e->req_ep};
-    if (!e->zctx || bus_client_new(e->zctx, &conn, &e->local) != 0)
+    if (h_client(&e->h, &e->local) != 0)
         return -1;
     /* the service may have sent READY before the broker took it in: wait
      * until identity answers (bounded) */
-    int up = 0;
-    for (int i = 0; i < 100 && !up; i++) {
-        Espace__V1__AuthenticateRequest areq = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
-        areq.token = "x";
-        int rc = bus_call(e->local, IDENTITY_SERVICE, "Authenticate", &areq.base, NULL, 1000,
-                          NULL, NULL, NULL);
-        if (rc == ES_UNAUTHENTICATED)
-            up = 1;
-        else {
-            struct timespec ts = {0, 50 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (!up)
+    Espace__V1__AuthenticateRequest areq = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
+    areq.token = "x";
+    if (h_call_served(e->local, IDENTITY_SERVICE, "Authenticate", &areq.base, NULL, 1000, NULL,
+                      NULL, NULL) != ES_UNAUTHENTICATED)
         return -1;
     char pub[256];
-    snprintf(pub, sizeof pub, "%s/identity/%s.pub", e->data, IDENTITY_TOKEN_KEY);
+    snprintf(pub, sizeof pub, "%s/identity/%s.pub", e->h.dir, IDENTITY_TOKEN_KEY);
     if (token_public_load(pub, e->token_pk) != 0)
         return -1;
     return 0;
@@ -154,31 +73,11 @@ static int s_teardown(void **state)
 {
     (void)state;
     env_t *e = E;
-    char cmd[128];
     if (!e)
         return -1;
     bus_client_destroy(&e->local);
-    int ok = 1;
-    if (e->broker_started) {
-        if (write(e->stop[1], "x", 1) != 1)
-            ok = 0;
-        if (e->svc_started)
-            pthread_join(e->svc_thread, NULL);
-        if (e->broker_started == 2)
-            pthread_join(e->broker_thread, NULL);
-        ok = ok && e->svc_rc == 0 && e->broker_rc == 0;
-    }
-    if (e->zctx)
-        zmq_ctx_term(e->zctx);
-    close(e->stop[0]);
-    close(e->stop[1]);
-    close(e->broker_ready[0]);
-    close(e->broker_ready[1]);
-    close(e->svc_ready[0]);
-    close(e->svc_ready[1]);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-    if (system(cmd) != 0)
-        ok = 0;
+    int ok = h_svc_stop(&e->svc) == 0;
+    ok = h_teardown(&e->h) == 0 && ok;
     free(e);
     E = NULL;
     return ok ? 0 : -1;
@@ -208,10 +107,8 @@ static int s_call(bus_client_t *c, const char *method, const ProtobufCMessage *r
 
 static const Espace__V1__Caller *s_operator(void)
 {
-    static Espace__V1__Caller op = ESPACE__V1__CALLER__INIT;
-    op.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
-    op.principal = "operator";
-    op.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    static Espace__V1__Caller op;
+    op = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR, "operator");
     return &op;
 }
 
@@ -270,8 +167,7 @@ static int s_login(const char *ins, const char *rpps, const char *password,
 static bus_client_t *s_session_client(const char *token)
 {
     bus_client_t *c = NULL;
-    bus_conn_t conn = {.endpoint = E->req_ep};
-    assert_int_equal(bus_client_new(E->zctx, &conn, &c), 0);
+    assert_int_equal(h_client(&E->h, &c), 0);
     Espace__V1__Caller *caller = NULL;
     bus_reply_t r;
     assert_int_equal(bus_client_auth(c, token, T_MS, &caller, &r), 0);
@@ -335,8 +231,7 @@ static int s_wait_revoked(bus_sub_t *sub, const uint8_t sid[16])
 static bus_sub_t *s_subscriber(void)
 {
     bus_sub_t *sub = NULL;
-    bus_conn_t conn = {.endpoint = E->sub_ep};
-    assert_int_equal(bus_sub_new(E->zctx, &conn, &sub), 0);
+    assert_int_equal(h_sub(&E->h, &sub), 0);
     assert_int_equal(bus_subscribe(sub, IDENTITY_TOPIC_REVOKED), 0);
     /* slow joiner: let the subscription reach the broker */
     struct timespec ts = {0, 300 * 1000 * 1000};
@@ -562,8 +457,7 @@ static void test_login_and_authenticate(void **state)
     assert_int_equal(s_wait_revoked(sub, rep2->session_id.data), 0);
     assert_int_equal(s_authenticate(rep2->token, NULL), ES_UNAUTHENTICATED);
     bus_client_t *c2 = NULL;
-    bus_conn_t conn = {.endpoint = E->req_ep};
-    assert_int_equal(bus_client_new(E->zctx, &conn, &c2), 0);
+    assert_int_equal(h_client(&E->h, &c2), 0);
     assert_int_equal(bus_client_auth(c2, rep2->token, T_MS, NULL, &r), ES_UNAUTHENTICATED);
     bus_client_destroy(&c2);
     /* revoking it again is harmless; an unknown id is NOT_FOUND */

@@ -4,8 +4,8 @@
  *
  * Each test starts broker_run in a thread on ipc endpoints under a mkdtemp
  * folder, then svc_run of a tiny "counter" service in another thread (each
- * with its own stop pipe), and talks to it with a bus_client (local peer,
- * so it stamps its own Caller frame).
+ * with its own stop pipe; broker_harness.h), and talks to it with a
+ * bus_client (local peer, so it stamps its own Caller frame).
  *
  * The counter service: table "counter", keys are be64(Period.end_ms),
  * values be64 counters.
@@ -39,8 +39,7 @@
 
 #include <cmocka.h>
 
-#include "broker.h"
-#include "bus.h"
+#include "broker_harness.h"
 #include "codec.h"
 #include "log.h"
 #include "service.h"
@@ -270,106 +269,29 @@ static const svc_def_t s_def = {
 
 /* ---------------------------------------------------------------- fixture */
 
-typedef struct runner {
-    pthread_t th;
-    int started;
-    int stop[2];  /* stop pipe: write end [1] */
-    int ready[2]; /* ready pipe: read end [0] */
-    int rc;
-    broker_opts_t bopts;
-    svc_opts_t sopts;
-} runner_t;
-
 typedef struct fix {
-    char dir[64];
-    char run[96];
-    char req_ep[160];
-    char pub_ep[160];
-    char sub_ep[160];
-    runner_t broker;
-    runner_t svc;
-    void *zctx;
+    harness_t h;   /* broker thread, folder, endpoints, context */
+    h_svc_t svc;   /* the counter service thread */
     bus_client_t *client;
 } fix_t;
 
-static void *s_broker_main(void *arg)
-{
-    runner_t *r = arg;
-    r->rc = broker_run(&r->bopts);
-    return NULL;
-}
-
-static void *s_svc_main(void *arg)
-{
-    runner_t *r = arg;
-    r->rc = svc_run(&s_def, &r->sopts);
-    return NULL;
-}
-
-static int s_wait_readable(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int rc;
-    do {
-        rc = poll(&p, 1, ms);
-    } while (rc < 0 && errno == EINTR);
-    return rc == 1;
-}
-
-static void s_runner_pipes(runner_t *r)
-{
-    assert_int_equal(pipe(r->stop), 0);
-    assert_int_equal(pipe(r->ready), 0);
-}
-
-/* Stop a runner (write its stop pipe), join it, close its pipes. */
-static int s_runner_stop(runner_t *r)
-{
-    if (!r->started)
-        return 0;
-    ssize_t w = write(r->stop[1], "x", 1);
-    assert_int_equal(w, 1);
-    pthread_join(r->th, NULL);
-    r->started = 0;
-    for (int i = 0; i < 2; i++) {
-        close(r->stop[i]);
-        close(r->ready[i]);
-    }
-    return r->rc;
-}
-
 static void s_svc_start(fix_t *f)
 {
-    runner_t *r = &f->svc;
-    memset(r, 0, sizeof *r);
-    s_runner_pipes(r);
-    r->sopts.data_dir = f->dir;
-    r->sopts.bus.endpoint = f->req_ep;
-    r->sopts.bus.heartbeat_ms = HB_MS;
-    r->sopts.pub.endpoint = f->pub_ep;
-    r->sopts.stop_fd = r->stop[0];
-    r->sopts.ready_fd = r->ready[1];
-    r->sopts.no_sync = 1;
-    assert_int_equal(pthread_create(&r->th, NULL, s_svc_main, r), 0);
-    r->started = 1;
-    assert_true(s_wait_readable(r->ready[0], 10000));
+    assert_int_equal(h_svc_start(&f->h, &f->svc, &s_def), 0);
 }
 
 static const Espace__V1__Caller *s_patient(void)
 {
-    static Espace__V1__Caller c = ESPACE__V1__CALLER__INIT;
-    c.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
-    c.principal = "0123456789abcdef0123456789abcdef";
-    c.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    static Espace__V1__Caller c;
+    c = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT,
+                 "0123456789abcdef0123456789abcdef");
     return &c;
 }
 
 static const Espace__V1__Caller *s_operator(void)
 {
-    static Espace__V1__Caller c = ESPACE__V1__CALLER__INIT;
-    c.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
-    c.principal = "operator";
-    c.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    static Espace__V1__Caller c;
+    c = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR, "operator");
     return &c;
 }
 
@@ -395,73 +317,36 @@ static int s_call(fix_t *f, const char *method, int64_t start, int64_t end,
 /* Until the broker knows the worker: the first calls may find no worker. */
 static void s_wait_service(fix_t *f)
 {
-    for (int i = 0; i < 200; i++) {
-        Espace__V1__Period p = ESPACE__V1__PERIOD__INIT;
-        int rc = bus_call(f->client, "counter", "Ping", &p.base, PERIOD, 500, NULL, NULL, NULL);
-        if (rc == 0)
-            return;
-        assert_true(rc == ES_UNAVAILABLE || rc == ES_DEADLINE_EXCEEDED);
-        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-    }
-    fail_msg("service never became reachable");
+    Espace__V1__Period p = ESPACE__V1__PERIOD__INIT;
+    assert_int_equal(
+        h_call_served(f->client, "counter", "Ping", &p.base, PERIOD, 500, NULL, NULL, NULL), 0);
 }
 
 static int s_setup(void **state)
 {
     fix_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/es_rt_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->run, sizeof f->run, "%s/run", f->dir);
-    assert_int_equal(mkdir(f->run, 0700), 0);
-    snprintf(f->req_ep, sizeof f->req_ep, "ipc://%s/bus.ipc", f->run);
-    snprintf(f->pub_ep, sizeof f->pub_ep, "ipc://%s/events-in.ipc", f->run);
-    snprintf(f->sub_ep, sizeof f->sub_ep, "ipc://%s/events-out.ipc", f->run);
-
-    runner_t *b = &f->broker;
-    s_runner_pipes(b);
-    b->bopts.data_dir = f->dir;
-    b->bopts.req_ipc = f->req_ep;
-    b->bopts.pub_ipc = f->pub_ep;
-    b->bopts.sub_ipc = f->sub_ep;
-    b->bopts.heartbeat_ms = HB_MS;
-    b->bopts.stop_fd = b->stop[0];
-    b->bopts.ready_fd = b->ready[1];
-    b->bopts.no_sync = 1;
-    assert_int_equal(pthread_create(&b->th, NULL, s_broker_main, b), 0);
-    b->started = 1;
-    assert_true(s_wait_readable(b->ready[0], 10000));
+    assert_int_equal(h_setup(&f->h, 0), 0);
+    f->h.hb = HB_MS;
+    assert_int_equal(h_broker_start(&f->h), 0);
 
     atomic_store(&s_inits, 0);
     atomic_store(&s_finis, 0);
     atomic_store(&s_init_fail, 0);
     s_svc_start(f);
 
-    f->zctx = zmq_ctx_new();
-    assert_non_null(f->zctx);
-    bus_conn_t conn = {.endpoint = f->req_ep};
-    assert_int_equal(bus_client_new(f->zctx, &conn, &f->client), 0);
+    assert_int_equal(h_client(&f->h, &f->client), 0);
     s_wait_service(f);
     *state = f;
     return 0;
-}
-
-static void s_rmtree(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static int s_teardown(void **state)
 {
     fix_t *f = *state;
     bus_client_destroy(&f->client);
-    assert_int_equal(s_runner_stop(&f->svc), 0);
-    assert_int_equal(s_runner_stop(&f->broker), 0);
-    zmq_ctx_term(f->zctx);
-    s_rmtree(f->dir);
+    assert_int_equal(h_svc_stop(&f->svc), 0);
+    assert_int_equal(h_teardown(&f->h), 0);
     free(f);
     return 0;
 }
@@ -739,8 +624,7 @@ static void test_events(void **state)
 {
     fix_t *f = *state;
     bus_sub_t *sub = NULL;
-    bus_conn_t conn = {.endpoint = f->sub_ep};
-    assert_int_equal(bus_sub_new(f->zctx, &conn, &sub), 0);
+    assert_int_equal(h_sub(&f->h, &sub), 0);
     assert_int_equal(bus_subscribe(sub, "counter."), 0);
 
     /* Subscriptions propagate asynchronously: emit until one arrives. */
@@ -815,7 +699,7 @@ static void test_restart_durable(void **state)
                      ES_UNAUTHENTICATED);
 
     /* Clean stop: svc_run returns 0 and calls fini. */
-    assert_int_equal(s_runner_stop(&f->svc), 0);
+    assert_int_equal(h_svc_stop(&f->svc), 0);
     assert_int_equal(atomic_load(&s_finis), 1);
 
     /* Without its worker the service is unreachable. */
@@ -843,7 +727,7 @@ static void test_stop_under_load(void **state)
         assert_int_equal(
             bus_client_send(f->client, "counter", "Add", &p.base, 2000, s_patient(), &id), 0);
     }
-    assert_int_equal(s_runner_stop(&f->svc), 0);
+    assert_int_equal(h_svc_stop(&f->svc), 0);
     /* Every request gets exactly one answer: OK, or from the broker. */
     int ok = 0;
     for (int got = 0; got < 100; got++) {
@@ -882,8 +766,7 @@ static void test_start_errors(void **state)
     assert_int_equal(svc_run(&s_def, &o), ES_INVALID_ARGUMENT); /* no data_dir */
 
     char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/es_rt_XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(h_mkdtemp(dir, "es_rt_"), 0);
 
     /* The data folder is a file: the store cannot open. */
     char file[128];
@@ -913,7 +796,7 @@ static void test_start_errors(void **state)
     assert_int_equal(atomic_load(&s_inits), 1);
     assert_int_equal(atomic_load(&s_finis), 1);
 
-    s_rmtree(dir);
+    h_rmtree(dir);
 }
 
 int main(void)
