@@ -1,0 +1,537 @@
+/*
+ * conn.c - the "espace.v1" websocket protocol (edge_int.h, docs/protocol.md
+ * section "Websocket edge"): per-connection state, ClientMessage handling,
+ * binding a connection to a session, queueing and closing.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "edge.pb-c.h"
+#include "edge_int.h"
+#include "identity.pb-c.h"
+#include "log.h"
+#include "status.h"
+
+#define S_CLOSE_GRACE_S 5        /* a closing connection that does not drain is cut then */
+#define S_MAX_METHOD 64          /* longest method name forwarded */
+#define S_EDGE_LABEL "edge"      /* metrics service label of edge-local answers */
+/* lws's private LWS_WRITE_CLOSE (lws-write.h: "handled by lws_close_reason()") */
+#define S_WRITE_CLOSE ((enum lws_write_protocol)4)
+
+/* ---- principals ---- */
+
+static size_t s_hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 16777619u;
+    }
+    return h & (EDGE_PRINCIPAL_BUCKETS - 1);
+}
+
+edge_principal_t *edge_principal_find(edge_t *e, const char *id)
+{
+    for (edge_principal_t *p = e->prbuckets[s_hash_str(id)]; p != NULL; p = p->hnext)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    return NULL;
+}
+
+static void s_topic_prefix(const char *id, char *out, size_t n)
+{
+    snprintf(out, n, "patient.%s.", id);
+}
+
+int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller)
+{
+    edge_t *e = c->edge;
+    char prefix[80];
+    if (c->caller != NULL || strlen(caller->principal) >= sizeof(((edge_principal_t *)0)->id)) {
+        codec_free(&caller->base);
+        return ES_FAILED_PRECONDITION;
+    }
+    edge_principal_t *pr = edge_principal_find(e, caller->principal);
+    if (pr == NULL) {
+        pr = calloc(1, sizeof(*pr));
+        if (pr == NULL) {
+            codec_free(&caller->base);
+            return ES_RESOURCE_EXHAUSTED;
+        }
+        snprintf(pr->id, sizeof(pr->id), "%s", caller->principal);
+        s_topic_prefix(pr->id, prefix, sizeof(prefix));
+        if (edge_bridge_subscribe(e, prefix, 1) != 0) {
+            free(pr);
+            codec_free(&caller->base);
+            return ES_INTERNAL;
+        }
+        size_t h = s_hash_str(pr->id);
+        pr->hnext = e->prbuckets[h];
+        e->prbuckets[h] = pr;
+    }
+    pr->refs++;
+    c->pprev = NULL;
+    c->pnext = pr->conns;
+    if (pr->conns)
+        pr->conns->pprev = c;
+    pr->conns = c;
+    c->principal = pr;
+    caller->peer_role = ESPACE__V1__PEER_ROLE__PEER_GATEWAY;
+    c->caller = caller;
+    char hex[33];
+    log_info(EDGE_COMP, "conn.auth", "conn=%llu kind=patient principal=%s session=%s",
+             (unsigned long long)c->id, pr->id,
+             log_hex(caller->session_id.data, caller->session_id.len, hex, sizeof(hex)));
+    return 0;
+}
+
+static void s_unbind(edge_conn_t *c)
+{
+    edge_t *e = c->edge;
+    edge_principal_t *pr = c->principal;
+    if (pr != NULL) {
+        if (c->pprev)
+            c->pprev->pnext = c->pnext;
+        else
+            pr->conns = c->pnext;
+        if (c->pnext)
+            c->pnext->pprev = c->pprev;
+        c->pprev = c->pnext = NULL;
+        if (--pr->refs == 0) {
+            char prefix[80];
+            s_topic_prefix(pr->id, prefix, sizeof(prefix));
+            (void)edge_bridge_subscribe(e, prefix, 0);
+            edge_principal_t **pp = &e->prbuckets[s_hash_str(pr->id)];
+            while (*pp != pr)
+                pp = &(*pp)->hnext;
+            *pp = pr->hnext;
+            free(pr);
+        }
+        c->principal = NULL;
+    }
+    codec_free(c->caller ? &c->caller->base : NULL);
+    c->caller = NULL;
+}
+
+/* ---- output ---- */
+
+static void s_push(edge_conn_t *c, edge_msg_t *m)
+{
+    if (m == NULL || edge_outq_push(&c->q, m, 0) != 0) {
+        log_warn(EDGE_COMP, "conn.too_slow", "conn=%llu queued=%u bytes=%zu",
+                 (unsigned long long)c->id, c->q.count, c->q.bytes);
+        edge_conn_close(c, -1, "too slow", LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        return;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+void edge_conn_reply(edge_conn_t *c, uint64_t id, int code, const char *message,
+                     const char *field, const uint8_t *body, size_t body_len)
+{
+    Espace__V1__Status st = ESPACE__V1__STATUS__INIT;
+    st.code = (Espace__V1__Code)code;
+    st.message = (char *)(message ? message : "");
+    st.field = (char *)(field ? field : "");
+    Espace__V1__CallReply cr = ESPACE__V1__CALL_REPLY__INIT;
+    cr.status = &st;
+    if (code == 0 && body != NULL) {
+        cr.body.data = (uint8_t *)body;
+        cr.body.len = body_len;
+    }
+    Espace__V1__ServerMessage sm = ESPACE__V1__SERVER_MESSAGE__INIT;
+    sm.id = id;
+    sm.kind_case = ESPACE__V1__SERVER_MESSAGE__KIND_REPLY;
+    sm.reply = &cr;
+    edge_msg_t *m = edge_msg_pack(&sm.base);
+    s_push(c, m);
+    edge_msg_unref(&m);
+}
+
+/* An answer made by the edge itself (counted under service "edge"). */
+static void s_local(edge_conn_t *c, uint64_t id, int code, const char *message, const char *field)
+{
+    edge_metrics_request(&c->edge->metrics, S_EDGE_LABEL, code, -1);
+    edge_conn_reply(c, id, code, message, field, NULL, 0);
+}
+
+void edge_conn_event(edge_conn_t *c, edge_msg_t *m)
+{
+    if (c->closing)
+        return;
+    if (edge_outq_push(&c->q, m, 1) != 0) {
+        c->dropped++;
+        c->edge->metrics.queue_drops++;
+        return;
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+void edge_conn_close(edge_conn_t *c, int code, const char *message, int ws_status)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    c->close_code = ws_status;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", message ? message : "");
+    if (code >= 0) {
+        Espace__V1__Closing cl = ESPACE__V1__CLOSING__INIT;
+        cl.code = (Espace__V1__Code)code;
+        cl.message = (char *)(message ? message : "");
+        Espace__V1__ServerMessage sm = ESPACE__V1__SERVER_MESSAGE__INIT;
+        sm.kind_case = ESPACE__V1__SERVER_MESSAGE__KIND_CLOSING;
+        sm.closing = &cl;
+        edge_msg_t *m = edge_msg_pack(&sm.base);
+        if (m == NULL || edge_outq_push(&c->q, m, 0) != 0)
+            c->close_now = 1;
+        edge_msg_unref(&m);
+    } else {
+        c->close_now = 1;
+    }
+    log_info(EDGE_COMP, "conn.closing", "conn=%llu ws_status=%d code=%d reason=\"%s\"",
+             (unsigned long long)c->id, ws_status, code, c->close_reason);
+    lws_callback_on_writable(c->wsi);
+}
+
+static int s_session_expired(const edge_conn_t *c)
+{
+    return c->caller != NULL && c->caller->session_expires_ms > 0 &&
+           bus_wall_ms() >= c->caller->session_expires_ms;
+}
+
+void edge_conns_sweep(edge_t *e)
+{
+    for (edge_conn_t *c = e->conns; c != NULL; c = c->next)
+        if (!c->closing && s_session_expired(c))
+            edge_conn_close(c, -ES_UNAUTHENTICATED, "session expired",
+                            LWS_CLOSE_STATUS_POLICY_VIOLATION);
+}
+
+/* ---- input ---- */
+
+static void s_bad(edge_conn_t *c, uint64_t id, const char *message, const char *field)
+{
+    edge_t *e = c->edge;
+    c->bad++;
+    e->metrics.bad_messages++;
+    log_info(EDGE_COMP, "conn.bad_message", "conn=%llu count=%u field=%s",
+             (unsigned long long)c->id, c->bad, field ? field : "");
+    s_local(c, id, -ES_INVALID_ARGUMENT, message, field);
+    if (c->bad >= e->o.max_bad)
+        edge_conn_close(c, -ES_INVALID_ARGUMENT, "too many bad messages",
+                        LWS_CLOSE_STATUS_POLICY_VIOLATION);
+}
+
+static void s_forward(edge_conn_t *c, uint64_t id, int kind, const char *service,
+                      const char *method, const uint8_t *body, size_t len, uint32_t timeout_ms,
+                      const Espace__V1__Caller *caller)
+{
+    edge_t *e = c->edge;
+    if (c->inflight >= e->o.max_inflight) {
+        s_local(c, id, -ES_RESOURCE_EXHAUSTED, "too many requests in flight", NULL);
+        return;
+    }
+    int rc = edge_bridge_send(e, c, id, kind, service, method, body, len, timeout_ms, caller);
+    if (rc != 0)
+        s_local(c, id, -rc, rc == ES_UNAVAILABLE ? "broker unreachable" : es_strerror(rc), NULL);
+}
+
+static const Espace__V1__Caller *s_anonymous(void)
+{
+    static Espace__V1__Caller anon = ESPACE__V1__CALLER__INIT;
+    anon.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE;
+    anon.peer_role = ESPACE__V1__PEER_ROLE__PEER_GATEWAY;
+    return &anon;
+}
+
+static void s_login(edge_conn_t *c, uint64_t id, Espace__V1__LoginRequest *r)
+{
+    if (c->caller != NULL || c->auth_pending) {
+        s_local(c, id, -ES_FAILED_PRECONDITION, "already authenticated", NULL);
+        return;
+    }
+    if (r->who_case != ESPACE__V1__LOGIN_REQUEST__WHO_INS) {
+        s_local(c, id, -ES_PERMISSION_DENIED, "only patients may use the web edge", "ins");
+        return;
+    }
+    uint8_t *body = NULL;
+    size_t len = 0;
+    if (codec_pack(&r->base, &body, &len) != 0) {
+        s_local(c, id, -ES_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        return;
+    }
+    s_forward(c, id, EDGE_P_LOGIN, "identity", "Login", body, len, c->edge->o.request_timeout_ms,
+              s_anonymous());
+    sodium_memzero(body, len);
+    free(body);
+}
+
+static void s_resume(edge_conn_t *c, uint64_t id, Espace__V1__ResumeRequest *r)
+{
+    if (c->caller != NULL || c->auth_pending) {
+        s_local(c, id, -ES_FAILED_PRECONDITION, "already authenticated", NULL);
+        return;
+    }
+    if (r->token == NULL || r->token[0] == '\0') {
+        s_local(c, id, -ES_INVALID_ARGUMENT, "token missing", "token");
+        return;
+    }
+    Espace__V1__AuthenticateRequest ar = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
+    ar.token = r->token;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    if (codec_pack(&ar.base, &body, &len) != 0) {
+        s_local(c, id, -ES_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        return;
+    }
+    s_forward(c, id, EDGE_P_RESUME, "identity", "Authenticate", body, len,
+              c->edge->o.request_timeout_ms, s_anonymous());
+    sodium_memzero(body, len);
+    free(body);
+}
+
+static void s_call(edge_conn_t *c, uint64_t id, Espace__V1__CallRequest *r)
+{
+    edge_t *e = c->edge;
+    size_t sl = r->service ? strlen(r->service) : 0;
+    size_t ml = r->method ? strlen(r->method) : 0;
+    if (sl == 0 || sl > BUS_MAX_SERVICE) {
+        s_local(c, id, -ES_INVALID_ARGUMENT, "bad service name", "call.service");
+        return;
+    }
+    if (ml == 0 || ml > S_MAX_METHOD) {
+        s_local(c, id, -ES_INVALID_ARGUMENT, "bad method name", "call.method");
+        return;
+    }
+    uint32_t t = r->timeout_ms ? r->timeout_ms : e->o.request_timeout_ms;
+    if (t > EDGE_MAX_REQUEST_TIMEOUT_MS)
+        t = EDGE_MAX_REQUEST_TIMEOUT_MS;
+    const Espace__V1__Caller *caller = c->caller;
+    if (caller == NULL) {
+        if (strcmp(r->service, "identity") != 0 || strcmp(r->method, "SignUpPatient") != 0) {
+            s_local(c, id, -ES_UNAUTHENTICATED, "log in first", NULL);
+            return;
+        }
+        caller = s_anonymous();
+    } else if (s_session_expired(c)) {
+        edge_conn_close(c, -ES_UNAUTHENTICATED, "session expired",
+                        LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        return;
+    }
+    s_forward(c, id, EDGE_P_CALL, r->service, r->method, r->body.data, r->body.len, t, caller);
+}
+
+static void s_message(edge_conn_t *c)
+{
+    edge_t *e = c->edge;
+    static const uint8_t empty[1];
+    Espace__V1__ClientMessage *m = NULL;
+    const char *field = NULL;
+    if (!c->rx.binary) {
+        s_bad(c, 0, "binary frames only", NULL);
+        return;
+    }
+    int rc = codec_decode(&espace__v1__client_message__descriptor, c->rx.buf ? c->rx.buf : empty,
+                          c->rx.len, e->o.max_message, (ProtobufCMessage **)&m, &field);
+    if (rc != 0) {
+        s_bad(c, 0, "malformed message", field);
+        return;
+    }
+    if (!edge_bucket_take(&c->bucket, e->o.rate_per_s, e->o.rate_burst, edge_now_us())) {
+        s_local(c, m->id, -ES_RESOURCE_EXHAUSTED, "rate limited", NULL);
+        goto done;
+    }
+    switch (m->kind_case) {
+    case ESPACE__V1__CLIENT_MESSAGE__KIND_LOGIN:
+        s_login(c, m->id, m->login);
+        if (m->login->password)
+            sodium_memzero(m->login->password, strlen(m->login->password));
+        break;
+    case ESPACE__V1__CLIENT_MESSAGE__KIND_RESUME:
+        s_resume(c, m->id, m->resume);
+        if (m->resume->token)
+            sodium_memzero(m->resume->token, strlen(m->resume->token));
+        break;
+    case ESPACE__V1__CLIENT_MESSAGE__KIND_CALL:
+        s_call(c, m->id, m->call);
+        break;
+    default:
+        s_bad(c, m->id, "empty message", "kind");
+        break;
+    }
+done:
+    codec_free(&m->base);
+}
+
+static int s_receive(edge_conn_t *c, const void *in, size_t len)
+{
+    edge_t *e = c->edge;
+    struct lws *wsi = c->wsi;
+    if (c->closing)
+        return 0;
+    if (lws_is_first_fragment(wsi) && c->rx.len == 0)
+        c->rx.binary = lws_frame_is_binary(wsi);
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    int rc = edge_rx_append(&c->rx, in, len, e->o.max_message);
+    if (rc == 0 && remaining > e->o.max_message - c->rx.len)
+        rc = ES_TOO_LARGE;
+    if (rc == ES_TOO_LARGE) {
+        e->metrics.oversize++;
+        log_warn(EDGE_COMP, "conn.oversize", "conn=%llu limit=%zu", (unsigned long long)c->id,
+                 e->o.max_message);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)"message too large", 17);
+        return -1;
+    }
+    if (rc != 0) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, NULL, 0);
+        return -1;
+    }
+    if (!lws_is_final_fragment(wsi) || remaining > 0)
+        return 0;
+    s_message(c);
+    if (c->rx.buf)
+        sodium_memzero(c->rx.buf, c->rx.len);
+    edge_rx_reset(&c->rx);
+    return 0;
+}
+
+/* Close with the recorded status: write the close frame ourselves, then
+ * let the peer's answering close end the connection (or the timeout). Both
+ * lws ways fail on the libuv event lib in 4.1: returning -1 from WRITEABLE
+ * drops the socket without a close frame ("close_and_handled uv repeat
+ * test"), and a timeout kill never sends one. */
+static int s_close_now(edge_conn_t *c)
+{
+    uint8_t buf[LWS_PRE + 2 + sizeof(c->close_reason)];
+    uint8_t *p = buf + LWS_PRE;
+    size_t n = strlen(c->close_reason);
+    if (c->killed)
+        return 0;
+    c->killed = 1;
+    p[0] = (uint8_t)((c->close_code >> 8) & 0xff);
+    p[1] = (uint8_t)(c->close_code & 0xff);
+    memcpy(p + 2, c->close_reason, n);
+    if (lws_write(c->wsi, p, 2 + n, S_WRITE_CLOSE) < 0)
+        return -1;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, S_CLOSE_GRACE_S);
+    return 0;
+}
+
+static int s_writeable(edge_conn_t *c)
+{
+    if (c->close_now)
+        return s_close_now(c);
+    edge_msg_t *m = edge_outq_peek(&c->q);
+    if (m == NULL)
+        return c->closing ? s_close_now(c) : 0;
+    int n = lws_write(c->wsi, edge_msg_payload(m), m->len, LWS_WRITE_BINARY);
+    if (n < 0 || (size_t)n < m->len)
+        return -1;
+    edge_outq_pop(&c->q);
+    if (c->dropped > 0 && !c->closing) {
+        Espace__V1__Resync rs = ESPACE__V1__RESYNC__INIT;
+        rs.dropped = c->dropped;
+        Espace__V1__ServerMessage sm = ESPACE__V1__SERVER_MESSAGE__INIT;
+        sm.kind_case = ESPACE__V1__SERVER_MESSAGE__KIND_RESYNC;
+        sm.resync = &rs;
+        edge_msg_t *r = edge_msg_pack(&sm.base);
+        if (r != NULL && edge_outq_push(&c->q, r, 0) == 0) {
+            log_info(EDGE_COMP, "conn.resync", "conn=%llu dropped=%u", (unsigned long long)c->id,
+                     c->dropped);
+            c->dropped = 0;
+        }
+        edge_msg_unref(&r);
+    }
+    if (c->q.count > 0 || c->closing)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static void s_open(edge_t *e, edge_conn_t *c, struct lws *wsi)
+{
+    memset(c, 0, sizeof(*c));
+    c->edge = e;
+    c->wsi = wsi;
+    c->id = ++e->next_conn_id;
+    c->open = 1;
+    edge_outq_init(&c->q, e->o.queue_msgs, e->o.queue_bytes);
+    edge_bucket_init(&c->bucket, e->o.rate_burst, edge_now_us());
+    c->next = e->conns;
+    if (e->conns)
+        e->conns->prev = c;
+    e->conns = c;
+    e->n_conns++;
+    e->metrics.connections++;
+    e->metrics.connections_total++;
+    log_info(EDGE_COMP, "conn.open", "conn=%llu tls=%d", (unsigned long long)c->id, e->tls);
+    if (e->stopping)
+        edge_conn_close(c, -ES_UNAVAILABLE, "edge shutting down", LWS_CLOSE_STATUS_GOINGAWAY);
+}
+
+static void s_closed(edge_conn_t *c)
+{
+    if (!c->open)
+        return;
+    edge_t *e = c->edge;
+    c->open = 0;
+    edge_bridge_forget(e, c);
+    s_unbind(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        e->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    e->n_conns--;
+    e->metrics.connections--;
+    edge_outq_fini(&c->q);
+    if (c->rx.buf)
+        sodium_memzero(c->rx.buf, c->rx.cap);
+    edge_rx_free(&c->rx);
+    log_info(EDGE_COMP, "conn.close", "conn=%llu bad=%u", (unsigned long long)c->id, c->bad);
+}
+
+int edge_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    edge_t *e = lws_context_user(lws_get_context(wsi));
+    edge_conn_t *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (e->stopping || e->n_conns >= e->o.max_conns) {
+            e->metrics.refused_total++;
+            log_warn(EDGE_COMP, "conn.refused", "conns=%zu max=%u stopping=%d", e->n_conns,
+                     e->o.max_conns, e->stopping);
+            lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+            return -1;
+        }
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        s_open(e, c, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (c == NULL || !c->open)
+            return -1;
+        return s_receive(c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (c == NULL || !c->open)
+            return 0;
+        return s_writeable(c);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* After our own close frame (s_close_now) this is the peer's answer:
+         * non-zero makes lws close without echoing a second close frame,
+         * which browsers report as "Close received after close". */
+        return (c != NULL && c->killed) ? -1 : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (c != NULL)
+            s_closed(c);
+        return 0;
+    default:
+        return 0;
+    }
+}

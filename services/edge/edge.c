@@ -1,0 +1,286 @@
+/*
+ * edge.c - edge_run: the uv loop, the lws context on it (libuv event-lib
+ * plugin, foreign loop), the timers, and the clean stop (edge.h).
+ *
+ * Stop sequence: stop_fd readable -> every websocket gets
+ * Closing{CODE_UNAVAILABLE} and a 1001 close once its queue drained (or is
+ * cut after S_STOP_GRACE_MS) -> our uv handles are closed and the lws
+ * context destroyed -> uv_run returns when the last handle closed -> the
+ * ZeroMQ sockets and context are closed -> uv_loop_close.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edge_int.h"
+#include "log.h"
+#include "status.h"
+
+#define S_SWEEP_MS 250        /* deadlines and session expiry checked this often */
+#define S_STOP_SWEEP_MS 20    /* ... and this often while stopping */
+#define S_STOP_GRACE_MS 1000  /* connections get this long to flush their Closing */
+#define S_RX_CHUNK 16384      /* lws receive chunk for websockets */
+#define S_VHOST "edge"
+
+enum { S_H_DEALER = 1, S_H_SUB = 2, S_H_PREPARE = 4, S_H_STOP = 8, S_H_SWEEP = 16 };
+
+int64_t edge_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void edge_opts_default(edge_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->host = EDGE_DEFAULT_HOST;
+    o->port = EDGE_DEFAULT_PORT;
+    o->stop_fd = -1;
+    o->ready_fd = -1;
+    o->max_message = EDGE_MAX_MESSAGE;
+    o->rate_per_s = EDGE_RATE_PER_S;
+    o->rate_burst = EDGE_RATE_BURST;
+    o->queue_msgs = EDGE_QUEUE_MSGS;
+    o->queue_bytes = EDGE_QUEUE_BYTES;
+    o->max_inflight = EDGE_MAX_INFLIGHT;
+    o->ping_s = EDGE_PING_S;
+    o->idle_s = EDGE_IDLE_S;
+    o->max_conns = EDGE_MAX_CONNS;
+    o->request_timeout_ms = EDGE_REQUEST_TIMEOUT_MS;
+    o->max_bad = EDGE_MAX_BAD;
+}
+
+#define S_DEF(field, value)                                                                    \
+    do {                                                                                       \
+        if (e->o.field == 0)                                                                   \
+            e->o.field = (value);                                                              \
+    } while (0)
+
+static int s_resolve(edge_t *e, const edge_opts_t *in)
+{
+    e->o = *in;
+    if (e->o.host == NULL)
+        e->o.host = EDGE_DEFAULT_HOST;
+    S_DEF(max_message, EDGE_MAX_MESSAGE);
+    S_DEF(rate_per_s, EDGE_RATE_PER_S);
+    S_DEF(rate_burst, EDGE_RATE_BURST);
+    S_DEF(queue_msgs, EDGE_QUEUE_MSGS);
+    S_DEF(queue_bytes, EDGE_QUEUE_BYTES);
+    S_DEF(max_inflight, EDGE_MAX_INFLIGHT);
+    S_DEF(ping_s, EDGE_PING_S);
+    S_DEF(idle_s, EDGE_IDLE_S);
+    S_DEF(max_conns, EDGE_MAX_CONNS);
+    S_DEF(request_timeout_ms, EDGE_REQUEST_TIMEOUT_MS);
+    S_DEF(max_bad, EDGE_MAX_BAD);
+    if (e->o.request_timeout_ms > EDGE_MAX_REQUEST_TIMEOUT_MS)
+        e->o.request_timeout_ms = EDGE_MAX_REQUEST_TIMEOUT_MS;
+    if (e->o.idle_s <= e->o.ping_s)
+        e->o.idle_s = e->o.ping_s + 1;
+    if (e->o.port < 0 || e->o.port > 65535 || e->o.bus.endpoint == NULL || e->o.stop_fd < 0 ||
+        e->o.ping_s > 65535 || e->o.idle_s > 65535 || e->o.queue_msgs < 2 ||
+        e->o.max_message > CODEC_MAX_WIRE)
+        return ES_INVALID_ARGUMENT;
+    if ((e->o.tls_cert == NULL) != (e->o.tls_key == NULL))
+        return ES_INVALID_ARGUMENT;
+    e->tls = e->o.tls_cert != NULL;
+    e->retry.secs_since_valid_ping = (uint16_t)e->o.ping_s;
+    e->retry.secs_since_valid_hangup = (uint16_t)e->o.idle_s;
+    return 0;
+}
+
+static void s_lws_log(int level, const char *line)
+{
+    char q[512];
+    log_quote(line, q, sizeof(q));
+    if (level & LLL_ERR)
+        log_error(EDGE_COMP, "lws", "msg=%s", q);
+    else
+        log_warn(EDGE_COMP, "lws", "msg=%s", q);
+}
+
+/* ---- stop ---- */
+
+static void s_finish(edge_t *e)
+{
+    if (e->destroyed)
+        return;
+    e->destroyed = 1;
+    if (e->handles & S_H_DEALER)
+        uv_close((uv_handle_t *)&e->dealer_poll, NULL);
+    if (e->handles & S_H_SUB)
+        uv_close((uv_handle_t *)&e->sub_poll, NULL);
+    if (e->handles & S_H_PREPARE)
+        uv_close((uv_handle_t *)&e->prepare, NULL);
+    if (e->handles & S_H_STOP)
+        uv_close((uv_handle_t *)&e->stop_poll, NULL);
+    if (e->handles & S_H_SWEEP)
+        uv_close((uv_handle_t *)&e->sweep, NULL);
+    e->handles = 0;
+    if (e->ctx != NULL)
+        lws_context_destroy(e->ctx); /* completes as the loop runs; pcontext NULLs e->ctx */
+}
+
+static void s_sweep_cb(uv_timer_t *t)
+{
+    edge_t *e = t->data;
+    edge_bridge_sweep(e);
+    edge_conns_sweep(e);
+    if (e->stopping && (e->n_conns == 0 || edge_now_us() / 1000 >= e->stop_at_ms))
+        s_finish(e);
+}
+
+static void s_stop_cb(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    edge_t *e = h->data;
+    if (e->stopping)
+        return;
+    e->stopping = 1;
+    uv_poll_stop(&e->stop_poll);
+    log_info(EDGE_COMP, "stop.begin", "conns=%zu pending=%zu", e->n_conns, e->n_pending);
+    for (edge_conn_t *c = e->conns; c != NULL; c = c->next)
+        edge_conn_close(c, -ES_UNAVAILABLE, "edge shutting down", LWS_CLOSE_STATUS_GOINGAWAY);
+    e->stop_at_ms = edge_now_us() / 1000 + S_STOP_GRACE_MS;
+    uv_timer_start(&e->sweep, s_sweep_cb, S_STOP_SWEEP_MS, S_STOP_SWEEP_MS);
+}
+
+/* ---- run ---- */
+
+static const struct lws_protocol_vhost_options s_mime[] = {
+    {&s_mime[1], NULL, ".wasm", "application/wasm"},
+    {&s_mime[2], NULL, ".mjs", "text/javascript"},
+    {&s_mime[3], NULL, ".map", "application/json"},
+    {&s_mime[4], NULL, ".webmanifest", "application/manifest+json"},
+    {&s_mime[5], NULL, ".svg", "image/svg+xml"},
+    {&s_mime[6], NULL, ".json", "application/json"},
+    {NULL, NULL, ".woff2", "font/woff2"},
+};
+
+int edge_run(const edge_opts_t *o)
+{
+    int rc;
+    if (o == NULL)
+        return ES_INVALID_ARGUMENT;
+    edge_t *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return ES_RESOURCE_EXHAUSTED;
+    if ((rc = s_resolve(e, o)) != 0) {
+        log_error(EDGE_COMP, "start.failed", "reason=\"bad options\"");
+        free(e);
+        return rc;
+    }
+    if (uv_loop_init(&e->loop) != 0) {
+        free(e);
+        return ES_INTERNAL;
+    }
+    lws_set_log_level(getenv("ES_LWS_DEBUG") ? 0xffff : (LLL_ERR | LLL_WARN), s_lws_log);
+
+    struct lws_protocols protocols[3];
+    memset(protocols, 0, sizeof(protocols));
+    protocols[0].name = "http";
+    protocols[0].callback = edge_http_callback;
+    protocols[0].per_session_data_size = edge_http_pss_size();
+    protocols[1].name = EDGE_SUBPROTOCOL;
+    protocols[1].callback = edge_ws_callback;
+    protocols[1].per_session_data_size = sizeof(edge_conn_t);
+    protocols[1].rx_buffer_size = S_RX_CHUNK;
+
+    struct lws_http_mount m_files, m_health, m_metrics;
+    memset(&m_files, 0, sizeof(m_files));
+    memset(&m_health, 0, sizeof(m_health));
+    memset(&m_metrics, 0, sizeof(m_metrics));
+    m_health.mountpoint = "/healthz";
+    m_health.mountpoint_len = 8;
+    m_health.origin = "http";
+    m_health.origin_protocol = LWSMPRO_CALLBACK;
+    m_health.mount_next = &m_metrics;
+    m_metrics.mountpoint = "/metrics";
+    m_metrics.mountpoint_len = 8;
+    m_metrics.origin = "http";
+    m_metrics.origin_protocol = LWSMPRO_CALLBACK;
+    if (e->o.web_root != NULL) {
+        m_metrics.mount_next = &m_files;
+        m_files.mountpoint = "/";
+        m_files.mountpoint_len = 1;
+        m_files.origin = e->o.web_root;
+        m_files.def = "index.html";
+        m_files.protocol = "http"; /* its callback adds the security headers */
+        m_files.origin_protocol = LWSMPRO_FILE;
+        m_files.extra_mimetypes = s_mime;
+    }
+
+    if ((rc = edge_bridge_open(e)) != 0) {
+        log_error(EDGE_COMP, "start.failed", "reason=\"bus\" status=%s", es_status_name(rc));
+        goto cleanup;
+    }
+    rc = ES_INTERNAL;
+    if (uv_poll_init(&e->loop, &e->stop_poll, e->o.stop_fd) != 0)
+        goto cleanup;
+    e->handles |= S_H_STOP;
+    e->stop_poll.data = e;
+    uv_poll_start(&e->stop_poll, UV_READABLE, s_stop_cb);
+    if (uv_timer_init(&e->loop, &e->sweep) != 0)
+        goto cleanup;
+    e->handles |= S_H_SWEEP;
+    e->sweep.data = e;
+    uv_timer_start(&e->sweep, s_sweep_cb, S_SWEEP_MS, S_SWEEP_MS);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    void *loops[1] = {&e->loop};
+    info.options = LWS_SERVER_OPTION_LIBUV;
+    info.foreign_loops = loops;
+    info.port = e->o.port;
+    info.iface = e->o.host;
+    info.vhost_name = S_VHOST;
+    info.protocols = protocols;
+    info.mounts = &m_health;
+    info.user = e;
+    info.pcontext = &e->ctx;
+    info.retry_and_idle_policy = &e->retry;
+    info.alpn = "http/1.1";
+    if (e->tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = e->o.tls_cert;
+        info.ssl_private_key_filepath = e->o.tls_key;
+    }
+    e->ctx = lws_create_context(&info);
+    if (e->ctx == NULL) {
+        log_error(EDGE_COMP, "start.failed", "reason=\"cannot listen\" port=%d tls=%d", e->o.port,
+                  e->tls);
+        rc = ES_UNAVAILABLE;
+        goto cleanup;
+    }
+    e->vhost = lws_get_vhost_by_name(e->ctx, S_VHOST);
+    int port = e->vhost ? lws_get_vhost_listen_port(e->vhost) : -1;
+    if (port <= 0) {
+        log_error(EDGE_COMP, "start.failed", "reason=\"no listening port\"");
+        rc = ES_UNAVAILABLE;
+        goto cleanup;
+    }
+    if (e->o.bound_port != NULL)
+        *e->o.bound_port = port;
+    log_info(EDGE_COMP, "listen", "host=%s port=%d tls=%d web_root=%d max_conns=%u", e->o.host,
+             port, e->tls, e->o.web_root != NULL, e->o.max_conns);
+    if (e->o.ready_fd >= 0 && write(e->o.ready_fd, "r", 1) != 1)
+        log_warn(EDGE_COMP, "ready.write_failed", NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    rc = 0;
+cleanup:
+    s_finish(e);
+    uv_run(&e->loop, UV_RUN_DEFAULT); /* let closes and the context teardown finish */
+    if (e->ctx != NULL) {
+        lws_context_destroy(e->ctx);
+        uv_run(&e->loop, UV_RUN_DEFAULT);
+    }
+    edge_bridge_close(e);
+    if (uv_loop_close(&e->loop) != 0)
+        log_warn(EDGE_COMP, "stop.loop_busy", NULL);
+    log_info(EDGE_COMP, "stop", "status=%s", es_status_name(rc));
+    free(e);
+    return rc;
+}

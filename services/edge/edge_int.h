@@ -1,0 +1,283 @@
+/*
+ * edge_int.h - the edge's private modules (not part of the public API).
+ *
+ *   queue.c    refcounted outgoing messages, the bounded per-connection
+ *              queue, the token bucket and the websocket message assembler
+ *              (pure: no lws or zmq calls, unit-tested in test_edge.c);
+ *   metrics.c  counters and the latency histogram, Prometheus rendering (pure);
+ *   conn.c     the "espace.v1" websocket protocol: per-connection state,
+ *              ClientMessage handling, binding, closing;
+ *   bridge.c   the broker side: DEALER for requests, SUB for events, both on
+ *              uv_poll; the table of requests in flight; subscriptions;
+ *   http.c     the "http" protocol: security headers, /healthz, /metrics,
+ *              the connection cap;
+ *   edge.c     edge_run: uv loop, lws context, timers, stop;
+ *   cert.c     edge_cert_generate.
+ *
+ * THREAD SAFETY: everything runs on the edge_run thread.
+ */
+#ifndef ES_EDGE_INT_H
+#define ES_EDGE_INT_H
+
+#include <libwebsockets.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "bus.h"
+#include "common.pb-c.h"
+#include "edge.h"
+
+#define EDGE_COMP "edge"
+
+/* ---- queue.c: outgoing messages ---- */
+
+/* One packed ServerMessage with LWS_PRE bytes of headroom before it (lws
+ * writes the frame header there). Shared by every queue holding it (an event
+ * goes to all connections of a patient as one buffer). */
+typedef struct edge_msg {
+    uint32_t refs;   /* owners; freed at 0 */
+    size_t len;      /* payload bytes after the headroom */
+    uint8_t data[];  /* LWS_PRE + len bytes */
+} edge_msg_t;
+
+/* New message of len payload bytes, refs = 1; NULL on allocation failure. */
+edge_msg_t *edge_msg_new(size_t len);
+/* The payload (after the headroom). */
+uint8_t *edge_msg_payload(edge_msg_t *m);
+/* Pack a protobuf message into a new edge_msg (refs = 1); NULL on failure. */
+edge_msg_t *edge_msg_pack(const ProtobufCMessage *pb);
+void edge_msg_ref(edge_msg_t *m);
+/* Drop one reference; frees at 0. *m is set to NULL. NULL is a no-op. */
+void edge_msg_unref(edge_msg_t **m);
+
+/* Bounded FIFO of messages for one connection. Replies may use the whole
+ * capacity (max_msgs messages, max_bytes bytes); events only 3/4 of it, so a
+ * burst of events never makes room short for replies. The ring grows on
+ * demand from 8 slots up to max_msgs. */
+typedef struct edge_outq {
+    edge_msg_t **ring; /* slots */
+    uint32_t cap;      /* slots allocated */
+    uint32_t head;     /* index of the oldest */
+    uint32_t count;    /* messages queued */
+    size_t bytes;      /* payload bytes queued */
+    uint32_t max_msgs; /* limit on count */
+    size_t max_bytes;  /* limit on bytes */
+} edge_outq_t;
+
+void edge_outq_init(edge_outq_t *q, uint32_t max_msgs, size_t max_bytes);
+/* Drop every message and free the ring. */
+void edge_outq_fini(edge_outq_t *q);
+/* Append m (taking one new reference on success). event = 1 applies the
+ * event share. 0, or ES_RESOURCE_EXHAUSTED when it does not fit (m untouched). */
+int edge_outq_push(edge_outq_t *q, edge_msg_t *m, int event);
+/* The oldest message (borrowed), or NULL when empty. */
+edge_msg_t *edge_outq_peek(const edge_outq_t *q);
+/* Remove the oldest message (dropping the queue's reference). */
+void edge_outq_pop(edge_outq_t *q);
+
+/* ---- queue.c: token bucket ---- */
+
+typedef struct edge_bucket {
+    double tokens;   /* available now */
+    int64_t last_us; /* last refill, monotonic microseconds */
+} edge_bucket_t;
+
+void edge_bucket_init(edge_bucket_t *b, unsigned burst, int64_t now_us);
+/* Refill at rate per second up to burst, then take one token: 1 if taken,
+ * 0 if the bucket is empty. */
+int edge_bucket_take(edge_bucket_t *b, unsigned rate, unsigned burst, int64_t now_us);
+
+/* ---- queue.c: message assembler ---- */
+
+/* The fragments of one websocket message, added up. */
+typedef struct edge_rx {
+    uint8_t *buf; /* malloc'd */
+    size_t len;   /* bytes held */
+    size_t cap;   /* bytes allocated */
+    int binary;   /* the message's first frame was binary */
+} edge_rx_t;
+
+/* Append a chunk. 0, ES_TOO_LARGE when len would pass max (nothing
+ * appended), ES_RESOURCE_EXHAUSTED on allocation failure. */
+int edge_rx_append(edge_rx_t *rx, const void *data, size_t n, size_t max);
+/* Forget the message; keeps a small buffer (<= 16 KiB) for the next one. */
+void edge_rx_reset(edge_rx_t *rx);
+void edge_rx_free(edge_rx_t *rx);
+
+/* ---- metrics.c ---- */
+
+#define EDGE_METRICS_SERVICES 16 /* distinct service labels; others count as "other" */
+#define EDGE_METRICS_CODES 14    /* espace.v1.Code values 0..13 */
+#define EDGE_METRICS_BUCKETS 12  /* latency histogram buckets (+Inf apart) */
+
+typedef struct edge_metrics {
+    uint64_t connections;                       /* gauge: open websockets */
+    uint64_t connections_total;                 /* websockets accepted */
+    uint64_t refused_total;                     /* upgrades refused (max_conns) */
+    char services[EDGE_METRICS_SERVICES][BUS_MAX_SERVICE + 1]; /* labels seen */
+    size_t n_services;                          /* used entries of services */
+    uint64_t requests[EDGE_METRICS_SERVICES + 1][EDGE_METRICS_CODES]; /* last row: other */
+    uint64_t latency[EDGE_METRICS_BUCKETS + 1]; /* per bucket (not cumulative); last: +Inf */
+    double latency_sum;                         /* seconds */
+    uint64_t latency_count;                     /* observations */
+    uint64_t queue_drops;                       /* events dropped on full queues */
+    uint64_t events;                            /* events received from the bus */
+    uint64_t bad_messages;                      /* malformed client messages */
+    uint64_t oversize;                          /* closes 1009 */
+} edge_metrics_t;
+
+/* Upper bounds of the latency buckets, seconds. */
+extern const double edge_metrics_bounds[EDGE_METRICS_BUCKETS];
+
+/* Count one request answered with `code` (espace.v1.Code; out of range =
+ * INTERNAL) for `service` (names that are not [a-z0-9._-]{1,64}, and names
+ * past the first EDGE_METRICS_SERVICES, count as "other"). seconds < 0: no
+ * latency observation. */
+void edge_metrics_request(edge_metrics_t *m, const char *service, int code, double seconds);
+
+/* Render the Prometheus text exposition into buf (cap bytes). 0 and *len,
+ * or ES_TOO_LARGE when cap is too small. */
+int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *len);
+
+/* Room edge_metrics_render may need at most. */
+#define EDGE_METRICS_TEXT_MAX 32768
+
+/* ---- the edge state (edge.c, conn.c, bridge.c, http.c) ---- */
+
+typedef struct edge edge_t;
+typedef struct edge_conn edge_conn_t;
+typedef struct edge_pending edge_pending_t;
+typedef struct edge_principal edge_principal_t;
+
+enum edge_pkind { EDGE_P_LOGIN = 1, EDGE_P_RESUME = 2, EDGE_P_CALL = 3 };
+
+/* One request in flight to the broker. */
+struct edge_pending {
+    uint64_t bus_id;                     /* Request.id on the bus (edge-wide counter) */
+    uint64_t client_id;                  /* ClientMessage.id to answer */
+    edge_conn_t *conn;                   /* who asked; entries die with their conn */
+    int kind;                            /* edge_pkind */
+    char service[BUS_MAX_SERVICE + 1];   /* for metrics */
+    int64_t sent_us;                     /* monotonic, for latency */
+    int64_t deadline_ms;                 /* monotonic; the sweep answers past it */
+    edge_pending_t *hnext;               /* hash chain */
+    edge_pending_t *cprev, *cnext;       /* the connection's list */
+    edge_pending_t *gprev, *gnext;       /* edge-wide list (sweep) */
+};
+
+/* A patient with at least one bound connection. */
+struct edge_principal {
+    char id[65];              /* patient id */
+    uint32_t refs;            /* bound connections */
+    edge_conn_t *conns;       /* their list (pnext/pprev) */
+    edge_principal_t *hnext;  /* hash chain */
+};
+
+/* Per-connection state: the lws per-session data of "espace.v1" (zeroed by
+ * lws, freed by lws after LWS_CALLBACK_CLOSED; nothing points to it after). */
+struct edge_conn {
+    edge_t *edge;
+    struct lws *wsi;
+    uint64_t id;                       /* for logs */
+    int open;                          /* ESTABLISHED seen, CLOSED not yet */
+    edge_conn_t *prev, *next;          /* every open connection */
+    edge_conn_t *pprev, *pnext;        /* connections of the same principal */
+    edge_principal_t *principal;       /* bound principal, or NULL */
+    Espace__V1__Caller *caller;        /* bound caller (codec_free), or NULL */
+    int auth_pending;                  /* a login/resume is in flight */
+    edge_rx_t rx;                      /* message being assembled */
+    edge_outq_t q;                     /* outgoing */
+    uint32_t dropped;                  /* events dropped since the last Resync */
+    edge_bucket_t bucket;              /* rate limit */
+    uint32_t inflight;                 /* requests in flight */
+    uint32_t bad;                      /* malformed messages so far */
+    edge_pending_t *pending;           /* requests in flight (cprev/cnext) */
+    int closing;                       /* close requested: no more input */
+    int close_now;                     /* close without flushing the queue */
+    int killed;                        /* the close itself was started */
+    int close_code;                    /* websocket close status */
+    char close_reason[64];             /* close reason text */
+};
+
+#define EDGE_PENDING_BUCKETS 8192
+#define EDGE_PRINCIPAL_BUCKETS 4096
+
+struct edge {
+    edge_opts_t o;                      /* options with defaults applied */
+    uv_loop_t loop;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    lws_retry_bo_t retry;               /* ping / idle policy (outlives ctx) */
+    int tls;                            /* serving https/wss */
+    /* bridge */
+    void *zctx;
+    void *dealer;                       /* DEALER to the broker's request endpoint */
+    bus_sub_t *sub;                     /* SUB to events-out, or NULL */
+    uv_poll_t dealer_poll, sub_poll, stop_poll;
+    uv_timer_t sweep;                   /* 250 ms: deadlines, session expiry, stop */
+    uv_prepare_t prepare;               /* drains ZeroMQ after sends (edge-triggered fd) */
+    int handles;                        /* bit set of uv handles initialised */
+    int need_drain;                     /* a zmq call may have eaten an fd edge */
+    uint64_t next_bus_id;
+    uint64_t next_conn_id;
+    edge_pending_t *pbuckets[EDGE_PENDING_BUCKETS];
+    edge_pending_t *phead, *ptail;      /* edge-wide pending list, oldest first */
+    size_t n_pending;
+    edge_principal_t *prbuckets[EDGE_PRINCIPAL_BUCKETS];
+    edge_conn_t *conns;                 /* open websockets */
+    size_t n_conns;
+    edge_metrics_t metrics;
+    int stopping;                       /* stop requested */
+    int64_t stop_at_ms;                 /* monotonic: give up flushing then */
+    int destroyed;                      /* lws context destroyed */
+};
+
+/* edge.c */
+int64_t edge_now_us(void);
+
+/* conn.c */
+int edge_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len);
+/* Queue a CallReply for client id; a reply that does not fit closes the
+ * connection ("too slow"). */
+void edge_conn_reply(edge_conn_t *c, uint64_t id, int code, const char *message,
+                     const char *field, const uint8_t *body, size_t body_len);
+/* Queue Closing{code, message} (if it fits) and close with ws_status after
+ * the queue drained. code < 0: no Closing, close at once. Idempotent. */
+void edge_conn_close(edge_conn_t *c, int code, const char *message, int ws_status);
+/* Queue a shared event message (dropped and counted when the queue is full). */
+void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
+/* Bind c to caller (takes ownership of caller). 0 or a negative es_status
+ * (caller freed). */
+int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller);
+/* Principal map. */
+edge_principal_t *edge_principal_find(edge_t *e, const char *id);
+/* The 250 ms sweep of connections: expired sessions. */
+void edge_conns_sweep(edge_t *e);
+
+/* bridge.c */
+int edge_bridge_open(edge_t *e);
+void edge_bridge_close(edge_t *e);
+/* Forward a request for c. 0 or a negative es_status (nothing sent). */
+int edge_bridge_send(edge_t *e, edge_conn_t *c, uint64_t client_id, int kind,
+                     const char *service, const char *method, const uint8_t *body,
+                     size_t body_len, uint32_t timeout_ms, const Espace__V1__Caller *caller);
+/* Forget every request of c (its replies will be dropped). */
+void edge_bridge_forget(edge_t *e, edge_conn_t *c);
+/* Answer DEADLINE_EXCEEDED to requests past their local deadline. */
+void edge_bridge_sweep(edge_t *e);
+/* Drain both sockets (replies, events). */
+void edge_bridge_drain(edge_t *e);
+int edge_bridge_subscribe(edge_t *e, const char *prefix, int on);
+
+/* http.c */
+int edge_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len);
+/* Size of the http protocol's per-transaction state. */
+size_t edge_http_pss_size(void);
+/* Add the security headers (HSTS when e->tls) at *p (up to end). 0 or -1. */
+int edge_http_security_headers(edge_t *e, struct lws *wsi, unsigned char **p,
+                               unsigned char *end);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * edge_harness.c - test program: broker + identity + edge in one process
+ * (threads), on a temporary data folder under /tmp, ipc endpoints, and a
+ * free loopback port. Used by the protocol tests (test/edge/NAME.test.mjs) and
+ * the browser tests.
+ *
+ *   edge_harness [--tls] [--web-root DIR] [--rate N] [--burst N]
+ *                [--max-message N] [--max-conns N] [--queue N] [--inflight N]
+ *                [--max-bad N] [--port N]
+ *
+ * Prints "port=<n>" (and "tls=1" with --tls) on stdout once everything
+ * serves, then reads commands on stdin, one per line:
+ *   pub <topic> <text>   publish an event on <topic> whose body is a
+ *                        espace.v1.Status{message: <text>}
+ * and answers "ok" or "error" per command. Stops on SIGTERM/SIGINT or stdin
+ * EOF, removes its folder and exits 0 (1 if a part failed).
+ *
+ * Passwords are hashed at the "min" cost (ESPACE_PWHASH=min) unless the
+ * environment says otherwise: tests only.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "broker.h"
+#include "bus.h"
+#include "edge.h"
+#include "identity.h"
+#include "log.h"
+#include "service.h"
+#include "status.h"
+#include "stop.h"
+
+typedef struct part {
+    pthread_t th;
+    int started;
+    int rc;
+    int ready[2];
+} part_t;
+
+static char g_dir[64];
+static char g_req[160], g_pub[160], g_sub[160];
+static broker_opts_t g_bo;
+static svc_opts_t g_so;
+static edge_opts_t g_eo;
+static part_t g_broker, g_identity, g_edge;
+static int g_port;
+
+static void *s_broker_main(void *arg)
+{
+    part_t *p = arg;
+    p->rc = broker_run(&g_bo);
+    if (write(p->ready[1], "x", 1) != 1)
+        abort();
+    return NULL;
+}
+
+static void *s_identity_main(void *arg)
+{
+    part_t *p = arg;
+    p->rc = svc_run(&identity_service, &g_so);
+    if (write(p->ready[1], "x", 1) != 1)
+        abort();
+    return NULL;
+}
+
+static void *s_edge_main(void *arg)
+{
+    part_t *p = arg;
+    p->rc = edge_run(&g_eo);
+    if (write(p->ready[1], "x", 1) != 1)
+        abort();
+    return NULL;
+}
+
+/* Start a part and wait for its ready byte ('x' = it returned instead). */
+static int s_start(part_t *p, void *(*fn)(void *), int *ready_fd)
+{
+    if (pipe(p->ready) != 0)
+        return -1;
+    *ready_fd = p->ready[1];
+    if (pthread_create(&p->th, NULL, fn, p) != 0)
+        return -1;
+    p->started = 1;
+    char c = 0;
+    if (read(p->ready[0], &c, 1) != 1 || c == 'x')
+        return -1;
+    return 0;
+}
+
+static void s_join(part_t *p)
+{
+    if (!p->started)
+        return;
+    pthread_join(p->th, NULL);
+    close(p->ready[0]);
+    close(p->ready[1]);
+    p->started = 0;
+}
+
+static void s_write_index(const char *root)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/index.html", root);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return;
+    fputs("<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
+          "<title>espace</title></head><body><p>espace</p></body></html>\n",
+          f);
+    fclose(f);
+}
+
+static unsigned s_num(const char *s)
+{
+    char *end = NULL;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || *end != '\0' || v > 100000000UL) {
+        fprintf(stderr, "bad number %s\n", s);
+        exit(2);
+    }
+    return (unsigned)v;
+}
+
+/* Commands on stdin until EOF or a stop; 0 on EOF. */
+static void s_commands(void)
+{
+    void *zctx = zmq_ctx_new();
+    bus_conn_t pc;
+    memset(&pc, 0, sizeof(pc));
+    pc.endpoint = g_pub;
+    bus_pub_t *pub = NULL;
+    if (zctx == NULL || bus_pub_new(zctx, &pc, &pub) != 0) {
+        fprintf(stderr, "publisher failed\n");
+        stop_request();
+    }
+    char line[1024];
+    size_t have = 0;
+    while (!stop_requested()) {
+        struct pollfd fds[2] = {{0, POLLIN, 0}, {stop_fd(), POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[1].revents)
+            break;
+        if (!fds[0].revents)
+            continue;
+        ssize_t n = read(0, line + have, sizeof(line) - 1 - have);
+        if (n <= 0)
+            break; /* EOF */
+        have += (size_t)n;
+        line[have] = '\0';
+        char *nl;
+        while ((nl = strchr(line, '\n')) != NULL) {
+            *nl = '\0';
+            char topic[BUS_MAX_TOPIC + 1];
+            int off = 0;
+            if (sscanf(line, "pub %255s %n", topic, &off) == 1 && pub != NULL) {
+                Espace__V1__Status st = ESPACE__V1__STATUS__INIT;
+                st.message = line + off;
+                int rc = bus_publish(pub, topic, &st.base);
+                printf("%s\n", rc == 0 ? "ok" : "error");
+            } else {
+                printf("error\n");
+            }
+            fflush(stdout);
+            size_t used = (size_t)(nl + 1 - line);
+            memmove(line, nl + 1, have - used + 1);
+            have -= used;
+        }
+        if (have == sizeof(line) - 1)
+            have = 0; /* an over-long line is dropped */
+    }
+    bus_pub_destroy(&pub);
+    if (zctx)
+        zmq_ctx_term(zctx);
+}
+
+int main(int argc, char **argv)
+{
+    int tls = 0, rc = 1;
+    const char *web_root = NULL;
+    char www[128], cert[128], key[128];
+    setenv("ESPACE_PWHASH", getenv("ESPACE_PWHASH") ? getenv("ESPACE_PWHASH") : "min", 1);
+    if (stop_install() != 0)
+        return 1;
+    edge_opts_default(&g_eo);
+    g_eo.port = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--tls")) {
+            tls = 1;
+            continue;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "usage: see edge_harness.c\n");
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--web-root"))
+            web_root = v;
+        else if (!strcmp(a, "--rate"))
+            g_eo.rate_per_s = s_num(v);
+        else if (!strcmp(a, "--burst"))
+            g_eo.rate_burst = s_num(v);
+        else if (!strcmp(a, "--max-message"))
+            g_eo.max_message = s_num(v);
+        else if (!strcmp(a, "--max-conns"))
+            g_eo.max_conns = s_num(v);
+        else if (!strcmp(a, "--queue"))
+            g_eo.queue_msgs = s_num(v);
+        else if (!strcmp(a, "--inflight"))
+            g_eo.max_inflight = s_num(v);
+        else if (!strcmp(a, "--max-bad"))
+            g_eo.max_bad = s_num(v);
+        else if (!strcmp(a, "--port"))
+            g_eo.port = (int)s_num(v);
+        else {
+            fprintf(stderr, "unknown option %s\n", a);
+            return 2;
+        }
+    }
+
+    snprintf(g_dir, sizeof(g_dir), "/tmp/es_edge_XXXXXX");
+    if (mkdtemp(g_dir) == NULL)
+        return 1;
+    snprintf(g_req, sizeof(g_req), "ipc://%s/run/bus.ipc", g_dir);
+    snprintf(g_pub, sizeof(g_pub), "ipc://%s/run/events-in.ipc", g_dir);
+    snprintf(g_sub, sizeof(g_sub), "ipc://%s/run/events-out.ipc", g_dir);
+
+    g_bo.data_dir = g_dir;
+    g_bo.req_ipc = g_req;
+    g_bo.pub_ipc = g_pub;
+    g_bo.sub_ipc = g_sub;
+    g_bo.stop_fd = stop_fd();
+    g_bo.no_sync = 1;
+    if (s_start(&g_broker, s_broker_main, &g_bo.ready_fd) != 0) {
+        fprintf(stderr, "broker failed\n");
+        goto stop;
+    }
+
+    g_so.data_dir = g_dir;
+    g_so.bus.endpoint = g_req;
+    g_so.pub.endpoint = g_pub;
+    g_so.stop_fd = stop_fd();
+    g_so.no_sync = 1;
+    if (s_start(&g_identity, s_identity_main, &g_so.ready_fd) != 0) {
+        fprintf(stderr, "identity failed\n");
+        goto stop;
+    }
+
+    if (web_root == NULL) {
+        snprintf(www, sizeof(www), "%s/www", g_dir);
+        if (mkdir(www, 0700) != 0)
+            goto stop;
+        s_write_index(www);
+        web_root = www;
+    }
+    if (tls) {
+        snprintf(cert, sizeof(cert), "%s/edge.crt", g_dir);
+        snprintf(key, sizeof(key), "%s/edge.key", g_dir);
+        if (edge_cert_generate(cert, key, "localhost") != 0) {
+            fprintf(stderr, "cert failed\n");
+            goto stop;
+        }
+        g_eo.tls_cert = cert;
+        g_eo.tls_key = key;
+    }
+    g_eo.web_root = web_root;
+    g_eo.bus.endpoint = g_req;
+    g_eo.events.endpoint = g_sub;
+    g_eo.stop_fd = stop_fd();
+    g_eo.bound_port = &g_port;
+    if (s_start(&g_edge, s_edge_main, &g_eo.ready_fd) != 0) {
+        fprintf(stderr, "edge failed\n");
+        goto stop;
+    }
+    printf("port=%d\n", g_port);
+    if (tls)
+        printf("tls=1\n");
+    fflush(stdout);
+    s_commands();
+    rc = 0;
+stop:
+    stop_request();
+    s_join(&g_edge);
+    s_join(&g_identity);
+    s_join(&g_broker);
+    if (g_edge.rc != 0 || g_identity.rc != 0 || g_broker.rc != 0) {
+        fprintf(stderr, "part failed: edge=%d identity=%d broker=%d\n", g_edge.rc, g_identity.rc,
+                g_broker.rc);
+        rc = 1;
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", g_dir);
+    return rc;
+}
