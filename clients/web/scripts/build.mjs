@@ -1,0 +1,47 @@
+// npm run build: bundle the app with esbuild into dist/ (app.js, index.html,
+// style.css). The .proto files are read here with protobufjs and bundled as a
+// JSON schema (module "espace:schema"); nothing is fetched at run time.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSchema } from './schema.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+
+const schemaPlugin = {
+  name: 'espace-schema',
+  setup(b) {
+    b.onResolve({ filter: /^espace:schema$/ }, () => ({ path: 'schema', namespace: 'espace' }));
+    b.onLoad({ filter: /.*/, namespace: 'espace' }, () => ({
+      contents: JSON.stringify(buildSchema()),
+      loader: 'json',
+    }));
+  },
+};
+
+fs.rmSync(dist, { recursive: true, force: true });
+fs.mkdirSync(dist, { recursive: true });
+
+const result = await build({
+  entryPoints: [path.join(root, 'src/app.js')],
+  outfile: path.join(dist, 'app.js'),
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome109', 'firefox115', 'safari16'],
+  minify: process.env.ESPACE_WEB_DEBUG !== '1',
+  sourcemap: false,
+  legalComments: 'linked',
+  plugins: [schemaPlugin],
+  logLevel: 'warning',
+  metafile: true,
+});
+
+for (const f of ['index.html', 'style.css', 'favicon.svg']) {
+  fs.copyFileSync(path.join(root, 'public', f), path.join(dist, f));
+}
+
+const bytes = fs.statSync(path.join(dist, 'app.js')).size;
+console.log(`built ${path.relative(process.cwd(), dist) || 'dist'}/ (app.js ${Math.round(bytes / 1024)} KiB, ${Object.keys(result.metafile.inputs).length} inputs)`);

@@ -1,0 +1,164 @@
+// The shell of the patient app: header (name from WhoAmI, connection
+// indicator, navigation), hash router and screen switching.
+import schema from 'espace:schema'; // the .proto files as JSON, made at build time
+import { Codec } from './pb.js';
+import { Connection, STATE, edgeUrl } from './protocol.js';
+import { Session } from './session.js';
+import { h } from './dom.js';
+import { fr } from './i18n/fr.js';
+import { Code, EspaceError } from './errors.js';
+import * as signup from './screens/signup.js';
+import * as login from './screens/login.js';
+import * as home from './screens/home.js';
+import * as sessions from './screens/sessions.js';
+
+const ROUTES = {
+  '/connexion': { screen: login, auth: false },
+  '/inscription': { screen: signup, auth: false },
+  '/accueil': { screen: home, auth: true },
+  '/sessions': { screen: sessions, auth: true },
+};
+
+const CONN_TEXT = {
+  [STATE.CONNECTING]: fr.conn.connecting,
+  [STATE.ONLINE]: fr.conn.online,
+  [STATE.RECONNECTING]: fr.conn.reconnecting,
+  [STATE.OFFLINE]: fr.conn.offline,
+};
+
+class App {
+  constructor() {
+    this.conn = new Connection({ url: edgeUrl(), codec: new Codec(schema) });
+    this.session = new Session(this.conn);
+    this.main = document.getElementById('main');
+    this.connEl = document.getElementById('conn');
+    this.whoEl = document.getElementById('who');
+    this.navEl = document.getElementById('nav');
+    this.flash = '';
+    this.booting = true;
+    this.renderSeq = 0;
+  }
+
+  async start() {
+    document.title = `${fr.app.name} · ${fr.app.tagline}`;
+    document.documentElement.lang = 'fr';
+    const skip = document.getElementById('skip');
+    skip.textContent = fr.app.skip;
+    skip.addEventListener('click', (e) => {
+      e.preventDefault();
+      this.focusMain();
+    });
+    document.getElementById('brand-name').textContent = fr.app.name;
+    document.getElementById('brand-tagline').textContent = fr.app.tagline;
+    this.navEl.setAttribute('aria-label', fr.app.navLabel);
+
+    this.conn.on('state', (s) => this.showConn(s));
+    this.conn.on('session-ended', () => this.sessionEnded());
+    this.showConn(this.conn.state);
+    window.addEventListener('hashchange', () => this.route());
+
+    this.main.replaceChildren(h('p', { className: 'loading' }, fr.app.loading));
+    this.conn.start();
+    try {
+      await this.session.resume();
+    } catch (err) {
+      if (!(err instanceof EspaceError && err.code === Code.UNAUTHENTICATED)) {
+        this.flash = err instanceof EspaceError ? err.french : fr.errors.CODE_INTERNAL;
+      } else {
+        this.flash = fr.login.sessionEnded;
+      }
+    }
+    this.booting = false;
+    this.route();
+  }
+
+  showConn(state) {
+    this.connEl.replaceChildren(h('span', { className: 'sr-only' }, `${fr.conn.label} : `),
+      CONN_TEXT[state] || state);
+    this.connEl.dataset.state = state;
+  }
+
+  sessionEnded() {
+    if (this.booting || this.loggingOut || !this.session.loggedIn) return;
+    this.session.forget();
+    this.navigate('/connexion', fr.login.sessionEnded);
+  }
+
+  async logout() {
+    this.loggingOut = true; // our own Logout also makes the edge send Closing
+    try {
+      await this.session.logout();
+    } catch {
+      // forgotten locally anyway; the token expires on its own
+    } finally {
+      this.loggingOut = false;
+    }
+    this.navigate('/connexion', fr.login.loggedOut);
+  }
+
+  navigate(path, flash = '') {
+    this.flash = flash;
+    if (location.hash === `#${path}`) this.route();
+    else location.hash = `#${path}`;
+  }
+
+  currentPath() {
+    const p = location.hash.replace(/^#/, '');
+    return ROUTES[p] ? p : null;
+  }
+
+  route() {
+    if (this.booting) return;
+    const logged = this.session.loggedIn;
+    let path = this.currentPath();
+    if (!path || ROUTES[path].auth !== logged) {
+      path = logged ? '/accueil' : '/connexion';
+      if (location.hash !== `#${path}`) {
+        history.replaceState(null, '', `#${path}`);
+      }
+    }
+    this.renderHeader(path);
+    const ctx = {
+      conn: this.conn,
+      session: this.session,
+      flash: this.flash,
+      navigate: (p, f) => this.navigate(p, f),
+      logout: () => this.logout(),
+    };
+    this.flash = '';
+    const { el, title } = ROUTES[path].screen.render(ctx);
+    document.title = `${title} · ${fr.app.name}`;
+    this.main.replaceChildren(el);
+    // Move focus to the new screen's heading after a navigation, not on the
+    // first screen, so that Tab starts with the skip link.
+    if (this.shown) this.focusMain();
+    this.shown = true;
+  }
+
+  focusMain() {
+    const h1 = this.main.querySelector('h1');
+    (h1 || this.main).focus();
+  }
+
+  renderHeader(path) {
+    const me = this.session.me;
+    this.whoEl.replaceChildren(...(me
+      ? [h('span', { className: 'sr-only' }, `${fr.app.signedInAs} `), me.display_name] : []));
+    this.whoEl.hidden = !me;
+    const link = (p, text) => h('li', {}, h('a', {
+      href: `#${p}`, 'aria-current': p === path ? 'page' : null,
+    }, text));
+    const items = me
+      ? [link('/accueil', fr.nav.home), link('/sessions', fr.nav.sessions),
+        h('li', {}, h('button', { type: 'button', className: 'link', id: 'nav-logout', onclick: () => this.logout() }, fr.nav.logout))]
+      : [link('/connexion', fr.nav.login), link('/inscription', fr.nav.signup)];
+    this.navEl.replaceChildren(h('ul', {}, items));
+  }
+}
+
+function boot() {
+  new App().start();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+else boot();

@@ -1,0 +1,63 @@
+// Screen "Connexion": log in with INS and password.
+import { h, field, notice } from '../dom.js';
+import { fr } from '../i18n/fr.js';
+import { insCheck } from '../ins.js';
+import { Code, EspaceError, describeError } from '../errors.js';
+import { insMessage } from './signup.js';
+
+/** The French message for a refused log-in. */
+export function loginErrorMessage(err) {
+  if (err instanceof EspaceError) {
+    if (err.code === Code.UNAUTHENTICATED) return fr.login.badCredentials;
+    if (err.code === Code.RESOURCE_EXHAUSTED) return fr.login.locked;
+  }
+  return describeError(err);
+}
+
+export function render(ctx) {
+  const ins = field({ label: fr.ins.label, name: 'ins', hint: fr.ins.hint, autocomplete: 'username', maxLength: 24 });
+  const password = field({ label: fr.login.password, name: 'password', type: 'password', autocomplete: 'current-password', maxLength: 256 });
+  const formError = h('div', { className: 'form-error', role: 'alert' });
+  const status = h('p', { className: 'form-status', role: 'status' });
+  const submit = h('button', { type: 'submit', className: 'primary' }, fr.login.submit);
+
+  async function onSubmit(e) {
+    e.preventDefault();
+    formError.replaceChildren();
+    const insMsg = insMessage(ins.input.value);
+    ins.setError(insMsg);
+    const pwMsg = password.input.value ? '' : fr.login.passwordEmpty;
+    password.setError(pwMsg);
+    if (insMsg || pwMsg) {
+      (insMsg ? ins : password).input.focus();
+      return;
+    }
+    submit.disabled = true;
+    status.textContent = fr.login.busy;
+    try {
+      await ctx.session.login(insCheck(ins.input.value).value, password.input.value);
+      password.input.value = '';
+      ctx.navigate('/accueil', ctx.session.keysError ? fr.login.keysFailed : '');
+    } catch (err) {
+      status.textContent = '';
+      submit.disabled = false;
+      formError.replaceChildren(h('p', {}, loginErrorMessage(err)));
+      password.input.select();
+      password.input.focus();
+    }
+  }
+
+  return {
+    title: fr.login.title,
+    el: h('section', { className: 'screen' },
+      h('h1', { id: 'login-title', tabIndex: -1 }, fr.login.title),
+      ctx.flash ? notice('info', ctx.flash) : null,
+      h('form', { className: 'card', noValidate: true, onsubmit: onSubmit, 'aria-labelledby': 'login-title' },
+        h('p', {}, fr.login.intro),
+        formError, ins.wrap, password.wrap,
+        h('div', { className: 'actions' }, submit),
+        status),
+      h('p', { className: 'aside' }, fr.login.noAccount, ' ',
+        h('a', { href: '#/inscription' }, fr.login.toSignup))),
+  };
+}

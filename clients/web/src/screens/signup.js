@@ -1,0 +1,145 @@
+// Screen "Inscription": create a patient account (identity SignUpPatient),
+// then log in with the same credentials.
+import { h, field } from '../dom.js';
+import { fr } from '../i18n/fr.js';
+import { insCheck } from '../ins.js';
+import { Code, EspaceError, describeError } from '../errors.js';
+
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 256;
+
+/** The French message for an insCheck() failure, or '' when valid. */
+export function insMessage(value) {
+  const r = insCheck(value);
+  if (r.ok) return '';
+  if (r.reason === 'length') return fr.ins.length(value.replace(/[\s.\-]/g, '').length);
+  return fr.ins[r.reason];
+}
+
+/** Birth date checks (YYYY-MM-DD from <input type=date>): '' when fine. */
+export function birthDateMessage(value, now = new Date()) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return fr.signup.birthDateEmpty;
+  const today = now.toISOString().slice(0, 10);
+  if (value > today) return fr.signup.birthDateFuture;
+  if (value < '1890-01-01') return fr.signup.birthDateOld;
+  return '';
+}
+
+export function render(ctx) {
+  const ins = field({ label: fr.ins.label, name: 'ins', hint: fr.ins.hint, autocomplete: 'off', inputmode: 'text', maxLength: 24 });
+  const birthNames = field({ label: fr.signup.birthNames, name: 'birth_names', hint: fr.signup.birthNamesHint, autocomplete: 'family-name', maxLength: 100 });
+  const firstNames = field({ label: fr.signup.firstNames, name: 'first_names', hint: fr.signup.firstNamesHint, autocomplete: 'given-name', maxLength: 620 });
+  const birthDate = field({ label: fr.signup.birthDate, name: 'birth_date', type: 'date', autocomplete: 'bday' });
+  birthDate.input.min = '1890-01-01';
+  birthDate.input.max = new Date().toISOString().slice(0, 10);
+  const password = field({ label: fr.signup.password, name: 'password', type: 'password', hint: fr.signup.passwordHint, autocomplete: 'new-password', maxLength: PASSWORD_MAX });
+  const confirm = field({ label: fr.signup.confirm, name: 'confirm', type: 'password', autocomplete: 'new-password', maxLength: PASSWORD_MAX });
+  const formError = h('div', { className: 'form-error', role: 'alert' });
+  const status = h('p', { className: 'form-status', role: 'status' });
+  const submit = h('button', { type: 'submit', className: 'primary' }, fr.signup.submit);
+
+  // Live INS key check: say it as soon as the length is reached, and on leaving the field.
+  ins.input.addEventListener('input', () => {
+    const v = ins.input.value;
+    const n = v.replace(/[\s.\-]/g, '').length;
+    const msg = insMessage(v);
+    if (n >= 15 || (msg && msg === fr.ins.characters)) {
+      if (msg) ins.setError(msg);
+      else ins.setOk(fr.ins.ok);
+    } else {
+      ins.setError('');
+    }
+  });
+  ins.input.addEventListener('blur', () => {
+    if (!ins.input.value) return;
+    const msg = insMessage(ins.input.value);
+    if (msg) ins.setError(msg);
+    else ins.setOk(fr.ins.ok);
+  });
+
+  function validate() {
+    const problems = [];
+    const check = (f, msg) => {
+      if (msg) {
+        f.setError(msg);
+        problems.push({ f, msg });
+      } else if (f === ins) {
+        f.setOk(fr.ins.ok);
+      } else {
+        f.setError('');
+      }
+    };
+    check(ins, insMessage(ins.input.value));
+    const bn = birthNames.input.value.trim();
+    check(birthNames, !bn ? fr.signup.birthNamesEmpty : bn.length > 100 ? fr.signup.birthNamesLong : '');
+    const fn = firstNames.input.value.trim().split(/\s+/).filter(Boolean);
+    check(firstNames, fn.length === 0 ? fr.signup.firstNamesEmpty
+      : fn.length > 10 ? fr.signup.firstNamesMany
+        : fn.some((x) => x.length > 60) ? fr.signup.firstNameLong : '');
+    check(birthDate, birthDateMessage(birthDate.input.value));
+    const pw = password.input.value;
+    check(password, [...pw].length < PASSWORD_MIN ? fr.signup.passwordShort
+      : [...pw].length > PASSWORD_MAX ? fr.signup.passwordLong : '');
+    check(confirm, confirm.input.value !== pw ? fr.signup.confirmMismatch : '');
+    return { problems, request: { ins: insCheck(ins.input.value).value, birth_names: bn, first_names: fn, birth_date: birthDate.input.value, password: pw } };
+  }
+
+  function showProblems(problems) {
+    formError.replaceChildren(
+      h('p', {}, fr.form.errorsTitle),
+      h('ul', {}, problems.map(({ f, msg }) => h('li', {},
+        h('a', { href: `#${f.input.id}`, onclick: (e) => { e.preventDefault(); f.input.focus(); } }, msg)))));
+    problems[0].f.input.focus();
+  }
+
+  async function onSubmit(e) {
+    e.preventDefault();
+    formError.replaceChildren();
+    const { problems, request } = validate();
+    if (problems.length) {
+      showProblems(problems);
+      return;
+    }
+    submit.disabled = true;
+    status.textContent = fr.signup.busy;
+    try {
+      await ctx.conn.call('identity', 'SignUpPatient', request);
+      status.textContent = fr.signup.done;
+      await ctx.session.login(request.ins, request.password);
+      password.input.value = '';
+      confirm.input.value = '';
+      ctx.navigate('/accueil');
+    } catch (err) {
+      status.textContent = '';
+      submit.disabled = false;
+      let text = describeError(err);
+      if (err instanceof EspaceError && err.code === Code.ALREADY_EXISTS) text = fr.signup.alreadyExists;
+      formError.replaceChildren(h('p', {}, text));
+      const byField = { ins, birth_names: birthNames, first_names: firstNames, birth_date: birthDate, password };
+      const f = err instanceof EspaceError && byField[(err.field || '').replace(/[.[].*$/, '')];
+      if (f) {
+        f.setError(text);
+        f.input.focus();
+      }
+    }
+  }
+
+  const form = h('form', { className: 'card', noValidate: true, onsubmit: onSubmit, 'aria-labelledby': 'signup-title' },
+    formError,
+    ins.wrap,
+    h('fieldset', {},
+      h('legend', {}, fr.signup.intro),
+      birthNames.wrap, firstNames.wrap, birthDate.wrap),
+    password.wrap, confirm.wrap,
+    h('div', { className: 'actions' }, submit),
+    status);
+
+  return {
+    title: fr.signup.title,
+    el: h('section', { className: 'screen' },
+      h('h1', { id: 'signup-title', tabIndex: -1 }, fr.signup.title),
+      form,
+      h('p', { className: 'aside' }, fr.signup.haveAccount, ' ',
+        h('a', { href: '#/connexion' }, fr.signup.toLogin))),
+  };
+}
