@@ -22,6 +22,8 @@
  * Memory held by one batch is bounded: SVC_BATCH_BYTES of request bodies
  * (plus the one request that crosses the line), SVC_BATCH_BYTES of reply
  * bodies and queued events together, and SVC_MAX_EVENTS events per call.
+ * Between batches, def->tick (if any) runs in a write group of its own when
+ * its period is due (s_tick), with the call slot rt->tick_call.
  */
 #include "service.h"
 
@@ -86,6 +88,8 @@ struct svc_runtime {
     uint64_t served;             /* requests answered since start */
     int64_t budget_us;           /* target duration of one batch */
     svc_cost_t cost[2];          /* cost of one request: [0] read, [1] write */
+    svc_call_t tick_call;        /* the handle of def->tick (no request) */
+    Espace__V1__Caller tick_caller; /* PRINCIPAL_SERVICE, principal = def->name */
 };
 
 /* ---- small helpers ---- */
@@ -293,6 +297,46 @@ static void s_cost_add(svc_cost_t *c, int64_t us, size_t n)
         c->us = 1;
 }
 
+/* ---- periodic work ---- */
+
+/* store_write_group callback of the tick: SVC_TICK_AGAIN keeps the writes. */
+static int s_apply_tick(store_txn_t *t, void *item, void *ctx)
+{
+    svc_runtime_t *rt = ctx;
+    svc_call_t *c = item;
+    s_call_reset(c);
+    c->ran = 1;
+    c->rc = rt->def->tick(rt->state, c, t);
+    return c->rc == SVC_TICK_AGAIN ? 0 : c->rc;
+}
+
+/* Run def->tick once. Returns 1 if it asked to be called again at once. */
+static int s_tick(svc_runtime_t *rt)
+{
+    svc_call_t *c = &rt->tick_call;
+    void *items[1] = {c};
+    int results[1] = {0};
+    c->now_ms = bus_wall_ms();
+    c->rc = 0;
+    int grc = store_write_group(rt->store, s_apply_tick, items, 1, results, rt);
+    int again = 0;
+    if (grc != 0) {
+        log_error(rt->def->name, "tick.fail", "status=%s", es_status_name(grc));
+    } else if (results[0] != 0) {
+        char mq[SVC_MAX_MESSAGE + 8];
+        log_warn(rt->def->name, "tick.fail", "status=%s msg=%s",
+                 es_status_name(s_valid_status(results[0])),
+                 log_quote(c->message, mq, sizeof mq));
+    } else {
+        again = c->rc == SVC_TICK_AGAIN;
+        if (rt->pub)
+            s_publish(rt, c);
+    }
+    s_call_reset(c);
+    c->ran = 0;
+    return again;
+}
+
 static void s_batch(svc_runtime_t *rt)
 {
     int64_t t0 = s_mono_us();
@@ -441,6 +485,14 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         return ES_RESOURCE_EXHAUSTED;
     for (size_t i = 0; i < STORE_GROUP_MAX; i++)
         rt.calls[i].rt = &rt;
+    /* The tick's handle: no request, a service caller. */
+    espace__v1__caller__init(&rt.tick_caller);
+    rt.tick_caller.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE;
+    rt.tick_caller.principal = (char *)def->name;
+    rt.tick_call.rt = &rt;
+    rt.tick_call.req.caller = &rt.tick_caller;
+    int64_t tick_ms = def->tick_ms < SVC_TICK_MIN_MS ? SVC_TICK_MIN_MS : (int64_t)def->tick_ms;
+    int64_t next_tick = s_mono_us() / 1000 + tick_ms; /* monotonic ms */
 
     store_opts_t so;
     memset(&so, 0, sizeof so);
@@ -493,10 +545,22 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
          * a long batch may have let lapse; tick only when caught up. Under
          * load the replies are the worker's heartbeats. */
         int timeout = 0;
+        if (def->tick && announced) {
+            int64_t now = s_mono_us() / 1000;
+            if (now >= next_tick)
+                next_tick = s_tick(&rt) ? now : s_mono_us() / 1000 + tick_ms;
+        }
         if (!s_pending(bus_worker_socket(rt.worker))) {
             timeout = bus_worker_tick(rt.worker);
             if (timeout < 0 || timeout > (int)hb)
                 timeout = (int)hb;
+            if (def->tick && announced) {
+                int64_t until = next_tick - s_mono_us() / 1000;
+                if (until < 0)
+                    until = 0;
+                if (until < timeout)
+                    timeout = (int)until;
+            }
         }
         /* The socket changes when the worker reconnects, and is NULL while
          * it cannot: fetch it every turn. */
@@ -555,7 +619,7 @@ const Espace__V1__Caller *svc_caller(const svc_call_t *c)
 
 uint64_t svc_request_id(const svc_call_t *c)
 {
-    return c->req.req->id;
+    return c->req.req ? c->req.req->id : 0; /* 0 for the tick */
 }
 
 int64_t svc_now_ms(const svc_call_t *c)

@@ -23,6 +23,25 @@
  * it must not have effects outside its transaction except through
  * svc_reply / svc_fail / svc_publish, which the replay resets.
  *
+ * PERIODIC WORK (svc_def_t.tick): a service may ask to be called every
+ * tick_ms milliseconds, e.g. to fire due reminders. svc_run calls
+ * tick(state, call, txn) between batches, inside a write group of its own
+ * (one nested transaction, committed durably) with a call handle that works
+ * like a request's: svc_publish queues events sent after the commit,
+ * svc_now_ms gives the wall clock, svc_caller is PRINCIPAL_SERVICE with the
+ * service's name, svc_request_id is 0, svc_reply / svc_fail are accepted and
+ * ignored (svc_fail only sets what is logged). Return 0 to keep the writes
+ * and publish, SVC_TICK_AGAIN to keep them, publish, and be called again at
+ * once (more work than SVC_MAX_EVENTS events, say; waiting requests are
+ * served in between), or a negative es_status to discard them (logged; the
+ * next tick comes after tick_ms). The first tick runs tick_ms after svc_run
+ * started and only once the broker acknowledged the worker (by then the
+ * publisher's connection had time to come up, so events of the first tick
+ * are not lost to a publisher still connecting); later ones about every
+ * tick_ms (never earlier; later while a batch runs). Like a handler, tick may
+ * be replayed (map growth) and must have no effect outside its transaction
+ * except through svc_publish.
+ *
  * THREAD SAFETY: svc_run runs on the calling thread and owns everything it
  * opens; run several services on several threads.
  */
@@ -50,8 +69,16 @@ typedef struct svc_call svc_call_t;
 #define SVC_PUBLIC 0x2   /* callable without a session */
 #define SVC_OPERATOR 0x4 /* only the local operator */
 
+/* tick return value: keep the writes and call again at once. */
+#define SVC_TICK_AGAIN 1
+#define SVC_TICK_MIN_MS 10 /* shortest tick period accepted (shorter = this) */
+
 typedef int (*svc_handler_fn)(void *state, svc_call_t *call, const ProtobufCMessage *req,
                               store_txn_t *txn);
+
+/* Periodic work of a service (svc_def_t.tick): `call` is the tick's handle
+ * (svc_publish, svc_now_ms), `txn` its write transaction. */
+typedef int (*svc_tick_fn)(void *state, svc_call_t *call, store_txn_t *txn);
 
 typedef struct svc_method {
     const char *name;                         /* Request.method */
@@ -79,6 +106,10 @@ typedef struct svc_def {
     int (*init)(const svc_env_t *env, void **state);
     /* Called once at stop (may be NULL). */
     void (*fini)(void *state);
+    /* Periodic work (may be NULL; see PERIODIC WORK above): 0, SVC_TICK_AGAIN
+     * or a negative es_status. */
+    svc_tick_fn tick;
+    unsigned tick_ms; /* period of tick, ms (>= SVC_TICK_MIN_MS) */
 } svc_def_t;
 
 typedef struct svc_opts {

@@ -1,0 +1,422 @@
+/*
+ * db.c - the agenda's store layout (agenda_int.h): events, the time and
+ * source indexes, the per-patient change log and heads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agenda_int.h"
+#include "codec.h"
+#include "log.h"
+#include "status.h"
+
+#define KEY_TIME (AGENDA_ID_BYTES + 8 + AGENDA_ID_BYTES)
+#define KEY_CHANGE (AGENDA_ID_BYTES + 8)
+#define KEY_SOURCE_MAX (AGENDA_ID_BYTES + 1 + AGENDA_MAX_SOURCE_ID)
+
+/* ---- events ---- */
+
+static int s_save(store_txn_t *t, const Espace__V1__AgendaEvent *e)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = codec_pack(&e->base, &buf, &len);
+    if (rc != 0)
+        return rc;
+    rc = store_put(t, AGENDA_T_EVENTS, e->id.data, AGENDA_ID_BYTES, buf, len);
+    free(buf);
+    return rc;
+}
+
+int agenda_db_load(store_txn_t *t, const uint8_t id[AGENDA_ID_BYTES], const uint8_t *pid,
+                   int tombstones_too, Espace__V1__AgendaEvent **out)
+{
+    const void *val = NULL;
+    size_t vlen = 0;
+    *out = NULL;
+    int rc = store_get(t, AGENDA_T_EVENTS, id, AGENDA_ID_BYTES, &val, &vlen);
+    if (rc != 0)
+        return rc;
+    ProtobufCMessage *m = NULL;
+    if (codec_decode(&espace__v1__agenda_event__descriptor, val, vlen, STORE_MAX_VALUE, &m,
+                     NULL) != 0) {
+        log_error(AGENDA_SERVICE, "record.corrupt", "table=%s", AGENDA_T_EVENTS);
+        return ES_INTERNAL;
+    }
+    Espace__V1__AgendaEvent *e = (Espace__V1__AgendaEvent *)m;
+    uint8_t epid[AGENDA_ID_BYTES];
+    if ((!tombstones_too && e->kind == 0) ||
+        (pid && (agenda_id_parse(e->patient_id, epid) != 0 ||
+                 memcmp(epid, pid, AGENDA_ID_BYTES) != 0))) {
+        codec_free(m);
+        return ES_NOT_FOUND;
+    }
+    *out = e;
+    return ES_OK;
+}
+
+/* ---- heads ---- */
+
+int agenda_db_head(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t *cv,
+                   int64_t *longest)
+{
+    const void *val = NULL;
+    size_t vlen = 0;
+    *cv = 0;
+    *longest = 0;
+    int rc = store_get(t, AGENDA_T_HEADS, pid, AGENDA_ID_BYTES, &val, &vlen);
+    if (rc == ES_NOT_FOUND)
+        return ES_OK;
+    if (rc != 0)
+        return rc;
+    if (vlen != 16)
+        return ES_INTERNAL;
+    *cv = store_be64_get(val);
+    *longest = (int64_t)store_be64_get((const uint8_t *)val + 8);
+    return ES_OK;
+}
+
+static int s_head_put(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t cv,
+                      int64_t longest)
+{
+    uint8_t v[16];
+    store_be64_put(v, cv);
+    store_be64_put(v + 8, (uint64_t)longest);
+    return store_put(t, AGENDA_T_HEADS, pid, AGENDA_ID_BYTES, v, sizeof v);
+}
+
+/* ---- keys ---- */
+
+static void s_time_key(uint8_t k[KEY_TIME], const uint8_t pid[AGENDA_ID_BYTES], int64_t start,
+                       const uint8_t id[AGENDA_ID_BYTES])
+{
+    memcpy(k, pid, AGENDA_ID_BYTES);
+    store_be64_put(k + AGENDA_ID_BYTES, (uint64_t)start);
+    memcpy(k + AGENDA_ID_BYTES + 8, id, AGENDA_ID_BYTES);
+}
+
+static void s_change_key(uint8_t k[KEY_CHANGE], const uint8_t pid[AGENDA_ID_BYTES], uint64_t cv)
+{
+    memcpy(k, pid, AGENDA_ID_BYTES);
+    store_be64_put(k + AGENDA_ID_BYTES, cv);
+}
+
+static size_t s_source_key(uint8_t k[KEY_SOURCE_MAX], const uint8_t pid[AGENDA_ID_BYTES],
+                           int source, const char *sid)
+{
+    size_t sl = strlen(sid);
+    if (sl > AGENDA_MAX_SOURCE_ID)
+        sl = AGENDA_MAX_SOURCE_ID; /* validated before */
+    memcpy(k, pid, AGENDA_ID_BYTES);
+    k[AGENDA_ID_BYTES] = (uint8_t)source;
+    memcpy(k + AGENDA_ID_BYTES + 1, sid, sl);
+    return AGENDA_ID_BYTES + 1 + sl;
+}
+
+static int s_pid(const Espace__V1__AgendaEvent *e, uint8_t pid[AGENDA_ID_BYTES])
+{
+    return agenda_id_parse(e->patient_id, pid) == 0 && e->id.len == AGENDA_ID_BYTES
+               ? ES_OK
+               : ES_INTERNAL;
+}
+
+int agenda_db_source_find(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int source,
+                          const char *source_id, uint8_t id[AGENDA_ID_BYTES])
+{
+    uint8_t k[KEY_SOURCE_MAX];
+    size_t kl = s_source_key(k, pid, source, source_id);
+    const void *val = NULL;
+    size_t vlen = 0;
+    int rc = store_get(t, AGENDA_T_BY_SOURCE, k, kl, &val, &vlen);
+    if (rc != 0)
+        return rc;
+    if (vlen != AGENDA_ID_BYTES)
+        return ES_INTERNAL;
+    memcpy(id, val, AGENDA_ID_BYTES);
+    return ES_OK;
+}
+
+/* Record a change of event `id`: next change version, change log entry
+ * (replacing the event's previous one). */
+static int s_change(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES],
+                    const uint8_t id[AGENDA_ID_BYTES], uint64_t old_cv, int kind, int64_t dur,
+                    uint64_t *cv)
+{
+    uint64_t head = 0;
+    int64_t longest = 0;
+    int rc = agenda_db_head(t, pid, &head, &longest);
+    if (rc != 0)
+        return rc;
+    uint8_t k[KEY_CHANGE];
+    if (old_cv) {
+        s_change_key(k, pid, old_cv);
+        rc = store_del(t, AGENDA_T_CHANGES, k, sizeof k);
+        if (rc != 0 && rc != ES_NOT_FOUND)
+            return rc;
+    }
+    *cv = head + 1;
+    s_change_key(k, pid, *cv);
+    uint8_t v[AGENDA_ID_BYTES + 1];
+    memcpy(v, id, AGENDA_ID_BYTES);
+    v[AGENDA_ID_BYTES] = (uint8_t)kind;
+    if ((rc = store_put(t, AGENDA_T_CHANGES, k, sizeof k, v, sizeof v)) != 0)
+        return rc;
+    return s_head_put(t, pid, *cv, dur > longest ? dur : longest);
+}
+
+int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
+                    Espace__V1__AgendaEvent *ev, int change_kind, int64_t now)
+{
+    uint8_t pid[AGENDA_ID_BYTES];
+    int rc = s_pid(ev, pid);
+    if (rc != 0)
+        return rc;
+    uint8_t k[KEY_TIME];
+    if (old && old->start_ms != ev->start_ms) {
+        s_time_key(k, pid, old->start_ms, old->id.data);
+        rc = store_del(t, AGENDA_T_BY_TIME, k, sizeof k);
+        if (rc != 0 && rc != ES_NOT_FOUND)
+            return rc;
+    }
+    s_time_key(k, pid, ev->start_ms, ev->id.data);
+    uint8_t end[8];
+    store_be64_put(end, (uint64_t)ev->end_ms);
+    if ((rc = store_put(t, AGENDA_T_BY_TIME, k, sizeof k, end, sizeof end)) != 0)
+        return rc;
+    if (!old && ev->source_id && ev->source_id[0]) {
+        uint8_t sk[KEY_SOURCE_MAX];
+        size_t sl = s_source_key(sk, pid, ev->source, ev->source_id);
+        if ((rc = store_put(t, AGENDA_T_BY_SOURCE, sk, sl, ev->id.data, AGENDA_ID_BYTES)) != 0)
+            return rc;
+    }
+    uint64_t cv = 0;
+    rc = s_change(t, pid, ev->id.data, old ? old->change_version : 0, change_kind,
+                  ev->end_ms - ev->start_ms, &cv);
+    if (rc != 0)
+        return rc;
+    ev->change_version = cv;
+    if ((rc = agenda_reminders_sync(t, old, ev, now)) != 0)
+        return rc;
+    return s_save(t, ev);
+}
+
+int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int64_t now,
+                        uint64_t *cv)
+{
+    uint8_t pid[AGENDA_ID_BYTES];
+    int rc = s_pid(old, pid);
+    if (rc != 0)
+        return rc;
+    uint8_t k[KEY_TIME];
+    s_time_key(k, pid, old->start_ms, old->id.data);
+    rc = store_del(t, AGENDA_T_BY_TIME, k, sizeof k);
+    if (rc != 0 && rc != ES_NOT_FOUND)
+        return rc;
+    if (old->source_id && old->source_id[0]) {
+        /* Free the source key only if it is still this event's. */
+        uint8_t held[AGENDA_ID_BYTES];
+        if (agenda_db_source_find(t, pid, old->source, old->source_id, held) == 0 &&
+            memcmp(held, old->id.data, AGENDA_ID_BYTES) == 0) {
+            uint8_t sk[KEY_SOURCE_MAX];
+            size_t sl = s_source_key(sk, pid, old->source, old->source_id);
+            if ((rc = store_del(t, AGENDA_T_BY_SOURCE, sk, sl)) != 0)
+                return rc;
+        }
+    }
+    if ((rc = agenda_reminders_sync(t, old, NULL, now)) != 0)
+        return rc;
+    rc = s_change(t, pid, old->id.data, old->change_version,
+                  ESPACE__V1__AGENDA_CHANGE_KIND__AGENDA_CHANGE_DELETED, 0, cv);
+    if (rc != 0)
+        return rc;
+    Espace__V1__AgendaEvent tomb = ESPACE__V1__AGENDA_EVENT__INIT;
+    tomb.id = old->id;
+    tomb.patient_id = old->patient_id;
+    tomb.change_version = *cv;
+    tomb.updated_ms = now;
+    return s_save(t, &tomb);
+}
+
+/* ---- pages ---- */
+
+void agenda_page_free(agenda_page_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        codec_free(&p->events[i]->base);
+    free(p->events);
+    memset(p, 0, sizeof *p);
+}
+
+int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t from,
+                   int64_t to, const uint8_t *after, size_t limit, size_t max_bytes,
+                   agenda_page_t *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t cv;
+    int64_t longest;
+    int rc = agenda_db_head(t, pid, &cv, &longest);
+    if (rc != 0)
+        return rc;
+    if (limit == 0)
+        return ES_OK;
+    out->events = calloc(limit, sizeof *out->events);
+    if (!out->events)
+        return ES_RESOURCE_EXHAUSTED;
+    /* Events starting before from - longest cannot reach from. */
+    int64_t lo = from - longest;
+    if (lo < 0)
+        lo = 0;
+    uint8_t k0[KEY_TIME];
+    memcpy(k0, pid, AGENDA_ID_BYTES);
+    if (after) {
+        memcpy(k0 + AGENDA_ID_BYTES, after, AGENDA_CURSOR_BYTES);
+    } else {
+        store_be64_put(k0 + AGENDA_ID_BYTES, (uint64_t)lo);
+        memset(k0 + AGENDA_ID_BYTES + 8, 0, AGENDA_ID_BYTES);
+    }
+    store_cursor_t *cur = NULL;
+    if ((rc = store_cursor_open(t, AGENDA_T_BY_TIME, k0, sizeof k0, &cur)) != 0)
+        goto fail;
+    size_t bytes = 0;
+    for (;;) {
+        const void *kp = NULL, *vp = NULL;
+        size_t kl = 0, vl = 0;
+        rc = store_cursor_next(cur, &kp, &kl, &vp, &vl);
+        if (rc == ES_NOT_FOUND) {
+            rc = ES_OK;
+            break;
+        }
+        if (rc != 0)
+            goto fail;
+        const uint8_t *key = kp;
+        if (kl != KEY_TIME || memcmp(key, pid, AGENDA_ID_BYTES) != 0)
+            break;
+        if (after && memcmp(key, k0, KEY_TIME) == 0)
+            continue; /* the cursor's own entry */
+        int64_t start = (int64_t)store_be64_get(key + AGENDA_ID_BYTES);
+        if (start >= to)
+            break;
+        if (vl != 8) {
+            rc = ES_INTERNAL;
+            goto fail;
+        }
+        int64_t end = (int64_t)store_be64_get(vp);
+        if (end <= from || start < lo)
+            continue;
+        if (out->n == limit || bytes >= max_bytes) {
+            out->more = 1;
+            break;
+        }
+        Espace__V1__AgendaEvent *e = NULL;
+        rc = agenda_db_load(t, key + AGENDA_ID_BYTES + 8, pid, 0, &e);
+        if (rc != 0) {
+            if (rc == ES_NOT_FOUND)
+                rc = ES_INTERNAL; /* index without event */
+            goto fail;
+        }
+        bytes += protobuf_c_message_get_packed_size(&e->base);
+        out->events[out->n++] = e;
+        memcpy(out->next, key + AGENDA_ID_BYTES, AGENDA_CURSOR_BYTES);
+    }
+    store_cursor_close(&cur);
+    return ES_OK;
+fail:
+    store_cursor_close(&cur);
+    agenda_page_free(out);
+    return rc;
+}
+
+/* ---- changes ---- */
+
+void agenda_changes_free(agenda_changes_t *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        Espace__V1__AgendaChange *ch = c->changes[i];
+        if (ch->event)
+            codec_free(&ch->event->base);
+        if (ch->previous)
+            codec_free(&ch->previous->base);
+        free(ch);
+    }
+    free(c->changes);
+    memset(c, 0, sizeof *c);
+}
+
+int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t since,
+                      size_t limit, size_t max_bytes, agenda_changes_t *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t head;
+    int64_t longest;
+    int rc = agenda_db_head(t, pid, &head, &longest);
+    if (rc != 0)
+        return rc;
+    out->last = head > since ? head : since;
+    if (limit == 0 || since >= head)
+        return ES_OK;
+    out->changes = calloc(limit, sizeof *out->changes);
+    if (!out->changes)
+        return ES_RESOURCE_EXHAUSTED;
+    uint8_t k0[KEY_CHANGE];
+    s_change_key(k0, pid, since + 1);
+    store_cursor_t *cur = NULL;
+    if ((rc = store_cursor_open(t, AGENDA_T_CHANGES, k0, sizeof k0, &cur)) != 0)
+        goto fail;
+    size_t bytes = 0;
+    for (;;) {
+        const void *kp = NULL, *vp = NULL;
+        size_t kl = 0, vl = 0;
+        rc = store_cursor_next(cur, &kp, &kl, &vp, &vl);
+        if (rc == ES_NOT_FOUND) {
+            rc = ES_OK;
+            break;
+        }
+        if (rc != 0)
+            goto fail;
+        const uint8_t *key = kp;
+        if (kl != KEY_CHANGE || memcmp(key, pid, AGENDA_ID_BYTES) != 0)
+            break;
+        if (vl != AGENDA_ID_BYTES + 1) {
+            rc = ES_INTERNAL;
+            goto fail;
+        }
+        if (out->n == limit || bytes >= max_bytes) {
+            out->more = 1;
+            break;
+        }
+        uint64_t cv = store_be64_get(key + AGENDA_ID_BYTES);
+        Espace__V1__AgendaChange *ch = malloc(sizeof *ch);
+        if (!ch) {
+            rc = ES_RESOURCE_EXHAUSTED;
+            goto fail;
+        }
+        espace__v1__agenda_change__init(ch);
+        out->changes[out->n++] = ch;
+        ch->kind = (Espace__V1__AgendaChangeKind)((const uint8_t *)vp)[AGENDA_ID_BYTES];
+        ch->change_version = cv;
+        rc = agenda_db_load(t, vp, pid, 1, &ch->event);
+        if (rc != 0) {
+            if (rc == ES_NOT_FOUND)
+                rc = ES_INTERNAL;
+            goto fail;
+        }
+        if (ch->kind == ESPACE__V1__AGENDA_CHANGE_KIND__AGENDA_CHANGE_RESCHEDULED &&
+            ch->event->previous_id.len == AGENDA_ID_BYTES &&
+            agenda_db_load(t, ch->event->previous_id.data, pid, 0, &ch->previous) != 0)
+            ch->previous = NULL; /* deleted since: the change stands alone */
+        bytes += protobuf_c_message_get_packed_size(&ch->base);
+        out->last = cv;
+    }
+    if (!out->more)
+        out->last = head;
+    store_cursor_close(&cur);
+    return ES_OK;
+fail:
+    store_cursor_close(&cur);
+    agenda_changes_free(out);
+    return rc;
+}
