@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "codec.h"
 #include "consent.pb-c.h"
+#include "edge.h"
 #include "espace.h"
 #include "identity.pb-c.h"
 #include "keys.h"
@@ -52,6 +53,9 @@ const char admin_help[] =
     "  catalogue withdraw --id ID       withdraw an app: its grants stop allowing anything\n"
     "  catalogue list [--all]           listed apps (--all: withdrawn ones too)\n"
     "  catalogue show --id ID           one app in full\n"
+    "  gen-cert [--cert F] [--key F] [--cn NAME]\n"
+    "                                   self-signed TLS pair for the edge (default\n"
+    "                                   <data>/edge/edge.crt and edge.key, CN localhost)\n"
     "  audit verify [--patient ID]      recompute the audit hash chains (one patient, or all);\n"
     "                                   exit 1 if one is broken\n";
 
@@ -737,6 +741,42 @@ static int s_backup(const espace_config_t *cfg, int argc, char **argv)
     return 0;
 }
 
+/* ---- gen-cert ---- */
+
+/* A self-signed certificate for the edge's TLS (local use), by default in
+ * <data>/edge: point tls_cert / tls_key at the printed paths. */
+static int s_gen_cert(const espace_config_t *cfg, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--cert", "--key", "--cn", NULL};
+    if (s_check_opts(argc, argv, allowed) < 0)
+        return s_usage("gen-cert [--cert FILE] [--key FILE] [--cn NAME]");
+    char dir[CONFIG_PATH_MAX + 8], cert[CONFIG_PATH_MAX + 32], key[CONFIG_PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/edge", cfg->data_dir);
+    const char *cert_path = s_opt(argc, argv, "--cert");
+    const char *key_path = s_opt(argc, argv, "--key");
+    const char *cn = s_opt(argc, argv, "--cn");
+    if (!cert_path || !key_path) {
+        if ((mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) ||
+            (mkdir(dir, 0700) < 0 && errno != EEXIST))
+            return s_error(ES_INTERNAL, "cannot create the edge folder", NULL);
+    }
+    if (!cert_path) {
+        snprintf(cert, sizeof cert, "%s/edge.crt", dir);
+        cert_path = cert;
+    }
+    if (!key_path) {
+        snprintf(key, sizeof key, "%s/edge.key", dir);
+        key_path = key;
+    }
+    int rc = edge_cert_generate(cert_path, key_path, cn ? cn : "localhost");
+    if (rc < 0)
+        return s_error(rc, "cannot write the certificate", NULL);
+    printf("certificate %s\nprivate key %s\n", cert_path, key_path);
+    printf("serve TLS with: tls_cert = %s and tls_key = %s (or --tls-cert/--tls-key)\n",
+           cert_path, key_path);
+    return 0;
+}
+
 int admin_main(const espace_config_t *cfg, int argc, char **argv)
 {
     if (argc < 1)
@@ -758,5 +798,7 @@ int admin_main(const espace_config_t *cfg, int argc, char **argv)
         return s_catalogue(cfg, argc - 1, argv + 1);
     if (!strcmp(cmd, "audit"))
         return s_audit(cfg, argc - 1, argv + 1);
+    if (!strcmp(cmd, "gen-cert"))
+        return s_gen_cert(cfg, argc - 1, argv + 1);
     return s_usage("unknown admin command");
 }

@@ -26,7 +26,12 @@ const char config_flags_help[] =
     "  --no-sync            no fsync of the stores (tests only)\n"
     "  --broker ENDPOINT    broker to reach (service alone; default: ipc of --data)\n"
     "  --broker-key Z85     broker public key (with a tcp --broker)\n"
-    "  --key FILE           own CURVE keypair file (with a tcp --broker)\n";
+    "  --key FILE           own CURVE keypair file (with a tcp --broker)\n"
+    "  --edge-host H        address of the websocket edge (default 127.0.0.1)\n"
+    "  --edge-port N        its port (default 8080; 0 = any)\n"
+    "  --web-root DIR       the built web app it serves\n"
+    "  --tls-cert FILE      TLS certificate of the edge (with --tls-key)\n"
+    "  --tls-key FILE       its private key\n";
 
 void config_defaults(espace_config_t *c)
 {
@@ -39,6 +44,11 @@ void config_defaults(espace_config_t *c)
     c->heartbeat_ms = 1000;
     c->log_level = LOG_INFO;
     c->tcp = 1;
+    snprintf(c->edge_host, sizeof c->edge_host, "%s", "127.0.0.1");
+    c->edge_port = 8080;
+#ifdef ESPACE_WEB_ROOT
+    snprintf(c->web_root, sizeof c->web_root, "%s", ESPACE_WEB_ROOT);
+#endif
 }
 
 static int s_copy(char *dst, size_t n, const char *v)
@@ -108,6 +118,16 @@ static int s_set(espace_config_t *c, const char *key, const char *v)
         return s_level(v, &c->log_level);
     if (!strcmp(key, "tcp"))
         return s_bool(v, &c->tcp);
+    if (!strcmp(key, "edge_host"))
+        return s_copy(c->edge_host, sizeof c->edge_host, v);
+    if (!strcmp(key, "edge_port"))
+        return s_uint(v, 0, 65535, &c->edge_port);
+    if (!strcmp(key, "web_root"))
+        return s_copy(c->web_root, sizeof c->web_root, v);
+    if (!strcmp(key, "tls_cert"))
+        return s_copy(c->tls_cert, sizeof c->tls_cert, v);
+    if (!strcmp(key, "tls_key"))
+        return s_copy(c->tls_key, sizeof c->tls_key, v);
     return ES_NOT_FOUND;
 }
 
@@ -135,7 +155,9 @@ static const struct {
     {"--data", "data_dir"},         {"--tcp-host", "tcp_host"},   {"--req-port", "req_port"},
     {"--pub-port", "pub_port"},     {"--sub-port", "sub_port"},   {"--heartbeat-ms", "heartbeat_ms"},
     {"--log-level", "log_level"},   {"--broker", NULL},           {"--broker-key", NULL},
-    {"--key", NULL},                {"--config", NULL},
+    {"--key", NULL},                {"--config", NULL},           {"--edge-host", "edge_host"},
+    {"--edge-port", "edge_port"},   {"--web-root", "web_root"},   {"--tls-cert", "tls_cert"},
+    {"--tls-key", "tls_key"},
 };
 
 int config_parse_args(espace_config_t *c, int *argc, char **argv, char err[CONFIG_ERR_MAX])

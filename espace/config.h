@@ -19,6 +19,11 @@
  *   no_sync        --no-sync       false (tests only: no fsync)
  *   log_level      --log-level     info (debug|info|warn|error)
  *   tcp            --no-tcp        true (false: ipc endpoints only)
+ *   edge_host      --edge-host H   127.0.0.1 (address of the websocket edge)
+ *   edge_port      --edge-port N   8080 (0: any free port, logged)
+ *   web_root       --web-root DIR  the built web app (clients/web/dist of the source tree)
+ *   tls_cert       --tls-cert FILE none (TLS on the edge when both are set;
+ *   tls_key        --tls-key FILE  none  `espace admin gen-cert` makes a pair)
  * Flags only: --config FILE, --broker ENDPOINT, --broker-key Z85, --key FILE
  * (a service run alone over tcp: broker endpoint, its public key, and the
  * service's own keypair file).
@@ -48,6 +53,11 @@ typedef struct espace_config {
     int no_sync;                       /* 1: stores without fsync (tests) */
     int log_level;                     /* log_level_t */
     int tcp;                           /* 1: bind the tcp endpoints too */
+    char edge_host[256];               /* address the websocket edge binds */
+    unsigned edge_port;                /* its port, 0 = any */
+    char web_root[CONFIG_PATH_MAX];    /* static files served by the edge, "" = none */
+    char tls_cert[CONFIG_PATH_MAX];    /* edge TLS certificate (PEM), "" = plain ws */
+    char tls_key[CONFIG_PATH_MAX];     /* edge TLS private key (PEM) */
     char broker[CONFIG_PATH_MAX];      /* --broker: endpoint to reach ("" = ipc) */
     char broker_key[64];               /* --broker-key: broker public key, Z85 */
     char key_file[CONFIG_PATH_MAX];    /* --key: own keypair file */

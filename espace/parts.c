@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agenda.h"
 #include "broker.h"
 #include "bus.h"
 #include "consent.h"
+#include "edge.h"
 #include "identity.h"
 #include "log.h"
 #include "status.h"
@@ -15,12 +17,15 @@
 
 static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
 static int s_run_service(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
+static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
 
 /* The broker must come first: services connect to it. */
 const part_def_t parts_table[] = {
     {"broker", s_run_broker, NULL, "the broker alone"},
     {"identity", s_run_service, &identity_service, "the identity service alone"},
     {"consent", s_run_service, &consent_service, "the consent service alone"},
+    {"agenda", s_run_service, &agenda_service, "the agenda service alone"},
+    {"edge", s_run_edge, NULL, "the websocket edge alone (web app, live updates)"},
 };
 const size_t parts_count = sizeof parts_table / sizeof parts_table[0];
 
@@ -61,46 +66,81 @@ static int s_same_host(const char *endpoint, unsigned port, char *out, size_t n)
     return (w < 0 || (size_t)w >= n) ? ES_INVALID_ARGUMENT : 0;
 }
 
+/* The broker endpoints a part uses: `req` for requests and `side` for its
+ * events endpoint (events-in for a service, events-out for the edge). By
+ * default both are the local ipc endpoints; with a tcp --broker they are the
+ * broker's host with CURVE, using the keypair --key (registered by the
+ * operator with role service, or gateway for an edge). side_tcp (n bytes)
+ * holds the derived endpoint; pk/sk the loaded keys (caller wipes sk). */
+static int s_conns(const part_def_t *p, const espace_config_t *cfg, const char *side_ipc,
+                   unsigned side_port, uint8_t pk[32], uint8_t sk[32], char *side_tcp, size_t n,
+                   bus_conn_t *req, bus_conn_t *side)
+{
+    req->heartbeat_ms = cfg->heartbeat_ms;
+    req->endpoint = cfg->req_ipc;
+    *side = *req;
+    side->endpoint = side_ipc;
+    if (!strncmp(cfg->broker, "tcp://", 6)) {
+        if (!cfg->broker_key[0] || !cfg->key_file[0]) {
+            log_error(p->name, "start.failed", "reason=\"tcp --broker needs --broker-key and --key\"");
+            return ES_INVALID_ARGUMENT;
+        }
+        int rc = bus_keypair_load(cfg->key_file, 0, pk, sk);
+        if (rc < 0) {
+            log_error(p->name, "start.failed", "reason=\"cannot load --key\" status=%s",
+                      es_status_name(rc));
+            return rc;
+        }
+        rc = s_same_host(cfg->broker, side_port, side_tcp, n);
+        if (rc < 0)
+            return rc;
+        req->endpoint = cfg->broker;
+        req->server_key = cfg->broker_key;
+        req->public_key = pk;
+        req->secret_key = sk;
+        *side = *req;
+        side->endpoint = side_tcp;
+    } else if (cfg->broker[0]) {
+        req->endpoint = cfg->broker;
+    }
+    return 0;
+}
+
 static int s_run_service(const part_def_t *p, const espace_config_t *cfg, int ready_fd)
 {
     uint8_t pk[32] = {0}, sk[32] = {0};
     char pub_tcp[CONFIG_PATH_MAX + 16];
-    int rc;
     svc_opts_t o;
     memset(&o, 0, sizeof o);
     o.data_dir = cfg->data_dir;
     o.stop_fd = stop_fd();
     o.ready_fd = ready_fd;
     o.no_sync = cfg->no_sync;
-    o.bus.heartbeat_ms = cfg->heartbeat_ms;
-    o.pub.heartbeat_ms = cfg->heartbeat_ms;
-    o.bus.endpoint = cfg->req_ipc;
-    o.pub.endpoint = cfg->pub_ipc;
-    if (!strncmp(cfg->broker, "tcp://", 6)) {
-        if (!cfg->broker_key[0] || !cfg->key_file[0]) {
-            log_error(p->name, "start.failed", "reason=\"tcp --broker needs --broker-key and --key\"");
-            return ES_INVALID_ARGUMENT;
-        }
-        rc = bus_keypair_load(cfg->key_file, 0, pk, sk);
-        if (rc < 0) {
-            log_error(p->name, "start.failed", "reason=\"cannot load --key\" status=%s",
-                      es_status_name(rc));
-            return rc;
-        }
-        rc = s_same_host(cfg->broker, cfg->pub_port, pub_tcp, sizeof pub_tcp);
-        if (rc < 0)
-            goto wipe;
-        o.bus.endpoint = cfg->broker;
-        o.bus.server_key = cfg->broker_key;
-        o.bus.public_key = pk;
-        o.bus.secret_key = sk;
-        o.pub = o.bus;
-        o.pub.endpoint = pub_tcp;
-    } else if (cfg->broker[0]) {
-        o.bus.endpoint = cfg->broker;
-    }
-    rc = svc_run(p->svc, &o);
-wipe:
+    int rc = s_conns(p, cfg, cfg->pub_ipc, cfg->pub_port, pk, sk, pub_tcp, sizeof pub_tcp, &o.bus,
+                     &o.pub);
+    if (rc == 0)
+        rc = svc_run(p->svc, &o);
+    sodium_memzero(sk, sizeof sk);
+    return rc;
+}
+
+static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, int ready_fd)
+{
+    uint8_t pk[32] = {0}, sk[32] = {0};
+    char sub_tcp[CONFIG_PATH_MAX + 16];
+    edge_opts_t o;
+    edge_opts_default(&o);
+    o.host = cfg->edge_host;
+    o.port = (int)cfg->edge_port;
+    o.web_root = cfg->web_root[0] ? cfg->web_root : NULL;
+    o.tls_cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL;
+    o.tls_key = cfg->tls_key[0] ? cfg->tls_key : NULL;
+    o.stop_fd = stop_fd();
+    o.ready_fd = ready_fd;
+    int rc = s_conns(p, cfg, cfg->sub_ipc, cfg->sub_port, pk, sk, sub_tcp, sizeof sub_tcp, &o.bus,
+                     &o.events);
+    if (rc == 0)
+        rc = edge_run(&o);
     sodium_memzero(sk, sizeof sk);
     return rc;
 }

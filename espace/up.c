@@ -74,12 +74,14 @@ static void s_summary(const espace_config_t *cfg, const part_def_t *const *parts
 {
     char services[512] = "";
     size_t off = 0;
-    int has_broker = 0;
+    int has_broker = 0, has_edge = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!parts[i]->svc) {
+        if (!strcmp(parts[i]->name, "broker")) {
             has_broker = 1;
             continue;
         }
+        if (!strcmp(parts[i]->name, "edge"))
+            has_edge = 1;
         int w = snprintf(services + off, sizeof services - off, "%s%s", off ? "," : "",
                          parts[i]->name);
         if (w > 0 && (size_t)w < sizeof services - off)
@@ -116,6 +118,9 @@ static void s_summary(const espace_config_t *cfg, const part_def_t *const *parts
         printf("  broker      %s\n", cfg->broker[0] ? cfg->broker : cfg->req_ipc);
     }
     printf("  services    %s\n", services[0] ? services : "(none)");
+    if (has_edge)
+        printf("  web app     %s://%s:%u/\n", cfg->tls_cert[0] ? "https" : "http", cfg->edge_host,
+               cfg->edge_port);
     printf("Stop with Ctrl-C (SIGINT) or SIGTERM.\n");
     fflush(stdout);
 }

@@ -38,6 +38,7 @@ data_dir = $ES_TMP/data
 req_port = $REQ
 pub_port = $PUB
 sub_port = $SUB
+edge_port = 0
 heartbeat_ms = 200
 no_sync = true
 CONF

@@ -14,6 +14,7 @@ data_dir = $D
 req_port = $REQ
 pub_port = $PUB
 sub_port = $SUB
+edge_port = 0
 heartbeat_ms = 200
 CONF
 export ESPACE_PWHASH=min

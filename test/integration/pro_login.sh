@@ -34,7 +34,7 @@ export ESPACE_PWHASH=min
 COMMON=(--data "$DATA" --no-sync)
 
 step "espace up (ports $REQ $PUB $SUB)"
-bg "$ESPACE" "${COMMON[@]}" --req-port "$REQ" --pub-port "$PUB" --sub-port "$SUB" \
+bg "$ESPACE" "${COMMON[@]}" --req-port "$REQ" --pub-port "$PUB" --sub-port "$SUB" --edge-port 0 \
     --heartbeat-ms 200 up >"$TMP/up.out" 2>"$TMP/up.log"
 UP_PID=${ES_PIDS[-1]}
 for _ in $(seq 100); do
