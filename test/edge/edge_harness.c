@@ -1,7 +1,7 @@
 /*
- * edge_harness.c - test program: broker + identity + edge in one process
- * (threads), on a temporary data folder under /tmp, ipc endpoints, and a
- * free loopback port. Used by the protocol tests (test/edge/NAME.test.mjs) and
+ * edge_harness.c - test program: broker + identity + consent + agenda +
+ * edge in one process (threads), on a temporary data folder under /tmp, ipc
+ * endpoints, and a free loopback port. Used by the protocol tests (test/edge/NAME.test.mjs) and
  * the browser tests.
  *
  *   edge_harness [--tls] [--web-root DIR] [--rate N] [--burst N]
@@ -12,7 +12,19 @@
  * serves, then reads commands on stdin, one per line:
  *   pub <topic> <text>   publish an event on <topic> whose body is a
  *                        espace.v1.Status{message: <text>}
- * and answers "ok" or "error" per command. Stops on SIGTERM/SIGINT or stdin
+ *                        answers "ok" or "error"
+ *   grant <patient_id> <rpps>
+ *                        consent Grant, as the patient (a local Caller frame
+ *                        {PRINCIPAL_PATIENT, patient_id}): AGENDA read+write
+ *                        for professional <rpps>, purpose soins, no end;
+ *                        answers "ok <grant id hex>" or "error <CODE_...>"
+ *   as-pro-create <patient_id> <rpps> <start_ms> <end_ms> <title...>
+ *                        agenda Create as professional <rpps> (local Caller
+ *                        frame {PRINCIPAL_PROFESSIONAL, rpps}): a booked
+ *                        rendez-vous; the title is the rest of the line;
+ *                        answers "ok <event id hex>" or "error <CODE_...>"
+ * (ipc peers are PEER_LOCAL: the broker honours the Caller frame they send,
+ * docs/protocol.md). Stops on SIGTERM/SIGINT or stdin
  * EOF, removes its folder and exits 0 (1 if a part failed).
  *
  * Passwords are hashed at the "min" cost (ESPACE_PWHASH=min) unless the
@@ -25,11 +37,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "agenda.h"
+#include "agenda.pb-c.h"
 #include "broker.h"
 #include "bus.h"
+#include "codec.h"
+#include "consent.h"
+#include "consent.pb-c.h"
 #include "edge.h"
 #include "identity.h"
 #include "log.h"
@@ -47,9 +65,9 @@ typedef struct part {
 static char g_dir[64];
 static char g_req[160], g_pub[160], g_sub[160];
 static broker_opts_t g_bo;
-static svc_opts_t g_so;
+static svc_opts_t g_so, g_co, g_ao;
 static edge_opts_t g_eo;
-static part_t g_broker, g_identity, g_edge;
+static part_t g_broker, g_identity, g_consent, g_agenda, g_edge;
 static int g_port;
 
 static void *s_broker_main(void *arg)
@@ -65,6 +83,24 @@ static void *s_identity_main(void *arg)
 {
     part_t *p = arg;
     p->rc = svc_run(&identity_service, &g_so);
+    if (write(p->ready[1], "x", 1) != 1)
+        abort();
+    return NULL;
+}
+
+static void *s_consent_main(void *arg)
+{
+    part_t *p = arg;
+    p->rc = svc_run(&consent_service, &g_co);
+    if (write(p->ready[1], "x", 1) != 1)
+        abort();
+    return NULL;
+}
+
+static void *s_agenda_main(void *arg)
+{
+    part_t *p = arg;
+    p->rc = svc_run(&agenda_service, &g_ao);
     if (write(p->ready[1], "x", 1) != 1)
         abort();
     return NULL;
@@ -128,6 +164,133 @@ static unsigned s_num(const char *s)
     return (unsigned)v;
 }
 
+static void s_hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Print "error <CODE_NAME>" for a negative es_status. */
+static void s_print_error(int rc)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&espace__v1__code__descriptor, -rc);
+    printf("error %s\n", v ? v->name : "CODE_UNKNOWN");
+}
+
+/* Call until the agenda/consent worker is registered (UNAVAILABLE at first). */
+static int s_call(bus_client_t *c, const char *service, const char *method,
+                  const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rdesc,
+                  const Espace__V1__Caller *caller, ProtobufCMessage **out)
+{
+    int rc = ES_UNAVAILABLE;
+    for (int i = 0; i < 100 && !stop_requested(); i++) {
+        rc = bus_call(c, service, method, req, rdesc, 5000, caller, out, NULL);
+        if (rc != ES_UNAVAILABLE)
+            break;
+        struct timespec ts = {0, 50L * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}
+
+/* grant <patient_id> <rpps> */
+static void s_cmd_grant(bus_client_t *c, char *patient, char *rpps)
+{
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+    who.principal = patient;
+    who.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    Espace__V1__Scope read = ESPACE__V1__SCOPE__INIT, write = ESPACE__V1__SCOPE__INIT;
+    read.category = write.category = ESPACE__V1__CATEGORY__CATEGORY_AGENDA;
+    read.action = ESPACE__V1__ACTION__ACTION_READ;
+    write.action = ESPACE__V1__ACTION__ACTION_WRITE;
+    Espace__V1__Scope *scopes[2] = {&read, &write};
+    Espace__V1__GrantRequest req = ESPACE__V1__GRANT_REQUEST__INIT;
+    req.patient_id = patient;
+    req.grantee_kind = ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL;
+    req.grantee_id = rpps;
+    req.n_scopes = 2;
+    req.scopes = scopes;
+    req.purpose = ESPACE__V1__PURPOSE__PURPOSE_SOINS;
+    ProtobufCMessage *out = NULL;
+    int rc = s_call(c, "consent", "Grant", &req.base, &espace__v1__grant_reply__descriptor, &who,
+                    &out);
+    Espace__V1__GrantReply *rep = (Espace__V1__GrantReply *)out;
+    if (rc == 0 && rep != NULL && rep->grant != NULL && rep->grant->id.len <= 32) {
+        char idhex[65];
+        s_hex(rep->grant->id.data, rep->grant->id.len, idhex);
+        printf("ok %s\n", idhex);
+    } else {
+        s_print_error(rc == 0 ? ES_INTERNAL : rc);
+    }
+    codec_free(out);
+}
+
+/* as-pro-create <patient_id> <rpps> <start_ms> <end_ms> <title...> */
+static void s_cmd_pro_create(bus_client_t *c, char *patient, char *rpps, long long start,
+                             long long end, char *title)
+{
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL;
+    who.principal = rpps;
+    who.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    Espace__V1__AgendaParticipant pro = ESPACE__V1__AGENDA_PARTICIPANT__INIT;
+    pro.actor_type = ESPACE__V1__AGENDA_ACTOR__AGENDA_ACTOR_PROFESSIONAL;
+    pro.actor_id = rpps;
+    pro.role = (char *)"PPRF";
+    Espace__V1__AgendaParticipant *parts[1] = {&pro};
+    Espace__V1__AgendaEvent ev = ESPACE__V1__AGENDA_EVENT__INIT;
+    ev.kind = ESPACE__V1__AGENDA_KIND__AGENDA_KIND_RDV;
+    ev.status = ESPACE__V1__AGENDA_STATUS__AGENDA_STATUS_BOOKED;
+    ev.title = title;
+    ev.start_ms = start;
+    ev.end_ms = end;
+    ev.n_participants = 1;
+    ev.participants = parts;
+    Espace__V1__AgendaCreateRequest req = ESPACE__V1__AGENDA_CREATE_REQUEST__INIT;
+    req.patient_id = patient;
+    req.event = &ev;
+    ProtobufCMessage *out = NULL;
+    int rc = s_call(c, AGENDA_SERVICE, "Create", &req.base,
+                    &espace__v1__agenda_create_reply__descriptor, &who, &out);
+    Espace__V1__AgendaCreateReply *rep = (Espace__V1__AgendaCreateReply *)out;
+    if (rc == 0 && rep != NULL && rep->event != NULL && rep->event->id.len <= 32) {
+        char idhex[65];
+        s_hex(rep->event->id.data, rep->event->id.len, idhex);
+        printf("ok %s\n", idhex);
+    } else {
+        s_print_error(rc == 0 ? ES_INTERNAL : rc);
+    }
+    codec_free(out);
+}
+
+/* One command line (NUL-terminated, modified in place). */
+static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
+{
+    char topic[BUS_MAX_TOPIC + 1], a[65], b[65];
+    long long start = 0, end = 0;
+    int off = 0;
+    if (sscanf(line, "pub %255s %n", topic, &off) == 1 && pub != NULL) {
+        Espace__V1__Status st = ESPACE__V1__STATUS__INIT;
+        st.message = line + off;
+        int rc = bus_publish(pub, topic, &st.base);
+        printf("%s\n", rc == 0 ? "ok" : "error");
+    } else if (sscanf(line, "grant %64s %64s", a, b) == 2 && cli != NULL) {
+        s_cmd_grant(cli, a, b);
+    } else if (sscanf(line, "as-pro-create %64s %64s %lld %lld %n", a, b, &start, &end, &off) == 4 &&
+               off > 0 && line[off] != '\0' && cli != NULL) {
+        s_cmd_pro_create(cli, a, b, start, end, line + off);
+    } else {
+        printf("error\n");
+    }
+    fflush(stdout);
+}
+
 /* Commands on stdin until EOF or a stop; 0 on EOF. */
 static void s_commands(void)
 {
@@ -138,6 +301,14 @@ static void s_commands(void)
     bus_pub_t *pub = NULL;
     if (zctx == NULL || bus_pub_new(zctx, &pc, &pub) != 0) {
         fprintf(stderr, "publisher failed\n");
+        stop_request();
+    }
+    bus_conn_t cc;
+    memset(&cc, 0, sizeof(cc));
+    cc.endpoint = g_req;
+    bus_client_t *cli = NULL;
+    if (zctx != NULL && bus_client_new(zctx, &cc, &cli) != 0) {
+        fprintf(stderr, "bus client failed\n");
         stop_request();
     }
     char line[1024];
@@ -161,17 +332,7 @@ static void s_commands(void)
         char *nl;
         while ((nl = strchr(line, '\n')) != NULL) {
             *nl = '\0';
-            char topic[BUS_MAX_TOPIC + 1];
-            int off = 0;
-            if (sscanf(line, "pub %255s %n", topic, &off) == 1 && pub != NULL) {
-                Espace__V1__Status st = ESPACE__V1__STATUS__INIT;
-                st.message = line + off;
-                int rc = bus_publish(pub, topic, &st.base);
-                printf("%s\n", rc == 0 ? "ok" : "error");
-            } else {
-                printf("error\n");
-            }
-            fflush(stdout);
+            s_command(pub, cli, line);
             size_t used = (size_t)(nl + 1 - line);
             memmove(line, nl + 1, have - used + 1);
             have -= used;
@@ -179,6 +340,7 @@ static void s_commands(void)
         if (have == sizeof(line) - 1)
             have = 0; /* an over-long line is dropped */
     }
+    bus_client_destroy(&cli);
     bus_pub_destroy(&pub);
     if (zctx)
         zmq_ctx_term(zctx);
@@ -258,6 +420,19 @@ int main(int argc, char **argv)
         goto stop;
     }
 
+    g_co = g_so;
+    g_co.ready_fd = -1;
+    if (s_start(&g_consent, s_consent_main, &g_co.ready_fd) != 0) {
+        fprintf(stderr, "consent failed\n");
+        goto stop;
+    }
+    g_ao = g_so;
+    g_ao.ready_fd = -1;
+    if (s_start(&g_agenda, s_agenda_main, &g_ao.ready_fd) != 0) {
+        fprintf(stderr, "agenda failed\n");
+        goto stop;
+    }
+
     if (web_root == NULL) {
         snprintf(www, sizeof(www), "%s/www", g_dir);
         if (mkdir(www, 0700) != 0)
@@ -293,11 +468,14 @@ int main(int argc, char **argv)
 stop:
     stop_request();
     s_join(&g_edge);
+    s_join(&g_agenda);
+    s_join(&g_consent);
     s_join(&g_identity);
     s_join(&g_broker);
-    if (g_edge.rc != 0 || g_identity.rc != 0 || g_broker.rc != 0) {
-        fprintf(stderr, "part failed: edge=%d identity=%d broker=%d\n", g_edge.rc, g_identity.rc,
-                g_broker.rc);
+    if (g_edge.rc != 0 || g_identity.rc != 0 || g_consent.rc != 0 || g_agenda.rc != 0 ||
+        g_broker.rc != 0) {
+        fprintf(stderr, "part failed: edge=%d identity=%d consent=%d agenda=%d broker=%d\n",
+                g_edge.rc, g_identity.rc, g_consent.rc, g_agenda.rc, g_broker.rc);
         rc = 1;
     }
     char cmd[128];

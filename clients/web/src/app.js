@@ -11,11 +11,14 @@ import * as signup from './screens/signup.js';
 import * as login from './screens/login.js';
 import * as home from './screens/home.js';
 import * as sessions from './screens/sessions.js';
+import * as agenda from './screens/agenda.js';
+import { reminderText } from './screens/agenda.js';
 
 const ROUTES = {
   '/connexion': { screen: login, auth: false },
   '/inscription': { screen: signup, auth: false },
   '/accueil': { screen: home, auth: true },
+  '/agenda': { screen: agenda, auth: true },
   '/sessions': { screen: sessions, auth: true },
 };
 
@@ -54,6 +57,10 @@ class App {
 
     this.conn.on('state', (s) => this.showConn(s));
     this.conn.on('session-ended', () => this.sessionEnded());
+    this.conn.on('event', (ev) => this.liveEvent(ev));
+    // Reminders show on every screen, in a live region above the page.
+    this.remindersEl = h('div', { id: 'reminders', className: 'reminders', role: 'status', 'aria-live': 'polite' });
+    this.main.before(this.remindersEl);
     this.showConn(this.conn.state);
     window.addEventListener('hashchange', () => this.route());
 
@@ -76,6 +83,23 @@ class App {
     this.connEl.replaceChildren(h('span', { className: 'sr-only' }, `${fr.conn.label} : `),
       CONN_TEXT[state] || state);
     this.connEl.dataset.state = state;
+  }
+
+  /** A pushed LiveEvent: agenda reminders become a notice (the screens handle the rest). */
+  liveEvent(ev) {
+    if (!this.session.loggedIn || !ev.topic.endsWith('.agenda.reminder')) return;
+    let text;
+    try {
+      text = reminderText(this.conn.codec.decode('espace.v1.AgendaReminder', ev.body));
+    } catch (err) {
+      console.warn('espace: undecodable reminder', err.message);
+      return;
+    }
+    if (!text) return;
+    const close = h('button', { type: 'button', className: 'link', onclick: () => item.remove() }, fr.agenda.close);
+    const item = h('div', { className: 'notice reminder' }, h('span', {}, text), ' ', close);
+    this.remindersEl.append(item);
+    while (this.remindersEl.children.length > 5) this.remindersEl.firstElementChild.remove();
   }
 
   sessionEnded() {
@@ -118,6 +142,9 @@ class App {
       }
     }
     this.renderHeader(path);
+    if (this.current && this.current.destroy) this.current.destroy();
+    this.current = null;
+    if (!logged) this.remindersEl.replaceChildren();
     const ctx = {
       conn: this.conn,
       session: this.session,
@@ -126,7 +153,8 @@ class App {
       logout: () => this.logout(),
     };
     this.flash = '';
-    const { el, title } = ROUTES[path].screen.render(ctx);
+    this.current = ROUTES[path].screen.render(ctx);
+    const { el, title } = this.current;
     document.title = `${title} · ${fr.app.name}`;
     this.main.replaceChildren(el);
     // Move focus to the new screen's heading after a navigation, not on the
@@ -149,7 +177,7 @@ class App {
       href: `#${p}`, 'aria-current': p === path ? 'page' : null,
     }, text));
     const items = me
-      ? [link('/accueil', fr.nav.home), link('/sessions', fr.nav.sessions),
+      ? [link('/accueil', fr.nav.home), link('/agenda', fr.nav.agenda), link('/sessions', fr.nav.sessions),
         h('li', {}, h('button', { type: 'button', className: 'link', id: 'nav-logout', onclick: () => this.logout() }, fr.nav.logout))]
       : [link('/connexion', fr.nav.login), link('/inscription', fr.nav.signup)];
     this.navEl.replaceChildren(h('ul', {}, items));

@@ -366,11 +366,15 @@ export class Connection {
 
   /**
    * Call `service`.`method` with request message `req` of type
-   * espace.v1.<method>Request; resolves with the decoded <method>Reply.
+   * espace.v1.<type><method>Request; resolves with the decoded
+   * <type><method>Reply. `opts.type` is the message-name prefix of services
+   * whose messages carry one (agenda: 'Agenda' for AgendaCreateRequest...);
+   * the other options are those of request().
    */
-  async call(service, method, req = {}, opts) {
-    const body = this.codec.encode(`espace.v1.${method}Request`, req);
-    const reply = await this.request({ call: { service, method, body, timeout_ms: 0 } }, opts);
-    return this.codec.decode(`espace.v1.${method}Reply`, reply);
+  async call(service, method, req = {}, opts = {}) {
+    const { type = '', ...ropts } = opts;
+    const body = this.codec.encode(`espace.v1.${type}${method}Request`, req);
+    const reply = await this.request({ call: { service, method, body, timeout_ms: 0 } }, ropts);
+    return this.codec.decode(`espace.v1.${type}${method}Reply`, reply);
   }
 }
