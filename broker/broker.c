@@ -1,7 +1,9 @@
 /*
  * broker.c - the espace broker (broker.h): request routing with tickets,
- * worker heartbeats, caller stamping, session binding (AUTH), and a manual
- * XSUB/XPUB event proxy that also watches identity.session.revoked.
+ * worker heartbeats, caller stamping, session binding (AUTH), a manual
+ * XSUB/XPUB event proxy that also watches identity.session.revoked, and
+ * live events for professionals' sessions (SUBSCRIBE / EVENT on the request
+ * sockets).
  *
  * One thread, one zmq_poll loop, its own ZeroMQ context. Frames follow
  * docs/protocol.md; they are checked by frames_parse and decoded through
@@ -39,6 +41,10 @@
 #define S_SESSION_SWEEP_MS 60000
 #define S_REVOKED_TOPIC "identity.session.revoked"
 #define S_IDENTITY "identity"
+#define S_BROKER "broker"    /* service frame of the broker's own replies (SUBSCRIBE) */
+#define S_SUB_BUCKETS 4096   /* client subscriptions, hashed by "pro.<rpps>." */
+#define S_PRO_PREFIX "pro."
+#define S_STALE_MAX 16       /* gone connections unbound per event */
 
 typedef struct s_peer {
     int sock;                 /* S_IPC or S_TCP */
@@ -87,6 +93,17 @@ typedef struct s_pending {
     size_t caller_len;
 } s_pending_t;
 
+struct s_session;
+
+/* One SUBSCRIBE prefix of a connection; chained in b->subs by the hash of
+ * its "pro.<rpps>." head, so an event finds its subscribers in one bucket. */
+typedef struct s_sub {
+    struct s_sub *next;          /* bucket chain */
+    struct s_session *sess;      /* owner */
+    size_t len;
+    char prefix[BUS_MAX_TOPIC + 1];
+} s_sub_t;
+
 typedef struct s_session {
     struct s_session *next;
     int sock;
@@ -97,6 +114,11 @@ typedef struct s_session {
     int64_t expires_ms;       /* wall ms; 0 = none given */
     uint8_t *caller;          /* Caller bytes stamped on this connection's requests */
     size_t caller_len;
+    int kind;                 /* PrincipalKind of the caller */
+    char principal[65];       /* its principal (RPPS for a professional) */
+    s_sub_t *subs[BUS_MAX_CLIENT_SUBS]; /* SUBSCRIBE prefixes */
+    size_t nsubs;
+    uint64_t ev_seq;          /* last event forwarded (no duplicates for overlapping prefixes) */
 } s_session_t;
 
 typedef struct s_broker {
@@ -120,6 +142,11 @@ typedef struct s_broker {
     s_session_t **sessions;   /* S_SESSION_BUCKETS chains */
     size_t nsessions;
     uint64_t dropped;         /* malformed messages dropped */
+    s_sub_t **subs;           /* S_SUB_BUCKETS chains of client subscriptions */
+    size_t nsubs;
+    uint64_t ev_seq;          /* events seen on XSUB */
+    uint64_t ev_forwarded;    /* EVENTs sent to clients */
+    uint64_t ev_dropped;      /* EVENTs dropped (client at its high-water mark) */
 } s_broker_t;
 
 /* ---------------------------------------------------------------- sending */
@@ -173,6 +200,97 @@ static void s_reply_status(s_broker_t *b, int sock, const uint8_t *rid, size_t r
     s_reply_raw(b, sock, rid, rid_len, service, buf, len);
 }
 
+/* ---------------------------------------------------------- subscriptions */
+
+/* Length of the "pro.<id>." head of a topic or prefix, or 0 if it has none. */
+static size_t s_pro_head(const char *t, size_t len)
+{
+    size_t pl = strlen(S_PRO_PREFIX);
+    if (len <= pl || memcmp(t, S_PRO_PREFIX, pl) != 0)
+        return 0;
+    const char *dot = memchr(t + pl, '.', len - pl);
+    if (dot == NULL || dot == t + pl)
+        return 0;
+    return (size_t)(dot - t) + 1;
+}
+
+static size_t s_sub_hash(const char *head, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)head[i];
+        h *= 1099511628211ull;
+    }
+    return (size_t)(h % S_SUB_BUCKETS);
+}
+
+/* Subscribe (on = 1) or unsubscribe the XSUB sockets to a prefix. */
+static void s_upstream(s_broker_t *b, const char *prefix, size_t len, int on)
+{
+    char msg[1 + BUS_MAX_TOPIC];
+    msg[0] = (char)(on ? 1 : 0);
+    memcpy(msg + 1, prefix, len);
+    for (int i = 0; i < 2; i++)
+        if (b->xsub[i] != NULL && zmq_send(b->xsub[i], msg, 1 + len, ZMQ_DONTWAIT) < 0)
+            log_warn("broker", "upstream.failed", "on=%d", on);
+}
+
+/* How many subscriptions in the bucket of `head` have exactly this prefix. */
+static size_t s_sub_count(s_broker_t *b, size_t bucket, const char *prefix, size_t len)
+{
+    size_t n = 0;
+    for (s_sub_t *x = b->subs[bucket]; x != NULL; x = x->next)
+        if (x->len == len && memcmp(x->prefix, prefix, len) == 0)
+            n++;
+    return n;
+}
+
+/* Add a prefix (validated by the caller: it has a "pro.<id>." head) to a
+ * session. 0 (also when already there) or ES_RESOURCE_EXHAUSTED. The XSUB
+ * sockets subscribe when the first connection asks for a prefix. */
+static int s_sub_add(s_broker_t *b, s_session_t *sess, const char *prefix, size_t len)
+{
+    for (size_t i = 0; i < sess->nsubs; i++)
+        if (sess->subs[i]->len == len && memcmp(sess->subs[i]->prefix, prefix, len) == 0)
+            return 0;
+    if (sess->nsubs >= BUS_MAX_CLIENT_SUBS)
+        return ES_RESOURCE_EXHAUSTED;
+    s_sub_t *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return ES_RESOURCE_EXHAUSTED;
+    memcpy(x->prefix, prefix, len);
+    x->len = len;
+    x->sess = sess;
+    size_t bucket = s_sub_hash(prefix, s_pro_head(prefix, len));
+    if (s_sub_count(b, bucket, prefix, len) == 0)
+        s_upstream(b, prefix, len, 1);
+    x->next = b->subs[bucket];
+    b->subs[bucket] = x;
+    sess->subs[sess->nsubs++] = x;
+    b->nsubs++;
+    return 0;
+}
+
+/* End every subscription of a session; the XSUB sockets unsubscribe a
+ * prefix when its last connection goes. */
+static void s_sub_remove_all(s_broker_t *b, s_session_t *sess)
+{
+    for (size_t i = 0; i < sess->nsubs; i++) {
+        s_sub_t *x = sess->subs[i];
+        size_t bucket = s_sub_hash(x->prefix, s_pro_head(x->prefix, x->len));
+        for (s_sub_t **pp = &b->subs[bucket]; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == x) {
+                *pp = x->next;
+                break;
+            }
+        if (s_sub_count(b, bucket, x->prefix, x->len) == 0)
+            s_upstream(b, x->prefix, x->len, 0);
+        free(x);
+        b->nsubs--;
+    }
+    sess->nsubs = 0;
+}
+
 /* --------------------------------------------------------------- sessions */
 
 static size_t s_session_hash(int sock, const uint8_t *rid, size_t len)
@@ -197,10 +315,14 @@ static s_session_t **s_session_slot(s_broker_t *b, int sock, const uint8_t *rid,
     return pp;
 }
 
+/* Free a session (its subscriptions must be out of b->subs, or the broker
+ * going away). */
 static void s_session_free(s_session_t *s)
 {
     if (s == NULL)
         return;
+    for (size_t i = 0; i < s->nsubs; i++)
+        free(s->subs[i]);
     free(s->caller);
     free(s);
 }
@@ -209,6 +331,10 @@ static void s_session_unlink(s_broker_t *b, s_session_t **pp)
 {
     s_session_t *s = *pp;
     *pp = s->next;
+    if (s->nsubs > 0) {
+        log_info("broker", "events.unsubscribed", "subscriptions=%zu", s->nsubs);
+        s_sub_remove_all(b, s);
+    }
     s_session_free(s);
     b->nsessions--;
 }
@@ -237,10 +363,11 @@ static size_t s_session_sweep(s_broker_t *b, const uint8_t *sid, size_t sid_len)
     return removed;
 }
 
-/* Bind (replacing) a session to a connection. Takes ownership of caller. */
+/* Bind (replacing) a session to a connection. Takes ownership of caller;
+ * kind and principal are those of the Caller it packs. */
 static int s_session_bind(s_broker_t *b, int sock, const uint8_t *rid, size_t rid_len,
                           const uint8_t *sid, size_t sid_len, int64_t expires_ms,
-                          uint8_t *caller, size_t caller_len)
+                          uint8_t *caller, size_t caller_len, int kind, const char *principal)
 {
     s_session_t **pp = s_session_slot(b, sock, rid, rid_len);
     if (*pp != NULL)
@@ -265,6 +392,8 @@ static int s_session_bind(s_broker_t *b, int sock, const uint8_t *rid, size_t ri
     s->expires_ms = expires_ms;
     s->caller = caller;
     s->caller_len = caller_len;
+    s->kind = kind;
+    snprintf(s->principal, sizeof(s->principal), "%s", principal ? principal : "");
     pp = s_session_slot(b, sock, rid, rid_len);
     *pp = s;
     b->nsessions++;
@@ -654,6 +783,69 @@ done:
     codec_free(&req->base);
 }
 
+/* A prefix a session may subscribe to: printable ASCII, at most
+ * BUS_MAX_TOPIC, starting with "pro.<its principal>.". 0, or the status to
+ * answer (ES_INVALID_ARGUMENT, ES_PERMISSION_DENIED). */
+static int s_prefix_allowed(const s_session_t *s, const char *prefix, size_t len)
+{
+    if (len == 0 || len > BUS_MAX_TOPIC)
+        return ES_INVALID_ARGUMENT;
+    for (size_t i = 0; i < len; i++)
+        if ((uint8_t)prefix[i] < 0x21 || (uint8_t)prefix[i] > 0x7e)
+            return ES_INVALID_ARGUMENT;
+    size_t pl = strlen(S_PRO_PREFIX), il = strlen(s->principal);
+    if (il == 0 || len < pl + il + 1 || memcmp(prefix, S_PRO_PREFIX, pl) != 0 ||
+        memcmp(prefix + pl, s->principal, il) != 0 || prefix[pl + il] != '.')
+        return ES_PERMISSION_DENIED;
+    return 0;
+}
+
+/* SUBSCRIBE: "EC01", 0x04, Request{method "Subscribe", body SubscribeRequest}.
+ * Answered by a REPLY of service "broker". */
+static void s_on_client_subscribe(s_broker_t *b, const s_peer_t *peer, frame_ref_t body)
+{
+    Espace__V1__Request *req = NULL;
+    Espace__V1__SubscribeRequest *sr = NULL;
+    if (body.len > BUS_MAX_MSG ||
+        codec_decode(&espace__v1__request__descriptor, body.data, body.len, BUS_MAX_MSG,
+                     (ProtobufCMessage **)&req, NULL) != 0) {
+        b->dropped++;
+        return; /* no id to answer */
+    }
+    int rc = 0;
+    const char *why = NULL, *field = NULL;
+    s_session_t *s = NULL;
+    if (strcmp(req->method, "Subscribe") != 0) {
+        rc = ES_INVALID_ARGUMENT;
+        why = "SUBSCRIBE carries method Subscribe";
+        field = "method";
+    } else if (codec_decode(&espace__v1__subscribe_request__descriptor, req->body.data,
+                            req->body.len, BUS_MAX_MSG, (ProtobufCMessage **)&sr, NULL) != 0) {
+        rc = ES_INVALID_ARGUMENT;
+        why = "bad SubscribeRequest";
+        field = "body";
+    } else if ((s = s_session_get(b, peer->sock, peer->rid, peer->rid_len)) == NULL) {
+        rc = ES_UNAUTHENTICATED;
+        why = "subscribing needs a bound session (AUTH)";
+    } else if (s->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL) {
+        rc = ES_PERMISSION_DENIED;
+        why = "live events through the broker are for professionals";
+    } else if ((rc = s_prefix_allowed(s, sr->prefix, strlen(sr->prefix))) != 0) {
+        why = rc == ES_INVALID_ARGUMENT ? "prefix: 1..255 printable ASCII characters"
+                                        : "prefix must start with pro.<your RPPS>.";
+        field = "prefix";
+    } else if ((rc = s_sub_add(b, s, sr->prefix, strlen(sr->prefix))) != 0) {
+        why = "too many subscriptions on this connection";
+    } else {
+        char q[300];
+        log_info("broker", "events.subscribed", "rpps=%s prefix=%s subscriptions=%zu",
+                 s->principal, log_quote(sr->prefix, q, sizeof(q)), s->nsubs);
+    }
+    s_reply_status(b, peer->sock, peer->rid, peer->rid_len, S_BROKER, req->id, rc, why, field);
+    codec_free((ProtobufCMessage *)sr);
+    codec_free(&req->base);
+}
+
 /* AUTH reply OK: bind the caller of the AuthenticateReply to the connection. */
 static int s_bind_from_reply(s_broker_t *b, s_pending_t *p, const Espace__V1__Reply *rep)
 {
@@ -673,8 +865,13 @@ static int s_bind_from_reply(s_broker_t *b, s_pending_t *p, const Espace__V1__Re
     size_t len = 0;
     if ((rc = s_caller_pack(c, &peer, &buf, &len)) != 0)
         goto done;
+    if (c->principal != NULL && strlen(c->principal) >= sizeof(((s_session_t *)0)->principal)) {
+        free(buf);
+        rc = ES_INVALID_ARGUMENT;
+        goto done;
+    }
     rc = s_session_bind(b, p->sock, p->rid, p->rid_len, c->session_id.data, c->session_id.len,
-                        c->session_expires_ms, buf, len);
+                        c->session_expires_ms, buf, len, (int)c->kind, c->principal);
     if (rc == 0) {
         char sid[2 * 16 + 1];
         log_info("broker", "auth.bound", "kind=%d session=%s peer_role=%s", (int)c->kind,
@@ -813,6 +1010,15 @@ static void s_on_request_msg(s_broker_t *b, int sock, zmq_msg_t *msgs, size_t n)
     frame_ref_t f[FRAMES_MAX];
     for (size_t i = 1; i < n; i++)
         f[i - 1] = (frame_ref_t){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};
+    /* SUBSCRIBE is parsed here (frames.c knows the older commands) */
+    if (n - 1 >= 2 && f[0].len == 4 && memcmp(f[0].data, BUS_CLIENT_PROTO, 4) == 0 &&
+        f[1].len == 1 && f[1].data[0] == BUS_C_SUBSCRIBE) {
+        if (n - 1 == 3)
+            s_on_client_subscribe(b, &peer, f[2]);
+        else
+            b->dropped++;
+        return;
+    }
     frames_msg_t m;
     if (frames_parse(f, n - 1, &m) != 0) {
         b->dropped++;
@@ -874,6 +1080,50 @@ static void s_on_revoked(s_broker_t *b, zmq_msg_t *ev_msg)
     codec_free(&ev->base);
 }
 
+/* Forward an event (topic, Event) to the connections that subscribed to a
+ * prefix of its topic: EVENT with ZMQ_DONTWAIT; a client at its high-water
+ * mark loses it (counted: events are hints); a connection that is gone
+ * (EHOSTUNREACH) or whose session expired is unbound. */
+static void s_forward(s_broker_t *b, frame_ref_t topic, frame_ref_t event)
+{
+    if (b->nsubs == 0 || topic.len == 0 || topic.len > BUS_MAX_TOPIC)
+        return;
+    const char *t = (const char *)topic.data;
+    size_t head = s_pro_head(t, topic.len);
+    if (head == 0)
+        return;
+    uint64_t seq = ++b->ev_seq;
+    int64_t now = bus_wall_ms();
+    s_session_t *stale[S_STALE_MAX];
+    size_t nstale = 0;
+    uint8_t cmd = BUS_C_EVENT;
+    frame_ref_t f[4] = {{(const uint8_t *)BUS_CLIENT_PROTO, 4}, {&cmd, 1}, topic, event};
+    for (s_sub_t *x = b->subs[s_sub_hash(t, head)]; x != NULL; x = x->next) {
+        s_session_t *s = x->sess;
+        if (x->len > topic.len || memcmp(x->prefix, t, x->len) != 0 || s->ev_seq == seq)
+            continue;
+        s->ev_seq = seq;
+        int rc = (s->expires_ms > 0 && now >= s->expires_ms)
+                     ? ES_UNAUTHENTICATED
+                     : s_send_to(b, s->sock, s->rid, s->rid_len, f, 4);
+        if (rc == 0) {
+            b->ev_forwarded++;
+        } else if (rc == ES_RESOURCE_EXHAUSTED) {
+            b->ev_dropped++;
+        } else if (rc == ES_UNAVAILABLE || rc == ES_UNAUTHENTICATED) {
+            if (nstale < S_STALE_MAX)
+                stale[nstale++] = s;
+        } else {
+            b->ev_dropped++;
+        }
+    }
+    for (size_t i = 0; i < nstale; i++) {
+        s_session_t **pp = s_session_slot(b, stale[i]->sock, stale[i]->rid, stale[i]->rid_len);
+        if (*pp == stale[i])
+            s_session_unlink(b, pp);
+    }
+}
+
 static void s_on_event(s_broker_t *b, zmq_msg_t *msgs, size_t n)
 {
     if (n == 2 && zmq_msg_size(&msgs[0]) == strlen(S_REVOKED_TOPIC) &&
@@ -885,6 +1135,8 @@ static void s_on_event(s_broker_t *b, zmq_msg_t *msgs, size_t n)
     for (int i = 0; i < 2; i++)
         if (b->xpub[i] != NULL)
             frames_send(b->xpub[i], f, n);
+    if (n == 2)
+        s_forward(b, f[0], f[1]);
 }
 
 static void s_on_subscription(s_broker_t *b, zmq_msg_t *msgs, size_t n)
@@ -1031,6 +1283,7 @@ static void s_teardown(s_broker_t *b)
         }
         free(b->sessions);
     }
+    free(b->subs); /* the entries went with their sessions */
     for (int i = 0; i < S_MAX_SERVICES; i++)
         free(b->services[i].queue);
     store_close(&b->keys);
@@ -1058,9 +1311,10 @@ static int s_open(s_broker_t *b)
         return rc;
     b->pending = calloc(BROKER_MAX_PENDING, sizeof(*b->pending));
     b->sessions = calloc(S_SESSION_BUCKETS, sizeof(*b->sessions));
+    b->subs = calloc(S_SUB_BUCKETS, sizeof(*b->subs));
     b->ctx = zmq_ctx_new();
     rc = ES_RESOURCE_EXHAUSTED;
-    if (b->pending == NULL || b->sessions == NULL || b->ctx == NULL)
+    if (b->pending == NULL || b->sessions == NULL || b->subs == NULL || b->ctx == NULL)
         goto wipe;
     rc = ES_INTERNAL;
     /* ZAP first: a CURVE server bound without a handler admits anyone */
@@ -1189,7 +1443,9 @@ int broker_run(const broker_opts_t *opts)
             b->sweep_at = now + S_SESSION_SWEEP_MS;
         }
     }
-    log_info("broker", "stopped", "dropped=%llu", (unsigned long long)b->dropped);
+    log_info("broker", "stopped", "dropped=%llu events_forwarded=%llu events_dropped=%llu",
+             (unsigned long long)b->dropped, (unsigned long long)b->ev_forwarded,
+             (unsigned long long)b->ev_dropped);
 done:
     s_teardown(b);
     free(b);

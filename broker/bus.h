@@ -41,6 +41,8 @@
 #define BUS_MAX_SERVICE 64          /* longest service name */
 #define BUS_MAX_TOPIC 255           /* longest event topic */
 #define BUS_KEY_Z85 41              /* Z85 key text incl. NUL */
+#define BUS_MAX_CLIENT_SUBS 16      /* SUBSCRIBE prefixes per connection (broker) */
+#define BUS_CLIENT_EVENTS 256       /* events a client keeps until bus_client_recv_event */
 
 /* Protocol header frames (docs/protocol.md). */
 #define BUS_CLIENT_PROTO "EC01"
@@ -49,6 +51,8 @@ enum bus_cmd {
     BUS_C_REQUEST = 0x01,   /* client -> broker */
     BUS_C_REPLY = 0x02,     /* broker -> client */
     BUS_C_AUTH = 0x03,      /* client -> broker: bind a session token */
+    BUS_C_SUBSCRIBE = 0x04, /* client -> broker: live events (professional sessions) */
+    BUS_C_EVENT = 0x05,     /* broker -> client: one event of a subscribed prefix */
     BUS_W_READY = 0x01,     /* worker -> broker */
     BUS_W_REQUEST = 0x02,   /* broker -> worker */
     BUS_W_REPLY = 0x03,     /* worker -> broker */
@@ -109,7 +113,9 @@ int bus_client_send(bus_client_t *c, const char *service, const char *method,
 
 /* Wait up to timeout_ms (-1 = forever, 0 = poll) for the next reply.
  * ES_DEADLINE_EXCEEDED if none came (out untouched). Malformed replies are
- * dropped. */
+ * dropped. Events (EVENT, after bus_client_subscribe) that arrive meanwhile
+ * are kept for bus_client_recv_event, at most BUS_CLIENT_EVENTS (later ones
+ * are dropped and counted: events are hints). */
 int bus_client_recv(bus_client_t *c, int timeout_ms, bus_reply_t *out);
 
 /* Blocking call: send, wait for the reply with the same id (discarding
@@ -129,6 +135,33 @@ int bus_call(bus_client_t *c, const char *service, const char *method,
  * (free with codec_free). */
 int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
                     Espace__V1__Caller **caller, bus_reply_t *r);
+
+/* Ask the broker for live events on `prefix` (SUBSCRIBE, docs/protocol.md):
+ * only for a connection whose bound session (bus_client_auth) is a
+ * professional's, and only prefixes starting with "pro.<own RPPS>.".
+ * Returns the reply's status: 0, ES_UNAUTHENTICATED (no bound session),
+ * ES_PERMISSION_DENIED (not a professional, or another prefix),
+ * ES_INVALID_ARGUMENT (prefix empty, too long or not printable ASCII),
+ * ES_RESOURCE_EXHAUSTED (BUS_MAX_CLIENT_SUBS reached), ES_DEADLINE_EXCEEDED
+ * (no answer). `r`, if not NULL, receives message/field. Subscribing again to
+ * the same prefix is a no-op. Subscriptions last until the session is unbound
+ * (revoked, expired, replaced by a new AUTH) or the connection is gone.
+ * Events published right after the reply may still be missed while the
+ * subscription travels to the publishers. */
+int bus_client_subscribe(bus_client_t *c, const char *prefix, uint32_t timeout_ms,
+                         bus_reply_t *r);
+
+/* Next event for this connection: one kept while waiting for replies, else
+ * one arriving within timeout_ms (-1 = forever, 0 = poll). 0 and topic
+ * (NUL-terminated) and *event (free with codec_free) set, or
+ * ES_DEADLINE_EXCEEDED. Replies arriving while it waits are dropped (and
+ * counted): call it when no request is in flight on this client. */
+int bus_client_recv_event(bus_client_t *c, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                          Espace__V1__Event **event);
+
+/* Events dropped by this client (queue full) plus replies dropped by
+ * bus_client_recv_event. */
+uint64_t bus_client_dropped(const bus_client_t *c);
 
 /* Wait up to timeout_ms (-1 = forever) until the connection to the broker
  * is up and can take a request (ZMQ_IMMEDIATE: nothing is queued before).

@@ -1,6 +1,7 @@
 /*
  * bus_client.c - the client role of the bus library (bus.h): pipelined
- * requests over a DEALER, replies matched by id.
+ * requests over a DEALER, replies matched by id; live events (EVENT after
+ * SUBSCRIBE) kept in a bounded ring until bus_client_recv_event.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,10 +17,20 @@
 #define S_CALL_MARGIN_MS 500  /* local deadline = request deadline + margin */
 #define S_FIRST_SEND_WAIT 1000 /* a new connection may take this long to come up */
 
+#define S_GOT_EVENT 1 /* s_recv_one: an event was queued */
+
+typedef struct s_event {
+    char topic[BUS_MAX_TOPIC + 1];
+    Espace__V1__Event *ev;
+} s_event_t;
+
 struct bus_client {
     void *sock;       /* DEALER to the broker's request endpoint */
     uint64_t next_id; /* next request id (from 1) */
     int sent_once;    /* a message went out on this socket */
+    s_event_t *events; /* ring of BUS_CLIENT_EVENTS, allocated at the first event */
+    size_t ev_head, ev_len;
+    uint64_t dropped; /* events over the ring, replies dropped while waiting for events */
 };
 
 void bus_reply_clear(bus_reply_t *r)
@@ -66,6 +77,9 @@ void bus_client_destroy(bus_client_t **c)
         return;
     if ((*c)->sock != NULL)
         zmq_close((*c)->sock);
+    for (size_t i = 0; (*c)->events != NULL && i < (*c)->ev_len; i++)
+        codec_free((ProtobufCMessage *)(*c)->events[((*c)->ev_head + i) % BUS_CLIENT_EVENTS].ev);
+    free((*c)->events);
     free(*c);
     *c = NULL;
 }
@@ -182,8 +196,40 @@ static void s_copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src);
 }
 
-/* Receive and decode one reply; ES_NOT_FOUND if nothing waiting, ES_INVALID_ARGUMENT
- * if it was malformed (dropped). */
+/* EVENT: "EC01", 0x05, topic, Event. 1 if f is one (parsed or not). */
+static int s_is_event(const frame_ref_t *f, size_t n)
+{
+    return n >= 2 && f[0].len == 4 && memcmp(f[0].data, BUS_CLIENT_PROTO, 4) == 0 &&
+           f[1].len == 1 && f[1].data[0] == BUS_C_EVENT;
+}
+
+/* Queue an EVENT message: S_GOT_EVENT, or ES_INVALID_ARGUMENT (malformed,
+ * dropped). A full ring drops the new event (counted). */
+static int s_queue_event(bus_client_t *c, const frame_ref_t *f, size_t n)
+{
+    if (n != 4 || f[2].len == 0 || f[2].len > BUS_MAX_TOPIC || memchr(f[2].data, 0, f[2].len))
+        return ES_INVALID_ARGUMENT;
+    if (c->events == NULL && (c->events = calloc(BUS_CLIENT_EVENTS, sizeof(s_event_t))) == NULL)
+        return ES_RESOURCE_EXHAUSTED;
+    if (c->ev_len == BUS_CLIENT_EVENTS) {
+        c->dropped++;
+        return S_GOT_EVENT;
+    }
+    Espace__V1__Event *ev = NULL;
+    if (codec_decode(&espace__v1__event__descriptor, f[3].data, f[3].len, BUS_MAX_MSG,
+                     (ProtobufCMessage **)&ev, NULL) != 0)
+        return ES_INVALID_ARGUMENT;
+    s_event_t *slot = &c->events[(c->ev_head + c->ev_len) % BUS_CLIENT_EVENTS];
+    memcpy(slot->topic, f[2].data, f[2].len);
+    slot->topic[f[2].len] = '\0';
+    slot->ev = ev;
+    c->ev_len++;
+    return S_GOT_EVENT;
+}
+
+/* Receive one message: a reply (0, decoded into out) or an event
+ * (S_GOT_EVENT, queued); ES_NOT_FOUND if nothing waiting,
+ * ES_INVALID_ARGUMENT if it was malformed (dropped). */
 static int s_recv_one(bus_client_t *c, bus_reply_t *out)
 {
     zmq_msg_t msgs[FRAMES_MAX];
@@ -196,6 +242,10 @@ static int s_recv_one(bus_client_t *c, bus_reply_t *out)
         f[i] = (frame_ref_t){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};
     frames_msg_t m;
     Espace__V1__Reply *rep = NULL;
+    if (s_is_event(f, n)) {
+        rc = s_queue_event(c, f, n);
+        goto done;
+    }
     rc = frames_parse(f, n, &m);
     if (rc != 0 || m.kind != FRAMES_C_REPLY) {
         rc = ES_INVALID_ARGUMENT;
@@ -242,13 +292,55 @@ int bus_client_recv(bus_client_t *c, int timeout_ms, bus_reply_t *out)
             *out = tmp;
             return 0;
         }
-        if (rc == ES_INVALID_ARGUMENT)
-            continue; /* malformed: dropped */
+        if (rc == ES_INVALID_ARGUMENT || rc == S_GOT_EVENT)
+            continue; /* malformed: dropped; an event: kept */
         if (rc != ES_NOT_FOUND)
             return rc;
         if ((rc = frames_wait(c->sock, deadline)) != 0)
             return rc;
     }
+}
+
+static int s_pop_event(bus_client_t *c, char topic[BUS_MAX_TOPIC + 1], Espace__V1__Event **event)
+{
+    s_event_t *slot = &c->events[c->ev_head];
+    memcpy(topic, slot->topic, BUS_MAX_TOPIC + 1);
+    *event = slot->ev;
+    slot->ev = NULL;
+    c->ev_head = (c->ev_head + 1) % BUS_CLIENT_EVENTS;
+    c->ev_len--;
+    return 0;
+}
+
+int bus_client_recv_event(bus_client_t *c, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                          Espace__V1__Event **event)
+{
+    if (c == NULL || topic == NULL || event == NULL)
+        return ES_INVALID_ARGUMENT;
+    *event = NULL;
+    int64_t deadline = timeout_ms < 0 ? -1 : bus_mono_ms() + timeout_ms;
+    for (;;) {
+        if (c->ev_len > 0)
+            return s_pop_event(c, topic, event);
+        bus_reply_t tmp;
+        int rc = s_recv_one(c, &tmp);
+        if (rc == 0) { /* a reply nobody waits for here */
+            bus_reply_clear(&tmp);
+            c->dropped++;
+            continue;
+        }
+        if (rc == ES_INVALID_ARGUMENT || rc == S_GOT_EVENT)
+            continue;
+        if (rc != ES_NOT_FOUND)
+            return rc;
+        if ((rc = frames_wait(c->sock, deadline)) != 0)
+            return rc;
+    }
+}
+
+uint64_t bus_client_dropped(const bus_client_t *c)
+{
+    return c ? c->dropped : 0;
 }
 
 /* Wait for the reply with this id until the local deadline; others dropped. */
@@ -358,6 +450,29 @@ int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
     }
     codec_free((ProtobufCMessage *)arep);
     return rc;
+}
+
+int bus_client_subscribe(bus_client_t *c, const char *prefix, uint32_t timeout_ms,
+                         bus_reply_t *r)
+{
+    if (r != NULL)
+        memset(r, 0, sizeof(*r));
+    if (c == NULL || prefix == NULL)
+        return ES_INVALID_ARGUMENT;
+    Espace__V1__SubscribeRequest sreq = ESPACE__V1__SUBSCRIBE_REQUEST__INIT;
+    sreq.prefix = (char *)prefix;
+    int64_t deadline = s_local_deadline(timeout_ms);
+    if (bus_client_wait(c, (int)(deadline - bus_mono_ms())) != 0)
+        return ES_DEADLINE_EXCEEDED;
+    uint64_t id = 0;
+    int rc = s_send_request(c, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sreq.base, timeout_ms, NULL,
+                            &id);
+    if (rc != 0)
+        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
+    bus_reply_t rep;
+    if ((rc = s_wait_id(c, id, deadline, &rep)) != 0)
+        return rc;
+    return s_finish(&rep, NULL, NULL, r);
 }
 
 int bus_client_fd(bus_client_t *c)

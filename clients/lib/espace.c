@@ -17,6 +17,8 @@
 #define S_REPLY_GRACE_MS 250 /* local wait beyond the request deadline */
 #define S_RETRY_MS 10        /* resend pause while the connection is not up */
 
+_Static_assert(ESPACE_TOPIC_MAX == BUS_MAX_TOPIC + 1, "topic buffer of espace.h");
+
 struct espace {
     void *zctx;               /* own ZeroMQ context */
     bus_client_t *client;     /* DEALER to the broker */
@@ -317,6 +319,70 @@ int espace_logout(espace_t *e, espace_error_t *err)
     Espace__V1__LogoutRequest req = ESPACE__V1__LOGOUT_REQUEST__INIT;
     return espace_call(e, "identity", "Logout", &req.base, &espace__v1__logout_reply__descriptor,
                        NULL, err);
+}
+
+int espace_resolve_patient(espace_t *e, const char *ins, char patient_id[ESPACE_PATIENT_ID_MAX],
+                           espace_error_t *err)
+{
+    if (!e || !ins || !patient_id) {
+        s_err(err, ES_INVALID_ARGUMENT, NULL, "missing argument");
+        return ES_INVALID_ARGUMENT;
+    }
+    patient_id[0] = '\0';
+    Espace__V1__ResolvePatientRequest req = ESPACE__V1__RESOLVE_PATIENT_REQUEST__INIT;
+    req.ins = (char *)ins;
+    ProtobufCMessage *m = NULL;
+    int rc = espace_call(e, "identity", "ResolvePatient", &req.base,
+                         &espace__v1__resolve_patient_reply__descriptor, &m, err);
+    if (rc < 0)
+        return rc;
+    Espace__V1__ResolvePatientReply *r = (Espace__V1__ResolvePatientReply *)m;
+    if (!r->patient_id || strlen(r->patient_id) != ESPACE_PATIENT_ID_MAX - 1) {
+        codec_free(m);
+        s_err(err, ES_INTERNAL, NULL, "malformed ResolvePatient reply");
+        return ES_INTERNAL;
+    }
+    memcpy(patient_id, r->patient_id, ESPACE_PATIENT_ID_MAX);
+    codec_free(m);
+    return 0;
+}
+
+int espace_subscribe(espace_t *e, const char *prefix, espace_error_t *err)
+{
+    if (!e || !prefix) {
+        s_err(err, ES_INVALID_ARGUMENT, NULL, "missing argument");
+        return ES_INVALID_ARGUMENT;
+    }
+    bus_reply_t r;
+    memset(&r, 0, sizeof r);
+    int rc = bus_client_subscribe(e->client, prefix, e->timeout_ms, &r);
+    if ((rc == ES_DEADLINE_EXCEEDED || rc == ES_UNAVAILABLE) && !r.message[0])
+        return s_no_answer(e, err);
+    e->answered = 1;
+    if (rc < 0)
+        s_err_reply(err, rc, &r);
+    else
+        s_err(err, ES_OK, NULL, NULL);
+    return rc;
+}
+
+int espace_next_event(espace_t *e, int timeout_ms, char topic[ESPACE_TOPIC_MAX],
+                      Espace__V1__Event **out, espace_error_t *err)
+{
+    if (out)
+        *out = NULL;
+    if (!e || !topic || !out) {
+        s_err(err, ES_INVALID_ARGUMENT, NULL, "missing argument");
+        return ES_INVALID_ARGUMENT;
+    }
+    int rc = bus_client_recv_event(e->client, timeout_ms, topic, out);
+    if (rc == ES_DEADLINE_EXCEEDED)
+        s_err(err, rc, NULL, "no event within %d ms", timeout_ms);
+    else if (rc < 0)
+        s_err(err, rc, NULL, "receive failed: %s", es_strerror(rc));
+    else
+        s_err(err, ES_OK, NULL, NULL);
+    return rc;
 }
 
 /* ---- consent vocabulary as text ---- */

@@ -54,8 +54,11 @@
  * ZeroMQ sockets). Use one espace_t per thread; different espace_t may be
  * used concurrently.
  *
- * Future work (not in this version): subscribing to live events (new
- * documents, agenda changes) for professionals.
+ * Live events: after login/resume, espace_subscribe asks the broker for the
+ * events of a topic prefix of the professional's own (e.g.
+ * "pro.<RPPS>.agenda", body espace.v1.AgendaChange); espace_next_event
+ * waits for them. Events are hints: after a gap, read the state again
+ * (e.g. agenda ListChanges from the last change_version seen).
  */
 #ifndef ESPACE_H
 #define ESPACE_H
@@ -63,11 +66,14 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
 
+#include "bus.pb-c.h"
 #include "consent.pb-c.h"
 #include "status.h"
 
 #define ESPACE_TOKEN_MAX 512         /* longest session token, incl. NUL */
 #define ESPACE_DEFAULT_TIMEOUT_MS 5000 /* per-call timeout when opts give 0 */
+#define ESPACE_TOPIC_MAX 256         /* event topic buffer, incl. NUL (BUS_MAX_TOPIC + 1) */
+#define ESPACE_PATIENT_ID_MAX 33     /* patient id (32 hex) incl. NUL */
 
 typedef struct espace espace_t;
 
@@ -148,6 +154,32 @@ int espace_whoami(espace_t *e, espace_whoami_t *out, espace_error_t *err);
 /* identity.Logout: end the session bound to this connection (published as
  * identity.session.revoked; the token stops working everywhere). */
 int espace_logout(espace_t *e, espace_error_t *err);
+
+/* identity.ResolvePatient: the patient id (32 hex) of a matricule INS (15
+ * characters, spaces ignored), into patient_id[ESPACE_PATIENT_ID_MAX].
+ * Needs a professional's session. ES_INVALID_ARGUMENT (field "ins") for a
+ * malformed INS, ES_NOT_FOUND when no patient has this INS. Knowing the id
+ * gives no access: each service still asks consent. */
+int espace_resolve_patient(espace_t *e, const char *ins, char patient_id[ESPACE_PATIENT_ID_MAX],
+                           espace_error_t *err);
+
+/* Live events (SUBSCRIBE, docs/protocol.md): receive the events whose topic
+ * starts with `prefix`, which must start with "pro.<own RPPS>." (e.g.
+ * "pro.10001234567.agenda"). Needs a session bound to this handle (login or
+ * resume). ES_UNAUTHENTICATED without one (or once it was revoked or
+ * expired: calling it again is a cheap way to check the session is still
+ * bound), ES_PERMISSION_DENIED for another prefix, ES_RESOURCE_EXHAUSTED
+ * past 16 prefixes. Subscribing twice to a prefix is harmless. Events
+ * published in the first moments after the call may be missed. */
+int espace_subscribe(espace_t *e, const char *prefix, espace_error_t *err);
+
+/* Wait up to timeout_ms (-1 = forever, 0 = poll) for the next event of the
+ * subscriptions: 0, topic (NUL-terminated) and *out (free with espace_free;
+ * out->body is the topic's message, e.g. an AgendaChange), or
+ * ES_DEADLINE_EXCEEDED when none came. Events that arrived during other
+ * calls are kept (up to 256) and returned first. */
+int espace_next_event(espace_t *e, int timeout_ms, char topic[ESPACE_TOPIC_MAX],
+                      Espace__V1__Event **out, espace_error_t *err);
 
 /* Endpoint this handle talks to (borrowed, valid until espace_close). */
 const char *espace_endpoint(const espace_t *e);

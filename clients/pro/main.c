@@ -6,6 +6,7 @@
  *            | access request --patient ID --scope SCOPES --purpose P --days N --reason TEXT
  *            | access status [--patient ID]
  *            | emergency --patient ID --reason TEXT
+ *            | agenda list|create|update|cancel|watch --patient INS|ID ... (see s_usage)
  *
  * Home folder ($ESPACE_PRO_HOME, else ~/.config/espace-pro), mode 0700:
  *   config         `broker = ...`, `broker_key = ...`, `timeout_ms = ...` lines
@@ -18,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,7 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agenda.pb-c.h"
 #include "bus.h"
+#include "codec.h"
 #include "espace.h"
 #include "kvfile.h"
 
@@ -56,6 +60,19 @@ static const char s_usage[] =
     "                                status, period\n"
     "  emergency --patient ID --reason TEXT\n"
     "                                declare an emergency access (bris de glace, 4 hours)\n"
+    "  agenda list --patient P [--from T] [--to T]\n"
+    "                                the patient's events (default: from yesterday, one\n"
+    "                                year): id, start (Paris), kind, status, title\n"
+    "  agenda create --patient P --kind K --title T --start T --end T [--location L]\n"
+    "                [--description D] [--reminder MIN]...\n"
+    "                                new event with you as participant; prints id, version\n"
+    "  agenda update --patient P --id ID --version V [--title T] [--start T] [--end T]\n"
+    "                [--status S] [--kind K] [--location L] [--description D]\n"
+    "                [--reminder MIN]...  change an event (stale version: ABORTED)\n"
+    "  agenda cancel --patient P --id ID [--version V] --reason TEXT\n"
+    "  agenda watch [--patient P] [--count N] [--seconds S]\n"
+    "                                print live changes of events you take part in:\n"
+    "                                change version, change, id, start, title\n"
     "options:\n"
     "  --home DIR         folder of config, keys and session\n"
     "                     (default $ESPACE_PRO_HOME or ~/.config/espace-pro)\n"
@@ -64,7 +81,11 @@ static const char s_usage[] =
     "  --timeout MS       per-request timeout (default 5000)\n"
     "scopes: CATEGORY:ACTION[:CODE[+CODE...]] with CATEGORY agenda, documents, measures or\n"
     "  messaging and ACTION read or write; purposes: prevention, diagnostic, soins,\n"
-    "  suivi_social_medicosocial\n";
+    "  suivi_social_medicosocial\n"
+    "agenda: P is an INS (15 characters) or a patient id (32 hex); T is Paris local time\n"
+    "  2026-12-01T09:30 (or 2026-12-01T08:30Z in UTC); K is rdv, hospitalisation, rappel\n"
+    "  or tache; S is a FHIR status (proposed, pending, booked, arrived, checked-in,\n"
+    "  fulfilled, noshow, waitlist, entered-in-error; cancel with agenda cancel)\n";
 
 static int s_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -577,6 +598,568 @@ static int s_emergency(const pro_conf_t *c, const pro_args_t *a)
     return 0;
 }
 
+/* ---- agenda ---- */
+
+#define PRO_MAX_REMINDERS 5     /* reminders per event (agenda service limit) */
+#define PRO_LIST_PAGES 100      /* List pages read at most (500 events each) */
+#define PRO_WATCH_CHECK_MS 30000 /* watch: re-check the session this often */
+
+typedef struct agenda_args {
+    const char *kind, *title, *start, *end, *location, *description, *id, *version, *status,
+        *from, *to, *count, *seconds;
+    const char *reminders[PRO_MAX_REMINDERS + 1];
+    size_t n_reminders;
+} agenda_args_t;
+
+static const char *const s_agenda_kinds[] = {"?", "rdv", "hospitalisation", "rappel", "tache"};
+static const char *const s_agenda_statuses[] = {
+    "?",         "proposed", "pending", "booked",           "arrived", "fulfilled",
+    "cancelled", "noshow",   "entered-in-error", "checked-in", "waitlist"};
+static const char *const s_agenda_changes[] = {"?",         "created", "updated",
+                                               "cancelled", "deleted", "rescheduled"};
+
+static const char *s_name_of(const char *const *names, size_t n, int v)
+{
+    return (v > 0 && (size_t)v < n) ? names[v] : "?";
+}
+
+static int s_value_of(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(names[i], s))
+            return (int)i;
+    return -1;
+}
+
+/* ---- Europe/Paris time, without the C library's process-wide zone ----
+ * EU rule for every year: summer time (UTC+2) from the last Sunday of March
+ * 01:00 UTC to the last Sunday of October 01:00 UTC, else UTC+1. */
+
+static int64_t s_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void s_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
+}
+
+/* UTC seconds of the last Sunday of `month` (3 or 10) of `year`, 01:00 UTC. */
+static int64_t s_eu_switch(int year, unsigned month)
+{
+    int64_t last = s_days_from_civil(year, month, 31);
+    int64_t wd = ((last % 7) + 11) % 7; /* 1970-01-01 was a Thursday (4); 0 = Sunday */
+    return (last - wd) * 86400 + 3600;
+}
+
+static int s_paris_offset_s(int64_t utc_s)
+{
+    int y, m, d;
+    s_civil_from_days(utc_s >= 0 ? utc_s / 86400 : (utc_s - 86399) / 86400, &y, &m, &d);
+    return (utc_s >= s_eu_switch(y, 3) && utc_s < s_eu_switch(y, 10)) ? 7200 : 3600;
+}
+
+/* "YYYY-MM-DD HH:MM" in Paris time. */
+static void s_paris(int64_t ms, char *out, size_t n)
+{
+    int64_t s = ms / 1000 + s_paris_offset_s(ms / 1000);
+    int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
+    int64_t sod = s - days * 86400;
+    int y, m, d;
+    s_civil_from_days(days, &y, &m, &d);
+    snprintf(out, n, "%04d-%02d-%02d %02d:%02d", y, m, d, (int)(sod / 3600),
+             (int)(sod % 3600 / 60));
+}
+
+static int s_digits(const char *p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM[:SS][Z]" (a space may replace T): Paris local time, or
+ * UTC with Z. In the spring gap the hour is read as winter time; in the
+ * autumn overlap the first (summer) one is taken. 0 and *ms, or -1. */
+static int s_parse_time(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, se = 0;
+    size_t len = strlen(s);
+    if (len < 16 || s_digits(s, 4, &y) || s[4] != '-' || s_digits(s + 5, 2, &mo) ||
+        s[7] != '-' || s_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
+        s_digits(s + 11, 2, &h) || s[13] != ':' || s_digits(s + 14, 2, &mi))
+        return -1;
+    const char *rest = s + 16;
+    if (*rest == ':') {
+        if (s_digits(rest + 1, 2, &se))
+            return -1;
+        rest += 3;
+    }
+    int utc = 0;
+    if (*rest == 'Z') {
+        utc = 1;
+        rest++;
+    }
+    if (*rest || y < 1970 || y > 9998 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 ||
+        se > 59)
+        return -1;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+        return -1;
+    int64_t local = s_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+                    mi * 60 + se;
+    int64_t u = local;
+    if (!utc) {
+        u = local - 7200;
+        if (s_paris_offset_s(u) != 7200)
+            u = local - 3600;
+    }
+    *ms = u * 1000;
+    return 0;
+}
+
+static int s_parse_id16(const char *hex, uint8_t out[16])
+{
+    size_t bin_len = 0;
+    if (!hex || strlen(hex) != 32 ||
+        sodium_hex2bin(out, 16, hex, 32, NULL, &bin_len, NULL) != 0 || bin_len != 16)
+        return -1;
+    return 0;
+}
+
+static int s_parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    if (!s || s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int s_is_hex32(const char *s)
+{
+    if (strlen(s) != 32)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* --patient: a 32-hex patient id as is, else an INS resolved by identity. */
+static int s_patient(espace_t *e, const char *arg, char pid[ESPACE_PATIENT_ID_MAX])
+{
+    espace_error_t err;
+    if (!arg)
+        return s_fail(ES_INVALID_ARGUMENT, "--patient INS|ID is required");
+    if (s_is_hex32(arg)) {
+        memcpy(pid, arg, ESPACE_PATIENT_ID_MAX);
+        return 0;
+    }
+    if (espace_resolve_patient(e, arg, pid, &err) < 0)
+        return s_fail_err(&err);
+    return 0;
+}
+
+static void s_print_event(const Espace__V1__AgendaEvent *ev)
+{
+    char id[33], start[32];
+    s_hex16(&ev->id, id);
+    s_paris(ev->start_ms, start, sizeof start);
+    printf("%s  %s  %s  %s  %s\n", id, start,
+           s_name_of(s_agenda_kinds, 5, (int)ev->kind),
+           s_name_of(s_agenda_statuses, 11, (int)ev->status), ev->title ? ev->title : "");
+}
+
+/* One agenda call on an open session; 0 with *m, or the exit status. */
+static int s_agenda_call(espace_t *e, const char *method, const ProtobufCMessage *req,
+                         const ProtobufCMessageDescriptor *desc, ProtobufCMessage **m)
+{
+    espace_error_t err;
+    if (espace_call(e, "agenda", method, req, desc, m, &err) < 0)
+        return s_fail_err(&err);
+    return 0;
+}
+
+static int s_agenda_list(espace_t *e, const char *pid, const agenda_args_t *a)
+{
+    int64_t from = bus_wall_ms() - 86400000LL, to;
+    if (a->from && s_parse_time(a->from, &from) < 0)
+        return s_fail(ES_INVALID_ARGUMENT, "--from: a time like 2026-12-01T09:30 (field from)");
+    to = from + 366LL * 86400000LL;
+    if (a->to && s_parse_time(a->to, &to) < 0)
+        return s_fail(ES_INVALID_ARGUMENT, "--to: a time like 2026-12-01T09:30 (field to)");
+    uint8_t cursor[256];
+    size_t cursor_len = 0;
+    unsigned count = 0;
+    for (int page = 0; page < PRO_LIST_PAGES; page++) {
+        Espace__V1__AgendaListRequest req = ESPACE__V1__AGENDA_LIST_REQUEST__INIT;
+        req.patient_id = (char *)pid;
+        req.from_ms = from;
+        req.to_ms = to;
+        req.limit = 500;
+        req.cursor.data = cursor;
+        req.cursor.len = cursor_len;
+        ProtobufCMessage *m = NULL;
+        int rc = s_agenda_call(e, "List", &req.base, &espace__v1__agenda_list_reply__descriptor,
+                               &m);
+        if (rc)
+            return rc;
+        Espace__V1__AgendaListReply *r = (Espace__V1__AgendaListReply *)m;
+        for (size_t i = 0; i < r->n_events; i++)
+            s_print_event(r->events[i]);
+        count += (unsigned)r->n_events;
+        int more = r->next_cursor.len > 0 && r->next_cursor.len <= sizeof cursor;
+        if (more) {
+            memcpy(cursor, r->next_cursor.data, r->next_cursor.len);
+            cursor_len = r->next_cursor.len;
+        }
+        espace_free(m);
+        if (!more)
+            break;
+    }
+    if (count == 0)
+        fprintf(stderr, "no events\n");
+    return 0;
+}
+
+/* The reminders of --reminder into out; count or -1 (message printed). */
+static int s_reminders(const agenda_args_t *a, uint32_t out[PRO_MAX_REMINDERS])
+{
+    for (size_t i = 0; i < a->n_reminders; i++) {
+        uint64_t v;
+        if (s_parse_u64(a->reminders[i], &v) < 0 || v > 86400) {
+            s_fail(ES_INVALID_ARGUMENT, "--reminder: minutes before the start, 0..86400");
+            return -1;
+        }
+        out[i] = (uint32_t)v;
+    }
+    return (int)a->n_reminders;
+}
+
+static int s_agenda_create(espace_t *e, const char *pid, const agenda_args_t *a)
+{
+    espace_error_t err;
+    espace_whoami_t me;
+    uint32_t rem[PRO_MAX_REMINDERS];
+    int64_t start, end;
+    if (!a->kind || !a->title || !a->start || !a->end) {
+        fprintf(stderr, "error: agenda create needs --kind, --title, --start and --end\n%s",
+                s_usage);
+        return 2;
+    }
+    int kind = s_value_of(s_agenda_kinds, 5, a->kind);
+    if (kind < 0)
+        return s_fail(ES_INVALID_ARGUMENT,
+                      "unknown kind '%.32s' (rdv, hospitalisation, rappel, tache) (field kind)",
+                      a->kind);
+    if (s_parse_time(a->start, &start) < 0 || s_parse_time(a->end, &end) < 0)
+        return s_fail(ES_INVALID_ARGUMENT,
+                      "--start/--end: times like 2026-12-01T09:30 (Paris) or "
+                      "2026-12-01T08:30Z (field start)");
+    int nrem = s_reminders(a, rem);
+    if (nrem < 0)
+        return 1;
+    if (espace_whoami(e, &me, &err) < 0)
+        return s_fail_err(&err);
+    Espace__V1__AgendaParticipant me_p = ESPACE__V1__AGENDA_PARTICIPANT__INIT;
+    me_p.actor_type = ESPACE__V1__AGENDA_ACTOR__AGENDA_ACTOR_PROFESSIONAL;
+    me_p.actor_id = me.principal;
+    me_p.display = me.display_name;
+    me_p.answer = ESPACE__V1__AGENDA_ANSWER__AGENDA_ANSWER_ACCEPTED;
+    Espace__V1__AgendaParticipant *parts[1] = {&me_p};
+    Espace__V1__AgendaEvent ev = ESPACE__V1__AGENDA_EVENT__INIT;
+    ev.kind = (Espace__V1__AgendaKind)kind;
+    ev.title = (char *)a->title;
+    ev.description = (char *)(a->description ? a->description : "");
+    ev.location = (char *)(a->location ? a->location : "");
+    ev.start_ms = start;
+    ev.end_ms = end;
+    ev.source = ESPACE__V1__AGENDA_SOURCE__AGENDA_SOURCE_PRO_SOFTWARE;
+    ev.participants = parts;
+    ev.n_participants = 1;
+    ev.reminder_minutes = rem;
+    ev.n_reminder_minutes = (size_t)nrem;
+    Espace__V1__AgendaCreateRequest req = ESPACE__V1__AGENDA_CREATE_REQUEST__INIT;
+    req.patient_id = (char *)pid;
+    req.event = &ev;
+    ProtobufCMessage *m = NULL;
+    int rc = s_agenda_call(e, "Create", &req.base, &espace__v1__agenda_create_reply__descriptor,
+                           &m);
+    if (rc)
+        return rc;
+    Espace__V1__AgendaCreateReply *r = (Espace__V1__AgendaCreateReply *)m;
+    if (r->event) {
+        char id[33];
+        s_hex16(&r->event->id, id);
+        printf("created %s version %llu\n", id, (unsigned long long)r->event->version);
+    }
+    espace_free(m);
+    return 0;
+}
+
+static int s_agenda_update(espace_t *e, const char *pid, const agenda_args_t *a)
+{
+    uint8_t id[16];
+    uint64_t version;
+    int64_t start = 0, end = 0;
+    int status = -1;
+    if (!a->id || !a->version) {
+        fprintf(stderr, "error: agenda update needs --id and --version\n%s", s_usage);
+        return 2;
+    }
+    if (s_parse_id16(a->id, id) < 0)
+        return s_fail(ES_INVALID_ARGUMENT, "--id: 32 hex characters (field id)");
+    if (s_parse_u64(a->version, &version) < 0 || version == 0)
+        return s_fail(ES_INVALID_ARGUMENT, "--version: the version you last saw (field version)");
+    if ((a->start && s_parse_time(a->start, &start) < 0) ||
+        (a->end && s_parse_time(a->end, &end) < 0))
+        return s_fail(ES_INVALID_ARGUMENT,
+                      "--start/--end: times like 2026-12-01T09:30 (field start)");
+    if (a->status && (status = s_value_of(s_agenda_statuses, 11, a->status)) < 0)
+        return s_fail(ES_INVALID_ARGUMENT, "unknown status '%.32s' (field status)", a->status);
+    int kind = -1;
+    if (a->kind && (kind = s_value_of(s_agenda_kinds, 5, a->kind)) < 0)
+        return s_fail(ES_INVALID_ARGUMENT, "unknown kind '%.32s' (field kind)", a->kind);
+    uint32_t rem[PRO_MAX_REMINDERS];
+    int nrem = s_reminders(a, rem);
+    if (nrem < 0)
+        return 1;
+    Espace__V1__AgendaGetRequest g = ESPACE__V1__AGENDA_GET_REQUEST__INIT;
+    g.patient_id = (char *)pid;
+    g.event_id.data = id;
+    g.event_id.len = 16;
+    ProtobufCMessage *gm = NULL;
+    int rc = s_agenda_call(e, "Get", &g.base, &espace__v1__agenda_get_reply__descriptor, &gm);
+    if (rc)
+        return rc;
+    Espace__V1__AgendaGetReply *gr = (Espace__V1__AgendaGetReply *)gm;
+    if (!gr->event) {
+        espace_free(gm);
+        return s_fail(ES_INTERNAL, "empty Get reply");
+    }
+    /* the stored event with the changes asked for; the version is the one
+     * the user saw, so a change made meanwhile is a conflict (ABORTED) */
+    Espace__V1__AgendaEvent *ev = gr->event;
+    char *saved_title = ev->title, *saved_desc = ev->description, *saved_loc = ev->location;
+    int64_t duration = ev->end_ms - ev->start_ms;
+    ev->version = version;
+    if (a->title)
+        ev->title = (char *)a->title;
+    if (a->description)
+        ev->description = (char *)a->description;
+    if (a->location)
+        ev->location = (char *)a->location;
+    if (a->start)
+        ev->start_ms = start;
+    if (a->end)
+        ev->end_ms = end;
+    else if (a->start) /* moved: keep the duration (all-day: to the next midnight) */
+        ev->end_ms = ev->all_day ? 0 : start + duration;
+    if (status > 0)
+        ev->status = (Espace__V1__AgendaStatus)status;
+    if (kind > 0)
+        ev->kind = (Espace__V1__AgendaKind)kind;
+    uint32_t *saved_rem = ev->reminder_minutes;
+    size_t saved_n = ev->n_reminder_minutes;
+    if (nrem > 0) {
+        ev->reminder_minutes = rem;
+        ev->n_reminder_minutes = (size_t)nrem;
+    }
+    Espace__V1__AgendaUpdateRequest req = ESPACE__V1__AGENDA_UPDATE_REQUEST__INIT;
+    req.patient_id = (char *)pid;
+    req.event = ev;
+    ProtobufCMessage *m = NULL;
+    rc = s_agenda_call(e, "Update", &req.base, &espace__v1__agenda_update_reply__descriptor, &m);
+    /* give back what the reply owns before freeing it */
+    ev->reminder_minutes = saved_rem;
+    ev->n_reminder_minutes = saved_n;
+    ev->title = saved_title;
+    ev->description = saved_desc;
+    ev->location = saved_loc;
+    espace_free(gm);
+    if (rc)
+        return rc;
+    Espace__V1__AgendaUpdateReply *r = (Espace__V1__AgendaUpdateReply *)m;
+    if (r->event) {
+        char hex[33];
+        s_hex16(&r->event->id, hex);
+        printf("updated %s version %llu\n", hex, (unsigned long long)r->event->version);
+    }
+    espace_free(m);
+    return 0;
+}
+
+static int s_agenda_cancel(espace_t *e, const char *pid, const agenda_args_t *a,
+                           const char *reason)
+{
+    uint8_t id[16];
+    uint64_t version = 0;
+    if (!a->id || !reason) {
+        fprintf(stderr, "error: agenda cancel needs --id and --reason\n%s", s_usage);
+        return 2;
+    }
+    if (s_parse_id16(a->id, id) < 0)
+        return s_fail(ES_INVALID_ARGUMENT, "--id: 32 hex characters (field id)");
+    if (a->version && (s_parse_u64(a->version, &version) < 0 || version == 0))
+        return s_fail(ES_INVALID_ARGUMENT, "--version: the version you last saw (field version)");
+    Espace__V1__AgendaCancelRequest req = ESPACE__V1__AGENDA_CANCEL_REQUEST__INIT;
+    req.patient_id = (char *)pid;
+    req.event_id.data = id;
+    req.event_id.len = 16;
+    req.reason = (char *)reason;
+    req.expected_version = version;
+    ProtobufCMessage *m = NULL;
+    int rc = s_agenda_call(e, "Cancel", &req.base, &espace__v1__agenda_cancel_reply__descriptor,
+                           &m);
+    if (rc)
+        return rc;
+    Espace__V1__AgendaCancelReply *r = (Espace__V1__AgendaCancelReply *)m;
+    if (r->event) {
+        char hex[33];
+        s_hex16(&r->event->id, hex);
+        printf("cancelled %s version %llu\n", hex, (unsigned long long)r->event->version);
+    }
+    espace_free(m);
+    return 0;
+}
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static int s_agenda_watch(espace_t *e, const char *pid, const agenda_args_t *a)
+{
+    espace_error_t err;
+    espace_whoami_t me;
+    uint64_t count = 0, seconds = 0;
+    if (a->count && (s_parse_u64(a->count, &count) < 0 || count == 0))
+        return s_fail(ES_INVALID_ARGUMENT, "--count: a number of changes >= 1");
+    if (a->seconds && (s_parse_u64(a->seconds, &seconds) < 0 || seconds == 0 ||
+                       seconds > 86400ULL * 365))
+        return s_fail(ES_INVALID_ARGUMENT, "--seconds: a number of seconds >= 1");
+    if (espace_whoami(e, &me, &err) < 0)
+        return s_fail_err(&err);
+    char prefix[ESPACE_TOPIC_MAX];
+    snprintf(prefix, sizeof prefix, "pro.%s.agenda", me.principal);
+    if (espace_subscribe(e, prefix, &err) < 0)
+        return s_fail_err(&err);
+    fprintf(stderr, "watching %s%s%s\n", prefix, pid ? " for patient " : "", pid ? pid : "");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int64_t end = seconds ? bus_mono_ms() + (int64_t)seconds * 1000 : INT64_MAX;
+    int64_t check_at = bus_mono_ms() + PRO_WATCH_CHECK_MS;
+    uint64_t seen = 0;
+    while (!s_stop && (!count || seen < count)) {
+        int64_t now = bus_mono_ms();
+        if (now >= end)
+            break;
+        if (now >= check_at) { /* the session may have ended: subscribing again tells */
+            if (espace_subscribe(e, prefix, &err) < 0)
+                return s_fail_err(&err);
+            check_at = now + PRO_WATCH_CHECK_MS;
+        }
+        int64_t wait = end - now;
+        if (wait > 500)
+            wait = 500;
+        char topic[ESPACE_TOPIC_MAX];
+        Espace__V1__Event *ev = NULL;
+        int rc = espace_next_event(e, (int)wait, topic, &ev, &err);
+        if (rc == ES_DEADLINE_EXCEEDED)
+            continue;
+        if (rc < 0)
+            return s_fail_err(&err);
+        Espace__V1__AgendaChange *ch = NULL;
+        if (!strcmp(topic, prefix) &&
+            codec_decode(&espace__v1__agenda_change__descriptor, ev->body.data, ev->body.len, 0,
+                         (ProtobufCMessage **)&ch, NULL) == 0 &&
+            ch->event && (!pid || (ch->event->patient_id && !strcmp(ch->event->patient_id, pid)))) {
+            char id[33], start[32];
+            s_hex16(&ch->event->id, id);
+            if (ch->event->start_ms)
+                s_paris(ch->event->start_ms, start, sizeof start);
+            else
+                snprintf(start, sizeof start, "-");
+            printf("%llu  %s  %s  %s  %s\n", (unsigned long long)ch->change_version,
+                   s_name_of(s_agenda_changes, 6, (int)ch->kind), id, start,
+                   ch->event->title && *ch->event->title ? ch->event->title : "-");
+            fflush(stdout);
+            seen++;
+        }
+        codec_free((ProtobufCMessage *)ch);
+        espace_free(&ev->base);
+    }
+    return 0;
+}
+
+static int s_agenda(const pro_conf_t *c, const char *sub, const agenda_args_t *a,
+                    const pro_args_t *pa)
+{
+    espace_t *e = NULL;
+    int gone;
+    char pid[ESPACE_PATIENT_ID_MAX];
+    if (!sub || (strcmp(sub, "list") && strcmp(sub, "create") && strcmp(sub, "update") &&
+                 strcmp(sub, "cancel") && strcmp(sub, "watch"))) {
+        fprintf(stderr, "error: agenda needs list, create, update, cancel or watch\n%s",
+                s_usage);
+        return 2;
+    }
+    if (!pa->patient && strcmp(sub, "watch")) {
+        fprintf(stderr, "error: agenda %s needs --patient INS|ID\n%s", sub, s_usage);
+        return 2;
+    }
+    int rc = s_resume(c, &e, &gone);
+    if (rc)
+        return rc;
+    if (pa->patient && (rc = s_patient(e, pa->patient, pid)) != 0)
+        goto done;
+    const char *p = pa->patient ? pid : NULL;
+    if (!strcmp(sub, "list"))
+        rc = s_agenda_list(e, p, a);
+    else if (!strcmp(sub, "create"))
+        rc = s_agenda_create(e, p, a);
+    else if (!strcmp(sub, "update"))
+        rc = s_agenda_update(e, p, a);
+    else if (!strcmp(sub, "cancel"))
+        rc = s_agenda_cancel(e, p, a, pa->reason);
+    else
+        rc = s_agenda_watch(e, p, a);
+done:
+    espace_close(&e);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     pro_conf_t c;
@@ -584,6 +1167,8 @@ int main(int argc, char **argv)
     const char *cmd = NULL, *sub = NULL;
     pro_args_t args;
     memset(&args, 0, sizeof args);
+    agenda_args_t ag;
+    memset(&ag, 0, sizeof ag);
     if (sodium_init() < 0)
         return s_fail(ES_INTERNAL, "libsodium init failed");
     for (int i = 1; i < argc; i++) {
@@ -621,13 +1206,45 @@ int main(int argc, char **argv)
             args.days = v;
         } else if (!strcmp(a, "--reason")) {
             args.reason = v;
+        } else if (!strcmp(a, "--kind")) {
+            ag.kind = v;
+        } else if (!strcmp(a, "--title")) {
+            ag.title = v;
+        } else if (!strcmp(a, "--start")) {
+            ag.start = v;
+        } else if (!strcmp(a, "--end")) {
+            ag.end = v;
+        } else if (!strcmp(a, "--location")) {
+            ag.location = v;
+        } else if (!strcmp(a, "--description")) {
+            ag.description = v;
+        } else if (!strcmp(a, "--id")) {
+            ag.id = v;
+        } else if (!strcmp(a, "--version")) {
+            ag.version = v;
+        } else if (!strcmp(a, "--status")) {
+            ag.status = v;
+        } else if (!strcmp(a, "--from")) {
+            ag.from = v;
+        } else if (!strcmp(a, "--to")) {
+            ag.to = v;
+        } else if (!strcmp(a, "--count")) {
+            ag.count = v;
+        } else if (!strcmp(a, "--seconds")) {
+            ag.seconds = v;
+        } else if (!strcmp(a, "--reminder")) {
+            if (ag.n_reminders >= PRO_MAX_REMINDERS) {
+                fprintf(stderr, "error: at most %d --reminder\n", PRO_MAX_REMINDERS);
+                return 2;
+            }
+            ag.reminders[ag.n_reminders++] = v;
         } else if (a[0] == '-') {
             fprintf(stderr, "error: unknown option %s\n%s", a, s_usage);
             return 2;
         } else if (!cmd) {
             cmd = a;
             continue;
-        } else if (!sub && !strcmp(cmd, "access")) {
+        } else if (!sub && (!strcmp(cmd, "access") || !strcmp(cmd, "agenda"))) {
             sub = a;
             continue;
         } else {
@@ -673,6 +1290,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "emergency"))
         return s_emergency(&c, &args);
+    if (!strcmp(cmd, "agenda"))
+        return s_agenda(&c, sub, &ag, &args);
     if (!strcmp(cmd, "whoami"))
         return s_whoami(&c);
     if (!strcmp(cmd, "logout"))

@@ -1283,6 +1283,49 @@ static int s_get_device_keys(void *state, svc_call_t *call, const ProtobufCMessa
     return s_devices_reply(call, txn, req->kind, req->principal, 0, 1);
 }
 
+/* ResolvePatient: INS -> patient id, for professionals with a live session.
+ * The INS goes through the keyed hash only; it is wiped and never logged. */
+static int s_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessage *msg,
+                             store_txn_t *txn)
+{
+    identity_state_t *st = state;
+    const Espace__V1__ResolvePatientRequest *req = (const Espace__V1__ResolvePatientRequest *)msg;
+    const Espace__V1__Caller *c = svc_caller(call);
+    Espace__V1__StoredSession *cur = NULL;
+    ProtobufCMessage *m = NULL;
+    char ins[INS_LEN + 1], hex[S_HEX];
+    uint8_t h[STORE_HASH_BYTES];
+    int rc;
+
+    if (c->kind != KIND_PRO)
+        return svc_fail(call, ES_PERMISSION_DENIED, NULL, "professionals only");
+    if ((rc = s_require_session(call, txn, &cur, NULL)) != 0)
+        return rc;
+    codec_free(&cur->base);
+    if (ins_validate(req->ins, ins) != 0)
+        return svc_fail(call, ES_INVALID_ARGUMENT, "ins", "not a valid INS (15 characters, key)");
+    store_keyed_hash(st->store, "ins", ins, INS_LEN, h);
+    sodium_memzero(ins, sizeof ins);
+    rc = s_load(txn, T_BY_INS, h, sizeof h, &espace__v1__stored_patient_ref__descriptor, &m);
+    if (rc == ES_NOT_FOUND)
+        return svc_fail(call, rc, "ins", "no account for this INS");
+    if (rc != 0)
+        return s_internal(call, rc);
+    Espace__V1__StoredPatientRef *ref = (Espace__V1__StoredPatientRef *)m;
+    if (ref->patient_id.len != S_ID) {
+        codec_free(m);
+        return s_internal(call, ES_INTERNAL);
+    }
+    Espace__V1__ResolvePatientReply rep = ESPACE__V1__RESOLVE_PATIENT_REPLY__INIT;
+    rep.patient_id = (char *)s_hex(ref->patient_id.data, hex);
+    codec_free(m);
+    rc = svc_reply(call, &rep.base);
+    if (rc != 0)
+        return s_internal(call, rc);
+    log_info(COMP, "patient.resolved", "rpps=%s patient=%s", c->principal, hex);
+    return 0;
+}
+
 static int s_revoke_device(void *state, svc_call_t *call, const ProtobufCMessage *msg,
                            store_txn_t *txn)
 {
@@ -1416,6 +1459,7 @@ static const svc_method_t s_methods[] = {
     {"ListDevices", &espace__v1__list_devices_request__descriptor, s_list_devices, 0},
     {"RevokeDevice", &espace__v1__revoke_device_request__descriptor, s_revoke_device, SVC_WRITE},
     {"GetDeviceKeys", &espace__v1__get_device_keys_request__descriptor, s_get_device_keys, 0},
+    {"ResolvePatient", &espace__v1__resolve_patient_request__descriptor, s_resolve_patient, 0},
 };
 
 const svc_def_t identity_service = {

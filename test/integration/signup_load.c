@@ -12,6 +12,14 @@
  *       Signs each acknowledged INS up again: every one must answer
  *       CODE_ALREADY_EXISTS (its first write survived). Prints
  *       "checked=N missing=N" and exits 1 if any is missing.
+ *   signup_load one ENDPOINT INS
+ *       Signs one patient up with this INS; prints the new patient id (32 hex).
+ *   signup_load grant ENDPOINT PATIENT_ID RPPS
+ *       As the patient (a local Caller frame: ENDPOINT must be the broker's
+ *       ipc endpoint, whose peers may stamp callers), grants the professional
+ *       agenda:read and agenda:write for purpose soins, until revoked.
+ *       Prints "granted <grant id>".
+ *   (agenda_cli.sh uses these two.)
  *
  * tcp endpoints need the broker's public key and a keypair file whose key is
  * registered; ipc endpoints need neither.
@@ -26,6 +34,7 @@
 #include <zmq.h>
 
 #include "bus.h"
+#include "consent.pb-c.h"
 #include "identity.pb-c.h"
 #include "status.h"
 
@@ -185,21 +194,91 @@ static int s_verify(bus_client_t *cl, const char *acked_path)
     return missing ? 1 : 0;
 }
 
+static int s_one(bus_client_t *cl, const char *ins)
+{
+    Espace__V1__SignUpPatientRequest r = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+    char *first[1] = {"Camille"};
+    r.ins = (char *)ins;
+    r.birth_names = "Durand";
+    r.first_names = first;
+    r.n_first_names = 1;
+    r.birth_date = "1985-04-12";
+    r.password = "correct horse battery staple";
+    Espace__V1__SignUpPatientReply *rep = NULL;
+    bus_reply_t st;
+    int rc = bus_call(cl, "identity", "SignUpPatient", &r.base,
+                      &espace__v1__sign_up_patient_reply__descriptor, TIMEOUT_MS, NULL,
+                      (ProtobufCMessage **)&rep, &st);
+    if (rc != 0) {
+        fprintf(stderr, "sign-up: %s %s\n", es_status_name(rc), st.message);
+        return 1;
+    }
+    printf("%s\n", rep->patient_id);
+    codec_free(&rep->base);
+    return 0;
+}
+
+static int s_grant(bus_client_t *cl, const char *patient_id, const char *rpps)
+{
+    Espace__V1__Scope read = ESPACE__V1__SCOPE__INIT, write = ESPACE__V1__SCOPE__INIT;
+    read.category = ESPACE__V1__CATEGORY__CATEGORY_AGENDA;
+    read.action = ESPACE__V1__ACTION__ACTION_READ;
+    write.category = ESPACE__V1__CATEGORY__CATEGORY_AGENDA;
+    write.action = ESPACE__V1__ACTION__ACTION_WRITE;
+    Espace__V1__Scope *scopes[2] = {&read, &write};
+    Espace__V1__GrantRequest g = ESPACE__V1__GRANT_REQUEST__INIT;
+    g.patient_id = (char *)patient_id;
+    g.grantee_kind = ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL;
+    g.grantee_id = (char *)rpps;
+    g.scopes = scopes;
+    g.n_scopes = 2;
+    g.purpose = ESPACE__V1__PURPOSE__PURPOSE_SOINS;
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+    who.principal = (char *)patient_id;
+    Espace__V1__GrantReply *rep = NULL;
+    bus_reply_t st;
+    int rc = bus_call(cl, "consent", "Grant", &g.base, &espace__v1__grant_reply__descriptor,
+                      TIMEOUT_MS, &who, (ProtobufCMessage **)&rep, &st);
+    if (rc != 0) {
+        fprintf(stderr, "grant: %s %s %s\n", es_status_name(rc), st.message, st.field);
+        return 1;
+    }
+    char hex[33] = "?";
+    if (rep->grant && rep->grant->id.len == 16)
+        sodium_bin2hex(hex, sizeof hex, rep->grant->id.data, 16);
+    printf("granted %s\n", hex);
+    codec_free(&rep->base);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0 || argc < 4) {
         fprintf(stderr, "usage: signup_load run ENDPOINT SECONDS ACKED_FILE [BROKER_KEY KEYFILE]\n"
-                        "       signup_load verify ENDPOINT ACKED_FILE [BROKER_KEY KEYFILE]\n");
+                        "       signup_load verify ENDPOINT ACKED_FILE [BROKER_KEY KEYFILE]\n"
+                        "       signup_load one ENDPOINT INS\n"
+                        "       signup_load grant ENDPOINT PATIENT_ID RPPS\n");
         return 2;
     }
     int run = strcmp(argv[1], "run") == 0;
+    int one = strcmp(argv[1], "one") == 0, grant = strcmp(argv[1], "grant") == 0;
+    if (grant && argc != 5) {
+        fprintf(stderr, "usage: signup_load grant ENDPOINT PATIENT_ID RPPS\n");
+        return 2;
+    }
     void *ctx = zmq_ctx_new();
     conn_keys_t k;
     bus_client_t *cl = NULL;
     int rc = 1;
-    if (s_connect(ctx, argc, argv, run ? 5 : 4, argv[2], &k, &cl) != 0)
+    if (s_connect(ctx, argc, argv, run ? 5 : grant ? 5 : 4, argv[2], &k, &cl) != 0)
         goto out;
-    rc = run ? s_run(cl, atoi(argv[3]), argv[4]) : s_verify(cl, argv[3]);
+    if (one)
+        rc = s_one(cl, argv[3]);
+    else if (grant)
+        rc = s_grant(cl, argv[3], argv[4]);
+    else
+        rc = run ? s_run(cl, atoi(argv[3]), argv[4]) : s_verify(cl, argv[3]);
 out:
     bus_client_destroy(&cl);
     zmq_ctx_term(ctx);

@@ -834,6 +834,92 @@ static void test_methods_need_a_session(void **state)
     }
 }
 
+/* ResolvePatient: INS -> patient id, for professionals with a live session only. */
+static void test_resolve_patient(void **state)
+{
+    (void)state;
+    bus_reply_t r;
+    char ins[16], pid[33], other[16];
+    s_new_ins(ins);
+    s_new_ins(other);
+    assert_int_equal(s_sign_up(ins, pid, &r), 0);
+
+    Espace__V1__CreateProfessionalRequest creq = ESPACE__V1__CREATE_PROFESSIONAL_REQUEST__INIT;
+    creq.rpps = "10003000007";
+    creq.last_name = "Roux";
+    creq.first_name = "Anne";
+    creq.profession = "Infirmier";
+    creq.password = PASSWORD;
+    assert_int_equal(s_call(E->local, "CreateProfessional", &creq.base, NULL, s_operator(), NULL,
+                            &r),
+                     0);
+    Espace__V1__LoginReply *lrep = NULL;
+    assert_int_equal(s_login(NULL, "10003000007", PASSWORD, NULL, NULL, &lrep, &r), 0);
+    bus_client_t *pro = s_session_client(lrep->token);
+
+    Espace__V1__ResolvePatientRequest req = ESPACE__V1__RESOLVE_PATIENT_REQUEST__INIT;
+    Espace__V1__ResolvePatientReply *rep = NULL;
+    /* the professional resolves the INS (spaces ignored, as in sign-up) */
+    char spaced[24];
+    snprintf(spaced, sizeof spaced, "%.1s %.12s %.2s", ins, ins + 1, ins + 13);
+    req.ins = spaced;
+    assert_int_equal(s_call(pro, "ResolvePatient", &req.base,
+                            &espace__v1__resolve_patient_reply__descriptor, NULL,
+                            (ProtobufCMessage **)&rep, &r),
+                     0);
+    assert_string_equal(rep->patient_id, pid);
+    codec_free(&rep->base);
+    /* malformed INS (bad key) */
+    char bad[16];
+    memcpy(bad, ins, sizeof bad);
+    bad[14] = bad[14] == '9' ? '0' : (char)(bad[14] + 1);
+    req.ins = bad;
+    assert_int_equal(s_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "ins");
+    req.ins = "";
+    assert_int_equal(s_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_INVALID_ARGUMENT);
+    /* a valid INS without an account */
+    req.ins = other;
+    assert_int_equal(s_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_NOT_FOUND);
+    assert_string_equal(r.field, "ins");
+
+    /* everyone else is refused: anonymous, operator, a patient session, a
+     * local caller claiming to be a professional without a live session */
+    req.ins = ins;
+    assert_int_equal(s_call(E->local, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_UNAUTHENTICATED); /* the runtime: no principal at all */
+    assert_int_equal(s_call(E->local, "ResolvePatient", &req.base, NULL, s_operator(), NULL, &r),
+                     ES_PERMISSION_DENIED);
+    Espace__V1__LoginReply *plrep = NULL;
+    assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, &plrep, &r), 0);
+    bus_client_t *pc = s_session_client(plrep->token);
+    assert_int_equal(s_call(pc, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_PERMISSION_DENIED);
+    bus_client_destroy(&pc);
+    codec_free(&plrep->base);
+    Espace__V1__Caller fake = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL,
+                                       "10003000007");
+    assert_int_equal(s_call(E->local, "ResolvePatient", &req.base, NULL, &fake, NULL, &r),
+                     ES_UNAUTHENTICATED);
+
+    /* after logout the session no longer resolves */
+    Espace__V1__LogoutRequest oreq = ESPACE__V1__LOGOUT_REQUEST__INIT;
+    assert_int_equal(s_call(pro, "Logout", &oreq.base, NULL, NULL, NULL, &r), 0);
+    int got = ES_OK;
+    for (int i = 0; i < 50; i++) { /* the broker unbinds on the revocation event */
+        got = s_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r);
+        if (got != ES_OK)
+            break;
+        h_sleep_ms(20);
+    }
+    assert_true(got == ES_UNAUTHENTICATED || got == ES_PERMISSION_DENIED);
+    bus_client_destroy(&pro);
+    codec_free(&lrep->base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -846,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_sessions_per_device_capped),
         cmocka_unit_test(test_methods_need_a_session),
+        cmocka_unit_test(test_resolve_patient),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

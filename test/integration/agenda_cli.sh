@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# agenda_cli.sh - end to end: `espace up` runs identity, consent and agenda;
+# a patient (signed up and granting agenda:read+write with the signup_load
+# helper) and two professionals; with espace-pro the granted professional
+# creates, lists, updates (a stale update is ABORTED), watches live changes
+# (SUBSCRIBE through the broker) and cancels; the other one is denied; the
+# audit chains verify.
+# Needs ES_BIN (build folder); run by ctest as integration.agenda_cli.
+set -euo pipefail
+ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
+. "$(dirname "$0")/lib.sh"
+
+HELPER="$ES_BIN/test/signup_load"
+[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
+[[ -x $ESPACE_PRO ]] || { echo "missing $ESPACE_PRO"; exit 1; }
+[[ -x $HELPER ]] || { echo "missing $HELPER"; exit 1; }
+
+ES_TMP=$(mktemp -d /tmp/es-agenda-cli.XXXXXX)
+fail() {
+  echo "FAIL: $*" >&2
+  [[ -f $ES_TMP/up.log ]] && { echo "---- espace up log ----"; tail -n 40 "$ES_TMP/up.log"; } >&2
+  exit 1
+}
+step() { echo "== $*"; }
+
+# run CMD...: sets OUT (stdout and stderr) and RC without tripping set -e.
+run() {
+  set +e
+  OUT=$("$@" 2>&1)
+  RC=$?
+  set -e
+}
+
+REQ=$(free_port) || fail "no free port"
+PUB=$(free_port) || fail "no free port"
+SUB=$(free_port) || fail "no free port"
+[[ $REQ != "$PUB" && $PUB != "$SUB" && $REQ != "$SUB" ]] || fail "port clash, rerun"
+CONF=$ES_TMP/espace.conf
+cat >"$CONF" <<CONF
+# agenda_cli test
+data_dir = $ES_TMP/data
+req_port = $REQ
+pub_port = $PUB
+sub_port = $SUB
+edge_port = 0
+heartbeat_ms = 200
+no_sync = true
+CONF
+export ESPACE_PWHASH=min
+A=("$ESPACE" --config "$CONF" admin)
+IPC="ipc://$ES_TMP/data/run/bus.ipc"
+
+step "espace up (ports $REQ $PUB $SUB)"
+bg "$ESPACE" --config "$CONF" up >"$ES_TMP/up.out" 2>"$ES_TMP/up.log"
+UP_PID=${ES_PIDS[-1]}
+wait_until 10 grep -q "espace is up" "$ES_TMP/up.out" || fail "espace up not ready within 10 s"
+kill -0 "$UP_PID" || fail "espace up exited"
+grep -q "agenda" "$ES_TMP/up.out" || fail "the summary does not list agenda"
+BROKER_KEY=$("${A[@]}" keys show)
+[[ ${#BROKER_KEY} -eq 40 ]] || fail "bad broker key '$BROKER_KEY'"
+
+step "patient: sign-up, agenda grant to the first professional"
+BODY=$((1850675000000 + RANDOM)) # sex, year, month, dept, commune, order
+INS=$BODY$(printf %02d $((97 - BODY % 97)))
+run "$HELPER" one "$IPC" "$INS"
+[[ $RC -eq 0 && $OUT =~ ^[0-9a-f]{32}$ ]] || fail "sign-up: rc=$RC $OUT"
+PATIENT=$OUT
+RPPS=10001234567
+RPPS2=10007654321
+run "$HELPER" grant "$IPC" "$PATIENT" "$RPPS"
+[[ $RC -eq 0 && $OUT == "granted "* ]] || fail "grant: rc=$RC $OUT"
+
+step "professionals: keygen, keys add, create-pro, login"
+pro_setup() { # HOME RPPS NAME
+  local pub
+  pub=$("$ESPACE_PRO" --home "$1" keygen 2>/dev/null)
+  "${A[@]}" keys add --role pro --name "$3" --public "$pub" >/dev/null
+  echo 'correct horse battery staple' | "${A[@]}" create-pro --rpps "$2" \
+    --last-name Martin --first-name Claire --profession Médecin | grep -q "$2" || fail "create-pro $2"
+  ESPACE_PASSWORD='correct horse battery staple' "$ESPACE_PRO" --home "$1" \
+    --broker "tcp://127.0.0.1:$REQ" --broker-key "$BROKER_KEY" login --rpps "$2" |
+    grep -q "logged in as $2" || fail "login $2"
+}
+P1=$ES_TMP/pro1
+P2=$ES_TMP/pro2
+pro_setup "$P1" "$RPPS" cabinet1
+pro_setup "$P2" "$RPPS2" cabinet2
+PRO=("$ESPACE_PRO" --home "$P1")
+PRO2=("$ESPACE_PRO" --home "$P2")
+
+DAY=$(date -u -d '+10 days' +%Y-%m-%d)
+step "agenda create (by INS), list (by id)"
+run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title "Consultation de suivi" \
+  --start "${DAY}T09:30" --end "${DAY}T10:00" --location "Cabinet, 3 rue de la Paix" \
+  --reminder 60 --reminder 1440
+[[ $RC -eq 0 && $OUT =~ ^created\ ([0-9a-f]{32})\ version\ 1$ ]] || fail "create: rc=$RC $OUT"
+EVENT=${BASH_REMATCH[1]}
+run "${PRO[@]}" agenda list --patient "$PATIENT"
+[[ $RC -eq 0 && $OUT == "$EVENT  $DAY 09:30  rdv  booked  Consultation de suivi" ]] ||
+  fail "list: rc=$RC $OUT"
+run "${PRO[@]}" agenda list --patient "$INS" --from "${DAY}T10:00" --to "${DAY}T12:00"
+[[ $RC -eq 0 && $OUT == "no events" ]] || fail "list after the event: rc=$RC $OUT"
+run "${PRO[@]}" agenda list --patient "$INS" --from "${DAY}T08:29Z" --to "${DAY}T08:31Z"
+[[ $RC -eq 0 && $OUT == "$EVENT  "* ]] || fail "list in UTC: rc=$RC $OUT"
+
+step "bad arguments: clear errors"
+run "${PRO[@]}" agenda create --patient "$INS" --kind party --title x --start "${DAY}T09:30" \
+  --end "${DAY}T10:00"
+[[ $RC -eq 1 && $OUT == *"unknown kind 'party'"* ]] || fail "bad kind: rc=$RC $OUT"
+run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title x --start "${DAY}T10:30" \
+  --end "${DAY}T10:00"
+[[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*"end_ms"* ]] || fail "end before start: rc=$RC $OUT"
+run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title x --start "${DAY} 9h30" \
+  --end "${DAY}T10:00"
+[[ $RC -eq 1 && $OUT == *"INVALID_ARGUMENT"*"--start"* ]] || fail "bad time: rc=$RC $OUT"
+run "${PRO[@]}" agenda list --patient 123456789012345
+[[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*"(field ins)"* ]] || fail "bad INS: rc=$RC $OUT"
+NOBODY=$((BODY + 1))
+run "${PRO[@]}" agenda list --patient "$NOBODY$(printf %02d $((97 - NOBODY % 97)))"
+[[ $RC -eq 1 && $OUT == *"error: NOT_FOUND"* ]] || fail "unknown INS: rc=$RC $OUT"
+run "${PRO[@]}" agenda list
+[[ $RC -eq 2 ]] || fail "list without --patient gave rc=$RC"
+
+step "agenda watch sees an update live"
+bg "${PRO[@]}" agenda watch --patient "$INS" --count 1 --seconds 20 \
+  >"$ES_TMP/watch.out" 2>"$ES_TMP/watch.err"
+WATCH_PID=${ES_PIDS[-1]}
+wait_until 10 grep -q "^watching pro.$RPPS.agenda" "$ES_TMP/watch.err" ||
+  fail "watch did not start: $(cat "$ES_TMP/watch.err")"
+sleep 0.3 # the subscription travels on to the agenda's publisher
+run "${PRO[@]}" agenda update --patient "$INS" --id "$EVENT" --version 1 \
+  --title "Consultation déplacée" --start "${DAY}T11:00"
+[[ $RC -eq 0 && $OUT == "updated $EVENT version 2" ]] || fail "update: rc=$RC $OUT"
+for _ in $(seq 100); do
+  kill -0 "$WATCH_PID" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$WATCH_PID" 2>/dev/null && fail "watch still running after its change"
+set +e
+wait "$WATCH_PID"
+WRC=$?
+set -e
+[[ $WRC -eq 0 ]] || fail "watch exited $WRC: $(cat "$ES_TMP/watch.err")"
+grep -Eq "^[0-9]+  updated  $EVENT  $DAY 11:00  Consultation déplacée$" "$ES_TMP/watch.out" ||
+  fail "watch output: $(cat "$ES_TMP/watch.out")"
+run "${PRO[@]}" agenda list --patient "$PATIENT"
+[[ $OUT == "$EVENT  $DAY 11:00  rdv  booked  Consultation déplacée" ]] ||
+  fail "list after update (duration kept): $OUT"
+
+step "a stale update is ABORTED"
+run "${PRO[@]}" agenda update --patient "$INS" --id "$EVENT" --version 1 --title "Trop tard"
+[[ $RC -eq 1 && $OUT == "error: ABORTED: "* ]] || fail "stale update: rc=$RC $OUT"
+run "${PRO[@]}" agenda update --patient "$INS" --id "$EVENT" --version 2 --status proposed
+[[ $RC -eq 1 && $OUT == *"error: FAILED_PRECONDITION"* ]] || fail "booked->proposed: rc=$RC $OUT"
+
+step "watch with --seconds ends on its own; an unrelated patient filter sees nothing"
+OTHER=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+run "${PRO[@]}" agenda watch --patient "$OTHER" --seconds 1
+[[ $RC -eq 0 && $OUT == "watching pro.$RPPS.agenda for patient $OTHER" ]] ||
+  fail "watch --seconds: rc=$RC $OUT"
+
+step "agenda cancel"
+run "${PRO[@]}" agenda cancel --patient "$INS" --id "$EVENT" --version 1 --reason "Patient absent"
+[[ $RC -eq 1 && $OUT == "error: ABORTED: "* ]] || fail "stale cancel: rc=$RC $OUT"
+run "${PRO[@]}" agenda cancel --patient "$INS" --id "$EVENT" --version 2 --reason "Patient absent"
+[[ $RC -eq 0 && $OUT == "cancelled $EVENT version 3" ]] || fail "cancel: rc=$RC $OUT"
+run "${PRO[@]}" agenda list --patient "$PATIENT"
+[[ $OUT == "$EVENT  $DAY 11:00  rdv  cancelled  Consultation déplacée" ]] ||
+  fail "list after cancel: $OUT"
+
+step "a professional without a grant is denied"
+run "${PRO2[@]}" agenda create --patient "$INS" --kind rdv --title "Intrusion" \
+  --start "${DAY}T09:30" --end "${DAY}T10:00"
+[[ $RC -eq 1 && $OUT == "error: PERMISSION_DENIED"* ]] || fail "create without grant: rc=$RC $OUT"
+run "${PRO2[@]}" agenda list --patient "$PATIENT"
+[[ $RC -eq 1 && $OUT == "error: PERMISSION_DENIED"* ]] || fail "list without grant: rc=$RC $OUT"
+run "${PRO2[@]}" agenda watch --seconds 1
+[[ $RC -eq 0 && $OUT == "watching pro.$RPPS2.agenda" ]] || fail "watch of pro2: rc=$RC $OUT"
+
+step "audit verify"
+run "${A[@]}" audit verify
+[[ $RC -eq 0 && $OUT == "audit ok: "* ]] || fail "audit verify: rc=$RC $OUT"
+run "${A[@]}" audit verify --patient "$PATIENT"
+[[ $RC -eq 0 && $OUT =~ ^audit\ ok:\ ([0-9]+)\ entries ]] || fail "audit verify one: rc=$RC $OUT"
+[[ ${BASH_REMATCH[1]} -ge 2 ]] || fail "the denied accesses are not audited: $OUT"
+
+step "logout ends the session: watch is refused"
+"${PRO[@]}" logout | grep -q "logged out" || fail "logout"
+run "${PRO[@]}" agenda watch --seconds 1
+[[ $RC -eq 1 && $OUT == *"UNAUTHENTICATED"* ]] || fail "watch after logout: rc=$RC $OUT"
+
+step "SIGTERM: clean exit within 5 s"
+kill -TERM "$UP_PID"
+for _ in $(seq 50); do
+  kill -0 "$UP_PID" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$UP_PID" 2>/dev/null && fail "espace up still running 5 s after SIGTERM"
+set +e
+wait "$UP_PID"
+rc=$?
+set -e
+[[ $rc -eq 0 ]] || fail "espace up exited $rc"
+echo "PASS"
