@@ -3,9 +3,9 @@
  *
  *   espace-pro [--home DIR] [--broker tcp://H:P] [--broker-key Z85] [--timeout MS]
  *              keygen | login --rpps R [--device NAME] | whoami | logout
- *            | access request --patient ID --scope SCOPES --purpose P --days N --reason TEXT
- *            | access status [--patient ID]
- *            | emergency --patient ID --reason TEXT
+ *            | access request --patient INS|ID --scope SCOPES --purpose P --days N --reason TEXT
+ *            | access status [--patient INS|ID]
+ *            | emergency --patient INS|ID --reason TEXT
  *            | agenda list|create|update|cancel|watch --patient INS|ID ... (see s_usage)
  *
  * Home folder ($ESPACE_PRO_HOME, else ~/.config/espace-pro), mode 0700:
@@ -54,11 +54,11 @@ static const char s_usage[] =
     "  login --rpps R [--device N]   log in (password: $ESPACE_PASSWORD or stdin)\n"
     "  whoami                        show who the saved session is\n"
     "  logout                        end the session and forget it\n"
-    "  access request --patient ID --scope CATEGORY:ACTION[,...] --purpose P --days N\n"
+    "  access request --patient P --scope CATEGORY:ACTION[,...] --purpose P --days N\n"
     "                 --reason TEXT  ask a patient for access (consent RequestAccess)\n"
-    "  access status [--patient ID]  your grants and requests: id, patient, scopes,\n"
+    "  access status [--patient P]   your grants and requests: id, patient, scopes,\n"
     "                                status, period\n"
-    "  emergency --patient ID --reason TEXT\n"
+    "  emergency --patient P --reason TEXT\n"
     "                                declare an emergency access (bris de glace, 4 hours)\n"
     "  agenda list --patient P [--from T] [--to T]\n"
     "                                the patient's events (default: from yesterday, one\n"
@@ -82,10 +82,11 @@ static const char s_usage[] =
     "scopes: CATEGORY:ACTION[:CODE[+CODE...]] with CATEGORY agenda, documents, measures or\n"
     "  messaging and ACTION read or write; purposes: prevention, diagnostic, soins,\n"
     "  suivi_social_medicosocial\n"
-    "agenda: P is an INS (15 characters) or a patient id (32 hex); T is Paris local time\n"
-    "  2026-12-01T09:30 (or 2026-12-01T08:30Z in UTC); K is rdv, hospitalisation, rappel\n"
-    "  or tache; S is a FHIR status (proposed, pending, booked, arrived, checked-in,\n"
-    "  fulfilled, noshow, waitlist, entered-in-error; cancel with agenda cancel)\n";
+    "--patient P: an INS (15 characters, resolved by identity) or a patient id (32 hex)\n"
+    "agenda: T is Paris local time 2026-12-01T09:30 (or 2026-12-01T08:30Z in UTC);\n"
+    "  K is rdv, hospitalisation, rappel or tache; S is a FHIR status (proposed, pending,\n"
+    "  booked, arrived, checked-in, fulfilled, noshow, waitlist, entered-in-error; cancel\n"
+    "  with agenda cancel)\n";
 
 static int s_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -366,18 +367,54 @@ static int s_resume(const pro_conf_t *c, espace_t **e, int *gone)
     return 0;
 }
 
+static int s_is_hex32(const char *s)
+{
+    if (strlen(s) != 32)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* --patient: a 32-hex patient id as is, else an INS resolved by identity. */
+static int s_patient(espace_t *e, const char *arg, char pid[ESPACE_PATIENT_ID_MAX])
+{
+    espace_error_t err;
+    if (!arg)
+        return s_fail(ES_INVALID_ARGUMENT, "--patient INS|ID is required");
+    if (s_is_hex32(arg)) {
+        memcpy(pid, arg, ESPACE_PATIENT_ID_MAX);
+        return 0;
+    }
+    if (espace_resolve_patient(e, arg, pid, &err) < 0)
+        return s_fail_err(&err);
+    return 0;
+}
+
 /* One call to the consent service on the saved session: resume, call,
- * close. 0 with *m (free with espace_free), or the exit status, the error
- * already printed. */
+ * close. When `patient` is set (an INS or a patient id, from --patient), it
+ * is resolved with s_patient on the same session and *patient_slot (a field
+ * of `req`) is pointed at the id. 0 with *m (free with espace_free), or the
+ * exit status, the error already printed. */
 static int s_consent_call(const pro_conf_t *c, const char *method, const ProtobufCMessage *req,
-                          const ProtobufCMessageDescriptor *desc, ProtobufCMessage **m)
+                          const ProtobufCMessageDescriptor *desc, ProtobufCMessage **m,
+                          const char *patient, char **patient_slot)
 {
     espace_t *e = NULL;
     espace_error_t err;
     int gone;
+    char pid[ESPACE_PATIENT_ID_MAX];
     int rc = s_resume(c, &e, &gone);
     if (rc)
         return rc;
+    if (patient) {
+        if ((rc = s_patient(e, patient, pid)) != 0) {
+            espace_close(&e);
+            return rc;
+        }
+        *patient_slot = pid;
+    }
     rc = espace_call(e, "consent", method, req, desc, m, &err);
     espace_close(&e);
     if (rc < 0)
@@ -508,7 +545,6 @@ static int s_access_request(const pro_conf_t *c, const pro_args_t *a)
     period.start_ms = 0; /* now */
     period.end_ms = bus_wall_ms() + (int64_t)days * 86400000LL;
     Espace__V1__RequestAccessRequest req = ESPACE__V1__REQUEST_ACCESS_REQUEST__INIT;
-    req.patient_id = (char *)a->patient;
     req.scopes = scopes.list;
     req.n_scopes = scopes.n;
     req.purpose = (Espace__V1__Purpose)purpose;
@@ -516,7 +552,8 @@ static int s_access_request(const pro_conf_t *c, const pro_args_t *a)
     req.reason = (char *)a->reason;
     ProtobufCMessage *m = NULL;
     int rc = s_consent_call(c, "RequestAccess", &req.base,
-                            &espace__v1__request_access_reply__descriptor, &m);
+                            &espace__v1__request_access_reply__descriptor, &m, a->patient,
+                            &req.patient_id);
     if (rc)
         return rc;
     Espace__V1__RequestAccessReply *r = (Espace__V1__RequestAccessReply *)m;
@@ -538,12 +575,17 @@ static int s_access_status(const pro_conf_t *c, const pro_args_t *a)
     uint8_t cursor[256];
     size_t cursor_len = 0;
     unsigned count = 0;
+    char pid[ESPACE_PATIENT_ID_MAX] = "";
     int rc = s_resume(c, &e, &gone);
     if (rc)
         return rc;
+    if (a->patient && (rc = s_patient(e, a->patient, pid)) != 0) {
+        espace_close(&e);
+        return rc;
+    }
     for (int page = 0; page < 1000; page++) { /* bounded: 200 000 grants at most */
         Espace__V1__ListGrantsRequest req = ESPACE__V1__LIST_GRANTS_REQUEST__INIT;
-        req.patient_id = (char *)(a->patient ? a->patient : "");
+        req.patient_id = pid;
         req.cursor.data = cursor;
         req.cursor.len = cursor_len;
         ProtobufCMessage *m = NULL;
@@ -579,11 +621,11 @@ static int s_emergency(const pro_conf_t *c, const pro_args_t *a)
         return 2;
     }
     Espace__V1__DeclareEmergencyRequest req = ESPACE__V1__DECLARE_EMERGENCY_REQUEST__INIT;
-    req.patient_id = (char *)a->patient;
     req.reason = (char *)a->reason;
     ProtobufCMessage *m = NULL;
     int rc = s_consent_call(c, "DeclareEmergency", &req.base,
-                            &espace__v1__declare_emergency_reply__descriptor, &m);
+                            &espace__v1__declare_emergency_reply__descriptor, &m, a->patient,
+                            &req.patient_id);
     if (rc)
         return rc;
     Espace__V1__DeclareEmergencyReply *r = (Espace__V1__DeclareEmergencyReply *)m;
@@ -757,31 +799,6 @@ static int s_parse_u64(const char *s, uint64_t *out)
     if (errno || *end)
         return -1;
     *out = v;
-    return 0;
-}
-
-static int s_is_hex32(const char *s)
-{
-    if (strlen(s) != 32)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return 0;
-    return 1;
-}
-
-/* --patient: a 32-hex patient id as is, else an INS resolved by identity. */
-static int s_patient(espace_t *e, const char *arg, char pid[ESPACE_PATIENT_ID_MAX])
-{
-    espace_error_t err;
-    if (!arg)
-        return s_fail(ES_INVALID_ARGUMENT, "--patient INS|ID is required");
-    if (s_is_hex32(arg)) {
-        memcpy(pid, arg, ESPACE_PATIENT_ID_MAX);
-        return 0;
-    }
-    if (espace_resolve_patient(e, arg, pid, &err) < 0)
-        return s_fail_err(&err);
     return 0;
 }
 

@@ -13,6 +13,7 @@ export const PROTO_FILES = [
   'espace/v1/identity.proto',
   'espace/v1/edge.proto',
   'espace/v1/agenda.proto',
+  'espace/v1/consent.proto',
 ];
 
 /** Load the .proto files into a resolved protobufjs Root (field names as written). */

@@ -12,6 +12,7 @@ import * as login from './screens/login.js';
 import * as home from './screens/home.js';
 import * as sessions from './screens/sessions.js';
 import * as agenda from './screens/agenda.js';
+import * as consent from './screens/consent.js';
 import { reminderText } from './screens/agenda.js';
 
 const ROUTES = {
@@ -19,6 +20,7 @@ const ROUTES = {
   '/inscription': { screen: signup, auth: false },
   '/accueil': { screen: home, auth: true },
   '/agenda': { screen: agenda, auth: true },
+  '/autorisations': { screen: consent, auth: true },
   '/sessions': { screen: sessions, auth: true },
 };
 
@@ -177,7 +179,8 @@ class App {
       href: `#${p}`, 'aria-current': p === path ? 'page' : null,
     }, text));
     const items = me
-      ? [link('/accueil', fr.nav.home), link('/agenda', fr.nav.agenda), link('/sessions', fr.nav.sessions),
+      ? [link('/accueil', fr.nav.home), link('/agenda', fr.nav.agenda),
+        link('/autorisations', fr.nav.consent), link('/sessions', fr.nav.sessions),
         h('li', {}, h('button', { type: 'button', className: 'link', id: 'nav-logout', onclick: () => this.logout() }, fr.nav.logout))]
       : [link('/connexion', fr.nav.login), link('/inscription', fr.nav.signup)];
     this.navEl.replaceChildren(h('ul', {}, items));

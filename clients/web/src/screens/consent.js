@@ -1,0 +1,298 @@
+// Screen "Mes autorisations": the patient's grants (consent service,
+// docs/consent.md) — professionals' pending requests to accept or refuse
+// (AnswerRequest), grants in force to revoke (RevokeGrant), past ones
+// (refused, revoked, expired) greyed — and "Qui a consulté mon dossier", the
+// patient's audit trail (ReadAudit, newest first, paged with "Voir plus").
+//
+// Professionals are shown by RPPS: espace has no directory a patient may
+// query for their names yet. Apps are named from the catalogue (ListApps).
+import { h, hex, notice } from '../dom.js';
+import { fr } from '../i18n/fr.js';
+import { describeError } from '../errors.js';
+
+const T = fr.consent;
+const STATUS = { PROPOSED: 1, ACTIVE: 2, REJECTED: 3, INACTIVE: 4 };
+const GRANTEE = { APP: 1, PROFESSIONAL: 2 };
+const PRINCIPAL = { PATIENT: 1, PROFESSIONAL: 2, APP: 3, OPERATOR: 4, SERVICE: 5 };
+const AUDIT_EMERGENCY = 2;
+const GRANT_PAGE = 200;
+const GRANT_MAX_PAGES = 10;
+const AUDIT_PAGE = 20;
+
+/** "Agenda : lecture et écriture", one entry per category (and code list). */
+export function scopesText(scopes) {
+  const groups = new Map(); // category|codes -> { category, codes, actions: Set }
+  for (const s of scopes || []) {
+    const codes = (s.codes || []).join(', ');
+    const key = `${s.category}|${codes}`;
+    if (!groups.has(key)) groups.set(key, { category: s.category, codes, actions: new Set() });
+    groups.get(key).actions.add(s.action);
+  }
+  return [...groups.values()].map((g) => {
+    const cat = T.categories[g.category] || T.unknown;
+    const name = g.codes ? T.codes(cat, g.codes) : cat;
+    const actions = [...g.actions].sort().map((a) => T.actions[a] || T.unknown).join(T.and);
+    return T.scope(name, actions);
+  });
+}
+
+/** Who a grant is for, in French. */
+function granteeText(g, apps) {
+  if (g.grantee_kind === GRANTEE.PROFESSIONAL) return T.professional(g.grantee_id);
+  if (g.grantee_kind === GRANTEE.APP) {
+    const name = apps.get(g.grantee_id);
+    return name ? T.appNamed(name) : T.app(g.grantee_id);
+  }
+  return g.grantee_id || T.unknownActor;
+}
+
+/** Who did an audited access, in French. */
+function actorText(e, apps) {
+  switch (e.actor_kind) {
+    case PRINCIPAL.PROFESSIONAL: return T.professional(e.actor);
+    case PRINCIPAL.APP: return apps.get(e.actor) ? T.appNamed(apps.get(e.actor)) : T.app(e.actor);
+    case PRINCIPAL.PATIENT: return T.patient;
+    case PRINCIPAL.OPERATOR: return T.operator;
+    case PRINCIPAL.SERVICE: return T.service(e.actor);
+    default: return e.actor || T.unknownActor;
+  }
+}
+
+function periodText(g) {
+  const p = g.period || {};
+  const start = fr.time.date(new Date(p.start_ms || g.created_ms));
+  return p.end_ms ? T.periodRange(start, fr.time.date(new Date(p.end_ms))) : T.periodFrom(start);
+}
+
+function statusText(g) {
+  if (g.status === STATUS.PROPOSED) return T.statusText.proposed;
+  if (g.status === STATUS.ACTIVE) return T.statusText.active;
+  if (g.status === STATUS.REJECTED) return T.endedOn(T.statusText.rejected, fr.time.date(new Date(g.updated_ms)));
+  if (g.inactive_reason === 'revoked') return T.endedOn(T.statusText.revoked, fr.time.date(new Date(g.updated_ms)));
+  if (g.inactive_reason === 'expired') {
+    const end = g.period && g.period.end_ms;
+    return end ? T.endedOn(T.statusText.expired, fr.time.date(new Date(end))) : T.statusText.expired;
+  }
+  return T.statusText.inactive;
+}
+
+/** A definition list of a grant's details. */
+function details(g, { reason = true, status = false } = {}) {
+  const rows = [
+    [T.access, h('ul', { className: 'scopes' }, scopesText(g.scopes).map((s) => h('li', {}, s)))],
+    [T.purpose, T.purposes[g.purpose] || T.unknown],
+    [T.period, periodText(g)],
+  ];
+  if (reason && g.request_reason) rows.push([T.reason, g.request_reason]);
+  if (status) rows.push([T.status, statusText(g)]);
+  return h('dl', { className: 'details' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+export function render(ctx) {
+  const apps = new Map(); // app id -> name
+  const live = h('div', { className: 'live', role: 'status', id: 'consent-live' });
+  const alert = h('div', { className: 'live', role: 'alert', id: 'consent-alert' });
+  const pendingBody = h('div', { className: 'loading', id: 'consent-pending' }, fr.app.loading);
+  const activeBody = h('div', { className: 'loading', id: 'consent-active' }, fr.app.loading);
+  const pastBody = h('div', { className: 'loading', id: 'consent-past' }, fr.app.loading);
+  const auditList = h('ol', { className: 'items audit', id: 'audit-list' });
+  const auditStatus = h('div', { className: 'loading', id: 'audit-status' }, fr.app.loading);
+  const moreBtn = h('button', {
+    type: 'button', className: 'secondary', id: 'audit-more', hidden: true, onclick: () => loadAudit(false),
+  }, T.auditMore);
+  let nextBefore = 0;
+  let alive = true;
+
+  function say(text) {
+    alert.replaceChildren();
+    live.replaceChildren(notice('info', text));
+  }
+
+  function fail(err) {
+    live.replaceChildren();
+    alert.replaceChildren(notice('error', describeError(err)));
+  }
+
+  async function loadApps() {
+    try {
+      const r = await ctx.conn.call('consent', 'ListApps', { include_withdrawn: true });
+      for (const a of r.apps) apps.set(a.id, a.name);
+    } catch (err) {
+      console.warn('espace: app names unavailable', err.message); // ids are shown instead
+    }
+  }
+
+  async function listGrants() {
+    const all = [];
+    let cursor = new Uint8Array(0);
+    for (let i = 0; i < GRANT_MAX_PAGES; i++) {
+      const r = await ctx.conn.call('consent', 'ListGrants', { cursor, limit: GRANT_PAGE });
+      all.push(...r.grants);
+      if (!r.next_cursor || r.next_cursor.length === 0) break;
+      cursor = r.next_cursor;
+    }
+    return all.sort((a, b) => (b.updated_ms - a.updated_ms) || (b.created_ms - a.created_ms));
+  }
+
+  function grantItem(g, kind) {
+    const who = granteeText(g, apps);
+    const id = hex(g.id);
+    const head = h('h3', { className: 'grant-who' }, who);
+    let actions = null;
+    if (kind === 'pending') {
+      actions = h('div', { className: 'actions' },
+        h('button', {
+          type: 'button', className: 'primary', 'aria-label': T.acceptLabel(who),
+          onclick: (e) => answer(e.currentTarget, g, who, true),
+        }, T.accept),
+        h('button', {
+          type: 'button', className: 'secondary', 'aria-label': T.refuseLabel(who),
+          onclick: (e) => answer(e.currentTarget, g, who, false),
+        }, T.refuse));
+    } else if (kind === 'active') {
+      actions = h('div', { className: 'actions' },
+        h('button', {
+          type: 'button', className: 'secondary danger-outline', 'aria-label': T.revokeLabel(who),
+          onclick: (e) => revoke(e.currentTarget, g, who),
+        }, T.revoke));
+    }
+    return h('li', { className: `grant grant-${kind}`, 'data-grant': id },
+      head,
+      kind === 'pending' ? h('p', { className: 'item-meta' }, `${T.requested} ${fr.time.dateTime(new Date(g.created_ms))}`) : null,
+      details(g, { status: kind === 'past' }),
+      actions);
+  }
+
+  function fill(body, grants, kind, empty) {
+    body.className = '';
+    body.replaceChildren(grants.length === 0 ? h('p', { className: 'aside' }, empty)
+      : h('ul', { className: 'items grants', id: `grants-${kind}` }, grants.map((g) => grantItem(g, kind))));
+  }
+
+  async function loadGrants() {
+    try {
+      const grants = await listGrants();
+      if (!alive) return;
+      fill(pendingBody, grants.filter((g) => g.status === STATUS.PROPOSED), 'pending', T.pendingEmpty);
+      fill(activeBody, grants.filter((g) => g.status === STATUS.ACTIVE), 'active', T.activeEmpty);
+      fill(pastBody, grants.filter((g) => g.status === STATUS.REJECTED || g.status === STATUS.INACTIVE),
+        'past', T.pastEmpty);
+    } catch (err) {
+      if (!alive) return;
+      for (const b of [pendingBody, activeBody, pastBody]) {
+        b.className = '';
+        b.replaceChildren();
+      }
+      fail(err);
+    }
+  }
+
+  function auditItem(e) {
+    const emergency = e.kind === AUDIT_EMERGENCY || e.purpose_of_use === 'ETREAT';
+    const cat = T.categories[e.category];
+    let what = e.kind === AUDIT_EMERGENCY ? T.emergencyDeclared
+      : cat ? T.scope(cat, T.actions[e.action] || T.unknown) : T.unknown;
+    if (e.kind !== AUDIT_EMERGENCY && e.detail) what += ` (${T.detail(e.detail)})`;
+    let who = actorText(e, apps);
+    if (e.on_behalf_of) who += `, ${T.onBehalfOf(e.on_behalf_of)}`;
+    const date = fr.time.dateTime(new Date(e.at_ms));
+    return h('li', {
+      className: `audit-entry ${e.allowed ? 'allowed' : 'denied'}${emergency ? ' emergency' : ''}`,
+      'data-seq': String(e.seq),
+    },
+    h('p', { className: 'audit-head' },
+      h('time', { dateTime: new Date(e.at_ms).toISOString(), className: 'audit-when' }, date),
+      ' ',
+      h('span', { className: `tag ${e.allowed ? 'ok' : 'ko'}` },
+        h('span', { className: 'sr-only' }, `${T.outcome} : `), e.allowed ? T.allowed : T.denied),
+      emergency ? [' ', h('span', { className: 'tag urgent' }, T.emergency)] : null),
+    h('dl', { className: 'details compact' },
+      h('dt', {}, T.who), h('dd', { className: 'audit-who' }, who),
+      h('dt', {}, T.what), h('dd', { className: 'audit-what' }, what),
+      e.service ? [h('dt', {}, T.serviceLabel), h('dd', { className: 'audit-via' }, e.service)] : null));
+  }
+
+  async function loadAudit(first) {
+    moreBtn.disabled = true;
+    try {
+      const r = await ctx.conn.call('consent', 'ReadAudit', { before_seq: first ? 0 : nextBefore, limit: AUDIT_PAGE });
+      if (!alive) return;
+      if (first) auditList.replaceChildren();
+      const firstNew = r.entries.length ? auditItem(r.entries[0]) : null;
+      r.entries.forEach((e, i) => auditList.append(i === 0 ? firstNew : auditItem(e)));
+      nextBefore = r.next_before_seq || 0;
+      auditStatus.className = '';
+      auditStatus.replaceChildren(auditList.children.length === 0 ? h('p', { className: 'aside' }, T.auditEmpty)
+        : !nextBefore && !first ? h('p', { className: 'aside' }, T.auditEnd) : '');
+      moreBtn.hidden = !nextBefore;
+      // after "Voir plus", move focus to the first new line so the keyboard user continues there
+      if (!first && firstNew) {
+        firstNew.tabIndex = -1;
+        firstNew.focus();
+      }
+    } catch (err) {
+      if (!alive) return;
+      auditStatus.className = '';
+      auditStatus.replaceChildren(notice('error', describeError(err)));
+    } finally {
+      moreBtn.disabled = false;
+    }
+  }
+
+  async function answer(button, g, who, accept) {
+    button.disabled = true;
+    try {
+      await ctx.conn.call('consent', 'AnswerRequest', { grant_id: g.id, accept });
+      say(accept ? T.accepted(who) : T.refused(who));
+      await loadGrants();
+      document.getElementById(accept ? 'consent-active-title' : 'consent-pending-title')?.focus();
+    } catch (err) {
+      button.disabled = false;
+      fail(err);
+    }
+  }
+
+  async function revoke(button, g, who) {
+    button.disabled = true;
+    try {
+      await ctx.conn.call('consent', 'RevokeGrant', { grant_id: g.id });
+      say(T.revoked(who));
+      await loadGrants();
+      document.getElementById('consent-past-title')?.focus();
+    } catch (err) {
+      button.disabled = false;
+      fail(err);
+    }
+  }
+
+  async function loadAll() {
+    alert.replaceChildren();
+    await loadApps();
+    if (!alive) return;
+    await Promise.all([loadGrants(), loadAudit(true)]);
+  }
+  loadAll();
+
+  const card = (id, title, intro, ...body) => h('section', { className: 'card', 'aria-labelledby': id },
+    h('h2', { id, tabIndex: -1 }, title), intro ? h('p', { className: 'aside' }, intro) : null, ...body);
+
+  return {
+    title: T.title,
+    destroy() { alive = false; },
+    el: h('section', { className: 'screen consent' },
+      h('h1', { tabIndex: -1, id: 'consent-title' }, T.title),
+      ctx.flash ? notice('info', ctx.flash) : null,
+      h('p', {}, T.intro),
+      live, alert,
+      h('div', { className: 'actions page-actions' },
+        h('button', {
+          type: 'button', className: 'secondary', id: 'consent-refresh',
+          onclick: () => { live.replaceChildren(); loadAll(); },
+        }, T.refresh)),
+      card('consent-pending-title', T.pendingTitle, T.pendingIntro, pendingBody),
+      card('consent-active-title', T.activeTitle, null, activeBody),
+      card('consent-past-title', T.pastTitle, null, h('div', { className: 'past' }, pastBody)),
+      card('consent-audit-title', T.auditTitle, T.auditIntro, auditList, auditStatus,
+        h('div', { className: 'actions' }, moreBtn))),
+  };
+}

@@ -1,0 +1,375 @@
+// End-to-end test of the whole system with the patient web app in real
+// Chromium: the real `espace up` (broker, identity, consent, agenda, edge
+// serving clients/web/dist) on free ports in a temporary data folder, a
+// professional set up with `espace admin` and `espace-pro`, and the patient
+// driving the browser:
+//   sign-up -> the professional's `espace-pro access request` -> "Mes
+//   autorisations" shows it -> "Accepter" -> `espace-pro agenda create`
+//   appears live in the open Agenda page -> "Révoquer" -> the very next
+//   `espace-pro agenda list` is PERMISSION_DENIED -> "Qui a consulté mon
+//   dossier" lists the allowed create/list and the denied list.
+//
+// Environment:
+//   ES_BIN           build folder (espace/espace, clients/pro/espace-pro). Default:
+//                    three levels above ES_EDGE_HARNESS (<build>/test/edge/edge_harness)
+//                    when that is set, else <repo>/build. When neither ES_BIN nor
+//                    ES_EDGE_HARNESS is set and the binaries are missing, the test is
+//                    skipped; when either is set and they are missing, it fails.
+//   ES_CHROMIUM, ES_WEB_DIST, ES_ARTIFACTS   as browser.test.mjs
+// Run: cd clients/web && npm run test:browser
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const webDir = process.env.ES_WEB_DIR || path.join(repo, 'clients/web');
+const bin = process.env.ES_BIN
+  || (process.env.ES_EDGE_HARNESS ? path.resolve(process.env.ES_EDGE_HARNESS, '../../..') : path.join(repo, 'build'));
+const ESPACE = path.join(bin, 'espace/espace');
+const ESPACE_PRO = path.join(bin, 'clients/pro/espace-pro');
+const chromiumPath = process.env.ES_CHROMIUM || '/usr/bin/chromium';
+const dist = process.env.ES_WEB_DIST || path.join(webDir, 'dist');
+const artifacts = process.env.ES_ARTIFACTS || path.join(repo, 'test-artifacts/web');
+
+const missing = [ESPACE, ESPACE_PRO].filter((f) => !fs.existsSync(f));
+const missingText = missing.length ? `not built: ${missing.join(', ')} (ES_BIN=${bin})` : '';
+if (missingText && (process.env.ES_BIN || process.env.ES_EDGE_HARNESS)) throw new Error(missingText);
+const skip = missingText || false;
+
+const INS = '279035121518989';
+const PASSWORD = 'une phrase de passe assez longue';
+const PRO_PASSWORD = 'correct horse battery staple';
+const RPPS = '10001234567';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--lang=fr-FR'];
+const CMD_TIMEOUT_MS = 15000;
+
+let tmp;        // temporary folder: data, config, professional home
+let up;         // { proc, exited: Promise<{code, signal}>, out, err }
+let conf;       // config file path
+let edgeBase;   // http://127.0.0.1:<edge_port>/
+let context;
+let profileDir;
+let page;
+const problems = [];
+
+/** `count` distinct free TCP ports on 127.0.0.1 (held open together, then released). */
+async function freePorts(count) {
+  const servers = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = net.createServer();
+      await new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/** Run a command to its end (bounded): { code, out, err }. */
+function run(cmd, args, { env = {}, input = null, timeout = CMD_TIMEOUT_MS } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const t = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${path.basename(cmd)} ${args.join(' ')}: no answer within ${timeout} ms`));
+    }, timeout);
+    proc.stdout.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.on('error', (e) => { clearTimeout(t); reject(e); });
+    proc.on('close', (code) => { clearTimeout(t); resolve({ code, out, err }); });
+    if (input !== null) proc.stdin.end(input);
+    else proc.stdin.end();
+  });
+}
+
+const admin = (...args) => run(ESPACE, ['--config', conf, 'admin', ...args]);
+const pro = (...args) => run(ESPACE_PRO, ['--home', path.join(tmp, 'pro'), ...args]);
+
+function upLog() {
+  return up ? `\n---- espace up stdout ----\n${up.out.slice(-2000)}\n---- stderr ----\n${up.err.slice(-4000)}` : '';
+}
+
+async function startEspace() {
+  const [req, pub, sub, edge] = await freePorts(4);
+  conf = path.join(tmp, 'espace.conf');
+  fs.writeFileSync(conf, [
+    '# web e2e test',
+    `data_dir = ${path.join(tmp, 'data')}`,
+    `req_port = ${req}`,
+    `pub_port = ${pub}`,
+    `sub_port = ${sub}`,
+    `edge_port = ${edge}`,
+    `web_root = ${dist}`,
+    'heartbeat_ms = 200',
+    'no_sync = true',
+    '',
+  ].join('\n'));
+  const proc = spawn(ESPACE, ['--config', conf, 'up'], {
+    env: { ...process.env, ESPACE_PWHASH: 'min', ESPACE_LOG: process.env.ESPACE_LOG || 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  up = { proc, out: '', err: '' };
+  up.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  proc.stdout.on('data', (d) => { up.out += d; });
+  proc.stderr.on('data', (d) => { up.err = (up.err + d).slice(-20000); });
+  // Ready when it logs `event=up` (ESPACE_LOG info) or prints its summary
+  // (always, on stdout, after every part reported ready).
+  const deadline = Date.now() + 20000;
+  while (!/espace is up/.test(up.out) && !/event=up/.test(up.err)) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`espace up exited early${upLog()}`);
+    if (Date.now() > deadline) throw new Error(`espace up not ready within 20 s${upLog()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { req, edge };
+}
+
+/** SIGTERM, then the exit status (SIGKILL after 10 s). */
+async function stopEspace() {
+  if (!up || up.proc.exitCode !== null || up.proc.signalCode !== null) return up ? up.exited : null;
+  up.proc.kill('SIGTERM');
+  const t = setTimeout(() => up.proc.kill('SIGKILL'), 10000);
+  const r = await up.exited;
+  clearTimeout(t);
+  return r;
+}
+
+async function setUpProfessional(reqPort) {
+  const key = await admin('keys', 'show');
+  assert.equal(key.code, 0, `keys show: ${key.err}`);
+  const brokerKey = key.out.trim();
+  assert.equal(brokerKey.length, 40, `broker key '${brokerKey}'`);
+  const kg = await pro('keygen');
+  assert.equal(kg.code, 0, `keygen: ${kg.err}`);
+  const add = await admin('keys', 'add', '--role', 'pro', '--name', 'cabinet-e2e', '--public', kg.out.trim());
+  assert.equal(add.code, 0, `keys add: ${add.out}${add.err}`);
+  const cp = await run(ESPACE, ['--config', conf, 'admin', 'create-pro', '--rpps', RPPS,
+    '--last-name', 'Martin', '--first-name', 'Claire', '--profession', 'Médecin'],
+  { env: { ESPACE_PASSWORD: PRO_PASSWORD } });
+  assert.equal(cp.code, 0, `create-pro: ${cp.out}${cp.err}`);
+  const lg = await run(ESPACE_PRO, ['--home', path.join(tmp, 'pro'), '--broker', `tcp://127.0.0.1:${reqPort}`,
+    '--broker-key', brokerKey, 'login', '--rpps', RPPS], { env: { ESPACE_PASSWORD: PRO_PASSWORD } });
+  assert.equal(lg.code, 0, `login: ${lg.out}${lg.err}`);
+  assert.match(lg.out, new RegExp(`logged in as ${RPPS}`));
+}
+
+async function newPage(viewport = { width: 1280, height: 900 }) {
+  const p = await context.newPage();
+  await p.setViewportSize(viewport);
+  p.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()} (${msg.location().url})`);
+  });
+  p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  return p;
+}
+
+async function shot(p, name) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  await p.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+const expectH1 = (p, text) => p.locator('h1', { hasText: text }).waitFor({ timeout: 15000 });
+
+async function openConsent(p) {
+  await p.getByRole('link', { name: 'Mes autorisations' }).click();
+  await expectH1(p, 'Mes autorisations');
+  assert.match(p.url(), /#\/autorisations$/);
+  await p.locator('#consent-pending:not(.loading)').waitFor({ timeout: 15000 });
+  await p.locator('#audit-status:not(.loading)').waitFor({ state: 'attached', timeout: 15000 });
+  assert.equal(await p.locator('#consent-alert').innerText(), '', 'an error on Mes autorisations');
+}
+
+/** Paris wall time of tomorrow at hh:mm, as espace-pro takes it. */
+function tomorrowAt(hhmm) {
+  return `${dateValue(addDays(parisDate(Date.now()), 1))}T${hhmm}`;
+}
+
+test.describe('end to end: espace up, espace-pro and the web app', { skip }, () => {
+  test.before(async () => {
+    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
+    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-e2e-'));
+    const { req, edge } = await startEspace();
+    edgeBase = `http://127.0.0.1:${edge}/`;
+    await setUpProfessional(req);
+    const { chromium } = createRequire(path.join(webDir, 'package.json'))('playwright-core');
+    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-e2e-chromium-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      locale: 'fr-FR',
+      timezoneId: 'Europe/Paris',
+    });
+  });
+
+  test.after(async () => {
+    try {
+      if (context) await context.close();
+    } finally {
+      const r = await stopEspace();
+      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+      // a clean shutdown on SIGTERM is part of the contract
+      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${upLog()}`);
+    }
+  });
+
+  test('the patient signs up and logs in', async () => {
+    page = await newPage();
+    await page.goto(edgeBase);
+    await expectH1(page, 'Se connecter');
+    await page.getByRole('link', { name: 'Créer un compte' }).click();
+    await expectH1(page, 'Créer mon compte');
+    await page.getByLabel('Matricule INS').fill(INS);
+    await page.getByLabel('Nom(s) de naissance', { exact: true }).fill('BERNARD');
+    await page.getByLabel('Prénom(s) de naissance', { exact: true }).fill('Sophie');
+    await page.getByLabel('Date de naissance').fill('1979-03-12');
+    await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirmer le mot de passe').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Créer mon compte' }).click();
+    await expectH1(page, 'Bonjour');
+    await page.locator('#nav-logout').click();
+    await expectH1(page, 'Se connecter');
+    await page.getByLabel('Matricule INS').fill(INS);
+    await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await expectH1(page, 'Bonjour');
+  });
+
+  test('a professional\'s request appears in "Mes autorisations" and the patient accepts it', async () => {
+    await openConsent(page);
+    assert.equal(await page.locator('#consent-pending').innerText(), 'Aucune demande en attente.');
+    assert.match(await page.locator('#audit-status').innerText(), /Personne d’autre que vous/);
+    const rq = await pro('access', 'request', '--patient', INS, '--scope', 'agenda:read,agenda:write',
+      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
+    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
+    assert.match(rq.out, /^requested access [0-9a-f]{32}: proposed/);
+
+    await page.locator('#consent-refresh').click();
+    const item = page.locator('#grants-pending > li');
+    await item.first().waitFor({ timeout: 10000 });
+    assert.equal(await item.count(), 1);
+    const text = await item.innerText();
+    assert.match(text, new RegExp(`RPPS ${RPPS}`));
+    assert.match(text, /Agenda : lecture et écriture/);
+    assert.match(text, /Finalité\s+Soins/);
+    assert.match(text, /Motif\s+Suivi/);
+    assert.match(text, /Période\s+Du \d+ \S+ \d{4} au \d+ \S+ \d{4}/);
+    await shot(page, '20-autorisations-demande');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, '21-autorisations-demande-mobile');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    await item.getByRole('button', { name: `Accepter la demande de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    await page.locator('#grants-active > li').first().waitFor({ timeout: 10000 });
+    assert.match(await page.locator('#grants-active').innerText(), /Agenda : lecture et écriture/);
+    assert.equal(await page.locator('#consent-pending').innerText(), 'Aucune demande en attente.');
+    const st = await pro('access', 'status', '--patient', INS);
+    assert.equal(st.code, 0, `access status: ${st.out}${st.err}`);
+    assert.match(st.out, /agenda:read,agenda:write\s+active/);
+  });
+
+  test('the professional\'s appointment shows live in the open Agenda page', async () => {
+    await page.getByRole('link', { name: 'Agenda', exact: true }).click();
+    await expectH1(page, 'Mon agenda');
+    await page.locator('ol.week > li.day').first().waitFor({ timeout: 15000 });
+    const tomorrow = addDays(parisDate(Date.now()), 1);
+    const week = parisWeek(Date.now());
+    if (!week.days.some((d) => dateValue(d.date) === dateValue(tomorrow))) {
+      await page.getByRole('button', { name: 'Semaine suivante' }).click();
+    }
+    const column = page.locator(`ol.week > li.day[data-date="${dateValue(tomorrow)}"]`);
+    await column.waitFor({ timeout: 10000 });
+    // the page is open and idle before the professional writes
+    assert.equal(await column.locator('button.event', { hasText: 'Consultation' }).count(), 0);
+    const cr = await pro('agenda', 'create', '--patient', INS, '--kind', 'rdv', '--title', 'Consultation',
+      '--start', tomorrowAt('10:00'), '--end', tomorrowAt('10:30'));
+    assert.equal(cr.code, 0, `agenda create: ${cr.out}${cr.err}`);
+    assert.match(cr.out, /^created [0-9a-f]{32} version 1$/m);
+    const ev = column.locator('button.event', { hasText: 'Consultation' });
+    await ev.waitFor({ timeout: 5000 }); // live, no reload
+    assert.match(await ev.innerText(), /10:00/);
+    const ls = await pro('agenda', 'list', '--patient', INS);
+    assert.equal(ls.code, 0, `agenda list: ${ls.out}${ls.err}`);
+    assert.match(ls.out, /rdv {2}booked {2}Consultation/);
+  });
+
+  test('revoking in the app denies the very next request, and the trail shows it all', async () => {
+    await openConsent(page);
+    const active = page.locator('#grants-active > li');
+    await active.first().waitFor({ timeout: 10000 });
+    await active.getByRole('button', { name: `Révoquer l’autorisation de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await page.locator('#consent-live', { hasText: 'est révoquée' }).waitFor({ timeout: 10000 });
+    await page.locator('#grants-past > li').first().waitFor({ timeout: 10000 });
+    assert.match(await page.locator('#grants-past').innerText(), /Retirée le/);
+    assert.match(await page.locator('#consent-active').innerText(), /aucune autorisation en cours/);
+
+    const denied = await pro('agenda', 'list', '--patient', INS);
+    assert.equal(denied.code, 1, `agenda list after revocation: ${denied.out}${denied.err}`);
+    assert.match(denied.out + denied.err, /error: PERMISSION_DENIED/);
+
+    await page.locator('#consent-refresh').click();
+    await page.waitForFunction(() => document.querySelectorAll('#audit-list > li.denied').length > 0, null, { timeout: 10000 });
+    const lines = await page.locator('#audit-list > li').evaluateAll((els) => els.map((e) => ({
+      cls: e.className,
+      text: e.innerText,
+      seq: Number(e.dataset.seq),
+    })));
+    // newest first
+    for (let i = 1; i < lines.length; i++) assert.ok(lines[i - 1].seq > lines[i].seq, 'trail not newest first');
+    const who = new RegExp(`RPPS ${RPPS}`);
+    assert.ok(lines.every((l) => who.test(l.text)), 'an entry without the professional');
+    const newest = lines[0];
+    assert.match(newest.cls, /denied/);
+    assert.match(newest.text, /refusé/);
+    assert.match(newest.text, /Agenda : lecture/);
+    assert.ok(lines.some((l) => /allowed/.test(l.cls) && /autorisé/.test(l.text) && /Agenda : écriture/.test(l.text)),
+      'the allowed create is not in the trail');
+    assert.ok(lines.some((l) => /allowed/.test(l.cls) && /Agenda : lecture/.test(l.text)),
+      'the allowed list is not in the trail');
+    assert.match(newest.text, /\d+ \S+ \d{4} à \d{2}:\d{2}/); // French date, Paris time
+    await shot(page, '22-autorisations');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, '23-autorisations-mobile');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('an emergency access (declared by INS) is highlighted in the trail', async () => {
+    const em = await pro('emergency', '--patient', INS, '--reason', 'Patient inconscient aux urgences');
+    assert.equal(em.code, 0, `emergency: ${em.out}${em.err}`);
+    assert.match(em.out, /^emergency access to patient [0-9a-f]{32} until /);
+    const before = await page.locator('#audit-list > li').count();
+    await page.locator('#consent-refresh').click();
+    await page.waitForFunction((n) => document.querySelectorAll('#audit-list > li').length > n, before, { timeout: 10000 });
+    const newest = page.locator('#audit-list > li').first();
+    assert.match(await newest.getAttribute('class'), /emergency/);
+    const text = await newest.innerText();
+    assert.match(text, /Accès en urgence/);
+    assert.match(text, /Déclaration d’un accès en urgence/);
+    assert.doesNotMatch(text, /inconscient/); // the free-text reason is not shown
+    await shot(page, '24-autorisations-urgence');
+    assert.deepEqual(problems, []);
+  });
+});
