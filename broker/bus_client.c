@@ -412,6 +412,21 @@ int bus_call(bus_client_t *c, const char *service, const char *method,
     return s_finish(&rep, reply_desc, reply, r);
 }
 
+/* Send the broker request cmd (method, body) once connected, within
+ * timeout_ms, and wait for its answer in *rep. */
+static int s_broker_request(bus_client_t *c, uint8_t cmd, const char *method,
+                            const ProtobufCMessage *body, uint32_t timeout_ms, bus_reply_t *rep)
+{
+    int64_t deadline = s_local_deadline(timeout_ms);
+    if (bus_client_wait(c, (int)(deadline - bus_mono_ms())) != 0)
+        return ES_DEADLINE_EXCEEDED;
+    uint64_t id = 0;
+    int rc = s_send_request(c, cmd, NULL, method, body, timeout_ms, NULL, &id);
+    if (rc != 0)
+        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
+    return s_wait_id(c, id, deadline, rep);
+}
+
 int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
                     Espace__V1__Caller **caller, bus_reply_t *r)
 {
@@ -423,16 +438,9 @@ int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
         return ES_INVALID_ARGUMENT;
     Espace__V1__AuthenticateRequest areq = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
     areq.token = (char *)token;
-    int64_t deadline = s_local_deadline(timeout_ms);
-    if (bus_client_wait(c, (int)(deadline - bus_mono_ms())) != 0)
-        return ES_DEADLINE_EXCEEDED;
-    uint64_t id = 0;
-    int rc = s_send_request(c, BUS_C_AUTH, NULL, "Authenticate", &areq.base, timeout_ms, NULL,
-                            &id);
-    if (rc != 0)
-        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
     bus_reply_t rep;
-    if ((rc = s_wait_id(c, id, deadline, &rep)) != 0)
+    int rc = s_broker_request(c, BUS_C_AUTH, "Authenticate", &areq.base, timeout_ms, &rep);
+    if (rc != 0)
         return rc;
     Espace__V1__AuthenticateReply *arep = NULL;
     rc = s_finish(&rep, &espace__v1__authenticate_reply__descriptor, (ProtobufCMessage **)&arep,
@@ -461,16 +469,9 @@ int bus_client_subscribe(bus_client_t *c, const char *prefix, uint32_t timeout_m
         return ES_INVALID_ARGUMENT;
     Espace__V1__SubscribeRequest sreq = ESPACE__V1__SUBSCRIBE_REQUEST__INIT;
     sreq.prefix = (char *)prefix;
-    int64_t deadline = s_local_deadline(timeout_ms);
-    if (bus_client_wait(c, (int)(deadline - bus_mono_ms())) != 0)
-        return ES_DEADLINE_EXCEEDED;
-    uint64_t id = 0;
-    int rc = s_send_request(c, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sreq.base, timeout_ms, NULL,
-                            &id);
-    if (rc != 0)
-        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
     bus_reply_t rep;
-    if ((rc = s_wait_id(c, id, deadline, &rep)) != 0)
+    int rc = s_broker_request(c, BUS_C_SUBSCRIBE, "Subscribe", &sreq.base, timeout_ms, &rep);
+    if (rc != 0)
         return rc;
     return s_finish(&rep, NULL, NULL, r);
 }

@@ -114,6 +114,24 @@ int agenda_fail(svc_call_t *c, const agenda_err_t *err)
     return svc_fail(c, err->status, err->field[0] ? err->field : NULL, "%s", err->msg);
 }
 
+int agenda_event_id_check(svc_call_t *c, const ProtobufCBinaryData *id, const char *field)
+{
+    if (id->len != AGENDA_ID_BYTES)
+        return svc_fail(c, ES_INVALID_ARGUMENT, field, "an event id is 16 bytes");
+    return ES_OK;
+}
+
+int agenda_event_load(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_t *pid,
+                      Espace__V1__AgendaEvent **out)
+{
+    int rc = agenda_db_load(t, id, pid, 0, out);
+    if (rc == ES_NOT_FOUND)
+        return svc_fail(c, ES_NOT_FOUND, "event_id", "no such event");
+    if (rc != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
+    return ES_OK;
+}
+
 int agenda_access(agenda_state_t *st, svc_call_t *c, const char *patient_id, int action,
                   uint8_t pid[AGENDA_ID_BYTES], char hex[AGENDA_HEX_ID])
 {

@@ -97,6 +97,13 @@ int agenda_hex_id_valid(const char *s);
 /* Days since 1970-01-01 of y-m-d, and back. */
 int64_t agenda_days_from_civil(int64_t y, unsigned m, unsigned d);
 void agenda_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+/* The UTC civil date and time of ms since the epoch (negative ms too). */
+typedef struct {
+    int64_t year;
+    unsigned month, day;
+    int hour, min, sec, ms;
+} agenda_utc_t;
+void agenda_utc_split(int64_t ms, agenda_utc_t *out);
 /* UTC offset of Europe/Paris at utc_ms: 3600000 (CET) or 7200000 (CEST),
  * with the EU rule (last Sunday of March / October, 01:00 UTC) for every year. */
 int64_t agenda_paris_offset_ms(int64_t utc_ms);
@@ -143,6 +150,14 @@ int agenda_access(agenda_state_t *st, svc_call_t *c, const char *patient_id, int
 
 /* Fail the call with err. Returns err->status. */
 int agenda_fail(svc_call_t *c, const agenda_err_t *err);
+
+/* 0 if id is an event id (16 bytes), else fails the call (INVALID_ARGUMENT
+ * on field) and returns that status. */
+int agenda_event_id_check(svc_call_t *c, const ProtobufCBinaryData *id, const char *field);
+/* agenda_db_load(t, id, pid, 0, out) for a call: 0 and *out (codec_free), or
+ * the call failed (NOT_FOUND on event_id, or the storage error) and its status. */
+int agenda_event_load(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_t *pid,
+                      Espace__V1__AgendaEvent **out);
 
 /* ---- db.c: store layout ---- */
 

@@ -239,6 +239,32 @@ int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int6
 
 /* ---- pages ---- */
 
+/* The next entry of cur if its key is klen bytes and starts with pid: 1 (*key,
+ * *vp, *vl set), 0 past pid's entries, or a negative es_status. */
+static int s_next_of(store_cursor_t *cur, const uint8_t *pid, size_t klen, const uint8_t **key,
+                     const void **vp, size_t *vl)
+{
+    const void *kp = NULL;
+    size_t kl = 0;
+    int rc = store_cursor_next(cur, &kp, &kl, vp, vl);
+    if (rc == ES_NOT_FOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (kl != klen || memcmp(kp, pid, AGENDA_ID_BYTES) != 0)
+        return 0;
+    *key = kp;
+    return 1;
+}
+
+/* agenda_db_load of an event an index names: missing, the index is broken. */
+static int s_load_indexed(store_txn_t *t, const uint8_t *id, const uint8_t *pid, int any,
+                          Espace__V1__AgendaEvent **out)
+{
+    int rc = agenda_db_load(t, id, pid, any, out);
+    return rc == ES_NOT_FOUND ? ES_INTERNAL : rc;
+}
+
 void agenda_page_free(agenda_page_t *p)
 {
     if (!p)
@@ -281,17 +307,12 @@ int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t f
         goto fail;
     size_t bytes = 0;
     for (;;) {
-        const void *kp = NULL, *vp = NULL;
-        size_t kl = 0, vl = 0;
-        rc = store_cursor_next(cur, &kp, &kl, &vp, &vl);
-        if (rc == ES_NOT_FOUND) {
-            rc = ES_OK;
-            break;
-        }
-        if (rc != 0)
+        const uint8_t *key = NULL;
+        const void *vp = NULL;
+        size_t vl = 0;
+        if ((rc = s_next_of(cur, pid, KEY_TIME, &key, &vp, &vl)) < 0)
             goto fail;
-        const uint8_t *key = kp;
-        if (kl != KEY_TIME || memcmp(key, pid, AGENDA_ID_BYTES) != 0)
+        if (rc == 0)
             break;
         if (after && memcmp(key, k0, KEY_TIME) == 0)
             continue; /* the cursor's own entry */
@@ -310,12 +331,8 @@ int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t f
             break;
         }
         Espace__V1__AgendaEvent *e = NULL;
-        rc = agenda_db_load(t, key + AGENDA_ID_BYTES + 8, pid, 0, &e);
-        if (rc != 0) {
-            if (rc == ES_NOT_FOUND)
-                rc = ES_INTERNAL; /* index without event */
+        if ((rc = s_load_indexed(t, key + AGENDA_ID_BYTES + 8, pid, 0, &e)) != 0)
             goto fail;
-        }
         bytes += protobuf_c_message_get_packed_size(&e->base);
         out->events[out->n++] = e;
         memcpy(out->next, key + AGENDA_ID_BYTES, AGENDA_CURSOR_BYTES);
@@ -368,17 +385,12 @@ int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64
         goto fail;
     size_t bytes = 0;
     for (;;) {
-        const void *kp = NULL, *vp = NULL;
-        size_t kl = 0, vl = 0;
-        rc = store_cursor_next(cur, &kp, &kl, &vp, &vl);
-        if (rc == ES_NOT_FOUND) {
-            rc = ES_OK;
-            break;
-        }
-        if (rc != 0)
+        const uint8_t *key = NULL;
+        const void *vp = NULL;
+        size_t vl = 0;
+        if ((rc = s_next_of(cur, pid, KEY_CHANGE, &key, &vp, &vl)) < 0)
             goto fail;
-        const uint8_t *key = kp;
-        if (kl != KEY_CHANGE || memcmp(key, pid, AGENDA_ID_BYTES) != 0)
+        if (rc == 0)
             break;
         if (vl != AGENDA_ID_BYTES + 1) {
             rc = ES_INTERNAL;
@@ -398,12 +410,8 @@ int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64
         out->changes[out->n++] = ch;
         ch->kind = (Espace__V1__AgendaChangeKind)((const uint8_t *)vp)[AGENDA_ID_BYTES];
         ch->change_version = cv;
-        rc = agenda_db_load(t, vp, pid, 1, &ch->event);
-        if (rc != 0) {
-            if (rc == ES_NOT_FOUND)
-                rc = ES_INTERNAL;
+        if ((rc = s_load_indexed(t, vp, pid, 1, &ch->event)) != 0)
             goto fail;
-        }
         if (ch->kind == ESPACE__V1__AGENDA_CHANGE_KIND__AGENDA_CHANGE_RESCHEDULED &&
             ch->event->previous_id.len == AGENDA_ID_BYTES &&
             agenda_db_load(t, ch->event->previous_id.data, pid, 0, &ch->previous) != 0)

@@ -24,16 +24,11 @@
 
 static void s_instant(json_t *j, const char *key, int64_t ms)
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t rem = secs - days * 86400;
-    int64_t y;
-    unsigned mo, d;
-    agenda_civil_from_days(days, &y, &mo, &d);
+    agenda_utc_t u;
+    agenda_utc_split(ms, &u);
     char buf[40];
-    snprintf(buf, sizeof buf, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, mo, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
-             (int)(ms - secs * 1000));
+    snprintf(buf, sizeof buf, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", u.year, u.month,
+             u.day, u.hour, u.min, u.sec, u.ms);
     json_str(j, key, buf);
 }
 

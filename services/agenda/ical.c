@@ -147,14 +147,10 @@ static void s_prop(ics_buf_t *b, const char *name, const char *text)
 
 static void s_utc(ics_buf_t *b, const char *name, int64_t ms)
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int64_t rem = secs - days * 86400;
-    int64_t y;
-    unsigned mo, d;
-    agenda_civil_from_days(days, &y, &mo, &d);
-    s_rawf(b, "%s:%04" PRId64 "%02u%02uT%02d%02d%02dZ", name, y, mo, d, (int)(rem / 3600),
-           (int)(rem / 60 % 60), (int)(rem % 60));
+    agenda_utc_t u;
+    agenda_utc_split(ms, &u);
+    s_rawf(b, "%s:%04" PRId64 "%02u%02uT%02d%02d%02dZ", name, u.year, u.month, u.day, u.hour,
+           u.min, u.sec);
     s_end(b);
 }
 

@@ -86,24 +86,6 @@ static int s_source(svc_call_t *c, Espace__V1__AgendaEvent *e)
     return ES_OK;
 }
 
-static int s_event_id(svc_call_t *c, const ProtobufCBinaryData *id, const char *field)
-{
-    if (id->len != AGENDA_ID_BYTES)
-        return svc_fail(c, ES_INVALID_ARGUMENT, field, "an event id is 16 bytes");
-    return ES_OK;
-}
-
-static int s_load(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_t *pid,
-                  Espace__V1__AgendaEvent **out)
-{
-    int rc = agenda_db_load(t, id, pid, 0, out);
-    if (rc == ES_NOT_FOUND)
-        return svc_fail(c, ES_NOT_FOUND, "event_id", "no such event");
-    if (rc != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
-    return ES_OK;
-}
-
 static int s_version(svc_call_t *c, const Espace__V1__AgendaEvent *e, uint64_t expected,
                      const char *field)
 {
@@ -120,6 +102,44 @@ static int s_status_move(svc_call_t *c, int from, int to, const char *field)
         return svc_fail(c, ES_FAILED_PRECONDITION, field, "status %s cannot become %s",
                         agenda_status_code(from), agenda_status_code(to));
     return ES_OK;
+}
+
+/* agenda_access for a request that writes ev: it needs one. */
+static int s_write_access(void *st, svc_call_t *c, const char *patient_id,
+                          const Espace__V1__AgendaEvent *ev, uint8_t pid[AGENDA_ID_BYTES],
+                          char hex[AGENDA_HEX_ID])
+{
+    int rc = agenda_access(st, c, patient_id, WRITE, pid, hex);
+    if (rc != 0)
+        return rc;
+    if (!ev)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "event", "event is required");
+    return ES_OK;
+}
+
+/* Load event id of pid, being changed from version expected (field names
+ * it), and a draft for its new state: 0, *old (codec_free) and *d (free), or
+ * the call failed and both are freed and NULL. */
+static int s_open(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_t *pid,
+                  uint64_t expected, const char *field, Espace__V1__AgendaEvent **old,
+                  agenda_draft_t **d)
+{
+    *d = NULL;
+    int rc = agenda_event_load(c, t, id, pid, old);
+    if (rc != 0)
+        return rc;
+    *d = malloc(sizeof **d);
+    if (!*d)
+        rc = svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
+    else
+        rc = s_version(c, *old, expected, field);
+    if (rc != 0) {
+        free(*d);
+        *d = NULL;
+        codec_free(&(*old)->base);
+        *old = NULL;
+    }
+    return rc;
 }
 
 /* Create the event described by src for patient hex: validate, mint, store,
@@ -229,19 +249,17 @@ int agenda_create(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     const Espace__V1__AgendaCreateRequest *r = (const Espace__V1__AgendaCreateRequest *)m;
     uint8_t pid[AGENDA_ID_BYTES];
     char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, WRITE, pid, hex);
+    int rc = s_write_access(st, c, r->patient_id, r->event, pid, hex);
     if (rc != 0)
         return rc;
-    if (!r->event)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "event", "event is required");
     return s_create(c, t, pid, hex, r->event, 0);
 }
 
 /* ---- Update ---- */
 
-/* The changed content of old per src (validated); 0, or the status set. */
-static int s_apply(svc_call_t *c, agenda_draft_t *d, const Espace__V1__AgendaEvent *old,
-                   const Espace__V1__AgendaEvent *src, int *kind)
+/* d: old with the content of src (validated); 0, or the call failed. */
+static int s_merge(svc_call_t *c, agenda_draft_t *d, const Espace__V1__AgendaEvent *old,
+                   const Espace__V1__AgendaEvent *src)
 {
     agenda_draft_init(d, old);
     agenda_draft_content(d, src);
@@ -252,7 +270,18 @@ static int s_apply(svc_call_t *c, agenda_draft_t *d, const Espace__V1__AgendaEve
     agenda_err_t err;
     if (agenda_event_check(e, "event.", &err) != 0)
         return agenda_fail(c, &err);
-    int rc = s_status_move(c, old->status, e->status, "event.status");
+    return ES_OK;
+}
+
+/* The changed content of old per src (validated); 0, or the status set. */
+static int s_apply(svc_call_t *c, agenda_draft_t *d, const Espace__V1__AgendaEvent *old,
+                   const Espace__V1__AgendaEvent *src, int *kind)
+{
+    int rc = s_merge(c, d, old, src);
+    if (rc != 0)
+        return rc;
+    Espace__V1__AgendaEvent *e = &d->ev;
+    rc = s_status_move(c, old->status, e->status, "event.status");
     if (rc != 0)
         return rc;
     *kind = e->status == ST(CANCELLED) && old->status != ST(CANCELLED) ? CH(CANCELLED)
@@ -278,26 +307,19 @@ int agenda_update(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     const Espace__V1__AgendaUpdateRequest *r = (const Espace__V1__AgendaUpdateRequest *)m;
     uint8_t pid[AGENDA_ID_BYTES];
     char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, WRITE, pid, hex);
+    int rc = s_write_access(st, c, r->patient_id, r->event, pid, hex);
     if (rc != 0)
         return rc;
-    if (!r->event)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "event", "event is required");
-    if ((rc = s_event_id(c, &r->event->id, "event.id")) != 0)
+    if ((rc = agenda_event_id_check(c, &r->event->id, "event.id")) != 0)
         return rc;
     if (r->event->version == 0)
         return svc_fail(c, ES_INVALID_ARGUMENT, "event.version",
                         "the version being modified is required");
     Espace__V1__AgendaEvent *old = NULL;
-    if ((rc = s_load(c, t, r->event->id.data, pid, &old)) != 0)
+    agenda_draft_t *d = NULL;
+    if ((rc = s_open(c, t, r->event->id.data, pid, r->event->version, "event.version", &old,
+                     &d)) != 0)
         return rc;
-    agenda_draft_t *d = malloc(sizeof *d);
-    if (!d) {
-        rc = svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
-        goto done;
-    }
-    if ((rc = s_version(c, old, r->event->version, "event.version")) != 0)
-        goto done;
     int kind = CH(UPDATED);
     if (agenda_status_final(old->status))
         rc = s_final(c, d, old, r->event->status);
@@ -327,21 +349,16 @@ int agenda_cancel(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     int rc = agenda_access(st, c, r->patient_id, WRITE, pid, hex);
     if (rc != 0)
         return rc;
-    if ((rc = s_event_id(c, &r->event_id, "event_id")) != 0)
+    if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0)
         return rc;
     agenda_err_t err;
     if (agenda_text_check(r->reason, 0, AGENDA_MAX_REASON, 0, "reason", &err) != 0)
         return agenda_fail(c, &err);
     Espace__V1__AgendaEvent *old = NULL;
-    if ((rc = s_load(c, t, r->event_id.data, pid, &old)) != 0)
+    agenda_draft_t *d = NULL;
+    if ((rc = s_open(c, t, r->event_id.data, pid, r->expected_version, "expected_version", &old,
+                     &d)) != 0)
         return rc;
-    agenda_draft_t *d = malloc(sizeof *d);
-    if (!d) {
-        rc = svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
-        goto done;
-    }
-    if ((rc = s_version(c, old, r->expected_version, "expected_version")) != 0)
-        goto done;
     if (old->status == ST(CANCELLED) || !agenda_status_can_move(old->status, ST(CANCELLED))) {
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "status", "a %s event cannot be cancelled",
                       agenda_status_code(old->status));
@@ -373,11 +390,11 @@ int agenda_delete(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     if (who->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT ||
         agenda_id_parse(who->principal, pid) != 0)
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "only the patient deletes events");
-    int rc = s_event_id(c, &r->event_id, "event_id");
+    int rc = agenda_event_id_check(c, &r->event_id, "event_id");
     if (rc != 0)
         return rc;
     Espace__V1__AgendaEvent *old = NULL;
-    if ((rc = s_load(c, t, r->event_id.data, pid, &old)) != 0)
+    if ((rc = agenda_event_load(c, t, r->event_id.data, pid, &old)) != 0)
         return rc;
     if ((rc = s_version(c, old, r->expected_version, "expected_version")) != 0)
         goto done;
@@ -432,18 +449,15 @@ int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     const Espace__V1__AgendaUpsertRequest *r = (const Espace__V1__AgendaUpsertRequest *)m;
     uint8_t pid[AGENDA_ID_BYTES];
     char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, WRITE, pid, hex);
+    int rc = s_write_access(st, c, r->patient_id, r->event, pid, hex);
     if (rc != 0)
         return rc;
-    if (!r->event)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "event", "event is required");
     if (!r->event->source_id || !r->event->source_id[0])
         return svc_fail(c, ES_INVALID_ARGUMENT, "event.source_id", "Upsert needs a source id");
     /* Resolve the source as Create would, to find the key. */
     Espace__V1__AgendaEvent probe = *r->event;
     if ((rc = s_source(c, &probe)) != 0)
         return rc;
-    agenda_err_t err;
     agenda_draft_t *d = NULL;
     if (strlen(probe.source_id) > AGENDA_MAX_SOURCE_ID) {
         /* Let validation name it. */
@@ -465,16 +479,8 @@ int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
         goto done;
     }
     int kind = CH(UPDATED);
-    agenda_draft_init(d, old);
-    agenda_draft_content(d, r->event);
-    if (d->ev.status == ST(UNSPECIFIED))
-        d->ev.status = old->status;
-    d->ev.cancel_reason =
-        r->event->status == ST(CANCELLED) ? r->event->cancel_reason : old->cancel_reason;
-    if (agenda_event_check(&d->ev, "event.", &err) != 0) {
-        rc = agenda_fail(c, &err);
+    if ((rc = s_merge(c, d, old, r->event)) != 0)
         goto done;
-    }
     Espace__V1__AgendaUpsertReply rep = ESPACE__V1__AGENDA_UPSERT_REPLY__INIT;
     if (s_same(&d->ev, old)) {
         /* A resend: the stored event, unchanged. */
@@ -515,7 +521,7 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     int rc = agenda_access(st, c, r->patient_id, WRITE, pid, hex);
     if (rc != 0)
         return rc;
-    if ((rc = s_event_id(c, &r->event_id, "event_id")) != 0)
+    if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0)
         return rc;
     agenda_err_t err;
     if (agenda_text_check(r->reason, 0, AGENDA_MAX_REASON, 0, "reason", &err) != 0)
@@ -524,7 +530,7 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     if (agenda_times_check(r->start_ms, r->end_ms, r->all_day, "", &end, &err) != 0)
         return agenda_fail(c, &err);
     Espace__V1__AgendaEvent *old = NULL;
-    if ((rc = s_load(c, t, r->event_id.data, pid, &old)) != 0)
+    if ((rc = agenda_event_load(c, t, r->event_id.data, pid, &old)) != 0)
         return rc;
     agenda_draft_t *was = NULL, *d = NULL;
     if ((rc = s_version(c, old, r->expected_version, "expected_version")) != 0)

@@ -20,8 +20,11 @@ static int s_limit(svc_call_t *c, uint32_t limit, size_t *out)
     return ES_OK;
 }
 
-/* [from, to) of an export: both 0 = everything; to 0 = no end. */
-static int s_range(svc_call_t *c, int64_t from, int64_t to, int64_t *f, int64_t *t)
+/* The page of an export over [from, to) (both 0 = everything; to 0 = no
+ * end): at most AGENDA_EXPORT_MAX events, and about half a reply's bytes, as
+ * the text is about twice the packed size at most. 0 and *p, or the call failed. */
+static int s_export_page(svc_call_t *c, store_txn_t *t, const uint8_t *pid, int64_t from,
+                         int64_t to, agenda_page_t *p)
 {
     if (from < 0)
         return svc_fail(c, ES_INVALID_ARGUMENT, "from_ms", "negative");
@@ -29,8 +32,9 @@ static int s_range(svc_call_t *c, int64_t from, int64_t to, int64_t *f, int64_t 
         to = INT64_MAX;
     if (to <= from)
         return svc_fail(c, ES_INVALID_ARGUMENT, "to_ms", "to_ms is not after from_ms");
-    *f = from;
-    *t = to;
+    int rc = agenda_db_list(t, pid, from, to, NULL, AGENDA_EXPORT_MAX, AGENDA_REPLY_BUDGET / 2, p);
+    if (rc != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
     return ES_OK;
 }
 
@@ -42,14 +46,10 @@ int agenda_get(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *
     int rc = agenda_access(st, c, r->patient_id, READ, pid, hex);
     if (rc != 0)
         return rc;
-    if (r->event_id.len != AGENDA_ID_BYTES)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "event_id", "an event id is 16 bytes");
     Espace__V1__AgendaEvent *e = NULL;
-    rc = agenda_db_load(t, r->event_id.data, pid, 0, &e);
-    if (rc == ES_NOT_FOUND)
-        return svc_fail(c, ES_NOT_FOUND, "event_id", "no such event");
-    if (rc != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
+    if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0 ||
+        (rc = agenda_event_load(c, t, r->event_id.data, pid, &e)) != 0)
+        return rc;
     Espace__V1__AgendaGetReply rep = ESPACE__V1__AGENDA_GET_REPLY__INIT;
     rep.event = e;
     rc = svc_reply(c, &rep.base);
@@ -125,14 +125,9 @@ int agenda_export_ics(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     int rc = agenda_access(st, c, r->patient_id, READ, pid, hex);
     if (rc != 0)
         return rc;
-    int64_t from, to;
-    if ((rc = s_range(c, r->from_ms, r->to_ms, &from, &to)) != 0)
-        return rc;
     agenda_page_t p;
-    /* The text is about twice the packed size at most: keep it under a reply. */
-    rc = agenda_db_list(t, pid, from, to, NULL, AGENDA_EXPORT_MAX, AGENDA_REPLY_BUDGET / 2, &p);
-    if (rc != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
+    if ((rc = s_export_page(c, t, pid, r->from_ms, r->to_ms, &p)) != 0)
+        return rc;
     size_t len = 0;
     char *ics = agenda_ics(p.events, p.n, svc_now_ms(c), &len);
     Espace__V1__AgendaExportIcsReply rep = ESPACE__V1__AGENDA_EXPORT_ICS_REPLY__INIT;
@@ -157,25 +152,16 @@ int agenda_export_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m, store
     size_t len = 0;
     char *json = NULL;
     if (r->event_id.len != 0) {
-        if (r->event_id.len != AGENDA_ID_BYTES)
-            return svc_fail(c, ES_INVALID_ARGUMENT, "event_id", "an event id is 16 bytes");
         Espace__V1__AgendaEvent *e = NULL;
-        rc = agenda_db_load(t, r->event_id.data, pid, 0, &e);
-        if (rc == ES_NOT_FOUND)
-            return svc_fail(c, ES_NOT_FOUND, "event_id", "no such event");
-        if (rc != 0)
-            return svc_fail(c, rc, NULL, "storage failure");
+        if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0 ||
+            (rc = agenda_event_load(c, t, r->event_id.data, pid, &e)) != 0)
+            return rc;
         json = agenda_fhir_appointment(e, &len);
         codec_free(&e->base);
     } else {
-        int64_t from, to;
-        if ((rc = s_range(c, r->from_ms, r->to_ms, &from, &to)) != 0)
-            return rc;
         agenda_page_t p;
-        rc = agenda_db_list(t, pid, from, to, NULL, AGENDA_EXPORT_MAX, AGENDA_REPLY_BUDGET / 2,
-                            &p);
-        if (rc != 0)
-            return svc_fail(c, rc, NULL, "storage failure");
+        if ((rc = s_export_page(c, t, pid, r->from_ms, r->to_ms, &p)) != 0)
+            return rc;
         json = agenda_fhir_bundle(p.events, p.n, svc_now_ms(c), &len);
         rep.truncated = p.more;
         agenda_page_free(&p);

@@ -17,6 +17,18 @@ static int64_t s_floor_div(int64_t a, int64_t b)
     return q;
 }
 
+void agenda_utc_split(int64_t ms, agenda_utc_t *out)
+{
+    int64_t secs = s_floor_div(ms, 1000);
+    int64_t days = s_floor_div(secs, 86400);
+    int64_t rem = secs - days * 86400;
+    agenda_civil_from_days(days, &out->year, &out->month, &out->day);
+    out->hour = (int)(rem / 3600);
+    out->min = (int)(rem / 60 % 60);
+    out->sec = (int)(rem % 60);
+    out->ms = (int)(ms - secs * 1000);
+}
+
 int64_t agenda_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;

@@ -79,24 +79,30 @@ static const char *s_code_name(int code)
     return code == 0 ? "OK" : es_status_name(-code);
 }
 
+/* The HELP and TYPE lines of a metric. */
+static void s_head(s_out_t *o, const char *name, const char *type, const char *help)
+{
+    s_put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A metric of one value, with its HELP and TYPE lines. */
+static void s_metric(s_out_t *o, const char *name, const char *type, const char *help,
+                     uint64_t value)
+{
+    s_head(o, name, type, help);
+    s_put(o, "%s %llu\n", name, (unsigned long long)value);
+}
+
 int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *len)
 {
     s_out_t o = {buf, cap, 0, cap == 0};
-    s_put(&o, "# HELP espace_edge_connections Open websocket connections.\n"
-              "# TYPE espace_edge_connections gauge\n"
-              "espace_edge_connections %llu\n",
-          (unsigned long long)m->connections);
-    s_put(&o, "# HELP espace_edge_connections_total Websocket connections accepted.\n"
-              "# TYPE espace_edge_connections_total counter\n"
-              "espace_edge_connections_total %llu\n",
-          (unsigned long long)m->connections_total);
-    s_put(&o, "# HELP espace_edge_refused_total Websocket upgrades refused (connection cap).\n"
-              "# TYPE espace_edge_refused_total counter\n"
-              "espace_edge_refused_total %llu\n",
-          (unsigned long long)m->refused_total);
-    s_put(&o, "# HELP espace_edge_requests_total Client requests answered, by service and "
-              "status.\n"
-              "# TYPE espace_edge_requests_total counter\n");
+    s_metric(&o, "espace_edge_connections", "gauge", "Open websocket connections.", m->connections);
+    s_metric(&o, "espace_edge_connections_total", "counter",
+             "Websocket connections accepted.", m->connections_total);
+    s_metric(&o, "espace_edge_refused_total", "counter",
+             "Websocket upgrades refused (connection cap).", m->refused_total);
+    s_head(&o, "espace_edge_requests_total", "counter",
+           "Client requests answered, by service and status.");
     for (size_t r = 0; r <= EDGE_METRICS_SERVICES; r++) {
         if (r < EDGE_METRICS_SERVICES && r >= m->n_services)
             continue;
@@ -106,8 +112,8 @@ int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *
                 s_put(&o, "espace_edge_requests_total{service=\"%s\",status=\"%s\"} %llu\n", svc,
                       s_code_name(c), (unsigned long long)m->requests[r][c]);
     }
-    s_put(&o, "# HELP espace_edge_request_seconds Time from a client request to its answer.\n"
-              "# TYPE espace_edge_request_seconds histogram\n");
+    s_head(&o, "espace_edge_request_seconds", "histogram",
+           "Time from a client request to its answer.");
     uint64_t cum = 0;
     for (size_t b = 0; b < EDGE_METRICS_BUCKETS; b++) {
         cum += m->latency[b];
@@ -118,22 +124,14 @@ int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *
     s_put(&o, "espace_edge_request_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
     s_put(&o, "espace_edge_request_seconds_sum %.6f\n", m->latency_sum);
     s_put(&o, "espace_edge_request_seconds_count %llu\n", (unsigned long long)m->latency_count);
-    s_put(&o, "# HELP espace_edge_queue_drops_total Events dropped on full connection queues.\n"
-              "# TYPE espace_edge_queue_drops_total counter\n"
-              "espace_edge_queue_drops_total %llu\n",
-          (unsigned long long)m->queue_drops);
-    s_put(&o, "# HELP espace_edge_events_total Live events received from the bus.\n"
-              "# TYPE espace_edge_events_total counter\n"
-              "espace_edge_events_total %llu\n",
-          (unsigned long long)m->events);
-    s_put(&o, "# HELP espace_edge_bad_messages_total Malformed client messages.\n"
-              "# TYPE espace_edge_bad_messages_total counter\n"
-              "espace_edge_bad_messages_total %llu\n",
-          (unsigned long long)m->bad_messages);
-    s_put(&o, "# HELP espace_edge_oversize_total Connections closed for an oversize message.\n"
-              "# TYPE espace_edge_oversize_total counter\n"
-              "espace_edge_oversize_total %llu\n",
-          (unsigned long long)m->oversize);
+    s_metric(&o, "espace_edge_queue_drops_total", "counter",
+             "Events dropped on full connection queues.", m->queue_drops);
+    s_metric(&o, "espace_edge_events_total", "counter",
+             "Live events received from the bus.", m->events);
+    s_metric(&o, "espace_edge_bad_messages_total", "counter",
+             "Malformed client messages.", m->bad_messages);
+    s_metric(&o, "espace_edge_oversize_total", "counter",
+             "Connections closed for an oversize message.", m->oversize);
     if (o.full)
         return ES_TOO_LARGE;
     *len = o.len;

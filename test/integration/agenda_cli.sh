@@ -16,48 +16,15 @@ HELPER="$ES_BIN/test/signup_load"
 [[ -x $HELPER ]] || { echo "missing $HELPER"; exit 1; }
 
 ES_TMP=$(mktemp -d /tmp/es-agenda-cli.XXXXXX)
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -f $ES_TMP/up.log ]] && { echo "---- espace up log ----"; tail -n 40 "$ES_TMP/up.log"; } >&2
-  exit 1
-}
-step() { echo "== $*"; }
-
-# run CMD...: sets OUT (stdout and stderr) and RC without tripping set -e.
-run() {
-  set +e
-  OUT=$("$@" 2>&1)
-  RC=$?
-  set -e
-}
-
-REQ=$(free_port) || fail "no free port"
-PUB=$(free_port) || fail "no free port"
-SUB=$(free_port) || fail "no free port"
-[[ $REQ != "$PUB" && $PUB != "$SUB" && $REQ != "$SUB" ]] || fail "port clash, rerun"
 CONF=$ES_TMP/espace.conf
-cat >"$CONF" <<CONF
-# agenda_cli test
-data_dir = $ES_TMP/data
-req_port = $REQ
-pub_port = $PUB
-sub_port = $SUB
-edge_port = 0
-heartbeat_ms = 200
-no_sync = true
-CONF
+es_conf "$CONF" "no_sync = true"
 export ESPACE_PWHASH=min
-A=("$ESPACE" --config "$CONF" admin)
 IPC="ipc://$ES_TMP/data/run/bus.ipc"
 
 step "espace up (ports $REQ $PUB $SUB)"
-bg "$ESPACE" --config "$CONF" up >"$ES_TMP/up.out" 2>"$ES_TMP/up.log"
-UP_PID=${ES_PIDS[-1]}
-wait_until 10 grep -q "espace is up" "$ES_TMP/up.out" || fail "espace up not ready within 10 s"
-kill -0 "$UP_PID" || fail "espace up exited"
+es_up_start --config "$CONF"
+A=("${ES_ADMIN[@]}")
 grep -q "agenda" "$ES_TMP/up.out" || fail "the summary does not list agenda"
-BROKER_KEY=$("${A[@]}" keys show)
-[[ ${#BROKER_KEY} -eq 40 ]] || fail "bad broker key '$BROKER_KEY'"
 
 step "patient: sign-up, agenda grant to the first professional"
 BODY=$((1850675000000 + RANDOM)) # sex, year, month, dept, commune, order
@@ -71,20 +38,12 @@ run "$HELPER" grant "$IPC" "$PATIENT" "$RPPS"
 [[ $RC -eq 0 && $OUT == "granted "* ]] || fail "grant: rc=$RC $OUT"
 
 step "professionals: keygen, keys add, create-pro, login"
-pro_setup() { # HOME RPPS NAME
-  local pub
-  pub=$("$ESPACE_PRO" --home "$1" keygen 2>/dev/null)
-  "${A[@]}" keys add --role pro --name "$3" --public "$pub" >/dev/null
-  echo 'correct horse battery staple' | "${A[@]}" create-pro --rpps "$2" \
-    --last-name Martin --first-name Claire --profession Médecin | grep -q "$2" || fail "create-pro $2"
-  ESPACE_PASSWORD='correct horse battery staple' "$ESPACE_PRO" --home "$1" \
-    --broker "tcp://127.0.0.1:$REQ" --broker-key "$BROKER_KEY" login --rpps "$2" |
-    grep -q "logged in as $2" || fail "login $2"
-}
 P1=$ES_TMP/pro1
 P2=$ES_TMP/pro2
-pro_setup "$P1" "$RPPS" cabinet1
-pro_setup "$P2" "$RPPS2" cabinet2
+es_pro_setup "$P1" "$RPPS" cabinet1
+es_pro_login "$P1" "$RPPS"
+es_pro_setup "$P2" "$RPPS2" cabinet2
+es_pro_login "$P2" "$RPPS2"
 PRO=("$ESPACE_PRO" --home "$P1")
 PRO2=("$ESPACE_PRO" --home "$P2")
 
@@ -131,16 +90,8 @@ sleep 0.3 # the subscription travels on to the agenda's publisher
 run "${PRO[@]}" agenda update --patient "$INS" --id "$EVENT" --version 1 \
   --title "Consultation déplacée" --start "${DAY}T11:00"
 [[ $RC -eq 0 && $OUT == "updated $EVENT version 2" ]] || fail "update: rc=$RC $OUT"
-for _ in $(seq 100); do
-  kill -0 "$WATCH_PID" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$WATCH_PID" 2>/dev/null && fail "watch still running after its change"
-set +e
-wait "$WATCH_PID"
-WRC=$?
-set -e
-[[ $WRC -eq 0 ]] || fail "watch exited $WRC: $(cat "$ES_TMP/watch.err")"
+es_reap "$WATCH_PID" 100 || fail "watch still running after its change"
+[[ $REAPED_RC -eq 0 ]] || fail "watch exited $REAPED_RC: $(cat "$ES_TMP/watch.err")"
 grep -Eq "^[0-9]+  updated  $EVENT  $DAY 11:00  Consultation déplacée$" "$ES_TMP/watch.out" ||
   fail "watch output: $(cat "$ES_TMP/watch.out")"
 run "${PRO[@]}" agenda list --patient "$PATIENT"
@@ -190,15 +141,5 @@ run "${PRO[@]}" agenda watch --seconds 1
 [[ $RC -eq 1 && $OUT == *"UNAUTHENTICATED"* ]] || fail "watch after logout: rc=$RC $OUT"
 
 step "SIGTERM: clean exit within 5 s"
-kill -TERM "$UP_PID"
-for _ in $(seq 50); do
-  kill -0 "$UP_PID" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$UP_PID" 2>/dev/null && fail "espace up still running 5 s after SIGTERM"
-set +e
-wait "$UP_PID"
-rc=$?
-set -e
-[[ $rc -eq 0 ]] || fail "espace up exited $rc"
+es_up_stop
 echo "PASS"

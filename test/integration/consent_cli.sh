@@ -12,56 +12,19 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 [[ -x $ESPACE_PRO ]] || { echo "missing $ESPACE_PRO"; exit 1; }
 
 ES_TMP=$(mktemp -d /tmp/es-consent-cli.XXXXXX)
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -f $ES_TMP/up.log ]] && { echo "---- espace up log ----"; tail -n 40 "$ES_TMP/up.log"; } >&2
-  exit 1
-}
-step() { echo "== $*"; }
-
-# run CMD...: sets OUT (stdout and stderr) and RC without tripping set -e.
-run() {
-  set +e
-  OUT=$("$@" 2>&1)
-  RC=$?
-  set -e
-}
-
-REQ=$(free_port) || fail "no free port"
-PUB=$(free_port) || fail "no free port"
-SUB=$(free_port) || fail "no free port"
-[[ $REQ != "$PUB" && $PUB != "$SUB" && $REQ != "$SUB" ]] || fail "port clash, rerun"
 CONF=$ES_TMP/espace.conf
-cat >"$CONF" <<CONF
-# consent_cli test
-data_dir = $ES_TMP/data
-req_port = $REQ
-pub_port = $PUB
-sub_port = $SUB
-edge_port = 0
-heartbeat_ms = 200
-no_sync = true
-CONF
+es_conf "$CONF" "no_sync = true"
 export ESPACE_PWHASH=min
-A=("$ESPACE" --config "$CONF" admin)
 
 step "espace up (ports $REQ $PUB $SUB)"
-bg "$ESPACE" --config "$CONF" up >"$ES_TMP/up.out" 2>"$ES_TMP/up.log"
-UP_PID=${ES_PIDS[-1]}
-wait_until 10 grep -q "espace is up" "$ES_TMP/up.out" || fail "espace up not ready within 10 s"
-kill -0 "$UP_PID" || fail "espace up exited"
+es_up_start --config "$CONF"
+A=("${ES_ADMIN[@]}")
 grep -q "consent" "$ES_TMP/up.out" || fail "the summary does not list consent"
-BROKER_KEY=$("${A[@]}" keys show)
-[[ ${#BROKER_KEY} -eq 40 ]] || fail "bad broker key '$BROKER_KEY'"
 
 step "professional: keygen, keys add, create-pro"
 PHOME=$ES_TMP/pro
-PRO_PUB=$("$ESPACE_PRO" --home "$PHOME" keygen 2>/dev/null)
-"${A[@]}" keys add --role pro --name cabinet --public "$PRO_PUB" >/dev/null
 RPPS=10001234567
-echo 'correct horse battery staple' | "${A[@]}" create-pro --rpps "$RPPS" \
-  --last-name Martin --first-name Claire --profession Médecin | grep -q "$RPPS" ||
-  fail "create-pro"
+es_pro_setup "$PHOME" "$RPPS" cabinet
 
 step "catalogue add, list, show"
 APP_KEY=$("${A[@]}" keys gen --out "$ES_TMP/app.key")
@@ -109,9 +72,7 @@ run "${A[@]}" catalogue show --id no-such-app
 step "professional: login, access request, access status, emergency"
 PATIENT=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n') # consent does not check ids (docs/consent.md)
 [[ ${#PATIENT} -eq 32 ]] || fail "bad patient id $PATIENT"
-ESPACE_PASSWORD='correct horse battery staple' "$ESPACE_PRO" --home "$PHOME" \
-  --broker "tcp://127.0.0.1:$REQ" --broker-key "$BROKER_KEY" login --rpps "$RPPS" |
-  grep -q "logged in as $RPPS" || fail "login"
+es_pro_login "$PHOME" "$RPPS"
 run "$ESPACE_PRO" --home "$PHOME" access status
 [[ $RC -eq 0 && $OUT == "no grants or requests" ]] || fail "empty status: rc=$RC $OUT"
 run "$ESPACE_PRO" --home "$PHOME" access request --patient "$PATIENT" \
@@ -157,15 +118,5 @@ run "${A[@]}" catalogue list --all
 [[ $RC -eq 0 && $OUT == *suivi-tension*"(withdrawn)"* ]] || fail "list --all: rc=$RC $OUT"
 
 step "SIGTERM: clean exit within 5 s"
-kill -TERM "$UP_PID"
-for _ in $(seq 50); do
-  kill -0 "$UP_PID" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$UP_PID" 2>/dev/null && fail "espace up still running 5 s after SIGTERM"
-set +e
-wait "$UP_PID"
-rc=$?
-set -e
-[[ $rc -eq 0 ]] || fail "espace up exited $rc"
+es_up_stop
 echo "PASS"

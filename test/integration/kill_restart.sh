@@ -8,15 +8,7 @@ set -euo pipefail
 
 ES_TMP=$(mktemp -d)
 D=$ES_TMP/data
-REQ=$(free_port); PUB=$(free_port); SUB=$(free_port)
-cat >"$ES_TMP/espace.conf" <<CONF
-data_dir = $D
-req_port = $REQ
-pub_port = $PUB
-sub_port = $SUB
-edge_port = 0
-heartbeat_ms = 200
-CONF
+es_conf "$ES_TMP/espace.conf"
 export ESPACE_PWHASH=min
 LOAD="$ES_BIN/test/signup_load"
 

@@ -13,40 +13,16 @@ PRO=$ESPACE_PRO
 
 ES_TMP=$(mktemp -d /tmp/es-pro-login.XXXXXX)
 TMP=$ES_TMP
-# lib.sh's fail, plus the end of the server log
-fail() {
-    echo "FAIL: $*" >&2
-    if [[ -f $TMP/up.log ]]; then
-        echo "---- espace up log ----"; tail -n 50 "$TMP/up.log"
-    fi
-    exit 1
-}
-step() { echo "== $*"; }
-
-# Three distinct free tcp ports.
-REQ=$(free_port) || fail "no free port"
-PUB=$(free_port) || fail "no free port"
-SUB=$(free_port) || fail "no free port"
-[[ $REQ != "$PUB" && $PUB != "$SUB" && $REQ != "$SUB" ]] || fail "port clash, rerun"
+es_ports
 
 DATA=$TMP/data
 export ESPACE_PWHASH=min
 COMMON=(--data "$DATA" --no-sync)
 
 step "espace up (ports $REQ $PUB $SUB)"
-bg "$ESPACE" "${COMMON[@]}" --req-port "$REQ" --pub-port "$PUB" --sub-port "$SUB" --edge-port 0 \
-    --heartbeat-ms 200 up >"$TMP/up.out" 2>"$TMP/up.log"
-UP_PID=${ES_PIDS[-1]}
-for _ in $(seq 100); do
-    grep -q "espace is up" "$TMP/up.out" 2>/dev/null && break
-    kill -0 "$UP_PID" 2>/dev/null || fail "espace up exited early"
-    sleep 0.1
-done
-grep -q "espace is up" "$TMP/up.out" || fail "espace up not ready within 10 s"
+es_up_start "${COMMON[@]}" --req-port "$REQ" --pub-port "$PUB" --sub-port "$SUB" --edge-port 0 \
+    --heartbeat-ms 200
 grep -q "event=up" "$TMP/up.log" || fail "no event=up log line"
-
-BROKER_KEY=$("$ESPACE" "${COMMON[@]}" admin keys show)
-[[ ${#BROKER_KEY} -eq 40 ]] || fail "bad broker key '$BROKER_KEY'"
 grep -qF "$BROKER_KEY" "$TMP/up.out" || fail "summary does not show the broker key"
 ENDPOINT=tcp://127.0.0.1:$REQ
 
@@ -56,12 +32,12 @@ set +e
 set -e
 [[ $rc -eq 2 ]] || fail "usage error gave exit $rc"
 
-step "keygen + keys add"
+step "keygen + keys add + create-pro"
 HOME1=$TMP/pro1
-PRO_PUB=$("$PRO" --home "$HOME1" keygen 2>/dev/null)
+RPPS=10001234567
+es_pro_setup "$HOME1" "$RPPS" cabinet-test
 [[ ${#PRO_PUB} -eq 40 ]] || fail "bad pro key '$PRO_PUB'"
 [[ $(stat -c %a "$HOME1/curve.key") == 600 ]] || fail "curve.key not 0600"
-"$ESPACE" "${COMMON[@]}" admin keys add --role pro --name cabinet-test --public "$PRO_PUB"
 "$ESPACE" "${COMMON[@]}" admin keys list | grep -F "$PRO_PUB" | grep -q pro || fail "keys list"
 set +e
 out=$("$ESPACE" "${COMMON[@]}" admin keys add --role pro --name again --public "$PRO_PUB" 2>&1)
@@ -69,11 +45,7 @@ rc=$?
 set -e
 [[ $rc -eq 1 && $out == *"error: ALREADY_EXISTS"* ]] || fail "duplicate key: rc=$rc $out"
 
-step "create-pro"
-RPPS=10001234567
-echo 'correct horse battery staple' | \
-    "$ESPACE" "${COMMON[@]}" admin create-pro --rpps "$RPPS" --last-name Martin \
-    --first-name Claire --profession Médecin | grep -q "$RPPS" || fail "create-pro"
+step "create-pro: a bad RPPS"
 set +e
 out=$(ESPACE_PASSWORD='correct horse battery staple' "$ESPACE" "${COMMON[@]}" admin create-pro \
     --rpps 123 --last-name X --first-name Y --profession Z 2>&1)
@@ -148,14 +120,5 @@ step "keys remove"
 "$ESPACE" "${COMMON[@]}" admin keys list 2>/dev/null | grep -qF "$PRO_PUB" && fail "key still listed"
 
 step "SIGTERM: clean exit within 5 s"
-kill -TERM "$UP_PID"
-for _ in $(seq 50); do
-    kill -0 "$UP_PID" 2>/dev/null || break
-    sleep 0.1
-done
-kill -0 "$UP_PID" 2>/dev/null && fail "espace up still running 5 s after SIGTERM"
-set +e
-wait "$UP_PID"; rc=$?
-set -e
-[[ $rc -eq 0 ]] || fail "espace up exited $rc"
+es_up_stop
 echo "PASS"

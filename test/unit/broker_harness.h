@@ -374,6 +374,7 @@ typedef struct tworker {
     int freeze;
     volatile int stop;
     volatile int started;
+    volatile int registered; /* the broker acknowledged its READY */
     volatile int handled;
     pthread_t th;
     uint8_t session_id[16];
@@ -432,6 +433,8 @@ static void *tw_main(void *arg)
     int64_t late_at[TW_LATE_MAX];
     int nlate = 0;
     while (!t->stop) {
+        if (!t->registered && bus_worker_registered(w))
+            t->registered = 1;
         int wait = bus_worker_tick(w);
         if (wait > 10)
             wait = 10;
@@ -471,6 +474,14 @@ static void *tw_main(void *arg)
      * is ignored */
     bus_worker_destroy(&w);
     return NULL;
+}
+
+/* Wait (at most ms) until the broker registered the worker. 0 or -1. */
+static inline int tw_wait_registered(tworker_t *t, int ms)
+{
+    for (int i = 0; i < ms / 5 && !t->registered; i++)
+        h_sleep_ms(5);
+    return t->registered ? 0 : -1;
 }
 
 static inline int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,

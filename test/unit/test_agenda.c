@@ -152,6 +152,18 @@ static int s_call(Espace__V1__PrincipalKind kind, const char *principal, const c
     return s_call_svc(AGENDA_SERVICE, kind, principal, method, req, rdesc, rep, r);
 }
 
+/* Get event id of patient P as the patient; it must succeed (codec_free). */
+static Espace__V1__AgendaGetReply *s_get(const char *P, ProtobufCBinaryData id)
+{
+    Espace__V1__AgendaGetRequest g = ESPACE__V1__AGENDA_GET_REQUEST__INIT;
+    g.event_id = id;
+    ProtobufCMessage *rep = NULL;
+    assert_int_equal(s_call(K_PATIENT, P, "Get", &g.base, &espace__v1__agenda_get_reply__descriptor,
+                            &rep, NULL),
+                     0);
+    return (Espace__V1__AgendaGetReply *)rep;
+}
+
 /* Expect status and field of a call's reply. */
 #define EXPECT_FAIL(rc, r, st, fld)                                                              \
     do {                                                                                         \
@@ -451,14 +463,9 @@ static void test_patient_flow(void **state)
     codec_free(&ch->base);
 
     /* Get */
-    Espace__V1__AgendaGetRequest g = ESPACE__V1__AGENDA_GET_REQUEST__INIT;
-    g.event_id = e->id;
-    ProtobufCMessage *rep = NULL;
-    assert_int_equal(s_call(K_PATIENT, P, "Get", &g.base, &espace__v1__agenda_get_reply__descriptor,
-                            &rep, NULL),
-                     0);
-    assert_string_equal(((Espace__V1__AgendaGetReply *)rep)->event->title, "Consultation");
-    codec_free(rep);
+    Espace__V1__AgendaGetReply *gr = s_get(P, e->id);
+    assert_string_equal(gr->event->title, "Consultation");
+    codec_free(&gr->base);
 
     /* Update: illegal status, then legal, then stale */
     Espace__V1__AgendaEvent u = *e;
@@ -525,7 +532,7 @@ static void test_patient_flow(void **state)
                 NULL, &r);
     EXPECT_FAIL(rc, r, ES_ABORTED, "expected_version");
     cr.expected_version = 1;
-    rep = NULL;
+    ProtobufCMessage *rep = NULL;
     assert_int_equal(s_call(K_PATIENT, P, "Cancel", &cr.base,
                             &espace__v1__agenda_cancel_reply__descriptor, &rep, &r),
                      0);
@@ -588,6 +595,7 @@ static void test_patient_flow(void **state)
     assert_memory_equal(ch->event->id.data, b->id.data, 16);
     assert_string_equal(ch->event->title, "");
     codec_free(&ch->base);
+    Espace__V1__AgendaGetRequest g = ESPACE__V1__AGENDA_GET_REQUEST__INIT;
     g.event_id = b->id;
     rc = s_call(K_PATIENT, P, "Get", &g.base, &espace__v1__agenda_get_reply__descriptor, NULL, &r);
     EXPECT_FAIL(rc, r, ES_NOT_FOUND, "event_id");
@@ -738,16 +746,11 @@ static void test_conflict(void **state)
     }
     assert_int_equal(ok, 1);
     assert_int_equal(aborted, 1);
-    Espace__V1__AgendaGetRequest g = ESPACE__V1__AGENDA_GET_REQUEST__INIT;
-    g.event_id = e->id;
-    ProtobufCMessage *rep = NULL;
-    assert_int_equal(s_call(K_PATIENT, P, "Get", &g.base, &espace__v1__agenda_get_reply__descriptor,
-                            &rep, NULL),
-                     0);
-    Espace__V1__AgendaEvent *now = ((Espace__V1__AgendaGetReply *)rep)->event;
+    Espace__V1__AgendaGetReply *gr = s_get(P, e->id);
+    Espace__V1__AgendaEvent *now = gr->event;
     assert_int_equal(now->version, 2);
     assert_true(strcmp(now->title, "Kiné A") == 0 || strcmp(now->title, "Kiné B") == 0);
-    codec_free(rep);
+    codec_free(&gr->base);
     codec_free(&e->base);
 }
 

@@ -55,6 +55,7 @@ static void s_echo_setup(harness_t *h, tworker_t *w, uint32_t capacity, int free
     assert_int_equal(h_setup(h, 0), 0);
     assert_int_equal(h_broker_start(h), 0);
     assert_int_equal(tw_start(w, h->ctx, h_ipc(h->req_ipc), "echo", capacity, freeze), 0);
+    assert_int_equal(tw_wait_registered(w, 5000), 0);
     if (settle_ms > 0)
         h_sleep_ms(settle_ms);
     assert_int_equal(h_client(h, c), 0);
@@ -140,7 +141,9 @@ static void test_two_workers_share(void **state)
     tworker_t w1, w2;
     assert_int_equal(tw_start(&w1, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
     assert_int_equal(tw_start(&w2, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
-    h_sleep_ms(100); /* both READY */
+    /* both registered, or the first burst may all go to one of them */
+    assert_int_equal(tw_wait_registered(&w1, 5000), 0);
+    assert_int_equal(tw_wait_registered(&w2, 5000), 0);
     bus_client_t *c = NULL;
     assert_int_equal(h_client(&h, &c), 0);
     assert_int_equal(bus_client_wait(c, 2000), 0);
@@ -501,6 +504,21 @@ static void test_tcp_caller_stamping(void **state)
     h_teardown(&h);
 }
 
+/* 1 if the event ev, received on topic t, is on `topic` and carries a
+ * Period starting at mark. */
+static int s_event_has(const char *t, const Espace__V1__Event *ev, const char *topic,
+                       int64_t mark)
+{
+    int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
+    Espace__V1__Period *p = NULL;
+    if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len, 0,
+                           (ProtobufCMessage **)&p, NULL) == 0) {
+        ok = p->start_ms == mark;
+        codec_free(&p->base);
+    }
+    return ok;
+}
+
 /* Publish on pub until sub gets topic, up to ~2 s. 1 if received. */
 static int s_pubsub(bus_pub_t *pub, bus_sub_t *sub, const char *topic, int64_t mark)
 {
@@ -516,13 +534,7 @@ static int s_pubsub(bus_pub_t *pub, bus_sub_t *sub, const char *topic, int64_t m
                 codec_free(&ev->base);
                 continue;
             }
-            int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
-            Espace__V1__Period *p = NULL;
-            if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len,
-                                   0, (ProtobufCMessage **)&p, NULL) == 0) {
-                ok = p->start_ms == mark;
-                codec_free(&p->base);
-            }
+            int ok = s_event_has(t, ev, topic, mark);
             codec_free(&ev->base);
             return ok;
         }
@@ -734,6 +746,22 @@ static void *s_pid_main(void *arg)
     return NULL;
 }
 
+/* A harness with its broker and the fake identity service running. */
+static void s_pid_setup(harness_t *h, pid_worker_t *idw)
+{
+    assert_int_equal(h_setup(h, 0), 0);
+    assert_int_equal(h_broker_start(h), 0);
+    *idw = (pid_worker_t){.ctx = h->ctx, .conn = h_ipc(h->req_ipc)};
+    assert_int_equal(pthread_create(&idw->th, NULL, s_pid_main, idw), 0);
+}
+
+static void s_pid_teardown(harness_t *h, pid_worker_t *idw)
+{
+    idw->stop = 1;
+    pthread_join(idw->th, NULL);
+    assert_int_equal(h_teardown(h), 0);
+}
+
 /* A client bound with `token` (retries while identity is not routed yet). */
 static bus_client_t *s_pro_client(harness_t *h, const char *token)
 {
@@ -763,13 +791,7 @@ static int s_pro_gets(bus_pub_t *pub, bus_client_t *c, const char *topic, int64_
         char t[BUS_MAX_TOPIC + 1];
         Espace__V1__Event *ev = NULL;
         while (bus_client_recv_event(c, 50, t, &ev) == 0) {
-            int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
-            Espace__V1__Period *p = NULL;
-            if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len,
-                                   0, (ProtobufCMessage **)&p, NULL) == 0) {
-                ok = p->start_ms == mark;
-                codec_free(&p->base);
-            }
+            int ok = s_event_has(t, ev, topic, mark);
             codec_free(&ev->base);
             if (ok)
                 return 1;
@@ -804,10 +826,8 @@ static void test_pro_subscribe_rules(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
-    pid_worker_t idw = {.ctx = h.ctx, .conn = h_ipc(h.req_ipc)};
-    assert_int_equal(pthread_create(&idw.th, NULL, s_pid_main, &idw), 0);
+    pid_worker_t idw;
+    s_pid_setup(&h, &idw);
     bus_reply_t r;
 
     /* an unbound connection is refused */
@@ -893,19 +913,15 @@ static void test_pro_subscribe_rules(void **state)
     bus_client_destroy(&anon);
     bus_client_destroy(&pat);
     bus_client_destroy(&a);
-    idw.stop = 1;
-    pthread_join(idw.th, NULL);
-    assert_int_equal(h_teardown(&h), 0);
+    s_pid_teardown(&h, &idw);
 }
 
 static void test_pro_events_forwarded(void **state)
 {
     (void)state;
     harness_t h;
-    assert_int_equal(h_setup(&h, 0), 0);
-    assert_int_equal(h_broker_start(&h), 0);
-    pid_worker_t idw = {.ctx = h.ctx, .conn = h_ipc(h.req_ipc)};
-    assert_int_equal(pthread_create(&idw.th, NULL, s_pid_main, &idw), 0);
+    pid_worker_t idw;
+    s_pid_setup(&h, &idw);
     bus_conn_t pc = h_ipc(h.pub_ipc);
     bus_pub_t *pub = NULL;
     assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
@@ -991,9 +1007,7 @@ static void test_pro_events_forwarded(void **state)
     bus_client_destroy(&a);
     bus_client_destroy(&a2);
     bus_client_destroy(&sh);
-    idw.stop = 1;
-    pthread_join(idw.th, NULL);
-    assert_int_equal(h_teardown(&h), 0);
+    s_pid_teardown(&h, &idw);
 }
 
 int main(void)

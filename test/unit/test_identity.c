@@ -545,6 +545,17 @@ static void test_login_failures_and_lockout(void **state)
     assert_int_equal(s_login(ins, NULL, PASSWORD, NULL, NULL, NULL, &r), 0);
 }
 
+/* CreateProfessional req, by the operator, fails with status on field. */
+static void s_create_pro_fails(const Espace__V1__CreateProfessionalRequest *req, int status,
+                               const char *field)
+{
+    bus_reply_t r;
+    assert_int_equal(s_call(E->local, "CreateProfessional", &req->base, NULL, s_operator(), NULL,
+                            &r),
+                     status);
+    assert_string_equal(r.field, field);
+}
+
 static void test_professionals(void **state)
 {
     (void)state;
@@ -573,22 +584,13 @@ static void test_professionals(void **state)
 
     /* invalid fields */
     req.rpps = "1000267389A";
-    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
-                            &r),
-                     ES_INVALID_ARGUMENT);
-    assert_string_equal(r.field, "rpps");
+    s_create_pro_fails(&req, ES_INVALID_ARGUMENT, "rpps");
     req.rpps = "10002673899";
     req.profession = "";
-    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
-                            &r),
-                     ES_INVALID_ARGUMENT);
-    assert_string_equal(r.field, "profession");
+    s_create_pro_fails(&req, ES_INVALID_ARGUMENT, "profession");
     req.profession = "Médecin";
     req.password = "too short";
-    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
-                            &r),
-                     ES_INVALID_ARGUMENT);
-    assert_string_equal(r.field, "password");
+    s_create_pro_fails(&req, ES_INVALID_ARGUMENT, "password");
     req.password = PASSWORD;
 
     /* the operator creates it; a second time is ALREADY_EXISTS */
@@ -599,10 +601,7 @@ static void test_professionals(void **state)
                      0);
     assert_string_equal(crep->rpps, "10002673899");
     codec_free(&crep->base);
-    assert_int_equal(s_call(E->local, "CreateProfessional", &req.base, NULL, s_operator(), NULL,
-                            &r),
-                     ES_ALREADY_EXISTS);
-    assert_string_equal(r.field, "rpps");
+    s_create_pro_fails(&req, ES_ALREADY_EXISTS, "rpps");
 
     /* the professional logs in by RPPS */
     assert_int_equal(s_login(NULL, "10002673899", PASSWORD, NULL, NULL, &lrep, &r), 0);
