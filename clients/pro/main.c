@@ -72,7 +72,8 @@ static const char s_usage[] =
     "  agenda cancel --patient P --id ID [--version V] --reason TEXT\n"
     "  agenda watch [--patient P] [--count N] [--seconds S]\n"
     "                                print live changes of events you take part in:\n"
-    "                                change version, change, id, start, title\n"
+    "                                change version, change, id, start, title (read\n"
+    "                                with agenda Get; \"(no access)\" once the grant ended)\n"
     "options:\n"
     "  --home DIR         folder of config, keys and session\n"
     "                     (default $ESPACE_PRO_HOME or ~/.config/espace-pro)\n"
@@ -1073,6 +1074,45 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
+/* Print the line of one notice of pro.<rpps>.agenda. The notice has no
+ * content (docs/agenda.md): the event is read with Get, which asks consent
+ * and audits; a refused Get prints "(no access)", never the content. 0, or
+ * the exit status when the session ended. */
+static int s_watch_line(espace_t *e, const Espace__V1__AgendaChange *ch)
+{
+    char id[33], start[32];
+    const char *kind = s_name_of(s_agenda_changes, 6, (int)ch->kind);
+    unsigned long long cv = (unsigned long long)ch->change_version;
+    s_hex16(&ch->event->id, id);
+    Espace__V1__AgendaGetRequest g = ESPACE__V1__AGENDA_GET_REQUEST__INIT;
+    g.patient_id = ch->event->patient_id;
+    g.event_id = ch->event->id;
+    ProtobufCMessage *m = NULL;
+    espace_error_t err;
+    if (espace_call(e, "agenda", "Get", &g.base, &espace__v1__agenda_get_reply__descriptor, &m,
+                    &err) < 0) {
+        if (err.status == ES_UNAUTHENTICATED)
+            return s_fail_err(&err);
+        if (err.status == ES_PERMISSION_DENIED || err.status == ES_NOT_FOUND)
+            printf("%llu  %s  %s  (no access)\n", cv, kind, id);
+        else
+            printf("%llu  %s  %s  (not visible: %s)\n", cv, kind, id,
+                   espace_status_name(err.status));
+        fflush(stdout);
+        return 0;
+    }
+    const Espace__V1__AgendaEvent *ev = ((Espace__V1__AgendaGetReply *)m)->event;
+    if (ev && ev->start_ms)
+        s_paris(ev->start_ms, start, sizeof start);
+    else
+        snprintf(start, sizeof start, "-");
+    printf("%llu  %s  %s  %s  %s\n", cv, kind, id, start,
+           ev && ev->title && *ev->title ? ev->title : "-");
+    fflush(stdout);
+    espace_free(m);
+    return 0;
+}
+
 static int s_agenda_watch(espace_t *e, const char *pid, const agenda_args_t *a)
 {
     espace_error_t err;
@@ -1121,17 +1161,14 @@ static int s_agenda_watch(espace_t *e, const char *pid, const agenda_args_t *a)
         if (!strcmp(topic, prefix) &&
             codec_decode(&espace__v1__agenda_change__descriptor, ev->body.data, ev->body.len, 0,
                          (ProtobufCMessage **)&ch, NULL) == 0 &&
-            ch->event && (!pid || (ch->event->patient_id && !strcmp(ch->event->patient_id, pid)))) {
-            char id[33], start[32];
-            s_hex16(&ch->event->id, id);
-            if (ch->event->start_ms)
-                s_paris(ch->event->start_ms, start, sizeof start);
-            else
-                snprintf(start, sizeof start, "-");
-            printf("%llu  %s  %s  %s  %s\n", (unsigned long long)ch->change_version,
-                   s_name_of(s_agenda_changes, 6, (int)ch->kind), id, start,
-                   ch->event->title && *ch->event->title ? ch->event->title : "-");
-            fflush(stdout);
+            ch->event && ch->event->patient_id &&
+            (!pid || !strcmp(ch->event->patient_id, pid))) {
+            rc = s_watch_line(e, ch);
+            if (rc) {
+                codec_free((ProtobufCMessage *)ch);
+                espace_free(&ev->base);
+                return rc;
+            }
             seen++;
         }
         codec_free((ProtobufCMessage *)ch);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agenda_int.h"
 #include "log.h"
@@ -145,6 +146,12 @@ int agenda_access(agenda_state_t *st, svc_call_t *c, const char *patient_id, int
         return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "patient_id must be 32 hex");
     memcpy(hex, patient_id, AGENDA_HEX_ID - 1);
     hex[AGENDA_HEX_ID - 1] = '\0';
+    /* A patient reaches only their own agenda: refused here, before consent,
+     * so another patient's audit trail is not filled with denials. */
+    if (who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
+        strcasecmp(who->principal, hex) != 0)
+        return svc_fail(c, ES_PERMISSION_DENIED, "patient_id",
+                        "a patient reaches only their own agenda");
     authz_decision_t d;
     int rc = authz_check(st->az, who, hex, ESPACE__V1__CATEGORY__CATEGORY_AGENDA,
                          (Espace__V1__Action)action, NULL, &d);

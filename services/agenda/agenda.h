@@ -13,9 +13,17 @@
  * the access is denied (CODE_UNAVAILABLE).
  *
  * Events, published after the commit (body AgendaChange):
- *   "patient.<patient id>.agenda"   every change of the patient's agenda
- *   "pro.<rpps>.agenda"             every change of an event a professional
- *                                   takes part in (before or after it)
+ *   "patient.<patient id>.agenda"   every change of the patient's agenda, in
+ *                                   full (the edge sends it only to that
+ *                                   patient's own connections)
+ *   "pro.<rpps>.agenda"             a notice of every change of an event a
+ *                                   professional takes part in (before or
+ *                                   after it): kind, change_version and, in
+ *                                   event (and previous), only id,
+ *                                   patient_id, version and change_version;
+ *                                   no clinical content. The professional
+ *                                   reads the event with Get, which asks
+ *                                   consent and audits (DESIGN.md section 2).
  *   "patient.<patient id>.agenda.reminder"  (AgendaReminder) a reminder fell
  *                                   due; once, also across restarts.
  * Note that a prefix subscription to "patient.<id>.agenda" receives the

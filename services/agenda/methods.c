@@ -35,7 +35,21 @@ static void s_pros(const Espace__V1__AgendaEvent *e, const char **list, size_t *
     }
 }
 
-/* Publish ch on the patient's topic and on each professional's of a, b. */
+/* The notice of e for a professional's topic: id, patient id, version and
+ * change version only, never the content (DESIGN.md section 2: a
+ * professional reads the event with Get, which asks consent and audits). */
+static void s_notice_event(Espace__V1__AgendaEvent *out, const Espace__V1__AgendaEvent *e)
+{
+    Espace__V1__AgendaEvent blank = ESPACE__V1__AGENDA_EVENT__INIT;
+    *out = blank;
+    out->id = e->id;
+    out->patient_id = e->patient_id;
+    out->version = e->version;
+    out->change_version = e->change_version;
+}
+
+/* Publish ch in full on the patient's topic, and a notice of it (no
+ * clinical content) on the topic of each professional participant of a, b. */
 static void s_notify(svc_call_t *c, const Espace__V1__AgendaChange *ch,
                      const Espace__V1__AgendaEvent *a, const Espace__V1__AgendaEvent *b)
 {
@@ -46,9 +60,19 @@ static void s_notify(svc_call_t *c, const Espace__V1__AgendaChange *ch,
     s_pros(b, pros, &np, sizeof pros / sizeof pros[0]);
     snprintf(topic, sizeof topic, "patient.%s%s", ch->event->patient_id, AGENDA_TOPIC_SUFFIX);
     int rc = svc_publish(c, topic, &ch->base);
+    Espace__V1__AgendaEvent ev, prev;
+    Espace__V1__AgendaChange notice = ESPACE__V1__AGENDA_CHANGE__INIT;
+    notice.kind = ch->kind;
+    notice.change_version = ch->change_version;
+    s_notice_event(&ev, ch->event);
+    notice.event = &ev;
+    if (ch->previous) {
+        s_notice_event(&prev, ch->previous);
+        notice.previous = &prev;
+    }
     for (size_t i = 0; i < np && rc == 0; i++) {
         snprintf(topic, sizeof topic, "pro.%s%s", pros[i], AGENDA_TOPIC_SUFFIX);
-        rc = svc_publish(c, topic, &ch->base);
+        rc = svc_publish(c, topic, &notice.base);
     }
     if (rc != 0)
         log_warn(AGENDA_SERVICE, "publish.fail", "status=%s", es_status_name(rc));

@@ -3,8 +3,10 @@
 # a patient (signed up and granting agenda:read+write with the signup_load
 # helper) and two professionals; with espace-pro the granted professional
 # creates, lists, updates (a stale update is ABORTED), watches live changes
-# (SUBSCRIBE through the broker) and cancels; the other one is denied; the
-# audit chains verify.
+# (SUBSCRIBE through the broker; the notice has no content, watch reads the
+# event with Get) and cancels; the other one is denied; once the patient
+# revokes the grant, a change made by the patient shows in watch as
+# "(no access)" without its content; the audit chains verify.
 # Needs ES_BIN (build folder); run by ctest as integration.agenda_cli.
 set -euo pipefail
 ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
@@ -35,7 +37,8 @@ PATIENT=$OUT
 RPPS=10001234567
 RPPS2=10007654321
 run "$HELPER" grant "$IPC" "$PATIENT" "$RPPS"
-[[ $RC -eq 0 && $OUT == "granted "* ]] || fail "grant: rc=$RC $OUT"
+[[ $RC -eq 0 && $OUT =~ ^granted\ ([0-9a-f]{32})$ ]] || fail "grant: rc=$RC $OUT"
+GRANT=${BASH_REMATCH[1]}
 
 step "professionals: keygen, keys add, create-pro, login"
 P1=$ES_TMP/pro1
@@ -127,6 +130,32 @@ run "${PRO2[@]}" agenda list --patient "$PATIENT"
 [[ $RC -eq 1 && $OUT == "error: PERMISSION_DENIED"* ]] || fail "list without grant: rc=$RC $OUT"
 run "${PRO2[@]}" agenda watch --seconds 1
 [[ $RC -eq 0 && $OUT == "watching pro.$RPPS2.agenda" ]] || fail "watch of pro2: rc=$RC $OUT"
+
+step "grant revoked: the watch gets a notice but no content (Get refused)"
+run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title "Bilan confidentiel" \
+  --start "${DAY}T14:00" --end "${DAY}T14:30" --description "Sérologie"
+[[ $RC -eq 0 && $OUT =~ ^created\ ([0-9a-f]{32})\ version\ 1$ ]] || fail "create 2: rc=$RC $OUT"
+EVENT2=${BASH_REMATCH[1]}
+run "$HELPER" revoke "$IPC" "$PATIENT" "$GRANT"
+[[ $RC -eq 0 && $OUT == "revoked $GRANT" ]] || fail "revoke: rc=$RC $OUT"
+run "${PRO[@]}" agenda list --patient "$PATIENT"
+[[ $RC -eq 1 && $OUT == "error: PERMISSION_DENIED"* ]] || fail "list after revoke: rc=$RC $OUT"
+bg "${PRO[@]}" agenda watch --count 1 --seconds 20 \
+  >"$ES_TMP/watch2.out" 2>"$ES_TMP/watch2.err"
+WATCH_PID=${ES_PIDS[-1]}
+wait_until 10 grep -q "^watching pro.$RPPS.agenda" "$ES_TMP/watch2.err" ||
+  fail "watch 2 did not start: $(cat "$ES_TMP/watch2.err")"
+sleep 0.3 # the subscription travels on to the agenda's publisher
+# the professional can no longer write: the patient cancels (the professional
+# is still a participant, so the notice reaches pro.<rpps>.agenda)
+run "$HELPER" cancel "$IPC" "$PATIENT" "$EVENT2" "Annulé par le patient"
+[[ $RC -eq 0 && $OUT == "cancelled $EVENT2 version 2" ]] || fail "patient cancel: rc=$RC $OUT"
+es_reap "$WATCH_PID" 100 || fail "watch 2 still running after its change"
+[[ $REAPED_RC -eq 0 ]] || fail "watch 2 exited $REAPED_RC: $(cat "$ES_TMP/watch2.err")"
+grep -Eq "^[0-9]+  cancelled  $EVENT2  \(no access\)$" "$ES_TMP/watch2.out" ||
+  fail "watch 2 output: $(cat "$ES_TMP/watch2.out")"
+! grep -Eq "Bilan|Sérologie|14:00|Annulé" "$ES_TMP/watch2.out" ||
+  fail "watch 2 shows content after revocation: $(cat "$ES_TMP/watch2.out")"
 
 step "audit verify"
 run "${A[@]}" audit verify

@@ -19,7 +19,13 @@
  *       ipc endpoint, whose peers may stamp callers), grants the professional
  *       agenda:read and agenda:write for purpose soins, until revoked.
  *       Prints "granted <grant id>".
- *   (agenda_cli.sh uses these two.)
+ *   signup_load revoke ENDPOINT PATIENT_ID GRANT_ID
+ *       As the patient (ipc, as grant), revokes the grant (32 hex). Prints
+ *       "revoked <grant id>".
+ *   signup_load cancel ENDPOINT PATIENT_ID EVENT_ID REASON
+ *       As the patient (ipc, as grant), cancels an agenda event (32 hex) of
+ *       their own. Prints "cancelled <event id> version <n>".
+ *   (agenda_cli.sh uses one, grant, revoke and cancel.)
  *
  * tcp endpoints need the broker's public key and a keypair file whose key is
  * registered; ipc endpoints need neither.
@@ -33,6 +39,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "agenda.pb-c.h"
 #include "bus.h"
 #include "consent.pb-c.h"
 #include "identity.pb-c.h"
@@ -252,31 +259,113 @@ static int s_grant(bus_client_t *cl, const char *patient_id, const char *rpps)
     return 0;
 }
 
+/* The Caller frame of patient_id (who must stay alive). */
+static void s_patient_caller(Espace__V1__Caller *who, const char *patient_id)
+{
+    Espace__V1__Caller init = ESPACE__V1__CALLER__INIT;
+    *who = init;
+    who->kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+    who->principal = (char *)patient_id;
+}
+
+static int s_id16(const char *hex, uint8_t out[16])
+{
+    size_t n = 0;
+    if (strlen(hex) != 32 || sodium_hex2bin(out, 16, hex, 32, NULL, &n, NULL) != 0 || n != 16) {
+        fprintf(stderr, "not a 32-hex id: %s\n", hex);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_revoke(bus_client_t *cl, const char *patient_id, const char *grant_hex)
+{
+    uint8_t id[16];
+    if (s_id16(grant_hex, id) != 0)
+        return 2;
+    Espace__V1__RevokeGrantRequest r = ESPACE__V1__REVOKE_GRANT_REQUEST__INIT;
+    r.grant_id.data = id;
+    r.grant_id.len = 16;
+    Espace__V1__Caller who;
+    s_patient_caller(&who, patient_id);
+    bus_reply_t st;
+    int rc = bus_call(cl, "consent", "RevokeGrant", &r.base, NULL, TIMEOUT_MS, &who, NULL, &st);
+    if (rc != 0) {
+        fprintf(stderr, "revoke: %s %s %s\n", es_status_name(rc), st.message, st.field);
+        return 1;
+    }
+    printf("revoked %s\n", grant_hex);
+    return 0;
+}
+
+static int s_cancel(bus_client_t *cl, const char *patient_id, const char *event_hex,
+                    const char *reason)
+{
+    uint8_t id[16];
+    if (s_id16(event_hex, id) != 0)
+        return 2;
+    Espace__V1__AgendaCancelRequest r = ESPACE__V1__AGENDA_CANCEL_REQUEST__INIT;
+    r.event_id.data = id;
+    r.event_id.len = 16;
+    r.reason = (char *)reason;
+    Espace__V1__Caller who;
+    s_patient_caller(&who, patient_id);
+    Espace__V1__AgendaCancelReply *rep = NULL;
+    bus_reply_t st;
+    int rc = bus_call(cl, "agenda", "Cancel", &r.base,
+                      &espace__v1__agenda_cancel_reply__descriptor, TIMEOUT_MS, &who,
+                      (ProtobufCMessage **)&rep, &st);
+    if (rc != 0) {
+        fprintf(stderr, "cancel: %s %s %s\n", es_status_name(rc), st.message, st.field);
+        return 1;
+    }
+    printf("cancelled %s version %llu\n", event_hex,
+           (unsigned long long)(rep->event ? rep->event->version : 0));
+    codec_free(&rep->base);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0 || argc < 4) {
         fprintf(stderr, "usage: signup_load run ENDPOINT SECONDS ACKED_FILE [BROKER_KEY KEYFILE]\n"
                         "       signup_load verify ENDPOINT ACKED_FILE [BROKER_KEY KEYFILE]\n"
                         "       signup_load one ENDPOINT INS\n"
-                        "       signup_load grant ENDPOINT PATIENT_ID RPPS\n");
+                        "       signup_load grant ENDPOINT PATIENT_ID RPPS\n"
+                        "       signup_load revoke ENDPOINT PATIENT_ID GRANT_ID\n"
+                        "       signup_load cancel ENDPOINT PATIENT_ID EVENT_ID REASON\n");
         return 2;
     }
     int run = strcmp(argv[1], "run") == 0;
     int one = strcmp(argv[1], "one") == 0, grant = strcmp(argv[1], "grant") == 0;
+    int revoke = strcmp(argv[1], "revoke") == 0, cancel = strcmp(argv[1], "cancel") == 0;
     if (grant && argc != 5) {
         fprintf(stderr, "usage: signup_load grant ENDPOINT PATIENT_ID RPPS\n");
+        return 2;
+    }
+    if (revoke && argc != 5) {
+        fprintf(stderr, "usage: signup_load revoke ENDPOINT PATIENT_ID GRANT_ID\n");
+        return 2;
+    }
+    if (cancel && argc != 6) {
+        fprintf(stderr, "usage: signup_load cancel ENDPOINT PATIENT_ID EVENT_ID REASON\n");
         return 2;
     }
     void *ctx = zmq_ctx_new();
     conn_keys_t k;
     bus_client_t *cl = NULL;
     int rc = 1;
-    if (s_connect(ctx, argc, argv, run ? 5 : grant ? 5 : 4, argv[2], &k, &cl) != 0)
+    if (s_connect(ctx, argc, argv, run || grant || revoke ? 5 : cancel ? 6 : 4, argv[2], &k,
+                  &cl) != 0)
         goto out;
     if (one)
         rc = s_one(cl, argv[3]);
     else if (grant)
         rc = s_grant(cl, argv[3], argv[4]);
+    else if (revoke)
+        rc = s_revoke(cl, argv[3], argv[4]);
+    else if (cancel)
+        rc = s_cancel(cl, argv[3], argv[4], argv[5]);
     else
         rc = run ? s_run(cl, atoi(argv[3]), argv[4]) : s_verify(cl, argv[3]);
 out:

@@ -308,6 +308,39 @@ static Espace__V1__AgendaChange *s_change_on(const char *topic, int timeout_ms)
         topic, &espace__v1__agenda_change__descriptor, timeout_ms);
 }
 
+/* ch is a notice of pro.<rpps>.agenda: the ids and versions only, no
+ * clinical content (title, description, times, place, participants...). */
+static void s_assert_notice(const Espace__V1__AgendaChange *ch, const char *patient,
+                            const ProtobufCBinaryData *id, uint64_t version)
+{
+    assert_non_null(ch->event);
+    assert_string_equal(ch->event->patient_id, patient);
+    assert_int_equal(ch->event->id.len, 16);
+    assert_memory_equal(ch->event->id.data, id->data, 16);
+    assert_int_equal(ch->event->version, version);
+    assert_int_equal(ch->event->change_version, ch->change_version);
+    const Espace__V1__AgendaEvent *evs[2] = {ch->event, ch->previous};
+    for (int i = 0; i < 2; i++) {
+        const Espace__V1__AgendaEvent *e = evs[i];
+        if (!e)
+            continue;
+        assert_string_equal(e->title, "");
+        assert_string_equal(e->description, "");
+        assert_string_equal(e->location, "");
+        assert_string_equal(e->cancel_reason, "");
+        assert_string_equal(e->source_id, "");
+        assert_string_equal(e->updated_by, "");
+        assert_int_equal(e->start_ms, 0);
+        assert_int_equal(e->end_ms, 0);
+        assert_int_equal(e->kind, 0);
+        assert_int_equal(e->status, 0);
+        assert_int_equal(e->n_participants, 0);
+        assert_int_equal(e->n_reminder_minutes, 0);
+        assert_int_equal(e->created_ms, 0);
+        assert_int_equal(e->updated_ms, 0);
+    }
+}
+
 /* Drop every event received so far. */
 static void s_drain(void)
 {
@@ -438,6 +471,9 @@ static void test_patient_flow(void **state)
     s_drain();
     evfix_t f;
     s_ev(&f, s_day(2030, 5, 2, 8), "Consultation");
+    f.e.description = "Douleur thoracique";
+    f.e.location = "Cabinet";
+    f.e.n_reminder_minutes = 0;
     Espace__V1__AgendaEvent *e = NULL;
     bus_reply_t r;
     assert_int_equal(s_create(K_PATIENT, P, "", &f.e, &e, &r), 0);
@@ -456,10 +492,18 @@ static void test_patient_flow(void **state)
     assert_int_equal(ch->kind, CH(CREATED));
     assert_int_equal(ch->change_version, 1);
     assert_memory_equal(ch->event->id.data, e->id.data, 16);
+    /* the patient's own topic carries the content */
+    assert_string_equal(ch->event->title, "Consultation");
+    assert_string_equal(ch->event->description, "Douleur thoracique");
+    assert_int_equal(ch->event->start_ms, e->start_ms);
     codec_free(&ch->base);
+    /* the professional's topic only a notice: no title, description, times */
     ch = s_change_on(tpro, 3000);
     assert_non_null(ch);
     assert_int_equal(ch->kind, CH(CREATED));
+    assert_int_equal(ch->change_version, 1);
+    assert_null(ch->previous);
+    s_assert_notice(ch, P, &e->id, 1);
     codec_free(&ch->base);
 
     /* Get */
@@ -485,6 +529,13 @@ static void test_patient_flow(void **state)
     assert_non_null(ch);
     assert_int_equal(ch->kind, CH(UPDATED));
     assert_int_equal(ch->event->version, 2);
+    assert_string_equal(ch->event->title, "Consultation cardio");
+    codec_free(&ch->base);
+    ch = s_change_on(tpro, 3000);
+    assert_non_null(ch);
+    assert_int_equal(ch->kind, CH(UPDATED));
+    assert_int_equal(ch->change_version, 2);
+    s_assert_notice(ch, P, &e->id, 2);
     codec_free(&ch->base);
     u.title = "stale";
     rc = s_update(P, &u, NULL, &r); /* still version 1 */
@@ -613,6 +664,12 @@ static void test_patient_flow(void **state)
     rc = s_call(K_PATIENT, "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "Get", &g.base,
                 &espace__v1__agenda_get_reply__descriptor, NULL, &r);
     EXPECT_FAIL(rc, r, ES_NOT_FOUND, "event_id");
+    /* ... and naming the owner's id is refused before consent is asked */
+    g.patient_id = (char *)P;
+    rc = s_call(K_PATIENT, "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2", "Get", &g.base,
+                &espace__v1__agenda_get_reply__descriptor, NULL, &r);
+    EXPECT_FAIL(rc, r, ES_PERMISSION_DENIED, "patient_id");
+    g.patient_id = "";
     codec_free(&b->base);
     codec_free(&e->base);
 }
@@ -958,8 +1015,9 @@ static void test_upsert_reschedule(void **state)
 {
     (void)state;
     const char *P = "f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6";
-    char tp[128];
+    char tp[128], tpro[128];
     s_topic(tp, sizeof tp, "patient", P, ".agenda");
+    s_topic(tpro, sizeof tpro, "pro", RPPS, ".agenda");
     assert_int_equal(s_grant(P, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, RPPS, 1, 1), 0);
     evfix_t f;
     bus_reply_t r;
@@ -1035,6 +1093,14 @@ static void test_upsert_reschedule(void **state)
     assert_non_null(ch->previous);
     assert_memory_equal(ch->previous->id.data, u1->event->id.data, 16);
     assert_memory_equal(ch->event->id.data, rs->event->id.data, 16);
+    codec_free(&ch->base);
+    ch = s_change_on(tpro, 3000); /* the professional's notice: both ids, no content */
+    assert_non_null(ch);
+    assert_int_equal(ch->kind, CH(RESCHEDULED));
+    s_assert_notice(ch, P, &rs->event->id, 1);
+    assert_non_null(ch->previous);
+    assert_memory_equal(ch->previous->id.data, u1->event->id.data, 16);
+    assert_int_equal(ch->previous->version, 3);
     codec_free(&ch->base);
     /* the source id now names the new event */
     f.e.start_ms = rr.start_ms;
