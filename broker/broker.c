@@ -109,6 +109,9 @@ typedef struct s_session {
     int sock;
     uint8_t rid[S_MAX_RID];
     size_t rid_len;
+    int peer_role;            /* transport role of the peer that bound it */
+    char peer_key[BUS_KEY_Z85]; /* its Z85 CURVE key ("" on ipc): a routing id
+                                 * can be chosen by a client, the key cannot */
     uint8_t sid[S_MAX_SID];   /* session id */
     size_t sid_len;
     int64_t expires_ms;       /* wall ms; 0 = none given */
@@ -364,8 +367,10 @@ static size_t s_session_sweep(s_broker_t *b, const uint8_t *sid, size_t sid_len)
 }
 
 /* Bind (replacing) a session to a connection. Takes ownership of caller;
- * kind and principal are those of the Caller it packs. */
+ * kind and principal are those of the Caller it packs; peer_role and
+ * peer_key (borrowed) are the transport identity of the peer that bound it. */
 static int s_session_bind(s_broker_t *b, int sock, const uint8_t *rid, size_t rid_len,
+                          int peer_role, const char *peer_key,
                           const uint8_t *sid, size_t sid_len, int64_t expires_ms,
                           uint8_t *caller, size_t caller_len, int kind, const char *principal)
 {
@@ -386,6 +391,8 @@ static int s_session_bind(s_broker_t *b, int sock, const uint8_t *rid, size_t ri
     s->sock = sock;
     memcpy(s->rid, rid, rid_len);
     s->rid_len = rid_len;
+    s->peer_role = peer_role;
+    snprintf(s->peer_key, sizeof(s->peer_key), "%s", peer_key ? peer_key : "");
     if (sid_len > 0)
         memcpy(s->sid, sid, sid_len);
     s->sid_len = sid_len;
@@ -400,7 +407,9 @@ static int s_session_bind(s_broker_t *b, int sock, const uint8_t *rid, size_t ri
     return 0;
 }
 
-/* The bound, unexpired session of a connection, or NULL. */
+/* The bound, unexpired session of a connection, or NULL. Keyed by
+ * (socket, routing id) only: who is behind them is checked by
+ * s_session_get_peer, which every use on behalf of a peer goes through. */
 static s_session_t *s_session_get(s_broker_t *b, int sock, const uint8_t *rid, size_t rid_len)
 {
     if (b->nsessions == 0)
@@ -413,6 +422,31 @@ static s_session_t *s_session_get(s_broker_t *b, int sock, const uint8_t *rid, s
         return NULL;
     }
     return *pp;
+}
+
+/* The session bound to this peer: same socket and routing id, and also the
+ * same transport role and CURVE key as the peer that bound it. A client
+ * chooses its routing id (ZMQ_ROUTING_ID), so after a professional
+ * disconnects another registered key may reconnect under the same id: the
+ * binding it would find is stale and is dropped (with its subscriptions).
+ * NULL when nothing (valid) is bound. */
+static s_session_t *s_session_get_peer(s_broker_t *b, const s_peer_t *peer)
+{
+    s_session_t *s = s_session_get(b, peer->sock, peer->rid, peer->rid_len);
+    if (s == NULL)
+        return NULL;
+    if (s->peer_role == peer->role && strncmp(s->peer_key, peer->key, sizeof(s->peer_key)) == 0)
+        return s;
+    log_warn("broker", "auth.unbound", "reason=peer_changed peer_role=%s",
+             keys_role_name(peer->role));
+    s_session_unlink(b, s_session_slot(b, peer->sock, peer->rid, peer->rid_len));
+    return NULL;
+}
+
+/* Drop the binding of (peer's socket, routing id) if another peer made it. */
+static void s_session_check(s_broker_t *b, const s_peer_t *peer)
+{
+    (void)s_session_get_peer(b, peer);
 }
 
 /* ---------------------------------------------------------------- pending */
@@ -452,6 +486,9 @@ static void s_pending_done(s_broker_t *b, s_pending_t *p)
         b->workers[p->worker].inflight--;
     if (p->queued && b->services[p->service].queued > 0)
         b->services[p->service].queued--;
+    /* request bodies may hold credentials (Login, SignUpPatient): wipe them */
+    if (p->req != NULL)
+        sodium_memzero(p->req, p->req_len);
     free(p->req);
     free(p->caller);
     memset(p, 0, sizeof(*p));
@@ -674,7 +711,7 @@ static int s_stamp(s_broker_t *b, const s_peer_t *peer, frame_ref_t caller_frame
                    uint8_t **out, size_t *len)
 {
     if (!auth) {
-        s_session_t *s = s_session_get(b, peer->sock, peer->rid, peer->rid_len);
+        s_session_t *s = s_session_get_peer(b, peer);
         if (s != NULL) {
             *out = malloc(s->caller_len ? s->caller_len : 1);
             if (*out == NULL)
@@ -691,6 +728,15 @@ static int s_stamp(s_broker_t *b, const s_peer_t *peer, frame_ref_t caller_frame
                                   caller_frame.len, BUS_MAX_MSG, (ProtobufCMessage **)&c, NULL);
             if (rc != 0)
                 return ES_INVALID_ARGUMENT;
+            /* A gateway (edge) speaks for the users it authenticated, never as
+             * the operator or a service: those kinds come only over ipc. */
+            if (peer->role == ESPACE__V1__PEER_ROLE__PEER_GATEWAY &&
+                c->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE &&
+                c->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
+                c->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL) {
+                codec_free(&c->base);
+                return ES_PERMISSION_DENIED;
+            }
             rc = s_caller_pack(c, peer, out, len);
             codec_free(&c->base);
             return rc;
@@ -739,7 +785,9 @@ static void s_on_client_request(s_broker_t *b, const s_peer_t *peer, const frame
     int rc = s_stamp(b, peer, m->caller, auth, &caller, &caller_len);
     if (rc != 0) {
         s_reply_status(b, peer->sock, peer->rid, peer->rid_len, svc, req->id, rc,
-                       "bad caller frame", "caller");
+                       rc == ES_PERMISSION_DENIED ? "a gateway may not act as this kind of caller"
+                                                  : "bad caller frame",
+                       "caller");
         goto done;
     }
     s_pending_t *p = s_pending_new(b);
@@ -824,7 +872,7 @@ static void s_on_client_subscribe(s_broker_t *b, const s_peer_t *peer, frame_ref
         rc = ES_INVALID_ARGUMENT;
         why = "bad SubscribeRequest";
         field = "body";
-    } else if ((s = s_session_get(b, peer->sock, peer->rid, peer->rid_len)) == NULL) {
+    } else if ((s = s_session_get_peer(b, peer)) == NULL) {
         rc = ES_UNAUTHENTICATED;
         why = "subscribing needs a bound session (AUTH)";
     } else if (s->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL) {
@@ -870,7 +918,8 @@ static int s_bind_from_reply(s_broker_t *b, s_pending_t *p, const Espace__V1__Re
         rc = ES_INVALID_ARGUMENT;
         goto done;
     }
-    rc = s_session_bind(b, p->sock, p->rid, p->rid_len, c->session_id.data, c->session_id.len,
+    rc = s_session_bind(b, p->sock, p->rid, p->rid_len, p->peer_role, p->peer_key,
+                        c->session_id.data, c->session_id.len,
                         c->session_expires_ms, buf, len, (int)c->kind, c->principal);
     if (rc == 0) {
         char sid[2 * 16 + 1];
@@ -1007,6 +1056,9 @@ static void s_on_request_msg(s_broker_t *b, int sock, zmq_msg_t *msgs, size_t n)
         b->dropped++;
         return;
     }
+    /* a binding made by another peer under this routing id is stale: drop
+     * it before anything (stamping, SUBSCRIBE) looks the session up */
+    s_session_check(b, &peer);
     frame_ref_t f[FRAMES_MAX];
     for (size_t i = 1; i < n; i++)
         f[i - 1] = (frame_ref_t){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};

@@ -74,8 +74,10 @@ static void s_release(edge_t *e, edge_pending_t *p)
     else
         e->ptail = p->gprev;
     c->inflight--;
-    if (p->kind != EDGE_P_CALL)
+    if (p->kind == EDGE_P_LOGIN || p->kind == EDGE_P_RESUME)
         c->auth_pending = 0;
+    if (p->kind == EDGE_P_REVALIDATE)
+        c->revalidating = 0;
     e->n_pending--;
     free(p);
 }
@@ -155,7 +157,7 @@ int edge_bridge_send(edge_t *e, edge_conn_t *c, uint64_t client_id, int kind,
         e->phead = p;
     e->ptail = p;
     c->inflight++;
-    if (kind != EDGE_P_CALL)
+    if (kind == EDGE_P_LOGIN || kind == EDGE_P_RESUME)
         c->auth_pending = 1;
     e->n_pending++;
     p = NULL;
@@ -224,6 +226,10 @@ static void s_auth_reply(edge_conn_t *c, const edge_pending_t *p, const uint8_t 
         edge_conn_reply(c, p->client_id, -rc, "cannot bind the session", NULL, NULL, 0);
         goto done;
     }
+    /* keep the token for revalidation (resume stored it when sending) */
+    if (p->kind == EDGE_P_LOGIN &&
+        edge_conn_token_set(c, ((Espace__V1__LoginReply *)m)->token) != 0)
+        log_warn(EDGE_COMP, "conn.token_not_kept", "conn=%llu", (unsigned long long)c->id);
     edge_conn_reply(c, p->client_id, 0, NULL, NULL, body, len);
 done:
     if (p->kind == EDGE_P_LOGIN) {
@@ -251,10 +257,16 @@ static void s_on_reply(edge_t *e, const Espace__V1__Reply *rep)
     s_release(e, p);
     if (c->closing)
         return;
+    if (copy.kind == EDGE_P_REVALIDATE) {
+        edge_conn_revalidated(c, code, rep->body.data, rep->body.len);
+        return;
+    }
     if (code == 0 && copy.kind != EDGE_P_CALL)
         s_auth_reply(c, &copy, rep->body.data, rep->body.len);
     else
         edge_conn_reply(c, copy.client_id, code, msg, field, rep->body.data, rep->body.len);
+    if (copy.kind != EDGE_P_CALL && c->caller == NULL)
+        (void)edge_conn_token_set(c, NULL); /* login/resume refused: forget it */
 }
 
 static void s_drain_dealer(edge_t *e)
@@ -382,13 +394,18 @@ void edge_bridge_sweep(edge_t *e)
         if (now >= p->deadline_ms) {
             edge_conn_t *c = p->conn;
             uint64_t cid = p->client_id;
+            int kind = p->kind;
             edge_metrics_request(&e->metrics, p->service, -ES_DEADLINE_EXCEEDED,
                                  (double)(edge_now_us() - p->sent_us) / 1e6);
             (void)s_take(e, p->bus_id);
             s_release(e, p);
-            if (!c->closing)
+            if (kind == EDGE_P_REVALIDATE) /* no answer: the binding stays */
+                edge_conn_revalidated(c, -ES_DEADLINE_EXCEEDED, NULL, 0);
+            else if (!c->closing)
                 edge_conn_reply(c, cid, -ES_DEADLINE_EXCEEDED, "no answer from the broker", NULL,
                                 NULL, 0);
+            if (kind != EDGE_P_CALL && kind != EDGE_P_REVALIDATE && c->caller == NULL)
+                (void)edge_conn_token_set(c, NULL);
         }
         p = next;
     }

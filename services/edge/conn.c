@@ -18,6 +18,8 @@
 #define S_CLOSE_GRACE_S 5        /* a closing connection that does not drain is cut then */
 #define S_MAX_METHOD 64          /* longest method name forwarded */
 #define S_EDGE_LABEL "edge"      /* metrics service label of edge-local answers */
+#define S_REVALIDATE_PER_SWEEP 64 /* revalidations sent per 250 ms sweep at most */
+#define S_MAX_TOKEN 4096         /* longest session token kept */
 /* lws's private LWS_WRITE_CLOSE (lws-write.h: "handled by lws_close_reason()") */
 #define S_WRITE_CLOSE ((enum lws_write_protocol)4)
 
@@ -44,6 +46,34 @@ edge_principal_t *edge_principal_find(edge_t *e, const char *id)
 static void s_topic_prefix(const char *id, char *out, size_t n)
 {
     snprintf(out, n, "patient.%s.", id);
+}
+
+int edge_conn_token_set(edge_conn_t *c, const char *token)
+{
+    if (c->token != NULL) {
+        sodium_memzero(c->token, strlen(c->token));
+        free(c->token);
+        c->token = NULL;
+    }
+    if (token == NULL || token[0] == '\0')
+        return 0;
+    size_t n = strnlen(token, S_MAX_TOKEN + 1);
+    if (n > S_MAX_TOKEN)
+        return ES_INVALID_ARGUMENT;
+    c->token = malloc(n + 1);
+    if (c->token == NULL)
+        return ES_RESOURCE_EXHAUSTED;
+    memcpy(c->token, token, n + 1);
+    return 0;
+}
+
+/* Next revalidation: revalidate_s from now, minus up to a quarter of it at
+ * random, so connections bound together do not all re-check together. */
+static void s_revalidate_schedule(edge_conn_t *c)
+{
+    int64_t period = (int64_t)c->edge->o.revalidate_s * 1000;
+    int64_t jitter = (int64_t)randombytes_uniform((uint32_t)(period / 4 + 1));
+    c->revalidate_ms = edge_now_us() / 1000 + period - jitter;
 }
 
 int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller)
@@ -81,6 +111,8 @@ int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller)
     c->principal = pr;
     caller->peer_role = ESPACE__V1__PEER_ROLE__PEER_GATEWAY;
     c->caller = caller;
+    c->revalidating = 0;
+    s_revalidate_schedule(c);
     char hex[33];
     log_info(EDGE_COMP, "conn.auth", "conn=%llu kind=patient principal=%s session=%s",
              (unsigned long long)c->id, pr->id,
@@ -114,6 +146,7 @@ static void s_unbind(edge_conn_t *c)
     }
     codec_free(c->caller ? &c->caller->base : NULL);
     c->caller = NULL;
+    (void)edge_conn_token_set(c, NULL);
 }
 
 /* ---- output ---- */
@@ -202,12 +235,77 @@ static int s_session_expired(const edge_conn_t *c)
            bus_wall_ms() >= c->caller->session_expires_ms;
 }
 
+static const Espace__V1__Caller *s_anonymous(void);
+
+/* Ask identity whether c's session is still good (Authenticate with its
+ * token). The answer comes to edge_conn_revalidated. */
+static void s_revalidate(edge_conn_t *c)
+{
+    edge_t *e = c->edge;
+    Espace__V1__AuthenticateRequest ar = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
+    ar.token = c->token;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    s_revalidate_schedule(c);
+    if (codec_pack(&ar.base, &body, &len) != 0)
+        return;
+    if (edge_bridge_send(e, c, 0, EDGE_P_REVALIDATE, "identity", "Authenticate", body, len,
+                         e->o.request_timeout_ms, s_anonymous()) == 0)
+        c->revalidating = 1;
+    sodium_memzero(body, len);
+    free(body);
+}
+
+void edge_conn_revalidated(edge_conn_t *c, int code, const uint8_t *body, size_t len)
+{
+    c->revalidating = 0;
+    if (code < 0)
+        code = -code;
+    if (c->closing || c->caller == NULL)
+        return;
+    int refused = code == ESPACE__V1__CODE__CODE_UNAUTHENTICATED;
+    if (code == 0) {
+        /* still good only if it is the same session of the same patient */
+        Espace__V1__AuthenticateReply *ar = NULL;
+        if (codec_decode(&espace__v1__authenticate_reply__descriptor, body, len, BUS_MAX_MSG,
+                         (ProtobufCMessage **)&ar, NULL) == 0) {
+            const Espace__V1__Caller *k = ar->caller;
+            refused = k == NULL || k->principal == NULL ||
+                      k->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT ||
+                      strcmp(k->principal, c->caller->principal) != 0 ||
+                      k->session_id.len != c->caller->session_id.len ||
+                      (k->session_id.len > 0 &&
+                       memcmp(k->session_id.data, c->caller->session_id.data,
+                              k->session_id.len) != 0);
+            codec_free(&ar->base);
+        }
+    }
+    log_info(EDGE_COMP, "conn.revalidated", "conn=%llu code=%d refused=%d",
+             (unsigned long long)c->id, code, refused);
+    if (refused)
+        edge_conn_close(c, -ES_UNAUTHENTICATED, "session revoked",
+                        LWS_CLOSE_STATUS_POLICY_VIOLATION);
+}
+
 void edge_conns_sweep(edge_t *e)
 {
-    for (edge_conn_t *c = e->conns; c != NULL; c = c->next)
-        if (!c->closing && s_session_expired(c))
+    int64_t now = edge_now_us() / 1000;
+    unsigned sent = 0;
+    for (edge_conn_t *c = e->conns; c != NULL; c = c->next) {
+        if (c->closing)
+            continue;
+        if (s_session_expired(c)) {
             edge_conn_close(c, -ES_UNAUTHENTICATED, "session expired",
                             LWS_CLOSE_STATUS_POLICY_VIOLATION);
+            continue;
+        }
+        if (c->caller != NULL && c->token != NULL && !c->revalidating && !e->stopping &&
+            now >= c->revalidate_ms && c->inflight < e->o.max_inflight &&
+            sent < S_REVALIDATE_PER_SWEEP) {
+            s_revalidate(c);
+            sent++;
+        }
+    }
 }
 
 /* ---- input ---- */
@@ -287,8 +385,16 @@ static void s_resume(edge_conn_t *c, uint64_t id, Espace__V1__ResumeRequest *r)
         s_local(c, id, -ES_RESOURCE_EXHAUSTED, "out of memory", NULL);
         return;
     }
+    if (edge_conn_token_set(c, r->token) != 0) {
+        sodium_memzero(body, len);
+        free(body);
+        s_local(c, id, -ES_INVALID_ARGUMENT, "bad token", "token");
+        return;
+    }
     s_forward(c, id, EDGE_P_RESUME, "identity", "Authenticate", body, len,
               c->edge->o.request_timeout_ms, s_anonymous());
+    if (!c->auth_pending) /* not sent */
+        (void)edge_conn_token_set(c, NULL);
     sodium_memzero(body, len);
     free(body);
 }
@@ -479,7 +585,8 @@ static void s_closed(edge_conn_t *c)
     edge_t *e = c->edge;
     c->open = 0;
     edge_bridge_forget(e, c);
-    s_unbind(c);
+    s_unbind(c); /* wipes the token too */
+    (void)edge_conn_token_set(c, NULL);
     if (c->prev)
         c->prev->next = c->next;
     else

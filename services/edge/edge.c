@@ -51,6 +51,7 @@ void edge_opts_default(edge_opts_t *o)
     o->max_conns = EDGE_MAX_CONNS;
     o->request_timeout_ms = EDGE_REQUEST_TIMEOUT_MS;
     o->max_bad = EDGE_MAX_BAD;
+    o->revalidate_s = EDGE_REVALIDATE_S;
 }
 
 #define S_DEF(field, value)                                                                    \
@@ -75,6 +76,7 @@ static int s_resolve(edge_t *e, const edge_opts_t *in)
     S_DEF(max_conns, EDGE_MAX_CONNS);
     S_DEF(request_timeout_ms, EDGE_REQUEST_TIMEOUT_MS);
     S_DEF(max_bad, EDGE_MAX_BAD);
+    S_DEF(revalidate_s, EDGE_REVALIDATE_S);
     if (e->o.request_timeout_ms > EDGE_MAX_REQUEST_TIMEOUT_MS)
         e->o.request_timeout_ms = EDGE_MAX_REQUEST_TIMEOUT_MS;
     if (e->o.idle_s <= e->o.ping_s)

@@ -19,6 +19,11 @@
  *     may bind for now. Live events "patient.<id>.*" reach every connection of
  *     that patient; "identity.session.revoked" closes the connections of the
  *     revoked session.
+ *   Events may be lost (broker restart, high-water marks), so the edge also
+ *   keeps each bound connection's session token (wiped on close) and every
+ *   revalidate_s seconds (spread over time) asks identity Authenticate again:
+ *   a refusal (UNAUTHENTICATED) closes the connection with
+ *   Closing{UNAUTHENTICATED}; no answer or UNAVAILABLE keeps the binding.
  *
  * Limits: each is a named constant below and an option (0 = the default).
  *
@@ -59,6 +64,7 @@
 #define EDGE_MAX_BAD 16                    /* malformed messages before close 1008 */
 #define EDGE_MAX_PENDING 65536             /* requests in flight through the edge, all
                                               connections together */
+#define EDGE_REVALIDATE_S 300              /* re-check each bound session this often */
 
 typedef struct edge_opts {
     const char *host;       /* listen address; NULL = EDGE_DEFAULT_HOST */
@@ -88,6 +94,7 @@ typedef struct edge_opts {
     unsigned max_conns;         /* EDGE_MAX_CONNS */
     unsigned request_timeout_ms;/* EDGE_REQUEST_TIMEOUT_MS */
     unsigned max_bad;           /* EDGE_MAX_BAD */
+    unsigned revalidate_s;      /* EDGE_REVALIDATE_S */
 } edge_opts_t;
 
 /* Fill o with the defaults: host 127.0.0.1, port 8080, every limit at its

@@ -150,7 +150,10 @@ typedef struct edge_conn edge_conn_t;
 typedef struct edge_pending edge_pending_t;
 typedef struct edge_principal edge_principal_t;
 
-enum edge_pkind { EDGE_P_LOGIN = 1, EDGE_P_RESUME = 2, EDGE_P_CALL = 3 };
+/* LOGIN/RESUME bind the connection; CALL is a client call; REVALIDATE is
+ * the edge's own periodic Authenticate of a bound session (never answered
+ * to the client). */
+enum edge_pkind { EDGE_P_LOGIN = 1, EDGE_P_RESUME = 2, EDGE_P_CALL = 3, EDGE_P_REVALIDATE = 4 };
 
 /* One request in flight to the broker. */
 struct edge_pending {
@@ -186,6 +189,11 @@ struct edge_conn {
     edge_principal_t *principal;       /* bound principal, or NULL */
     Espace__V1__Caller *caller;        /* bound caller (codec_free), or NULL */
     int auth_pending;                  /* a login/resume is in flight */
+    char *token;                       /* session token (malloc'd; sodium_memzero
+                                          before free): set by resume/login, kept
+                                          while bound, for revalidation */
+    int64_t revalidate_ms;             /* monotonic ms of the next revalidation */
+    int revalidating;                  /* a revalidation is in flight */
     edge_rx_t rx;                      /* message being assembled */
     edge_outq_t q;                     /* outgoing */
     uint32_t dropped;                  /* events dropped since the last Resync */
@@ -253,8 +261,14 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
 int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller);
 /* Principal map. */
 edge_principal_t *edge_principal_find(edge_t *e, const char *id);
-/* The 250 ms sweep of connections: expired sessions. */
+/* The 250 ms sweep of connections: expired sessions, revalidations due. */
 void edge_conns_sweep(edge_t *e);
+/* Keep a copy of the session token of c (replacing and wiping the old one);
+ * NULL or "" wipes it. 0 or ES_RESOURCE_EXHAUSTED. */
+int edge_conn_token_set(edge_conn_t *c, const char *token);
+/* A revalidation of c was answered: code (espace.v1.Code, negative es_status
+ * allowed) and the AuthenticateReply body. Refused: close. */
+void edge_conn_revalidated(edge_conn_t *c, int code, const uint8_t *body, size_t len);
 
 /* bridge.c */
 int edge_bridge_open(edge_t *e);

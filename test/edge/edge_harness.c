@@ -6,7 +6,11 @@
  *
  *   edge_harness [--tls] [--web-root DIR] [--rate N] [--burst N]
  *                [--max-message N] [--max-conns N] [--queue N] [--inflight N]
- *                [--max-bad N] [--port N]
+ *                [--max-bad N] [--port N] [--revalidate-s N] [--no-events]
+ *
+ * --no-events leaves the edge without its events endpoint (no live events,
+ * no "identity.session.revoked"): only revalidation (--revalidate-s) can
+ * then close a revoked session's connections.
  *
  * Prints "port=<n>" (and "tls=1" with --tls) on stdout once everything
  * serves, then reads commands on stdin, one per line:
@@ -348,7 +352,7 @@ static void s_commands(void)
 
 int main(int argc, char **argv)
 {
-    int tls = 0, rc = 1;
+    int tls = 0, rc = 1, no_events = 0;
     const char *web_root = NULL;
     char www[128], cert[128], key[128];
     setenv("ESPACE_PWHASH", getenv("ESPACE_PWHASH") ? getenv("ESPACE_PWHASH") : "min", 1);
@@ -361,6 +365,10 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--tls")) {
             tls = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-events")) {
+            no_events = 1;
             continue;
         }
         if (v == NULL) {
@@ -386,6 +394,8 @@ int main(int argc, char **argv)
             g_eo.max_bad = s_num(v);
         else if (!strcmp(a, "--port"))
             g_eo.port = (int)s_num(v);
+        else if (!strcmp(a, "--revalidate-s"))
+            g_eo.revalidate_s = s_num(v);
         else {
             fprintf(stderr, "unknown option %s\n", a);
             return 2;
@@ -452,7 +462,7 @@ int main(int argc, char **argv)
     }
     g_eo.web_root = web_root;
     g_eo.bus.endpoint = g_req;
-    g_eo.events.endpoint = g_sub;
+    g_eo.events.endpoint = no_events ? NULL : g_sub;
     g_eo.stop_fd = stop_fd();
     g_eo.bound_port = &g_port;
     if (s_start(&g_edge, s_edge_main, &g_eo.ready_fd) != 0) {

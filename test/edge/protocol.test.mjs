@@ -333,3 +333,40 @@ describe('edge over TLS', { skip }, () => {
     await c.close();
   });
 });
+
+describe('edge session revalidation', { skip }, () => {
+  let h;
+  // no events endpoint: the revocation event never reaches the edge, so only
+  // the periodic Authenticate (every second here) can close the connections
+  before(async () => { h = await startHarness(['--no-events', '--revalidate-s', '1']); });
+  after(async () => {
+    const r = await h.stop();
+    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
+  });
+
+  it('closes the connections of a session revoked without an event', async () => {
+    const url = `ws://127.0.0.1:${h.port}/`;
+    const a = await Client.open(url, T);
+    const account = await signUp(a);
+    const la = await login(a, account.ins, account.password);
+    // a second connection of the same session, bound by resume
+    const a2 = await Client.open(url, T);
+    assert.equal((await a2.request('resume', { token: la.token })).code, Code.OK);
+    const b = await Client.open(url, T);
+    await login(b, account.ins, account.password);
+    const r = await b.call('identity', 'RevokeSession', T.RevokeSessionRequest, { session_id: la.session_id });
+    assert.equal(r.code, Code.OK);
+    const t0 = Date.now();
+    for (const c of [a, a2]) {
+      const closing = await c.next((x) => x.closing, 4000);
+      assert.equal(closing.closing.code, Code.UNAUTHENTICATED);
+      assert.equal((await c.closed).code, 1008);
+    }
+    assert.ok(Date.now() - t0 < 4000);
+    // b's session is still good: revalidated several times, it stays bound
+    await new Promise((res) => setTimeout(res, 2500));
+    assert.equal(b.closeInfo, undefined);
+    assert.equal((await b.call('identity', 'WhoAmI', T.WhoAmIRequest, {})).code, Code.OK);
+    await b.close();
+  });
+});

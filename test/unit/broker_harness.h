@@ -9,7 +9,9 @@
  *     under the same folder, with its own stop and ready pipes;
  *   - local (ipc) clients and subscribers, local Callers, a probe that
  *     waits until the broker routes to a service;
- *   - test workers (tworker_t) answering echo/who/late/Authenticate.
+ *   - test workers (tworker_t) answering echo/who/late/Authenticate;
+ *   - raw client sockets (h_raw_*): a DEALER with a chosen routing id (and
+ *     CURVE keys on tcp) speaking the client commands frame by frame.
  * Order of teardown: destroy clients, h_svc_stop each service, h_teardown.
  */
 #ifndef ES_BROKER_HARNESS_H
@@ -505,6 +507,110 @@ static inline void tw_stop(tworker_t *t)
 {
     t->stop = 1;
     pthread_join(t->th, NULL);
+}
+
+/* ---- raw client sockets (chosen routing id) ---- */
+
+/* A DEALER connected to endpoint with routing id rid (rid_len bytes); on
+ * tcp, CURVE with the harness's server key and pub/sec (32 bytes each).
+ * Linger 0. NULL on failure; caller zmq_close()s it. */
+static inline void *h_raw_dealer(harness_t *h, const char *endpoint, const uint8_t *pub,
+                                 const uint8_t *sec, const void *rid, size_t rid_len)
+{
+    void *s = zmq_socket(h->ctx, ZMQ_DEALER);
+    if (s == NULL)
+        return NULL;
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    int rc = zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, rid_len);
+    if (rc == 0 && pub != NULL) {
+        uint8_t server[32];
+        rc = zmq_z85_decode(server, h->server_key) != NULL ? 0 : -1;
+        if (rc == 0)
+            rc = zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server, 32);
+        if (rc == 0)
+            rc = zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 32);
+        if (rc == 0)
+            rc = zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 32);
+    }
+    if (rc == 0)
+        rc = zmq_connect(s, endpoint);
+    if (rc != 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Send one client command on a raw socket: "EC01", cmd, [service (REQUEST
+ * only)], Request{id, method, body}. 0 or -1. */
+static inline int h_raw_send(void *s, uint8_t cmd, const char *service, uint64_t id,
+                             const char *method, const ProtobufCMessage *body)
+{
+    uint8_t bbuf[1024], rbuf[1200];
+    Espace__V1__Request req = ESPACE__V1__REQUEST__INIT;
+    req.id = id;
+    req.method = (char *)method;
+    req.timeout_ms = 1000;
+    if (body != NULL) {
+        if (protobuf_c_message_get_packed_size(body) > sizeof bbuf)
+            return -1;
+        req.body.len = protobuf_c_message_pack(body, bbuf);
+        req.body.data = bbuf;
+    }
+    if (protobuf_c_message_get_packed_size(&req.base) > sizeof rbuf)
+        return -1;
+    size_t len = espace__v1__request__pack(&req, rbuf);
+    if (zmq_send(s, BUS_CLIENT_PROTO, 4, ZMQ_SNDMORE) < 0 ||
+        zmq_send(s, &cmd, 1, ZMQ_SNDMORE) < 0)
+        return -1;
+    if (cmd == BUS_C_REQUEST && zmq_send(s, service, strlen(service), ZMQ_SNDMORE) < 0)
+        return -1;
+    return zmq_send(s, rbuf, len, 0) < 0 ? -1 : 0;
+}
+
+/* Wait up to ms for the C_REPLY to request id on a raw socket (other
+ * messages are skipped). The decoded Reply (caller frees with
+ * espace__v1__reply__free_unpacked(r, NULL)), or NULL on timeout. */
+static inline Espace__V1__Reply *h_raw_reply(void *s, uint64_t id, int ms)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long left = ms - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0)
+            return NULL;
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, left) <= 0)
+            continue;
+        zmq_msg_t m[8];
+        size_t n = 0;
+        int more = 1;
+        while (more) {
+            zmq_msg_t tmp;
+            zmq_msg_init(&tmp);
+            if (zmq_msg_recv(&tmp, s, 0) < 0) {
+                zmq_msg_close(&tmp);
+                break;
+            }
+            more = zmq_msg_more(&tmp);
+            if (n < 8)
+                m[n++] = tmp;
+            else
+                zmq_msg_close(&tmp);
+        }
+        Espace__V1__Reply *r = NULL;
+        if (n == 4 && zmq_msg_size(&m[1]) == 1 &&
+            *(const uint8_t *)zmq_msg_data(&m[1]) == BUS_C_REPLY)
+            r = espace__v1__reply__unpack(NULL, zmq_msg_size(&m[3]), zmq_msg_data(&m[3]));
+        for (size_t i = 0; i < n; i++)
+            zmq_msg_close(&m[i]);
+        if (r != NULL && r->id == id)
+            return r;
+        if (r != NULL)
+            espace__v1__reply__free_unpacked(r, NULL);
+    }
 }
 
 #endif

@@ -399,6 +399,7 @@ typedef struct tkeys {
     uint8_t pro_pub[32], pro_sec[32];
     uint8_t svc_pub[32], svc_sec[32];
     uint8_t bad_pub[32], bad_sec[32];
+    uint8_t gw_pub[32], gw_sec[32];
 } tkeys_t;
 
 static bus_conn_t s_tcp(harness_t *h, const char *endpoint, const uint8_t *pub,
@@ -418,8 +419,10 @@ static void s_tcp_setup(harness_t *h, tkeys_t *k)
     crypto_box_keypair(k->pro_pub, k->pro_sec);
     crypto_box_keypair(k->svc_pub, k->svc_sec);
     crypto_box_keypair(k->bad_pub, k->bad_sec);
+    crypto_box_keypair(k->gw_pub, k->gw_sec);
     assert_int_equal(h_key_add(h, k->pro_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"),
                      0);
+    assert_int_equal(h_key_add(h, k->gw_pub, ESPACE__V1__PEER_ROLE__PEER_GATEWAY, "gw"), 0);
     assert_int_equal(h_key_add(h, k->svc_pub, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
     assert_int_equal(h_broker_start(h), 0);
     assert_int_equal(h_server_key(h), 0);
@@ -463,6 +466,28 @@ static void test_tcp_caller_stamping(void **state)
     assert_int_equal(seen->peer_role, ESPACE__V1__PEER_ROLE__PEER_LOCAL);
     assert_string_equal(seen->peer_key, "");
     codec_free(&seen->base);
+
+    /* tcp gateway: stamps its patients, but never an operator or a service */
+    bus_conn_t gc = s_tcp(&h, h.req_tcp, k.gw_pub, k.gw_sec);
+    bus_client_t *gw = NULL;
+    assert_int_equal(bus_client_new(h.ctx, &gc, &gw), 0);
+    assert_int_equal(s_who(gw, &forged, &seen), 0);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT);
+    assert_int_equal(seen->peer_role, ESPACE__V1__PEER_ROLE__PEER_GATEWAY);
+    codec_free(&seen->base);
+    Espace__V1__Caller op = ESPACE__V1__CALLER__INIT;
+    op.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
+    op.principal = "operator";
+    bus_reply_t gr;
+    assert_int_equal(bus_call(gw, "echo", "who", NULL, &espace__v1__caller__descriptor, 2000, &op,
+                              NULL, &gr),
+                     ES_PERMISSION_DENIED);
+    assert_string_equal(gr.field, "caller");
+    op.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE;
+    assert_int_equal(bus_call(gw, "echo", "who", NULL, &espace__v1__caller__descriptor, 2000, &op,
+                              NULL, NULL),
+                     ES_PERMISSION_DENIED);
+    bus_client_destroy(&gw);
 
     /* unregistered key: no answer at all, the call times out locally */
     bus_conn_t bc = s_tcp(&h, h.req_tcp, k.bad_pub, k.bad_sec);
@@ -1010,6 +1035,128 @@ static void test_pro_events_forwarded(void **state)
     s_pid_teardown(&h, &idw);
 }
 
+/* ---- a session is bound to the peer (role + CURVE key), not to its
+ * routing id, which a client chooses ---- */
+
+/* A raw call until answered (the broker may not route the new pipe yet, or
+ * identity may not be registered): 200 tries, 25-200 ms each. The Reply, or
+ * NULL. */
+static Espace__V1__Reply *s_raw_call(void *s, uint8_t cmd, const char *service,
+                                     const char *method, const ProtobufCMessage *body,
+                                     uint64_t *next_id)
+{
+    for (int i = 0; i < 200; i++) {
+        uint64_t id = (*next_id)++;
+        if (h_raw_send(s, cmd, service, id, method, body) != 0)
+            return NULL;
+        Espace__V1__Reply *r = h_raw_reply(s, id, 200);
+        if (r != NULL && r->status != NULL &&
+            r->status->code == ESPACE__V1__CODE__CODE_UNAVAILABLE) {
+            espace__v1__reply__free_unpacked(r, NULL);
+            r = NULL;
+            h_sleep_ms(25);
+        }
+        if (r != NULL)
+            return r;
+    }
+    return NULL;
+}
+
+static int s_raw_code(const Espace__V1__Reply *r)
+{
+    return r->status != NULL ? (int)r->status->code : 0;
+}
+
+/* The Caller "who" saw on a raw socket; caller frees. */
+static Espace__V1__Caller *s_raw_who(void *s, uint64_t *next_id)
+{
+    Espace__V1__Reply *r = s_raw_call(s, BUS_C_REQUEST, "echo", "who", NULL, next_id);
+    assert_non_null(r);
+    assert_int_equal(s_raw_code(r), 0);
+    Espace__V1__Caller *c =
+        espace__v1__caller__unpack(NULL, r->body.len, r->body.data);
+    espace__v1__reply__free_unpacked(r, NULL);
+    assert_non_null(c);
+    return c;
+}
+
+static void test_session_bound_to_peer_key(void **state)
+{
+    (void)state;
+    harness_t h;
+    uint8_t p1_pub[32], p1_sec[32], p2_pub[32], p2_sec[32];
+    assert_int_equal(h_setup(&h, 1), 0);
+    crypto_box_keypair(p1_pub, p1_sec);
+    crypto_box_keypair(p2_pub, p2_sec);
+    assert_int_equal(h_key_add(&h, p1_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p1"), 0);
+    assert_int_equal(h_key_add(&h, p2_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p2"), 0);
+    assert_int_equal(h_broker_start(&h), 0);
+    assert_int_equal(h_server_key(&h), 0);
+    pid_worker_t idw = {.ctx = h.ctx, .conn = h_ipc(h.req_ipc)};
+    assert_int_equal(pthread_create(&idw.th, NULL, s_pid_main, &idw), 0);
+    tworker_t ew;
+    assert_int_equal(tw_start(&ew, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    assert_int_equal(tw_wait_registered(&ew, 5000), 0);
+
+    static const char rid[] = "fixed-routing-id";
+    uint64_t next = 1;
+    char z1[BUS_KEY_Z85], z2[BUS_KEY_Z85];
+    bus_key_z85(p1_pub, z1);
+    bus_key_z85(p2_pub, z2);
+
+    /* P binds a professional session on tcp, subscribes, then disconnects */
+    void *a = h_raw_dealer(&h, h.req_tcp, p1_pub, p1_sec, rid, sizeof rid - 1);
+    assert_non_null(a);
+    Espace__V1__AuthenticateRequest ar = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
+    ar.token = "pro-A";
+    Espace__V1__Reply *r = s_raw_call(a, BUS_C_AUTH, NULL, "Authenticate", &ar.base, &next);
+    assert_non_null(r);
+    assert_int_equal(s_raw_code(r), 0);
+    espace__v1__reply__free_unpacked(r, NULL);
+    Espace__V1__Caller *seen = s_raw_who(a, &next);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL);
+    assert_string_equal(seen->principal, P_RPPS_A);
+    assert_string_equal(seen->peer_key, z1);
+    espace__v1__caller__free_unpacked(seen, NULL);
+    Espace__V1__SubscribeRequest sr = ESPACE__V1__SUBSCRIBE_REQUEST__INIT;
+    sr.prefix = "pro." P_RPPS_A ".";
+    r = s_raw_call(a, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sr.base, &next);
+    assert_non_null(r);
+    assert_int_equal(s_raw_code(r), 0);
+    espace__v1__reply__free_unpacked(r, NULL);
+    zmq_close(a);
+    h_sleep_ms(100);
+
+    /* another registered pro key with the same routing id inherits nothing:
+     * SUBSCRIBE is refused, requests are stamped anonymous */
+    void *b = h_raw_dealer(&h, h.req_tcp, p2_pub, p2_sec, rid, sizeof rid - 1);
+    assert_non_null(b);
+    r = s_raw_call(b, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sr.base, &next);
+    assert_non_null(r);
+    assert_int_equal(s_raw_code(r), ESPACE__V1__CODE__CODE_UNAUTHENTICATED);
+    espace__v1__reply__free_unpacked(r, NULL);
+    seen = s_raw_who(b, &next);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
+    assert_string_equal(seen->principal, "");
+    assert_int_equal(seen->peer_role, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE);
+    assert_string_equal(seen->peer_key, z2);
+    espace__v1__caller__free_unpacked(seen, NULL);
+    zmq_close(b);
+    h_sleep_ms(100);
+
+    /* the stale binding was dropped, not merely hidden: P itself, back with
+     * the same routing id, must authenticate again */
+    a = h_raw_dealer(&h, h.req_tcp, p1_pub, p1_sec, rid, sizeof rid - 1);
+    assert_non_null(a);
+    seen = s_raw_who(a, &next);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
+    espace__v1__caller__free_unpacked(seen, NULL);
+    zmq_close(a);
+
+    tw_stop(&ew);
+    s_pid_teardown(&h, &idw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1027,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_auth_and_revocation),
         cmocka_unit_test(test_pro_subscribe_rules),
         cmocka_unit_test(test_pro_events_forwarded),
+        cmocka_unit_test(test_session_bound_to_peer_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
