@@ -17,6 +17,7 @@
  * Password: $ESPACE_PASSWORD, else one line on stdin.
  * Errors: "error: STATUS: message" on stderr, exit 1 (2 for usage).
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -823,6 +824,31 @@ static int s_agenda_call(espace_t *e, const char *method, const ProtobufCMessage
     return 0;
 }
 
+/* One agenda call that changes an event (Create, Update, Cancel: replies
+ * whose field `event` is the event as stored), then its line
+ * "<verb> <id hex> version <n>". 0, or the exit status. */
+static int s_agenda_change(espace_t *e, const char *method, const ProtobufCMessage *req,
+                           const ProtobufCMessageDescriptor *desc, const char *verb)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc,
+                                                                                       "event");
+    assert(f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+           f->descriptor == &espace__v1__agenda_event__descriptor);
+    ProtobufCMessage *m = NULL;
+    int rc = s_agenda_call(e, method, req, desc, &m);
+    if (rc)
+        return rc;
+    const Espace__V1__AgendaEvent *ev;
+    memcpy(&ev, (const char *)m + f->offset, sizeof ev);
+    if (ev) {
+        char hex[33];
+        s_hex16(&ev->id, hex);
+        printf("%s %s version %llu\n", verb, hex, (unsigned long long)ev->version);
+    }
+    espace_free(m);
+    return 0;
+}
+
 static int s_agenda_list(espace_t *e, const char *pid, const agenda_args_t *a)
 {
     int64_t from = bus_wall_ms() - 86400000LL, to;
@@ -925,19 +951,8 @@ static int s_agenda_create(espace_t *e, const char *pid, const agenda_args_t *a)
     Espace__V1__AgendaCreateRequest req = ESPACE__V1__AGENDA_CREATE_REQUEST__INIT;
     req.patient_id = (char *)pid;
     req.event = &ev;
-    ProtobufCMessage *m = NULL;
-    int rc = s_agenda_call(e, "Create", &req.base, &espace__v1__agenda_create_reply__descriptor,
-                           &m);
-    if (rc)
-        return rc;
-    Espace__V1__AgendaCreateReply *r = (Espace__V1__AgendaCreateReply *)m;
-    if (r->event) {
-        char id[33];
-        s_hex16(&r->event->id, id);
-        printf("created %s version %llu\n", id, (unsigned long long)r->event->version);
-    }
-    espace_free(m);
-    return 0;
+    return s_agenda_change(e, "Create", &req.base, &espace__v1__agenda_create_reply__descriptor,
+                           "created");
 }
 
 static int s_agenda_update(espace_t *e, const char *pid, const agenda_args_t *a)
@@ -1011,25 +1026,16 @@ static int s_agenda_update(espace_t *e, const char *pid, const agenda_args_t *a)
     Espace__V1__AgendaUpdateRequest req = ESPACE__V1__AGENDA_UPDATE_REQUEST__INIT;
     req.patient_id = (char *)pid;
     req.event = ev;
-    ProtobufCMessage *m = NULL;
-    rc = s_agenda_call(e, "Update", &req.base, &espace__v1__agenda_update_reply__descriptor, &m);
-    /* give back what the reply owns before freeing it */
+    rc = s_agenda_change(e, "Update", &req.base, &espace__v1__agenda_update_reply__descriptor,
+                         "updated");
+    /* give back what the Get reply owns before freeing it */
     ev->reminder_minutes = saved_rem;
     ev->n_reminder_minutes = saved_n;
     ev->title = saved_title;
     ev->description = saved_desc;
     ev->location = saved_loc;
     espace_free(gm);
-    if (rc)
-        return rc;
-    Espace__V1__AgendaUpdateReply *r = (Espace__V1__AgendaUpdateReply *)m;
-    if (r->event) {
-        char hex[33];
-        s_hex16(&r->event->id, hex);
-        printf("updated %s version %llu\n", hex, (unsigned long long)r->event->version);
-    }
-    espace_free(m);
-    return 0;
+    return rc;
 }
 
 static int s_agenda_cancel(espace_t *e, const char *pid, const agenda_args_t *a,
@@ -1051,19 +1057,8 @@ static int s_agenda_cancel(espace_t *e, const char *pid, const agenda_args_t *a,
     req.event_id.len = 16;
     req.reason = (char *)reason;
     req.expected_version = version;
-    ProtobufCMessage *m = NULL;
-    int rc = s_agenda_call(e, "Cancel", &req.base, &espace__v1__agenda_cancel_reply__descriptor,
-                           &m);
-    if (rc)
-        return rc;
-    Espace__V1__AgendaCancelReply *r = (Espace__V1__AgendaCancelReply *)m;
-    if (r->event) {
-        char hex[33];
-        s_hex16(&r->event->id, hex);
-        printf("cancelled %s version %llu\n", hex, (unsigned long long)r->event->version);
-    }
-    espace_free(m);
-    return 0;
+    return s_agenda_change(e, "Cancel", &req.base, &espace__v1__agenda_cancel_reply__descriptor,
+                           "cancelled");
 }
 
 static volatile sig_atomic_t s_stop;

@@ -266,6 +266,18 @@ static int s_commit(svc_call_t *c, store_txn_t *t, const Espace__V1__AgendaEvent
     return ES_OK;
 }
 
+/* s_commit, then reply rep (an event Reply pointing at e). */
+static int s_commit_reply(svc_call_t *c, store_txn_t *t, const Espace__V1__AgendaEvent *old,
+                          Espace__V1__AgendaEvent *e, int kind, const ProtobufCMessage *rep)
+{
+    int rc = s_commit(c, t, old, e, kind);
+    if (rc != 0)
+        return rc;
+    if ((rc = svc_reply(c, rep)) != 0)
+        rc = svc_fail(c, rc, NULL, "reply failed");
+    return rc;
+}
+
 /* ---- Create ---- */
 
 int agenda_create(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
@@ -351,12 +363,9 @@ int agenda_update(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
         rc = s_apply(c, d, old, r->event, &kind);
     if (rc != 0)
         goto done;
-    if ((rc = s_commit(c, t, old, &d->ev, kind)) != 0)
-        goto done;
     Espace__V1__AgendaUpdateReply rep = ESPACE__V1__AGENDA_UPDATE_REPLY__INIT;
     rep.event = &d->ev;
-    if ((rc = svc_reply(c, &rep.base)) != 0)
-        rc = svc_fail(c, rc, NULL, "reply failed");
+    rc = s_commit_reply(c, t, old, &d->ev, kind, &rep.base);
 done:
     free(d);
     codec_free(&old->base);
@@ -391,12 +400,9 @@ int agenda_cancel(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     agenda_draft_init(d, old);
     d->ev.status = ST(CANCELLED);
     d->ev.cancel_reason = r->reason;
-    if ((rc = s_commit(c, t, old, &d->ev, CH(CANCELLED))) != 0)
-        goto done;
     Espace__V1__AgendaCancelReply rep = ESPACE__V1__AGENDA_CANCEL_REPLY__INIT;
     rep.event = &d->ev;
-    if ((rc = svc_reply(c, &rep.base)) != 0)
-        rc = svc_fail(c, rc, NULL, "reply failed");
+    rc = s_commit_reply(c, t, old, &d->ev, CH(CANCELLED), &rep.base);
 done:
     free(d);
     codec_free(&old->base);
@@ -522,12 +528,9 @@ int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
         goto done;
     if (d->ev.status == ST(CANCELLED))
         kind = CH(CANCELLED);
-    if ((rc = s_commit(c, t, old, &d->ev, kind)) != 0)
-        goto done;
     rep.event = &d->ev;
     rep.changed = 1;
-    if ((rc = svc_reply(c, &rep.base)) != 0)
-        rc = svc_fail(c, rc, NULL, "reply failed");
+    rc = s_commit_reply(c, t, old, &d->ev, kind, &rep.base);
 done:
     free(d);
     codec_free(&old->base);

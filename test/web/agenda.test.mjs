@@ -9,32 +9,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { parisDate, parisToUtc, parisWeek, dateValue } from '../../clients/web/src/agenda-time.js';
+import {
+  repo, dist, chromiumPath, req, harnessSkip, startHarness, stopHarness, launchChromium,
+  newPage as libNewPage, shot, expectH1, signUpAndLogin,
+} from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../..');
-const webDir = process.env.ES_WEB_DIR || path.join(repo, 'clients/web');
-const harness = process.env.ES_EDGE_HARNESS || path.join(repo, 'build/test/edge/edge_harness');
-const chromiumPath = process.env.ES_CHROMIUM || '/usr/bin/chromium';
-const dist = process.env.ES_WEB_DIST || path.join(webDir, 'dist');
-const artifacts = process.env.ES_ARTIFACTS || path.join(repo, 'test-artifacts/web');
+const skip = harnessSkip();
 
-const missing = !fs.existsSync(harness)
-  ? `edge harness not found at ${harness} (build target edge_harness or set ES_EDGE_HARNESS)` : '';
-if (missing && process.env.ES_EDGE_HARNESS) throw new Error(missing);
-const skip = missing || false;
-
-const req = createRequire(path.join(webDir, 'package.json'));
-const PASSWORD = 'une phrase de passe assez longue';
 const RPPS = '10003456789';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--lang=fr-FR'];
 
 // A valid INS (13 characters + key 97 - n mod 97).
 function randomIns() {
@@ -50,77 +34,8 @@ let page;
 let patientId;
 const problems = [];
 
-function startHarness() {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(harness, ['--web-root', dist], {
-      env: { ...process.env, ESPACE_PWHASH: 'min', ESPACE_LOG: process.env.ESPACE_LOG || 'warn' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let buf = '';
-    let err = '';
-    const lines = [];
-    const waiters = [];
-    const timer = setTimeout(() => reject(new Error(`harness not ready in 20 s: ${err}`)), 20000);
-    const take = () => new Promise((res, rej) => {
-      if (lines.length) res(lines.shift());
-      else {
-        const t = setTimeout(() => rej(new Error(`harness: no answer (stderr: ${err})`)), 20000);
-        waiters.push((l) => { clearTimeout(t); res(l); });
-      }
-    });
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (waiters.length) waiters.shift()(line); else lines.push(line);
-      }
-    });
-    proc.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`harness exited with ${code}: ${err}`)); });
-    take().then((first) => {
-      clearTimeout(timer);
-      const m = /^port=(\d+)$/.exec(first);
-      if (!m) { reject(new Error(`harness said ${first}`)); return; }
-      const port = Number(m[1]);
-      resolve({
-        proc,
-        port,
-        base: `http://127.0.0.1:${port}/`,
-        command(line) { proc.stdin.write(`${line}\n`); return take(); },
-      });
-    }, reject);
-  });
-}
+const newPage = (viewport = { width: 1280, height: 860 }) => libNewPage(context, problems, viewport);
 
-function stopHarness() {
-  if (!edge) return Promise.resolve();
-  const { proc } = edge;
-  return new Promise((resolve) => {
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    proc.once('exit', () => { clearTimeout(t); resolve(); });
-    proc.stdin.end();
-    proc.kill('SIGTERM');
-  });
-}
-
-async function newPage(viewport = { width: 1280, height: 860 }) {
-  const p = await context.newPage();
-  await p.setViewportSize(viewport);
-  p.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()} (${msg.location().url})`);
-  });
-  p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return p;
-}
-
-async function shot(p, name) {
-  fs.mkdirSync(artifacts, { recursive: true });
-  await p.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
-}
-
-const expectH1 = (p, text) => p.locator('h1', { hasText: text }).waitFor({ timeout: 15000 });
 const eventButton = (p, title) => p.locator('#agenda-view button.event', { hasText: title });
 
 // Today in Paris and a Paris wall time of today, as UTC ms.
@@ -173,48 +88,25 @@ test.describe('Agenda screen in Chromium', { skip }, () => {
   test.before(async () => {
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
     assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    const { chromium } = req('playwright-core');
-    edge = await startHarness();
-    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-agenda-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      locale: 'fr-FR',
+    edge = await startHarness({ ESPACE_LOG: process.env.ESPACE_LOG || 'warn' });
+    ({ context, profileDir } = await launchChromium('espace-web-agenda-', {
       timezoneId: 'America/New_York', // the page must show Paris time whatever the browser's zone
       acceptDownloads: true,
-    });
+    }));
   });
 
   test.after(async () => {
     if (client) client.close();
     if (context) await context.close();
-    await stopHarness();
+    await stopHarness(edge);
     if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
   });
 
   test('sign up, log in, open Agenda: the week of today, Monday first', async () => {
     page = await newPage();
-    await page.goto(edge.base);
-    await expectH1(page, 'Se connecter');
-    await page.getByRole('link', { name: 'Créer un compte' }).click();
-    await expectH1(page, 'Créer mon compte');
-    const ins = randomIns();
-    await page.getByLabel('Matricule INS').fill(ins);
-    await page.getByLabel('Nom(s) de naissance', { exact: true }).fill('DURAND');
-    await page.getByLabel('Prénom(s) de naissance', { exact: true }).fill('Léa');
-    await page.getByLabel('Date de naissance').fill('1975-02-03');
-    await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
-    await page.getByLabel('Confirmer le mot de passe').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Créer mon compte' }).click();
-    await expectH1(page, 'Bonjour');
     // log out and in again: the agenda is the account's, not the tab's
-    await page.locator('#nav-logout').click();
-    await expectH1(page, 'Se connecter');
-    await page.getByLabel('Matricule INS').fill(ins);
-    await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
-    await expectH1(page, 'Bonjour');
+    await signUpAndLogin(page, edge.base,
+      { ins: randomIns(), lastName: 'DURAND', firstName: 'Léa', birthDate: '1975-02-03' });
 
     const token = await page.evaluate(() => sessionStorage.getItem('espace.session'));
     client = await sessionClient(token);

@@ -13,125 +13,41 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import {
+  dist, chromiumPath, PASSWORD, harnessSkip, startHarness, stopHarness, launchChromium,
+  newPage as libNewPage, shot, expectH1, login,
+} from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../..');
-const webDir = process.env.ES_WEB_DIR || path.join(repo, 'clients/web');
-const harness = process.env.ES_EDGE_HARNESS || path.join(repo, 'build/test/edge/edge_harness');
-const chromiumPath = process.env.ES_CHROMIUM || '/usr/bin/chromium';
-const dist = process.env.ES_WEB_DIST || path.join(webDir, 'dist');
-const artifacts = process.env.ES_ARTIFACTS || path.join(repo, 'test-artifacts/web');
-
-const missing = !fs.existsSync(harness)
-  ? `edge harness not found at ${harness} (build target edge_harness or set ES_EDGE_HARNESS)` : '';
-if (missing && process.env.ES_EDGE_HARNESS) throw new Error(missing);
-const skip = missing || false;
+const skip = harnessSkip();
 
 const INS = '253072B07300470'; // Corsica 2B: checks the whole INS path
-const PASSWORD = 'une phrase de passe assez longue';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--lang=fr-FR'];
 
 let edge; // { proc, port, base }
 let context; // persistent browser context (fresh profile)
 let profileDir;
 const problems = []; // console errors, page errors, CSP violations
 
-function startHarness() {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(harness, ['--web-root', dist], {
-      env: { ...process.env, ESPACE_PWHASH: 'min' },
-      stdio: ['pipe', 'pipe', 'pipe'], // stdin stays open: EOF stops the harness
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`harness not ready in 20 s: ${err}`)), 20000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /port=(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        const port = Number(m[1]);
-        resolve({ proc, port, base: `http://127.0.0.1:${port}/` });
-      }
-    });
-    proc.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`harness exited with ${code}: ${err}`));
-    });
-  });
-}
-
-function stopHarness() {
-  if (!edge) return Promise.resolve();
-  const { proc } = edge;
-  return new Promise((resolve) => {
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    proc.once('exit', () => { clearTimeout(t); resolve(); });
-    proc.stdin.end();
-    proc.kill('SIGTERM');
-  });
-}
-
-async function newPage(viewport = { width: 1280, height: 800 }) {
-  const page = await context.newPage();
-  await page.setViewportSize(viewport);
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()} (${msg.location().url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return page;
-}
-
-async function shot(page, name) {
-  fs.mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
-}
+const newPage = (viewport = { width: 1280, height: 800 }) => libNewPage(context, problems, viewport);
 
 const h1 = (page) => page.locator('h1');
-
-async function expectH1(page, text) {
-  await page.locator('h1', { hasText: text }).waitFor({ timeout: 15000 });
-}
 
 async function expectOnline(page) {
   await page.locator('#conn[data-state="online"]').waitFor({ timeout: 15000 });
   assert.match(await page.locator('#conn').innerText(), /Connecté/);
 }
 
-async function login(page, ins, password) {
-  await expectH1(page, 'Se connecter');
-  await page.getByLabel('Matricule INS').fill(ins);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Se connecter' }).click();
-}
-
 test.describe('patient web app in Chromium', { skip }, () => {
   test.before(async () => {
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
     assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    const { chromium } = createRequire(path.join(webDir, 'package.json'))('playwright-core');
     edge = await startHarness();
-    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      locale: 'fr-FR',
-      timezoneId: 'Europe/Paris',
-    });
+    ({ context, profileDir } = await launchChromium('espace-web-chromium-', { timezoneId: 'Europe/Paris' }));
   });
 
   test.after(async () => {
     if (context) await context.close();
-    await stopHarness();
+    await stopHarness(edge);
     if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
   });
 

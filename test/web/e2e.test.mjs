@@ -24,20 +24,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
+import {
+  repo, dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+} from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../..');
-const webDir = process.env.ES_WEB_DIR || path.join(repo, 'clients/web');
 const bin = process.env.ES_BIN
   || (process.env.ES_EDGE_HARNESS ? path.resolve(process.env.ES_EDGE_HARNESS, '../../..') : path.join(repo, 'build'));
 const ESPACE = path.join(bin, 'espace/espace');
 const ESPACE_PRO = path.join(bin, 'clients/pro/espace-pro');
-const chromiumPath = process.env.ES_CHROMIUM || '/usr/bin/chromium';
-const dist = process.env.ES_WEB_DIST || path.join(webDir, 'dist');
-const artifacts = process.env.ES_ARTIFACTS || path.join(repo, 'test-artifacts/web');
 
 const missing = [ESPACE, ESPACE_PRO].filter((f) => !fs.existsSync(f));
 const missingText = missing.length ? `not built: ${missing.join(', ')} (ES_BIN=${bin})` : '';
@@ -45,12 +40,8 @@ if (missingText && (process.env.ES_BIN || process.env.ES_EDGE_HARNESS)) throw ne
 const skip = missingText || false;
 
 const INS = '279035121518989';
-const PASSWORD = 'une phrase de passe assez longue';
 const PRO_PASSWORD = 'correct horse battery staple';
 const RPPS = '10001234567';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--lang=fr-FR'];
 const CMD_TIMEOUT_MS = 15000;
 
 let tmp;        // temporary folder: data, config, professional home
@@ -169,22 +160,7 @@ async function setUpProfessional(reqPort) {
   assert.match(lg.out, new RegExp(`logged in as ${RPPS}`));
 }
 
-async function newPage(viewport = { width: 1280, height: 900 }) {
-  const p = await context.newPage();
-  await p.setViewportSize(viewport);
-  p.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()} (${msg.location().url})`);
-  });
-  p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return p;
-}
-
-async function shot(p, name) {
-  fs.mkdirSync(artifacts, { recursive: true });
-  await p.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
-}
-
-const expectH1 = (p, text) => p.locator('h1', { hasText: text }).waitFor({ timeout: 15000 });
+const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
 
 async function openConsent(p) {
   await p.getByRole('link', { name: 'Mes autorisations' }).click();
@@ -208,15 +184,7 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     const { req, edge } = await startEspace();
     edgeBase = `http://127.0.0.1:${edge}/`;
     await setUpProfessional(req);
-    const { chromium } = createRequire(path.join(webDir, 'package.json'))('playwright-core');
-    profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-e2e-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      locale: 'fr-FR',
-      timezoneId: 'Europe/Paris',
-    });
+    ({ context, profileDir } = await launchChromium('espace-web-e2e-chromium-', { timezoneId: 'Europe/Paris' }));
   });
 
   test.after(async () => {
@@ -233,24 +201,8 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
 
   test('the patient signs up and logs in', async () => {
     page = await newPage();
-    await page.goto(edgeBase);
-    await expectH1(page, 'Se connecter');
-    await page.getByRole('link', { name: 'Créer un compte' }).click();
-    await expectH1(page, 'Créer mon compte');
-    await page.getByLabel('Matricule INS').fill(INS);
-    await page.getByLabel('Nom(s) de naissance', { exact: true }).fill('BERNARD');
-    await page.getByLabel('Prénom(s) de naissance', { exact: true }).fill('Sophie');
-    await page.getByLabel('Date de naissance').fill('1979-03-12');
-    await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
-    await page.getByLabel('Confirmer le mot de passe').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Créer mon compte' }).click();
-    await expectH1(page, 'Bonjour');
-    await page.locator('#nav-logout').click();
-    await expectH1(page, 'Se connecter');
-    await page.getByLabel('Matricule INS').fill(INS);
-    await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
-    await expectH1(page, 'Bonjour');
+    await signUpAndLogin(page, edgeBase,
+      { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' });
   });
 
   test('a professional\'s request appears in "Mes autorisations" and the patient accepts it', async () => {
