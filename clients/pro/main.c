@@ -33,6 +33,7 @@
 #include "agenda.pb-c.h"
 #include "bus.h"
 #include "codec.h"
+#include "civil_time.h"
 #include "espace.h"
 #include "kvfile.h"
 
@@ -675,58 +676,15 @@ static int s_value_of(const char *const *names, size_t n, const char *s)
     return -1;
 }
 
-/* ---- Europe/Paris time, without the C library's process-wide zone ----
- * EU rule for every year: summer time (UTC+2) from the last Sunday of March
- * 01:00 UTC to the last Sunday of October 01:00 UTC, else UTC+1. */
-
-static int64_t s_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void s_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
-}
-
-/* UTC seconds of the last Sunday of `month` (3 or 10) of `year`, 01:00 UTC. */
-static int64_t s_eu_switch(int year, unsigned month)
-{
-    int64_t last = s_days_from_civil(year, month, 31);
-    int64_t wd = ((last % 7) + 11) % 7; /* 1970-01-01 was a Thursday (4); 0 = Sunday */
-    return (last - wd) * 86400 + 3600;
-}
-
-static int s_paris_offset_s(int64_t utc_s)
-{
-    int y, m, d;
-    s_civil_from_days(utc_s >= 0 ? utc_s / 86400 : (utc_s - 86399) / 86400, &y, &m, &d);
-    return (utc_s >= s_eu_switch(y, 3) && utc_s < s_eu_switch(y, 10)) ? 7200 : 3600;
-}
+/* ---- Europe/Paris time (runtime/civil_time.h) ---- */
 
 /* "YYYY-MM-DD HH:MM" in Paris time. */
 static void s_paris(int64_t ms, char *out, size_t n)
 {
-    int64_t s = ms / 1000 + s_paris_offset_s(ms / 1000);
-    int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
-    int64_t sod = s - days * 86400;
-    int y, m, d;
-    s_civil_from_days(days, &y, &m, &d);
-    snprintf(out, n, "%04d-%02d-%02d %02d:%02d", y, m, d, (int)(sod / 3600),
-             (int)(sod % 3600 / 60));
+    civil_utc_t t;
+    civil_utc_split(ms + civil_paris_offset_ms(ms), &t);
+    snprintf(out, n, "%04lld-%02u-%02u %02d:%02d", (long long)t.year, t.month, t.day, t.hour,
+             t.min);
 }
 
 static int s_digits(const char *p, int n, int *out)
@@ -770,15 +728,15 @@ static int s_parse_time(const char *s, int64_t *ms)
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
         return -1;
-    int64_t local = s_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-                    mi * 60 + se;
+    int64_t local = civil_days_from_date(y, (unsigned)mo, (unsigned)d) * CIVIL_DAY_MS +
+                    ((int64_t)h * 3600 + mi * 60 + se) * 1000;
     int64_t u = local;
     if (!utc) {
-        u = local - 7200;
-        if (s_paris_offset_s(u) != 7200)
-            u = local - 3600;
+        u = local - 7200000;
+        if (civil_paris_offset_ms(u) != 7200000)
+            u = local - 3600000;
     }
-    *ms = u * 1000;
+    *ms = u;
     return 0;
 }
 

@@ -32,12 +32,13 @@
 #include "agenda.h"
 #include "agenda.pb-c.h"
 #include "authz.h"
+#include "civil_time.h"
 #include "store.h"
 
 #define AGENDA_ID_BYTES 16
 #define AGENDA_HEX_ID 33       /* 32 hex + NUL */
 #define AGENDA_CURSOR_BYTES 24 /* start (8) | id (16) */
-#define AGENDA_DAY_MS 86400000LL
+#define AGENDA_DAY_MS CIVIL_DAY_MS
 #define AGENDA_REPLY_BUDGET ((size_t)768 << 10) /* bytes of events in one reply */
 
 #define AGENDA_T_EVENTS "events"
@@ -91,30 +92,6 @@ int agenda_event_check(Espace__V1__AgendaEvent *e, const char *prefix, agenda_er
 int agenda_rpps_valid(const char *s);
 int agenda_finess_valid(const char *s);
 int agenda_hex_id_valid(const char *s);
-
-/* ---- tz.c: civil time (proleptic Gregorian) and Europe/Paris ---- */
-
-/* Days since 1970-01-01 of y-m-d, and back. */
-int64_t agenda_days_from_civil(int64_t y, unsigned m, unsigned d);
-void agenda_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
-/* The UTC civil date and time of ms since the epoch (negative ms too). */
-typedef struct {
-    int64_t year;
-    unsigned month, day;
-    int hour, min, sec, ms;
-} agenda_utc_t;
-void agenda_utc_split(int64_t ms, agenda_utc_t *out);
-/* UTC offset of Europe/Paris at utc_ms: 3600000 (CET) or 7200000 (CEST),
- * with the EU rule (last Sunday of March / October, 01:00 UTC) for every year. */
-int64_t agenda_paris_offset_ms(int64_t utc_ms);
-/* UTC instant of 00:00 Paris time on y-m-d. */
-int64_t agenda_paris_midnight(int64_t y, unsigned m, unsigned d);
-/* Paris civil date of utc_ms. */
-void agenda_paris_date(int64_t utc_ms, int64_t *y, unsigned *m, unsigned *d);
-/* 1 if utc_ms is 00:00:00.000 Paris time. */
-int agenda_paris_is_midnight(int64_t utc_ms);
-/* UTC instant of the Paris midnight that follows the day of utc_ms. */
-int64_t agenda_paris_next_midnight(int64_t utc_ms);
 
 /* ---- agenda.c: helpers ---- */
 

@@ -181,12 +181,12 @@ int agenda_times_check(int64_t start, int64_t end, int all_day, const char *pref
     if (start <= 0 || start >= AGENDA_MAX_TIME_MS)
         return s_err(err, ES_INVALID_ARGUMENT, prefix, "start_ms", "start out of range");
     if (all_day) {
-        if (!agenda_paris_is_midnight(start))
+        if (!civil_paris_is_midnight(start))
             return s_err(err, ES_INVALID_ARGUMENT, prefix, "start_ms",
                          "an all-day event starts at midnight, Europe/Paris");
         if (end == 0)
-            end = agenda_paris_next_midnight(start);
-        else if (!agenda_paris_is_midnight(end))
+            end = civil_paris_next_midnight(start);
+        else if (!civil_paris_is_midnight(end))
             return s_err(err, ES_INVALID_ARGUMENT, prefix, "end_ms",
                          "an all-day event ends at midnight, Europe/Paris");
     }

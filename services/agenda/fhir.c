@@ -24,8 +24,8 @@
 
 static void s_instant(json_t *j, const char *key, int64_t ms)
 {
-    agenda_utc_t u;
-    agenda_utc_split(ms, &u);
+    civil_utc_t u;
+    civil_utc_split(ms, &u);
     char buf[40];
     snprintf(buf, sizeof buf, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", u.year, u.month,
              u.day, u.hour, u.min, u.sec, u.ms);

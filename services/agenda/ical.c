@@ -147,8 +147,8 @@ static void s_prop(ics_buf_t *b, const char *name, const char *text)
 
 static void s_utc(ics_buf_t *b, const char *name, int64_t ms)
 {
-    agenda_utc_t u;
-    agenda_utc_split(ms, &u);
+    civil_utc_t u;
+    civil_utc_split(ms, &u);
     s_rawf(b, "%s:%04" PRId64 "%02u%02uT%02d%02d%02dZ", name, u.year, u.month, u.day, u.hour,
            u.min, u.sec);
     s_end(b);
@@ -158,7 +158,7 @@ static void s_date(ics_buf_t *b, const char *name, int64_t ms)
 {
     int64_t y;
     unsigned mo, d;
-    agenda_paris_date(ms, &y, &mo, &d);
+    civil_paris_date(ms, &y, &mo, &d);
     s_rawf(b, "%s;VALUE=DATE:%04" PRId64 "%02u%02u", name, y, mo, d);
     s_end(b);
 }

@@ -385,7 +385,7 @@ static void s_ev(evfix_t *f, int64_t start, const char *title)
 
 static int64_t s_day(int64_t y, unsigned m, unsigned d, int hh)
 {
-    return agenda_days_from_civil(y, m, d) * AGENDA_DAY_MS + (int64_t)hh * 3600000;
+    return civil_days_from_date(y, m, d) * AGENDA_DAY_MS + (int64_t)hh * 3600000;
 }
 
 /* A copy of e that is its own decoded message (codec_free). */
@@ -1138,12 +1138,12 @@ static void test_paging_exports(void **state)
     bus_reply_t r;
     uint8_t ids[7][16];
     /* 7 events over the autumn DST change week (Paris) */
-    int64_t mon = agenda_paris_midnight(2030, 10, 21);
+    int64_t mon = civil_paris_midnight(2030, 10, 21);
     for (int i = 0; i < 7; i++) {
         s_ev(&f, mon + (int64_t)i * AGENDA_DAY_MS + 10 * 3600000LL, "Séance, kiné; n°");
         if (i == 6) {
             f.e.all_day = 1;
-            f.e.start_ms = agenda_paris_midnight(2030, 10, 27);
+            f.e.start_ms = civil_paris_midnight(2030, 10, 27);
             f.e.end_ms = 0;
         }
         f.rem[0] = 30;
@@ -1158,7 +1158,7 @@ static void test_paging_exports(void **state)
     }
     Espace__V1__AgendaListRequest lr = ESPACE__V1__AGENDA_LIST_REQUEST__INIT;
     lr.from_ms = mon;
-    lr.to_ms = agenda_paris_midnight(2030, 10, 28);
+    lr.to_ms = civil_paris_midnight(2030, 10, 28);
     lr.limit = 3;
     int got = 0, pages = 0;
     uint8_t cur[64];
@@ -1189,7 +1189,7 @@ static void test_paging_exports(void **state)
      * the end of Sunday 27 (the long day): Saturday's session and Sunday */
     lr.cursor.len = 0;
     lr.limit = 0;
-    lr.from_ms = agenda_paris_midnight(2030, 10, 26) + 10 * 3600000LL + 15 * 60000;
+    lr.from_ms = civil_paris_midnight(2030, 10, 26) + 10 * 3600000LL + 15 * 60000;
     ProtobufCMessage *rep = NULL;
     assert_int_equal(s_call(K_PATIENT, P, "List", &lr.base,
                             &espace__v1__agenda_list_reply__descriptor, &rep, &r),
@@ -1248,7 +1248,7 @@ static void test_paging_exports(void **state)
     codec_free(rep);
     fr.event_id.len = 0;
     fr.from_ms = mon;
-    fr.to_ms = agenda_paris_midnight(2030, 10, 24);
+    fr.to_ms = civil_paris_midnight(2030, 10, 24);
     rep = NULL;
     assert_int_equal(s_call(K_PATIENT, P, "ExportFhir", &fr.base,
                             &espace__v1__agenda_export_fhir_reply__descriptor, &rep, &r),

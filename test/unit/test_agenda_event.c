@@ -89,7 +89,7 @@ static void test_state_machine(void **state)
 
 static int64_t s_utc(int64_t y, unsigned m, unsigned d, int hh, int mi)
 {
-    return agenda_days_from_civil(y, m, d) * AGENDA_DAY_MS + (int64_t)hh * 3600000 +
+    return civil_days_from_date(y, m, d) * AGENDA_DAY_MS + (int64_t)hh * 3600000 +
            (int64_t)mi * 60000;
 }
 
@@ -97,40 +97,40 @@ static void test_paris_time(void **state)
 {
     (void)state;
     /* 2024: CEST from 31 March 01:00Z to 27 October 01:00Z */
-    assert_int_equal(agenda_paris_offset_ms(s_utc(2024, 3, 31, 0, 59)), 3600000);
-    assert_int_equal(agenda_paris_offset_ms(s_utc(2024, 3, 31, 1, 0)), 7200000);
-    assert_int_equal(agenda_paris_offset_ms(s_utc(2024, 10, 27, 0, 59)), 7200000);
-    assert_int_equal(agenda_paris_offset_ms(s_utc(2024, 10, 27, 1, 0)), 3600000);
-    assert_int_equal(agenda_paris_offset_ms(s_utc(2025, 3, 30, 1, 0)), 7200000);
-    assert_int_equal(agenda_paris_offset_ms(s_utc(2025, 3, 29, 12, 0)), 3600000);
+    assert_int_equal(civil_paris_offset_ms(s_utc(2024, 3, 31, 0, 59)), 3600000);
+    assert_int_equal(civil_paris_offset_ms(s_utc(2024, 3, 31, 1, 0)), 7200000);
+    assert_int_equal(civil_paris_offset_ms(s_utc(2024, 10, 27, 0, 59)), 7200000);
+    assert_int_equal(civil_paris_offset_ms(s_utc(2024, 10, 27, 1, 0)), 3600000);
+    assert_int_equal(civil_paris_offset_ms(s_utc(2025, 3, 30, 1, 0)), 7200000);
+    assert_int_equal(civil_paris_offset_ms(s_utc(2025, 3, 29, 12, 0)), 3600000);
     /* midnights */
-    assert_int_equal(agenda_paris_midnight(2024, 3, 31), s_utc(2024, 3, 30, 23, 0));
-    assert_int_equal(agenda_paris_midnight(2024, 4, 1), s_utc(2024, 3, 31, 22, 0));
-    assert_int_equal(agenda_paris_midnight(2024, 10, 27), s_utc(2024, 10, 26, 22, 0));
-    assert_int_equal(agenda_paris_midnight(2024, 10, 28), s_utc(2024, 10, 27, 23, 0));
+    assert_int_equal(civil_paris_midnight(2024, 3, 31), s_utc(2024, 3, 30, 23, 0));
+    assert_int_equal(civil_paris_midnight(2024, 4, 1), s_utc(2024, 3, 31, 22, 0));
+    assert_int_equal(civil_paris_midnight(2024, 10, 27), s_utc(2024, 10, 26, 22, 0));
+    assert_int_equal(civil_paris_midnight(2024, 10, 28), s_utc(2024, 10, 27, 23, 0));
     /* the short and the long day */
-    assert_int_equal(agenda_paris_next_midnight(agenda_paris_midnight(2024, 3, 31)) -
-                         agenda_paris_midnight(2024, 3, 31),
+    assert_int_equal(civil_paris_next_midnight(civil_paris_midnight(2024, 3, 31)) -
+                         civil_paris_midnight(2024, 3, 31),
                      23 * 3600000LL);
-    assert_int_equal(agenda_paris_next_midnight(agenda_paris_midnight(2024, 10, 27)) -
-                         agenda_paris_midnight(2024, 10, 27),
+    assert_int_equal(civil_paris_next_midnight(civil_paris_midnight(2024, 10, 27)) -
+                         civil_paris_midnight(2024, 10, 27),
                      25 * 3600000LL);
-    assert_true(agenda_paris_is_midnight(s_utc(2024, 12, 31, 23, 0)));
-    assert_false(agenda_paris_is_midnight(s_utc(2024, 12, 31, 0, 0)));
+    assert_true(civil_paris_is_midnight(s_utc(2024, 12, 31, 23, 0)));
+    assert_false(civil_paris_is_midnight(s_utc(2024, 12, 31, 0, 0)));
     /* year boundary: 23:30Z on 31 December is already next year in Paris */
     int64_t y;
     unsigned m, d;
-    agenda_paris_date(s_utc(2024, 12, 31, 23, 30), &y, &m, &d);
+    civil_paris_date(s_utc(2024, 12, 31, 23, 30), &y, &m, &d);
     assert_int_equal(y, 2025);
     assert_int_equal(m, 1);
     assert_int_equal(d, 1);
-    agenda_paris_date(s_utc(2024, 2, 29, 22, 59), &y, &m, &d);
+    civil_paris_date(s_utc(2024, 2, 29, 22, 59), &y, &m, &d);
     assert_int_equal(m, 2);
     assert_int_equal(d, 29);
     /* civil round trip over four centuries */
     for (int64_t z = -200000; z < 200000; z += 37) {
-        agenda_civil_from_days(z, &y, &m, &d);
-        assert_int_equal(agenda_days_from_civil(y, m, d), z);
+        civil_date_from_days(z, &y, &m, &d);
+        assert_int_equal(civil_days_from_date(y, m, d), z);
     }
 }
 
@@ -327,17 +327,17 @@ static void test_validation(void **state)
     /* all-day: start at Paris midnight, end 0 = next midnight (23 h on DST day) */
     s_event(&f);
     f.e.all_day = 1;
-    f.e.start_ms = agenda_paris_midnight(2024, 3, 31);
+    f.e.start_ms = civil_paris_midnight(2024, 3, 31);
     f.e.end_ms = 0;
     s_expect(&f, 0, NULL);
-    assert_int_equal(f.e.end_ms, agenda_paris_midnight(2024, 4, 1));
+    assert_int_equal(f.e.end_ms, civil_paris_midnight(2024, 4, 1));
     f.e.start_ms = s_utc(2024, 3, 31, 0, 0); /* UTC midnight = 02:00 Paris */
     f.e.end_ms = 0;
     s_expect(&f, ES_INVALID_ARGUMENT, "event.start_ms");
-    f.e.start_ms = agenda_paris_midnight(2024, 3, 31);
-    f.e.end_ms = agenda_paris_midnight(2024, 4, 1) + 3600000;
+    f.e.start_ms = civil_paris_midnight(2024, 3, 31);
+    f.e.end_ms = civil_paris_midnight(2024, 4, 1) + 3600000;
     s_expect(&f, ES_INVALID_ARGUMENT, "event.end_ms");
-    f.e.end_ms = agenda_paris_midnight(2024, 4, 3); /* three days */
+    f.e.end_ms = civil_paris_midnight(2024, 4, 3); /* three days */
     s_expect(&f, 0, NULL);
     /* times check without prefix (Reschedule) */
     agenda_err_t err;
@@ -442,7 +442,7 @@ static void s_range(int64_t from, int64_t to, char *out)
     store_txn_end(&t);
 }
 
-#define PM(y, m, d) agenda_paris_midnight(y, m, d)
+#define PM(y, m, d) civil_paris_midnight(y, m, d)
 
 static void test_range_queries(void **state)
 {
