@@ -3,8 +3,8 @@
  * services: they use the bus). Tests include it for the pure parts.
  *
  * Modules: agenda.c (method table, start-up, access, drafts), event.c
- * (validation and the status state machine, pure), tz.c (Europe/Paris civil
- * time, pure), db.c (store layout), methods.c (write methods), query.c (read
+ * (validation and the status state machine, pure; Europe/Paris time comes
+ * from runtime/civil_time.h), db.c (store layout), methods.c (write methods), query.c (read
  * methods and exports), ical.c (RFC 5545 text), fhir.c (FHIR R4 JSON),
  * reminders.c (reminder index and the tick).
  *
@@ -20,8 +20,8 @@
  *                (pending reminders; deleted when fired)
  * Patient ids are espace's random ids, not personal data (no INS in keys).
  *
- * THREAD SAFETY: everything runs on the service thread; event.c and tz.c are
- * pure and thread-safe.
+ * THREAD SAFETY: everything runs on the service thread; event.c is pure and
+ * thread-safe.
  */
 #ifndef ES_AGENDA_INT_H
 #define ES_AGENDA_INT_H
