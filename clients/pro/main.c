@@ -508,6 +508,18 @@ static void s_period(const Espace__V1__Period *p, char *out, size_t n)
     snprintf(out, n, "%s..%s", start, end);
 }
 
+/* Keep a reply's next_cursor for the next page: 1 if there is one (copied to
+ * cursor, at most cap bytes), 0 at the end (or for an oversized cursor). */
+static int s_next_page(const ProtobufCBinaryData *next, uint8_t *cursor, size_t cap,
+                       size_t *cursor_len)
+{
+    if (next->len == 0 || next->len > cap)
+        return 0;
+    memcpy(cursor, next->data, next->len);
+    *cursor_len = next->len;
+    return 1;
+}
+
 static void s_print_grant(const Espace__V1__Grant *g)
 {
     char id[33], scopes[ESPACE_SCOPES_TEXT_MAX], period[80];
@@ -602,11 +614,7 @@ static int s_access_status(const pro_conf_t *c, const pro_args_t *a)
         for (size_t i = 0; i < r->n_grants; i++)
             s_print_grant(r->grants[i]);
         count += (unsigned)r->n_grants;
-        int more = r->next_cursor.len > 0 && r->next_cursor.len <= sizeof cursor;
-        if (more) {
-            memcpy(cursor, r->next_cursor.data, r->next_cursor.len);
-            cursor_len = r->next_cursor.len;
-        }
+        int more = s_next_page(&r->next_cursor, cursor, sizeof cursor, &cursor_len);
         espace_free(m);
         if (!more)
             break;
@@ -835,11 +843,7 @@ static int s_agenda_list(espace_t *e, const char *pid, const agenda_args_t *a)
         for (size_t i = 0; i < r->n_events; i++)
             s_print_event(r->events[i]);
         count += (unsigned)r->n_events;
-        int more = r->next_cursor.len > 0 && r->next_cursor.len <= sizeof cursor;
-        if (more) {
-            memcpy(cursor, r->next_cursor.data, r->next_cursor.len);
-            cursor_len = r->next_cursor.len;
-        }
+        int more = s_next_page(&r->next_cursor, cursor, sizeof cursor, &cursor_len);
         espace_free(m);
         if (!more)
             break;
