@@ -9,7 +9,7 @@
  * docs/protocol.md; they are checked by frames_parse and decoded through
  * codec_decode. Nothing from the network reaches an assert.
  */
-#include "broker.h"
+#include "broker/broker.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,14 +22,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "bus.h"
-#include "frames.h"
-#include "identity.pb-c.h"
-#include "keys.h"
-#include "log.h"
-#include "status.h"
-#include "store.h"
-#include "zap.h"
+#include "bus/bus.h"
+#include "bus/frames.h"
+#include "espace/v1/identity.pb-c.h"
+#include "broker/keys.h"
+#include "process/log.h"
+#include "proto/status.h"
+#include "storage/store.h"
+#include "broker/zap.h"
 
 #define S_IPC 0             /* index of the ipc sockets */
 #define S_TCP 1             /* index of the tcp sockets */

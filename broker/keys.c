@@ -4,14 +4,14 @@
  * Table KEYS_TABLE: key = 32-byte public key; value = role (1 byte) |
  * created_ms (8 bytes, big-endian) | name (1..KEYS_MAX_NAME bytes, UTF-8).
  */
-#include "keys.h"
+#include "broker/keys.h"
 
 #include <string.h>
 
-#include "bus.h"
-#include "codec.h"
-#include "common.pb-c.h"
-#include "status.h"
+#include "bus/bus.h"
+#include "bus/codec.h"
+#include "espace/v1/common.pb-c.h"
+#include "proto/status.h"
 
 #define S_HEAD 9 /* role + created_ms */
 

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "store.h"
+#include "storage/store.h"
 
 #define KEYS_TABLE "keys"
 #define KEYS_MAX_NAME 64

@@ -1,17 +1,17 @@
 /*
  * zap.c - the broker's ZAP handler (zap.h).
  */
-#include "zap.h"
+#include "broker/zap.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
-#include "common.pb-c.h"
-#include "frames.h"
-#include "keys.h"
-#include "log.h"
-#include "status.h"
+#include "espace/v1/common.pb-c.h"
+#include "bus/frames.h"
+#include "broker/keys.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define S_ZAP_FRAMES 9 /* routing id, delimiter, 7 request frames */
 

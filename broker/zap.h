@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "store.h"
+#include "bus/bus.h"
+#include "storage/store.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN_REQ "req"

@@ -1,5 +1,5 @@
 /* admin.c - `espace admin ...` (admin.h). */
-#include "admin.h"
+#include "espace/admin.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,16 +14,16 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "bus.h"
-#include "codec.h"
-#include "consent.pb-c.h"
-#include "edge.h"
-#include "espace.h"
-#include "identity.pb-c.h"
-#include "keys.h"
-#include "kvfile.h"
-#include "status.h"
-#include "store.h"
+#include "bus/bus.h"
+#include "bus/codec.h"
+#include "espace/v1/consent.pb-c.h"
+#include "services/edge/edge.h"
+#include "clients/lib/espace.h"
+#include "espace/v1/identity.pb-c.h"
+#include "broker/keys.h"
+#include "process/kvfile.h"
+#include "proto/status.h"
+#include "storage/store.h"
 
 #define ADMIN_TIMEOUT_MS 10000 /* per request to a service */
 #define ADMIN_PASSWORD_MAX 1024

@@ -31,7 +31,7 @@
 #ifndef ES_ADMIN_H
 #define ES_ADMIN_H
 
-#include "config.h"
+#include "espace/config.h"
 
 /* Run `espace admin` with the arguments after "admin" (flags of config.h
  * already removed). Returns the exit code: 0, 1 on error, 2 on usage error. */

@@ -1,5 +1,5 @@
 /* config.c - defaults, config file and flags of the espace binary (config.h). */
-#include "config.h"
+#include "espace/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kvfile.h"
-#include "log.h"
-#include "status.h"
+#include "process/kvfile.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 const char config_flags_help[] =
     "  --config FILE        config file (default ./espace.conf if present)\n"

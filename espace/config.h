@@ -3,7 +3,7 @@
  *
  * Three layers, each overriding the one before:
  *   1. defaults (config_defaults);
- *   2. a config file of `key = value` lines (runtime/kvfile.h): lines
+ *   2. a config file of `key = value` lines (process/kvfile.h): lines
  *      starting with `#` are comments, blank lines are ignored; an unknown key
  *      or a bad value is an error naming the line (config_load_file). Without --config, ./espace.conf is read if
  *      it exists;

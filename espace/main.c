@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
-#include "config.h"
-#include "log.h"
-#include "parts.h"
-#include "status.h"
-#include "stop.h"
-#include "up.h"
+#include "espace/admin.h"
+#include "espace/config.h"
+#include "process/log.h"
+#include "espace/parts.h"
+#include "proto/status.h"
+#include "process/stop.h"
+#include "espace/up.h"
 
 static void s_help(FILE *f)
 {

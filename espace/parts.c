@@ -1,19 +1,19 @@
 /* parts.c - the table of parts and how each kind runs (parts.h). */
-#include "parts.h"
+#include "espace/parts.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "agenda.h"
-#include "broker.h"
-#include "bus.h"
-#include "consent.h"
-#include "edge.h"
-#include "identity.h"
-#include "log.h"
-#include "status.h"
-#include "stop.h"
+#include "services/agenda/agenda.h"
+#include "broker/broker.h"
+#include "bus/bus.h"
+#include "services/consent/consent.h"
+#include "services/edge/edge.h"
+#include "services/identity/identity.h"
+#include "process/log.h"
+#include "proto/status.h"
+#include "process/stop.h"
 
 static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
 static int s_run_service(const part_def_t *p, const espace_config_t *cfg, int ready_fd);

@@ -14,8 +14,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "service.h"
+#include "espace/config.h"
+#include "runtime/service.h"
 
 #define PARTS_MAX 32 /* most parts in the table */
 

@@ -1,5 +1,5 @@
 /* up.c - run parts in threads until stopped (up.h). */
-#include "up.h"
+#include "espace/up.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "log.h"
-#include "status.h"
-#include "stop.h"
+#include "bus/bus.h"
+#include "process/log.h"
+#include "proto/status.h"
+#include "process/stop.h"
 
 /* One running part. */
 typedef struct up_part {

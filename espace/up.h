@@ -15,8 +15,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "parts.h"
+#include "espace/config.h"
+#include "espace/parts.h"
 
 #define UP_READY_TIMEOUT_MS 30000 /* longest wait for one part to be ready */
 

@@ -1,4 +1,4 @@
-#include "status.h"
+#include "proto/status.h"
 
 static const struct {
     const char *name;

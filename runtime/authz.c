@@ -1,16 +1,16 @@
 /*
  * authz.c - the authorization helper (see authz.h).
  */
-#include "authz.h"
+#include "runtime/authz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
-#include "codec.h"
-#include "log.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 struct authz {
     void *zctx;                        /* context in use */

@@ -30,8 +30,8 @@
 
 #include <stdint.h>
 
-#include "bus.h"
-#include "consent.pb-c.h"
+#include "bus/bus.h"
+#include "espace/v1/consent.pb-c.h"
 
 #define AUTHZ_TIMEOUT_MS 2000  /* deadline of one Decide round trip */
 #define AUTHZ_CONSENT "consent" /* bus service name asked */

@@ -25,7 +25,7 @@
  * Between batches, def->tick (if any) runs in a write group of its own when
  * its period is due (s_tick), with the call slot rt->tick_call.
  */
-#include "service.h"
+#include "runtime/service.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,8 +39,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "log.h"
-#include "status.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define SVC_REPLY_ROOM 1024               /* Reply envelope room under BUS_MAX_MSG */
 

@@ -51,8 +51,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "store.h"
+#include "bus/bus.h"
+#include "storage/store.h"
 
 typedef struct svc_call svc_call_t;
 

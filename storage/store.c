@@ -10,7 +10,7 @@
  * s->lock; the writer grows the map only after the count drops to zero,
  * waiting at most STORE_GROW_WAIT_MS, and new readers wait while it grows.
  */
-#include "store.h"
+#include "storage/store.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "status.h"
+#include "proto/status.h"
 
 #define STORE_MAX_TABLE_NAME 64    /* bytes of a table name */
 #define STORE_MAX_GROWS 12         /* map doublings per store_write_group */

@@ -1,5 +1,5 @@
 /* espace.c - libespace (espace.h): a bus client with a professional's session. */
-#include "espace.h"
+#include "clients/lib/espace.h"
 
 #include <poll.h>
 #include <stdarg.h>
@@ -10,9 +10,9 @@
 #include <strings.h>
 #include <zmq.h>
 
-#include "bus.h"
-#include "codec.h"
-#include "identity.pb-c.h"
+#include "bus/bus.h"
+#include "bus/codec.h"
+#include "espace/v1/identity.pb-c.h"
 
 #define S_REPLY_GRACE_MS 250 /* local wait beyond the request deadline */
 #define S_RETRY_MS 10        /* resend pause while the connection is not up */

@@ -66,9 +66,9 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
 
-#include "bus.pb-c.h"
-#include "consent.pb-c.h"
-#include "status.h"
+#include "espace/v1/bus.pb-c.h"
+#include "espace/v1/consent.pb-c.h"
+#include "proto/status.h"
 
 #define ESPACE_TOKEN_MAX 512         /* longest session token, incl. NUL */
 #define ESPACE_DEFAULT_TIMEOUT_MS 5000 /* per-call timeout when opts give 0 */

@@ -30,12 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agenda.pb-c.h"
-#include "bus.h"
-#include "codec.h"
-#include "civil_time.h"
-#include "espace.h"
-#include "kvfile.h"
+#include "espace/v1/agenda.pb-c.h"
+#include "bus/bus.h"
+#include "bus/codec.h"
+#include "proto/civil_time.h"
+#include "clients/lib/espace.h"
+#include "process/kvfile.h"
 
 #define PRO_PATH_MAX 1024
 
@@ -684,7 +684,7 @@ static int s_value_of(const char *const *names, size_t n, const char *s)
     return -1;
 }
 
-/* ---- Europe/Paris time (runtime/civil_time.h) ---- */
+/* ---- Europe/Paris time (proto/civil_time.h) ---- */
 
 /* "YYYY-MM-DD HH:MM" in Paris time. */
 static void s_paris(int64_t ms, char *out, size_t n)

@@ -2,16 +2,16 @@
  * agenda.c - the agenda service: method table, start-up, access checks and
  * the helpers the other modules share (agenda_int.h).
  */
-#include "agenda.h"
+#include "services/agenda/agenda.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "agenda_int.h"
-#include "log.h"
-#include "status.h"
+#include "services/agenda/agenda_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 /* ---- ids ---- */
 

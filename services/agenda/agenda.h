@@ -39,7 +39,7 @@
 #ifndef ES_AGENDA_H
 #define ES_AGENDA_H
 
-#include "service.h"
+#include "runtime/service.h"
 
 #define AGENDA_SERVICE "agenda"
 #define AGENDA_TOPIC_SUFFIX ".agenda"            /* patient.<id>.agenda, pro.<rpps>.agenda */

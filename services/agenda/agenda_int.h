@@ -4,7 +4,7 @@
  *
  * Modules: agenda.c (method table, start-up, access, drafts), event.c
  * (validation and the status state machine, pure; Europe/Paris time comes
- * from runtime/civil_time.h), db.c (store layout), methods.c (write methods), query.c (read
+ * from proto/civil_time.h), db.c (store layout), methods.c (write methods), query.c (read
  * methods and exports), ical.c (RFC 5545 text), fhir.c (FHIR R4 JSON),
  * reminders.c (reminder index and the tick).
  *
@@ -29,11 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agenda.h"
-#include "agenda.pb-c.h"
-#include "authz.h"
-#include "civil_time.h"
-#include "store.h"
+#include "services/agenda/agenda.h"
+#include "espace/v1/agenda.pb-c.h"
+#include "runtime/authz.h"
+#include "proto/civil_time.h"
+#include "storage/store.h"
 
 #define AGENDA_ID_BYTES 16
 #define AGENDA_HEX_ID 33       /* 32 hex + NUL */

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agenda_int.h"
-#include "codec.h"
-#include "log.h"
-#include "status.h"
+#include "services/agenda/agenda_int.h"
+#include "bus/codec.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define KEY_TIME (AGENDA_ID_BYTES + 8 + AGENDA_ID_BYTES)
 #define KEY_CHANGE (AGENDA_ID_BYTES + 8)

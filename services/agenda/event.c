@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agenda_int.h"
-#include "codec.h"
-#include "status.h"
+#include "services/agenda/agenda_int.h"
+#include "bus/codec.h"
+#include "proto/status.h"
 
 #define ST(x) ESPACE__V1__AGENDA_STATUS__AGENDA_STATUS_##x
 #define BIT(x) (1u << (unsigned)ST(x))

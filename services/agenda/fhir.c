@@ -1,6 +1,6 @@
 /*
  * fhir.c - FHIR R4 Appointment JSON of agenda events (agenda_int.h;
- * REFERENCE.md 3.2/3.3), with the runtime's JSON writer (runtime/json.h).
+ * REFERENCE.md 3.2/3.3), with the exports' JSON writer (export/json.h).
  *
  * Mapping: id / identifier (urn:espace:agenda, and the source's id under
  * urn:espace:source:<SOURCE>), status, cancelationReason.text, description
@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agenda_int.h"
-#include "json.h"
+#include "services/agenda/agenda_int.h"
+#include "export/json.h"
 
 #define OID_RPPS "urn:oid:1.2.250.1.71.4.2.1"
 #define OID_FINESS "urn:oid:1.2.250.1.71.4.2.2"

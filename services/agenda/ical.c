@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agenda_int.h"
+#include "services/agenda/agenda_int.h"
 
 #define ICS_FOLD 75
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agenda_int.h"
-#include "codec.h"
-#include "log.h"
-#include "status.h"
+#include "services/agenda/agenda_int.h"
+#include "bus/codec.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define ST(x) ESPACE__V1__AGENDA_STATUS__AGENDA_STATUS_##x
 #define CH(x) ESPACE__V1__AGENDA_CHANGE_KIND__AGENDA_CHANGE_##x

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agenda_int.h"
-#include "codec.h"
-#include "status.h"
+#include "services/agenda/agenda_int.h"
+#include "bus/codec.h"
+#include "proto/status.h"
 
 #define READ ESPACE__V1__ACTION__ACTION_READ
 

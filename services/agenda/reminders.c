@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agenda_int.h"
-#include "codec.h"
-#include "log.h"
-#include "status.h"
+#include "services/agenda/agenda_int.h"
+#include "bus/codec.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define KEY_REM (8 + AGENDA_ID_BYTES + 4)
 

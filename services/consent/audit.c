@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "consent_int.h"
-#include "log.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "services/consent/consent_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define AUDIT_KEY (CONSENT_ID_BYTES + 8)
 #define AUDIT_HEAD (8 + CONSENT_HASH_BYTES)

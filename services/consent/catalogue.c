@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "consent_int.h"
-#include "log.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "services/consent/consent_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define CATALOGUE_MAX_LIST 1000 /* apps in one ListApps reply */
 

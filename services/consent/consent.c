@@ -2,16 +2,16 @@
  * consent.c - the consent service: method table, start-up and the
  * validation helpers the other modules share (consent_int.h).
  */
-#include "consent.h"
+#include "services/consent/consent.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "consent_int.h"
-#include "log.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "services/consent/consent_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 /* ---- ids and strings ---- */
 

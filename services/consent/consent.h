@@ -30,7 +30,7 @@
 #ifndef ES_CONSENT_H
 #define ES_CONSENT_H
 
-#include "service.h"
+#include "runtime/service.h"
 
 #define CONSENT_SERVICE "consent"
 #define CONSENT_EMERGENCY_MS (4LL * 3600 * 1000) /* bris de glace lasts 4 hours */

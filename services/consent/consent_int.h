@@ -23,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consent.h"
-#include "consent.pb-c.h"
-#include "store.h"
+#include "services/consent/consent.h"
+#include "espace/v1/consent.pb-c.h"
+#include "storage/store.h"
 
 #define CONSENT_HASH_BYTES 32 /* BLAKE2b-256 chain hash */
 #define CONSENT_HEX_ID 33     /* 32 hex + NUL */

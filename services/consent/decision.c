@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "consent_int.h"
-#include "log.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "services/consent/consent_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define EMERGENCY_KEY (CONSENT_ID_BYTES + 11)
 #define ACCESSOR_MAX 128 /* bytes of an accessor principal */

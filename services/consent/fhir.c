@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "codec.h"
-#include "consent_int.h"
-#include "json.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "services/consent/consent_int.h"
+#include "export/json.h"
+#include "proto/status.h"
 
 #define SYS_CONSENTSCOPE "http://terminology.hl7.org/CodeSystem/consentscope"
 #define SYS_LOINC "http://loinc.org"

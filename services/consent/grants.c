@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "consent_int.h"
-#include "log.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "services/consent/consent_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define GRANTEE_KEY_MAX (1 + CONSENT_MAX_GRANTEE + 1 + CONSENT_ID_BYTES)
 

@@ -19,14 +19,14 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "bus.pb-c.h"
-#include "codec.h"
-#include "edge.pb-c.h"
-#include "edge_int.h"
-#include "frames.h"
-#include "identity.pb-c.h"
-#include "log.h"
-#include "status.h"
+#include "espace/v1/bus.pb-c.h"
+#include "bus/codec.h"
+#include "espace/v1/edge.pb-c.h"
+#include "services/edge/edge_int.h"
+#include "bus/frames.h"
+#include "espace/v1/identity.pb-c.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define S_HWM 100000            /* DEALER send/receive high-water marks */
 #define S_DEADLINE_MARGIN_MS 1000 /* local deadline = request deadline + margin */

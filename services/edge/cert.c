@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "edge.h"
-#include "log.h"
-#include "status.h"
+#include "services/edge/edge.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define S_DAYS 365
 #define S_MAX_CN 64

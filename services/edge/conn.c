@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "edge.pb-c.h"
-#include "edge_int.h"
-#include "identity.pb-c.h"
-#include "log.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "espace/v1/edge.pb-c.h"
+#include "services/edge/edge_int.h"
+#include "espace/v1/identity.pb-c.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define S_CLOSE_GRACE_S 5        /* a closing connection that does not drain is cut then */
 #define S_MAX_METHOD 64          /* longest method name forwarded */

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "edge_int.h"
-#include "log.h"
-#include "status.h"
+#include "services/edge/edge_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 #define S_SWEEP_MS 250        /* deadlines and session expiry checked this often */
 #define S_STOP_SWEEP_MS 20    /* ... and this often while stopping */

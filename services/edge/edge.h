@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus.h"
+#include "bus/bus.h"
 
 #define EDGE_SUBPROTOCOL "espace.v1"
 #define EDGE_DEFAULT_HOST "127.0.0.1"

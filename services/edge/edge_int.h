@@ -24,9 +24,9 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "bus.h"
-#include "common.pb-c.h"
-#include "edge.h"
+#include "bus/bus.h"
+#include "espace/v1/common.pb-c.h"
+#include "services/edge/edge.h"
 
 #define EDGE_COMP "edge"
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge_int.h"
-#include "log.h"
-#include "status.h"
+#include "services/edge/edge_int.h"
+#include "process/log.h"
+#include "proto/status.h"
 
 /* libsodium-wrappers-sumo compiles WebAssembly, hence 'wasm-unsafe-eval';
  * no inline script or style anywhere. */

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "edge_int.h"
-#include "status.h"
+#include "services/edge/edge_int.h"
+#include "proto/status.h"
 
 const double edge_metrics_bounds[EDGE_METRICS_BUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0};

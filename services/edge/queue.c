@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "edge_int.h"
-#include "status.h"
+#include "bus/codec.h"
+#include "services/edge/edge_int.h"
+#include "proto/status.h"
 
 #define S_RING_MIN 8                 /* first ring size */
 #define S_RX_KEEP (16u * 1024)       /* assembler buffer kept between messages */

@@ -1,7 +1,7 @@
 /*
  * identity.c - the identity service's handlers (see identity.h).
  */
-#include "identity.h"
+#include "services/identity/identity.h"
 
 #include <limits.h>
 #include <sodium.h>
@@ -10,16 +10,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "codec.h"
-#include "common.pb-c.h"
-#include "identity.pb-c.h"
-#include "identity_records.pb-c.h"
-#include "ins.h"
-#include "log.h"
-#include "password.h"
-#include "rpps.h"
-#include "status.h"
-#include "token.h"
+#include "bus/codec.h"
+#include "espace/v1/common.pb-c.h"
+#include "espace/v1/identity.pb-c.h"
+#include "espace/v1/identity_records.pb-c.h"
+#include "proto/ins.h"
+#include "process/log.h"
+#include "services/identity/password.h"
+#include "proto/rpps.h"
+#include "proto/status.h"
+#include "services/identity/token.h"
 
 #define S_ID 16                        /* bytes of patient, session, device ids */
 #define S_HEX (2 * S_ID + 1)           /* hex text of an id, with NUL */

@@ -16,7 +16,7 @@
  *
  * Data (<data>/identity): the store (tables in identity_records.proto) and
  * the token signing key token.key / token.key.pub (formats in
- * broker/token.h), created on first start.
+ * services/identity/token.h), created on first start.
  *
  * Login slow-down, per account: after IDENTITY_LOCK_AFTER consecutive
  * failures the account is locked for IDENTITY_LOCK_BASE_MS, doubling with
@@ -38,7 +38,7 @@
 #ifndef ES_IDENTITY_H
 #define ES_IDENTITY_H
 
-#include "service.h"
+#include "runtime/service.h"
 
 #define IDENTITY_SERVICE "identity"
 #define IDENTITY_SESSION_MS (12LL * 3600 * 1000)  /* session and token lifetime */

@@ -1,13 +1,13 @@
 /*
  * password.c - Argon2id password hashes (see password.h).
  */
-#include "password.h"
+#include "services/identity/password.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "status.h"
+#include "proto/status.h"
 
 _Static_assert(PASSWORD_HASH_MAX == crypto_pwhash_STRBYTES, "PASSWORD_HASH_MAX");
 

@@ -45,19 +45,19 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "agenda.h"
-#include "agenda.pb-c.h"
-#include "broker.h"
-#include "bus.h"
-#include "codec.h"
-#include "consent.h"
-#include "consent.pb-c.h"
-#include "edge.h"
-#include "identity.h"
-#include "log.h"
-#include "service.h"
-#include "status.h"
-#include "stop.h"
+#include "services/agenda/agenda.h"
+#include "espace/v1/agenda.pb-c.h"
+#include "broker/broker.h"
+#include "bus/bus.h"
+#include "bus/codec.h"
+#include "services/consent/consent.h"
+#include "espace/v1/consent.pb-c.h"
+#include "services/edge/edge.h"
+#include "services/identity/identity.h"
+#include "process/log.h"
+#include "runtime/service.h"
+#include "proto/status.h"
+#include "process/stop.h"
 
 typedef struct part {
     pthread_t th;

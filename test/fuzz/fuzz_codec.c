@@ -1,12 +1,12 @@
-/* libFuzzer target: the untrusted-bytes decode path (broker/codec.c) over the
+/* libFuzzer target: the untrusted-bytes decode path (bus/codec.c) over the
  * message types that arrive from the network. The first byte picks the type. */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus.pb-c.h"
-#include "codec.h"
-#include "common.pb-c.h"
-#include "identity.pb-c.h"
+#include "espace/v1/bus.pb-c.h"
+#include "bus/codec.h"
+#include "espace/v1/common.pb-c.h"
+#include "espace/v1/identity.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

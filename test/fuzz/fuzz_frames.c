@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bus.h"
-#include "codec.h"
-#include "frames.h"
+#include "bus/bus.h"
+#include "bus/codec.h"
+#include "bus/frames.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

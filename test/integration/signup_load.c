@@ -39,11 +39,11 @@
 #include <sodium.h>
 #include <zmq.h>
 
-#include "agenda.pb-c.h"
-#include "bus.h"
-#include "consent.pb-c.h"
-#include "identity.pb-c.h"
-#include "status.h"
+#include "espace/v1/agenda.pb-c.h"
+#include "bus/bus.h"
+#include "espace/v1/consent.pb-c.h"
+#include "espace/v1/identity.pb-c.h"
+#include "proto/status.h"
 
 #define INFLIGHT 8
 #define TIMEOUT_MS 3000

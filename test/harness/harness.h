@@ -1,0 +1,189 @@
+/*
+ * harness.h - the one compiled test harness (library es_test_harness),
+ * shared by the tests that need a live bus (test/unit/bus, broker, runtime
+ * and the scenarios in test/service):
+ *   - harness_t: a mkdtemp folder, ipc endpoints under <dir>/run (and
+ *     optionally tcp 127.0.0.1 with CURVE), a ZeroMQ context for the test,
+ *     and broker_run in a thread with its own stop and ready pipes;
+ *   - h_svc_t: svc_run of any svc_def_t in a thread on that broker, data
+ *     under the same folder, with its own stop and ready pipes;
+ *   - local (ipc) clients and subscribers, local Callers, a probe that
+ *     waits until the broker routes to a service;
+ *   - test workers (tworker_t) answering echo/who/late/Authenticate;
+ *   - raw client sockets (h_raw_*): a DEALER with a chosen routing id (and
+ *     CURVE keys on tcp) speaking the client commands frame by frame.
+ * Order of teardown: destroy clients, h_svc_stop each service, h_teardown.
+ */
+#ifndef ES_TEST_HARNESS_H
+#define ES_TEST_HARNESS_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "broker/broker.h"
+#include "bus/bus.h"
+#include "espace/v1/identity.pb-c.h"
+#include "broker/keys.h"
+#include "runtime/service.h"
+#include "proto/status.h"
+#include "storage/store.h"
+
+#define H_HB 100 /* heartbeat of tests, ms */
+
+typedef struct harness {
+    char dir[64];
+    char req_ipc[128], pub_ipc[128], sub_ipc[128];
+    char req_tcp[64], pub_tcp[64], sub_tcp[64];
+    char server_key[BUS_KEY_Z85];
+    int tcp;
+    int stop[2];
+    int ready[2];
+    broker_opts_t o;
+    pthread_t th;
+    int running;
+    int rc;
+    unsigned hb; /* heartbeat of the broker and services, ms; 0 = H_HB */
+    void *ctx;   /* the test's context */
+} harness_t;
+
+void h_sleep_ms(int ms);
+
+int h_free_port(void);
+
+/* Wait (at most ms) for one byte on fd and read it. 0 or -1. */
+int h_wait_byte(int fd, int ms);
+
+/* A fresh folder /tmp/<prefix>XXXXXX in dir. 0 or -1. */
+int h_mkdtemp(char dir[64], const char *prefix);
+
+/* rm -rf dir. 0 or -1. */
+int h_rmtree(const char *dir);
+
+unsigned h_hb(const harness_t *h);
+
+/* Start (or restart) the broker thread; waits until bound. 0 or -1. */
+int h_broker_start(harness_t *h);
+
+/* Stop the broker thread (if running) and close its pipes; its rc. */
+int h_broker_stop(harness_t *h);
+
+/* Open the broker's store (keys tables; the broker must not be running). */
+int h_broker_store_open(const harness_t *h, store_t **out);
+
+/* Register a key in the broker store (broker must not be running). */
+int h_key_add(harness_t *h, const uint8_t pub[32], int role, const char *name);
+
+/* Set up folder and endpoints, then start. tcp = 1 adds CURVE endpoints. */
+int h_setup(harness_t *h, int tcp);
+
+/* Broker public key (after the first start). */
+int h_server_key(harness_t *h);
+
+/* Stop the broker, end the context (clients and services must be gone),
+ * remove the folder. 0, or -1 if the broker's rc was not 0 or the folder
+ * could not be removed. */
+int h_teardown(harness_t *h);
+
+bus_conn_t h_ipc(const char *endpoint);
+
+/* A local client on the broker's ipc request endpoint (it may stamp its
+ * own Caller on each call; see h_caller). Caller destroys it. */
+int h_client(harness_t *h, bus_client_t **out);
+
+/* A subscriber on the broker's ipc events-out endpoint. Caller destroys it. */
+int h_sub(harness_t *h, bus_sub_t **out);
+
+/* A Caller a local client may stamp: kind, principal (borrowed), peer role
+ * LOCAL. */
+Espace__V1__Caller h_caller(Espace__V1__PrincipalKind kind, const char *principal);
+
+/* Call until the broker routes to the service: retries (every 25 ms, 200
+ * times at most) while the status is UNAVAILABLE or DEADLINE_EXCEEDED (the
+ * worker's READY may still be on its way). Returns the last status; the
+ * arguments are those of bus_call. */
+int h_call_served(bus_client_t *c, const char *service, const char *method,
+                                const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *rdesc, uint32_t timeout_ms,
+                                const Espace__V1__Caller *caller, ProtobufCMessage **out,
+                                bus_reply_t *r);
+
+/* ---- a service (svc_run of a svc_def_t) in a thread ---- */
+typedef struct h_svc {
+    const svc_def_t *def;
+    svc_opts_t o;
+    int stop[2];
+    int ready[2];
+    pthread_t th;
+    int running;
+    int rc;
+} h_svc_t;
+
+/* Start `def` in a thread on h's broker (data under h->dir, events to the
+ * broker, heartbeat h_hb, no fsync) and wait for its ready byte (10 s).
+ * The broker may not route to it yet: see h_call_served. Restartable after
+ * h_svc_stop. 0 or -1. */
+int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def);
+
+/* Stop the service thread (if running; the batch in progress is answered
+ * first), close its pipes; svc_run's rc. */
+int h_svc_stop(h_svc_t *s);
+
+/* ---- test workers ----
+ * Methods: "echo" (body back), "who" (body = the stamped Caller), "late"
+ * (answers after 400 ms), "Authenticate" (token "good" -> a patient session).
+ * freeze = 1: after the first request, stop everything (no heartbeat, no
+ * reply) until told to stop; the socket is then closed without DISCONNECT. */
+typedef struct tworker {
+    void *ctx;
+    bus_conn_t conn;
+    const char *service;
+    uint32_t capacity;
+    int freeze;
+    volatile int stop;
+    volatile int started;
+    volatile int registered; /* the broker acknowledged its READY */
+    volatile int handled;
+    pthread_t th;
+    uint8_t session_id[16];
+} tworker_t;
+
+#define TW_LATE_MAX 64
+
+void tw_answer(bus_worker_t *w, tworker_t *t, bus_request_t *r);
+
+/* Wait (at most ms) until the broker registered the worker. 0 or -1. */
+int tw_wait_registered(tworker_t *t, int ms);
+
+int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
+                           uint32_t capacity, int freeze);
+
+void tw_stop(tworker_t *t);
+
+/* ---- raw client sockets (chosen routing id) ---- */
+
+/* A DEALER connected to endpoint with routing id rid (rid_len bytes); on
+ * tcp, CURVE with the harness's server key and pub/sec (32 bytes each).
+ * Linger 0. NULL on failure; caller zmq_close()s it. */
+void *h_raw_dealer(harness_t *h, const char *endpoint, const uint8_t *pub,
+                                 const uint8_t *sec, const void *rid, size_t rid_len);
+
+/* Send one client command on a raw socket: "EC01", cmd, [service (REQUEST
+ * only)], Request{id, method, body}. 0 or -1. */
+int h_raw_send(void *s, uint8_t cmd, const char *service, uint64_t id,
+                             const char *method, const ProtobufCMessage *body);
+
+/* Wait up to ms for the C_REPLY to request id on a raw socket (other
+ * messages are skipped). The decoded Reply (caller frees with
+ * espace__v1__reply__free_unpacked(r, NULL)), or NULL on timeout. */
+Espace__V1__Reply *h_raw_reply(void *s, uint64_t id, int ms);
+
+#endif
