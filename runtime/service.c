@@ -458,11 +458,45 @@ static void s_ready(int fd)
     } while (w < 0 && errno == EINTR);
 }
 
+int svc_def_check(const svc_def_t *def, char *err, size_t n)
+{
+    const ProtobufCServiceDescriptor *api = def->api;
+    if (!api)
+        return ES_OK;
+    for (size_t i = 0; i < def->n_methods; i++) {
+        const svc_method_t *m = &def->methods[i];
+        const ProtobufCMethodDescriptor *d =
+            m->name ? protobuf_c_service_descriptor_get_method_by_name(api, m->name) : NULL;
+        if (!d) {
+            snprintf(err, n, "method %s is not an rpc of %s", m->name ? m->name : "(null)",
+                     api->name);
+            return ES_INTERNAL;
+        }
+        if (d->input != m->request) {
+            snprintf(err, n, "method %s takes %s in %s", m->name, d->input->name, api->name);
+            return ES_INTERNAL;
+        }
+    }
+    for (unsigned j = 0; j < api->n_methods; j++) {
+        if (!s_find_method(def, api->methods[j].name)) {
+            snprintf(err, n, "rpc %s of %s has no method", api->methods[j].name, api->name);
+            return ES_INTERNAL;
+        }
+    }
+    return ES_OK;
+}
+
 int svc_run(const svc_def_t *def, const svc_opts_t *opts)
 {
     if (!def || !def->name || !opts || !opts->data_dir || !opts->bus.endpoint ||
         (def->n_methods > 0 && !def->methods))
         return ES_INVALID_ARGUMENT;
+    char why[256];
+    if (svc_def_check(def, why, sizeof why) != 0) {
+        char q[300];
+        log_error(def->name, "service.api", "error=%s", log_quote(why, q, sizeof q));
+        return ES_INTERNAL;
+    }
 
     int rc = ES_OK;
     svc_runtime_t rt;

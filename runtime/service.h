@@ -101,6 +101,10 @@ typedef struct svc_def {
     const char **tables;            /* NULL-terminated table names */
     const svc_method_t *methods;
     size_t n_methods;
+    /* The service's `service` block in proto/espace/v1 (generated
+     * descriptor): when set, svc_run refuses to start unless the method
+     * table matches it exactly (svc_def_check). NULL only for test services. */
+    const ProtobufCServiceDescriptor *api;
     /* Called once after the store opened; *state is passed to handlers.
      * May be NULL (state = NULL). A non-zero return makes svc_run return it. */
     int (*init)(const svc_env_t *env, void **state);
@@ -111,6 +115,12 @@ typedef struct svc_def {
     svc_tick_fn tick;
     unsigned tick_ms; /* period of tick, ms (>= SVC_TICK_MIN_MS) */
 } svc_def_t;
+
+/* Check def's method table against def->api: every method is an rpc of the
+ * api with the same request message, and every rpc has a method. 0 (also
+ * when def->api is NULL), or ES_INTERNAL with the first mismatch written
+ * into err (n bytes). */
+int svc_def_check(const svc_def_t *def, char *err, size_t n);
 
 typedef struct svc_opts {
     const char *data_dir;   /* root data folder */

@@ -210,6 +210,7 @@ const svc_def_t agenda_service = {
     .tables = s_tables,
     .methods = s_methods,
     .n_methods = sizeof s_methods / sizeof s_methods[0],
+    .api = &espace__v1__agenda__descriptor,
     .init = s_init,
     .fini = s_fini,
     .tick = agenda_reminders_tick,

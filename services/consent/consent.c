@@ -298,6 +298,7 @@ const svc_def_t consent_service = {
     .tables = s_tables,
     .methods = s_methods,
     .n_methods = sizeof s_methods / sizeof s_methods[0],
+    .api = &espace__v1__consent__descriptor,
     .init = s_init,
     .fini = s_fini,
 };

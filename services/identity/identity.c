@@ -1467,6 +1467,7 @@ const svc_def_t identity_service = {
     .tables = s_tables,
     .methods = s_methods,
     .n_methods = sizeof s_methods / sizeof s_methods[0],
+    .api = &espace__v1__identity__descriptor,
     .init = s_init,
     .fini = s_fini,
 };

@@ -41,6 +41,7 @@
 
 #include "test/harness/harness.h"
 #include "bus/codec.h"
+#include "espace/v1/agenda.pb-c.h"
 #include "process/log.h"
 #include "runtime/service.h"
 #include "proto/status.h"
@@ -799,6 +800,44 @@ static void test_start_errors(void **state)
     h_rmtree(dir);
 }
 
+/* A method table is checked against the service block of the schema. */
+static void test_api_check(void **state)
+{
+    (void)state;
+    char why[256];
+    svc_def_t d = s_def;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_OK); /* no api: test service */
+    d.api = &espace__v1__agenda__descriptor;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    assert_non_null(strstr(why, "method Ping is not an rpc of espace.v1.Agenda"));
+
+    const ProtobufCServiceDescriptor *api = &espace__v1__agenda__descriptor;
+    svc_method_t m[32];
+    assert_true(api->n_methods <= 32);
+    for (unsigned i = 0; i < api->n_methods; i++)
+        m[i] = (svc_method_t){api->methods[i].name, api->methods[i].input, h_get, 0};
+    d.methods = m;
+    d.n_methods = api->n_methods;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_OK);
+    d.n_methods = api->n_methods - 1; /* the last rpc has no method */
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    assert_non_null(strstr(why, "has no method"));
+    d.n_methods = api->n_methods;
+    m[0].request = &espace__v1__agenda_get_request__descriptor; /* wrong request type */
+    if (api->methods[0].input == m[0].request)
+        m[0].request = &espace__v1__agenda_list_request__descriptor;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    assert_non_null(strstr(why, "takes"));
+
+    /* svc_run refuses to start such a service. */
+    svc_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = "/tmp";
+    o.bus.endpoint = "ipc:///nonexistent";
+    o.stop_fd = -1;
+    assert_int_equal(svc_run(&d, &o), ES_INTERNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +854,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_durable, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_stop_under_load, s_setup, s_teardown),
         cmocka_unit_test(test_start_errors),
+        cmocka_unit_test(test_api_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
