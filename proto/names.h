@@ -16,6 +16,8 @@
  *                                 "pro.<rpps>." prefix only
  *   identity.session.revoked      SessionRevoked, honoured by the broker and
  *                                 the edge before the token expires
+ *   consent.*                     grants requested, revoked, emergencies
+ *                                 (services/consent/consent.h)
  *
  * THREAD SAFETY: pure functions.
  */
@@ -36,6 +38,9 @@
 #define TOPIC_PATIENT "patient."                  /* + <patient id> + "." + area */
 #define TOPIC_PRO "pro."                          /* + <rpps> + "." + area */
 #define TOPIC_SESSION_REVOKED "identity.session.revoked"
+#define TOPIC_CONSENT_EMERGENCY "consent.emergency"   /* EmergencyDeclared */
+#define TOPIC_CONSENT_REQUEST "consent.request"       /* a professional's access request */
+#define TOPIC_CONSENT_REVOKED "consent.grant.revoked" /* a grant revoked */
 #define TOPIC_AREA_AGENDA "agenda"
 #define TOPIC_AREA_AGENDA_REMINDER "agenda.reminder"
 #define TOPIC_MAX 255                             /* longest topic on the bus */

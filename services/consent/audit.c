@@ -18,17 +18,17 @@
 #include "process/log.h"
 #include "proto/status.h"
 
-#define AUDIT_KEY (CONSENT_ID_BYTES + 8)
+#define AUDIT_KEY (ID_BYTES + 8)
 #define AUDIT_HEAD (8 + CONSENT_HASH_BYTES)
 
-static void s_key(const uint8_t pid[CONSENT_ID_BYTES], uint64_t seq, uint8_t out[AUDIT_KEY])
+static void s_key(const uint8_t pid[ID_BYTES], uint64_t seq, uint8_t out[AUDIT_KEY])
 {
-    memcpy(out, pid, CONSENT_ID_BYTES);
-    store_be64_put(out + CONSENT_ID_BYTES, seq);
+    memcpy(out, pid, ID_BYTES);
+    store_be64_put(out + ID_BYTES, seq);
 }
 
 static void s_chain_hash(const uint8_t prev[CONSENT_HASH_BYTES],
-                         const uint8_t pid[CONSENT_ID_BYTES], uint64_t seq, const uint8_t *entry,
+                         const uint8_t pid[ID_BYTES], uint64_t seq, const uint8_t *entry,
                          size_t len, uint8_t out[CONSENT_HASH_BYTES])
 {
     crypto_generichash_state st;
@@ -36,19 +36,19 @@ static void s_chain_hash(const uint8_t prev[CONSENT_HASH_BYTES],
     store_be64_put(be, seq);
     crypto_generichash_init(&st, NULL, 0, CONSENT_HASH_BYTES);
     crypto_generichash_update(&st, prev, CONSENT_HASH_BYTES);
-    crypto_generichash_update(&st, pid, CONSENT_ID_BYTES);
+    crypto_generichash_update(&st, pid, ID_BYTES);
     crypto_generichash_update(&st, be, sizeof be);
     crypto_generichash_update(&st, entry, len);
     crypto_generichash_final(&st, out, CONSENT_HASH_BYTES);
 }
 
 /* Head of a chain: seq 0 and zero hash when it has none. */
-static int s_head(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], uint64_t *seq,
+static int s_head(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t *seq,
                   uint8_t hash[CONSENT_HASH_BYTES])
 {
     const void *v;
     size_t vl;
-    int rc = store_get(t, CONSENT_T_AUDIT_HEAD, pid, CONSENT_ID_BYTES, &v, &vl);
+    int rc = store_get(t, CONSENT_T_AUDIT_HEAD, pid, ID_BYTES, &v, &vl);
     if (rc == ES_NOT_FOUND) {
         *seq = 0;
         memset(hash, 0, CONSENT_HASH_BYTES);
@@ -63,7 +63,7 @@ static int s_head(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], uint64_t 
     return ES_OK;
 }
 
-int consent_audit_append(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
+int consent_audit_append(store_txn_t *t, const uint8_t pid[ID_BYTES],
                          Espace__V1__AuditEntry *e)
 {
     uint64_t seq;
@@ -88,7 +88,7 @@ int consent_audit_append(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
         uint8_t head[AUDIT_HEAD];
         store_be64_put(head, seq);
         memcpy(head + 8, val, CONSENT_HASH_BYTES);
-        rc = store_put(t, CONSENT_T_AUDIT_HEAD, pid, CONSENT_ID_BYTES, head, sizeof head);
+        rc = store_put(t, CONSENT_T_AUDIT_HEAD, pid, ID_BYTES, head, sizeof head);
     }
     free(val);
     return rc;
@@ -106,7 +106,7 @@ void consent_audit_page_free(Espace__V1__AuditEntry **entries, size_t n)
     free(entries);
 }
 
-int consent_audit_page(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], uint64_t before_seq,
+int consent_audit_page(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t before_seq,
                        uint32_t limit, Espace__V1__AuditEntry ***entries, size_t *n,
                        uint64_t *next_before)
 {
@@ -131,7 +131,7 @@ int consent_audit_page(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], uint
         }
         if (rc != 0)
             break;
-        if (kl != AUDIT_KEY || memcmp(key, pid, CONSENT_ID_BYTES) != 0)
+        if (kl != AUDIT_KEY || memcmp(key, pid, ID_BYTES) != 0)
             break;
         if (k == limit) {
             *next_before = es[k - 1]->seq;
@@ -163,7 +163,7 @@ int consent_read_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, store
 {
     (void)st;
     const Espace__V1__ReadAuditRequest *req = (const Espace__V1__ReadAuditRequest *)m;
-    uint8_t pid[CONSENT_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     int rc;
     if ((rc = consent_caller_patient(c, pid)) != 0)
         return rc;
@@ -186,7 +186,7 @@ int consent_read_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, store
 }
 
 /* Walk one chain. *broken = first bad seq (0 if intact). */
-static int s_verify_chain(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], uint64_t *broken,
+static int s_verify_chain(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t *broken,
                           uint64_t *entries)
 {
     uint8_t from[AUDIT_KEY], prev[CONSENT_HASH_BYTES], h[CONSENT_HASH_BYTES];
@@ -206,9 +206,9 @@ static int s_verify_chain(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], u
         rc = store_cursor_next(cur, &key, &kl, &v, &vl);
         if (rc != 0)
             break;
-        if (kl != AUDIT_KEY || memcmp(key, pid, CONSENT_ID_BYTES) != 0)
+        if (kl != AUDIT_KEY || memcmp(key, pid, ID_BYTES) != 0)
             break;
-        uint64_t seq = store_be64_get((const uint8_t *)key + CONSENT_ID_BYTES);
+        uint64_t seq = store_be64_get((const uint8_t *)key + ID_BYTES);
         (*entries)++;
         if (seq != expect || vl < CONSENT_HASH_BYTES) {
             *broken = expect;
@@ -249,26 +249,26 @@ int consent_verify_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     (void)st;
     const Espace__V1__VerifyAuditRequest *req = (const Espace__V1__VerifyAuditRequest *)m;
     Espace__V1__VerifyAuditReply rep = ESPACE__V1__VERIFY_AUDIT_REPLY__INIT;
-    uint8_t pid[CONSENT_ID_BYTES];
-    char hex[CONSENT_HEX_ID] = "";
+    uint8_t pid[ID_BYTES];
+    char hex[ID_HEX] = "";
     uint64_t broken = 0, entries = 0;
     uint32_t chains = 0;
     int rc = ES_OK;
 
     if (req->patient_id && req->patient_id[0]) {
-        if (consent_id_parse(req->patient_id, pid) != 0)
+        if (id_parse(req->patient_id, pid) != 0)
             return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
         if ((rc = s_verify_chain(t, pid, &broken, &entries)) != 0)
             return svc_fail(c, rc, NULL, "storage failure");
         chains = 1;
         if (broken)
-            consent_id_hex(pid, hex);
+            id_hex(pid, hex);
     } else {
         /* Every patient with entries or a head: walk the audit table and
          * verify each patient's chain once (keys are grouped by patient),
          * then the heads whose chain has no entry left. */
         store_cursor_t *cur = NULL;
-        uint8_t last[CONSENT_ID_BYTES];
+        uint8_t last[ID_BYTES];
         int have_last = 0;
         const char *tables[2] = {CONSENT_T_AUDIT, CONSENT_T_AUDIT_HEAD};
         for (int ti = 0; ti < 2 && !broken && rc == 0; ti++) {
@@ -280,11 +280,11 @@ int consent_verify_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
                 rc = store_cursor_next(cur, &key, &kl, &v, &vl);
                 if (rc != 0)
                     break;
-                if (kl < CONSENT_ID_BYTES)
+                if (kl < ID_BYTES)
                     continue;
-                if (have_last && memcmp(key, last, CONSENT_ID_BYTES) == 0)
+                if (have_last && memcmp(key, last, ID_BYTES) == 0)
                     continue;
-                memcpy(last, key, CONSENT_ID_BYTES);
+                memcpy(last, key, ID_BYTES);
                 have_last = 1;
                 if (ti == 1) {
                     /* A head whose chain lost its first entry. */
@@ -296,7 +296,7 @@ int consent_verify_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
                     if (g == ES_NOT_FOUND) {
                         chains++;
                         broken = 1;
-                        consent_id_hex(last, hex);
+                        id_hex(last, hex);
                     } else if (g != 0) {
                         rc = g;
                     }
@@ -309,7 +309,7 @@ int consent_verify_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
                 if (vrc != 0)
                     rc = vrc;
                 else if (broken)
-                    consent_id_hex(last, hex);
+                    id_hex(last, hex);
             }
             store_cursor_close(&cur);
             if (rc == ES_NOT_FOUND)

@@ -15,39 +15,6 @@
 
 /* ---- ids and strings ---- */
 
-int consent_id_parse(const char *hex, uint8_t out[CONSENT_ID_BYTES])
-{
-    if (!hex || strlen(hex) != 2 * CONSENT_ID_BYTES)
-        return ES_INVALID_ARGUMENT;
-    for (size_t i = 0; i < CONSENT_ID_BYTES; i++) {
-        unsigned v = 0;
-        for (size_t j = 0; j < 2; j++) {
-            char ch = hex[2 * i + j];
-            unsigned d;
-            if (ch >= '0' && ch <= '9')
-                d = (unsigned)(ch - '0');
-            else if (ch >= 'a' && ch <= 'f')
-                d = (unsigned)(ch - 'a' + 10);
-            else
-                return ES_INVALID_ARGUMENT;
-            v = (v << 4) | d;
-        }
-        out[i] = (uint8_t)v;
-    }
-    return ES_OK;
-}
-
-const char *consent_id_hex(const uint8_t id[CONSENT_ID_BYTES], char out[CONSENT_HEX_ID])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < CONSENT_ID_BYTES; i++) {
-        out[2 * i] = digits[id[i] >> 4];
-        out[2 * i + 1] = digits[id[i] & 0xf];
-    }
-    out[2 * CONSENT_ID_BYTES] = '\0';
-    return out;
-}
-
 int consent_code_valid(const char *s)
 {
     if (!s)
@@ -61,16 +28,6 @@ int consent_code_valid(const char *s)
               ch == '.' || ch == '_' || ch == '-'))
             return 0;
     }
-    return 1;
-}
-
-int consent_rpps_valid(const char *s)
-{
-    if (!s || strlen(s) != 11)
-        return 0;
-    for (size_t i = 0; i < 11; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
     return 1;
 }
 
@@ -106,11 +63,11 @@ long consent_utf8_chars(const char *s)
 
 /* ---- callers ---- */
 
-int consent_caller_patient(svc_call_t *c, uint8_t pid[CONSENT_ID_BYTES])
+int consent_caller_patient(svc_call_t *c, uint8_t pid[ID_BYTES])
 {
     const Espace__V1__Caller *who = svc_caller(c);
     if (who->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT ||
-        consent_id_parse(who->principal, pid) != 0)
+        id_parse(who->principal, pid) != 0)
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "patients only");
     return ES_OK;
 }
@@ -119,7 +76,7 @@ int consent_caller_pro(svc_call_t *c, const char **rpps)
 {
     const Espace__V1__Caller *who = svc_caller(c);
     if (who->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL ||
-        !consent_rpps_valid(who->principal))
+        rpps_validate(who->principal) != 0)
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "professionals only");
     *rpps = who->principal;
     return ES_OK;

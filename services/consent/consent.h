@@ -30,16 +30,15 @@
 #ifndef ES_CONSENT_H
 #define ES_CONSENT_H
 
+#include "proto/ids.h"   /* ID_BYTES: grant, emergency and patient ids */
+#include "proto/names.h" /* SERVICE_CONSENT, TOPIC_CONSENT_* */
 #include "runtime/service.h"
 
-#define CONSENT_SERVICE "consent"
+#define CONSENT_SERVICE SERVICE_CONSENT /* proto/names.h */
 #define CONSENT_EMERGENCY_MS (4LL * 3600 * 1000) /* bris de glace lasts 4 hours */
 /* Test-only override of CONSENT_EMERGENCY_MS, read once at service start
  * (milliseconds, 1..CONSENT_EMERGENCY_MS). Never set it in production. */
 #define CONSENT_EMERGENCY_ENV "ESPACE_EMERGENCY_MS"
-#define CONSENT_TOPIC_EMERGENCY "consent.emergency"
-#define CONSENT_TOPIC_REQUEST "consent.request"
-#define CONSENT_TOPIC_REVOKED "consent.grant.revoked"
 
 #define CONSENT_MAX_SCOPES 16         /* scopes per grant or app */
 #define CONSENT_MAX_CODES 32          /* codes per scope */
@@ -50,7 +49,6 @@
 #define CONSENT_LIST_MAX 200
 #define CONSENT_AUDIT_PAGE_DEFAULT 50 /* ReadAudit page */
 #define CONSENT_AUDIT_PAGE_MAX 200
-#define CONSENT_ID_BYTES 16           /* grant, emergency and patient ids */
 
 /* Table names (audit is the one tampering tests write to). */
 #define CONSENT_T_APPS "apps"

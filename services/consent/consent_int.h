@@ -24,11 +24,13 @@
 #include <stdint.h>
 
 #include "services/consent/consent.h"
+#include "proto/ids.h"
+#include "proto/names.h"
+#include "proto/rpps.h"
 #include "espace/v1/consent.pb-c.h"
 #include "storage/store.h"
 
 #define CONSENT_HASH_BYTES 32 /* BLAKE2b-256 chain hash */
-#define CONSENT_HEX_ID 33     /* 32 hex + NUL */
 #define CONSENT_MAX_GRANTEE 64 /* app id / RPPS chars */
 
 typedef struct consent_state {
@@ -37,14 +39,8 @@ typedef struct consent_state {
 
 /* ---- helpers (consent.c) ---- */
 
-/* 32 lower-case hex -> 16 bytes. 0 or ES_INVALID_ARGUMENT. */
-int consent_id_parse(const char *hex, uint8_t out[CONSENT_ID_BYTES]);
-/* 16 bytes -> 32 lower-case hex + NUL. Returns out. */
-const char *consent_id_hex(const uint8_t id[CONSENT_ID_BYTES], char out[CONSENT_HEX_ID]);
 /* 1 if s is a code/detail: 1..CONSENT_MAX_CODE of [A-Za-z0-9._-]. */
 int consent_code_valid(const char *s);
-/* 1 if s is exactly 11 ASCII digits. */
-int consent_rpps_valid(const char *s);
 /* 1 if s is an app id: 3..64 of [a-z0-9._-]. */
 int consent_app_id_valid(const char *s);
 /* Length of s in characters if valid UTF-8 (no NUL), else -1. */
@@ -52,7 +48,7 @@ long consent_utf8_chars(const char *s);
 
 /* Caller checks: fail the call with PERMISSION_DENIED (and return that
  * status) unless the caller is of the kind required. */
-int consent_caller_patient(svc_call_t *c, uint8_t pid[CONSENT_ID_BYTES]);
+int consent_caller_patient(svc_call_t *c, uint8_t pid[ID_BYTES]);
 int consent_caller_pro(svc_call_t *c, const char **rpps);
 
 /* Validate scopes (field prefix such as scopes or app.scopes). 0 or the
@@ -86,16 +82,16 @@ char *consent_grant_effective(Espace__V1__Grant *g, int64_t now);
 /* 1 if the grant's scopes allow (category, action, detail). */
 int consent_grant_covers(const Espace__V1__Grant *g, int category, int action,
                          const char *detail);
-int consent_grant_load(store_txn_t *t, const uint8_t gid[CONSENT_ID_BYTES],
+int consent_grant_load(store_txn_t *t, const uint8_t gid[ID_BYTES],
                        Espace__V1__Grant **out);
 
 /* ---- audit.c ---- */
 /* Append e to the patient's chain (sets e->seq; e->hash is ignored). */
-int consent_audit_append(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
+int consent_audit_append(store_txn_t *t, const uint8_t pid[ID_BYTES],
                          Espace__V1__AuditEntry *e);
 /* Read one page of a patient's trail, newest first. *entries is a malloc'd
  * array of decoded entries (free with consent_audit_page_free). */
-int consent_audit_page(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], uint64_t before_seq,
+int consent_audit_page(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t before_seq,
                        uint32_t limit, Espace__V1__AuditEntry ***entries, size_t *n,
                        uint64_t *next_before);
 void consent_audit_page_free(Espace__V1__AuditEntry **entries, size_t n);

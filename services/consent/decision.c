@@ -20,13 +20,13 @@
 #include "process/log.h"
 #include "proto/status.h"
 
-#define EMERGENCY_KEY (CONSENT_ID_BYTES + 11)
+#define EMERGENCY_KEY (ID_BYTES + 11)
 #define ACCESSOR_MAX 128 /* bytes of an accessor principal */
 
 typedef struct decision {
     int allowed;                          /* outcome */
     Espace__V1__Basis basis;              /* why */
-    uint8_t ref[CONSENT_ID_BYTES];        /* grant or emergency id */
+    uint8_t ref[ID_BYTES];        /* grant or emergency id */
     int has_ref;                          /* ref is set */
     Espace__V1__Purpose purpose;          /* legal purpose of the grant */
     const char *purpose_of_use;           /* v3-ActReason code or "" */
@@ -34,22 +34,22 @@ typedef struct decision {
 } decision_t;
 
 /* Look for an active grant of (kind, id) on the patient covering the access. */
-static int s_find_grant(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], int kind,
+static int s_find_grant(store_txn_t *t, const uint8_t pid[ID_BYTES], int kind,
                         const char *id, int category, int action, const char *detail,
                         int64_t now, decision_t *d)
 {
     store_cursor_t *cur = NULL;
-    int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, CONSENT_ID_BYTES, &cur);
+    int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, ID_BYTES, &cur);
     while (rc == 0 && !d->allowed) {
         const void *k, *v;
         size_t kl, vl;
         rc = store_cursor_next(cur, &k, &kl, &v, &vl);
         if (rc != 0)
             break;
-        if (kl != 2 * CONSENT_ID_BYTES || memcmp(k, pid, CONSENT_ID_BYTES) != 0)
+        if (kl != 2 * ID_BYTES || memcmp(k, pid, ID_BYTES) != 0)
             break;
         Espace__V1__Grant *g = NULL;
-        if ((rc = consent_grant_load(t, (const uint8_t *)k + CONSENT_ID_BYTES, &g)) != 0)
+        if ((rc = consent_grant_load(t, (const uint8_t *)k + ID_BYTES, &g)) != 0)
             break;
         if ((int)g->grantee_kind == kind && strcmp(g->grantee_id, id) == 0 &&
             g->status == ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE && g->period &&
@@ -57,8 +57,8 @@ static int s_find_grant(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], int
             consent_grant_covers(g, category, action, detail)) {
             d->allowed = 1;
             d->basis = ESPACE__V1__BASIS__BASIS_GRANT;
-            memcpy(d->ref, g->id.data, CONSENT_ID_BYTES);
-            d->has_ref = g->id.len == CONSENT_ID_BYTES;
+            memcpy(d->ref, g->id.data, ID_BYTES);
+            d->has_ref = g->id.len == ID_BYTES;
             d->purpose = g->purpose;
             d->purpose_of_use = "TREAT";
             d->reason = "active grant";
@@ -69,7 +69,7 @@ static int s_find_grant(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES], int
     return rc == ES_NOT_FOUND ? ES_OK : rc;
 }
 
-static int s_find_emergency(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
+static int s_find_emergency(store_txn_t *t, const uint8_t pid[ID_BYTES],
                             const char *rpps, int category, int action, int64_t now,
                             decision_t *d)
 {
@@ -77,8 +77,8 @@ static int s_find_emergency(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
         category == ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
         return ES_OK;
     uint8_t key[EMERGENCY_KEY];
-    memcpy(key, pid, CONSENT_ID_BYTES);
-    memcpy(key + CONSENT_ID_BYTES, rpps, 11);
+    memcpy(key, pid, ID_BYTES);
+    memcpy(key + ID_BYTES, rpps, 11);
     Espace__V1__Emergency *e = NULL;
     int rc = consent_load(t, CONSENT_T_EMERGENCY, key, sizeof key,
                           &espace__v1__emergency__descriptor, (ProtobufCMessage **)&e);
@@ -86,10 +86,10 @@ static int s_find_emergency(store_txn_t *t, const uint8_t pid[CONSENT_ID_BYTES],
         return ES_OK;
     if (rc != 0)
         return rc;
-    if (e->start_ms <= now && now < e->until_ms && e->id.len == CONSENT_ID_BYTES) {
+    if (e->start_ms <= now && now < e->until_ms && e->id.len == ID_BYTES) {
         d->allowed = 1;
         d->basis = ESPACE__V1__BASIS__BASIS_EMERGENCY;
-        memcpy(d->ref, e->id.data, CONSENT_ID_BYTES);
+        memcpy(d->ref, e->id.data, ID_BYTES);
         d->has_ref = 1;
         d->purpose_of_use = "ETREAT";
         d->reason = "emergency access";
@@ -111,7 +111,7 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     const Espace__V1__DecideRequest *req = (const Espace__V1__DecideRequest *)m;
     const Espace__V1__Caller *who = svc_caller(c);
     const Espace__V1__Caller *acc = req->accessor;
-    uint8_t pid[CONSENT_ID_BYTES], self[CONSENT_ID_BYTES];
+    uint8_t pid[ID_BYTES], self[ID_BYTES];
     int64_t now = svc_now_ms(c);
     int rc;
 
@@ -122,7 +122,7 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     if (!acc->principal || strlen(acc->principal) > ACCESSOR_MAX)
         return svc_fail(c, ES_INVALID_ARGUMENT, "accessor.principal", "at most %d bytes",
                         ACCESSOR_MAX);
-    if (consent_id_parse(req->patient_id, pid) != 0)
+    if (id_parse(req->patient_id, pid) != 0)
         return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
     int category = req->category, action = req->action;
     if (category < ESPACE__V1__CATEGORY__CATEGORY_AGENDA ||
@@ -143,8 +143,8 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     d.reason = "no active grant covers this access";
 
     if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
-        consent_id_parse(acc->principal, self) == 0 &&
-        memcmp(self, pid, CONSENT_ID_BYTES) == 0) {
+        id_parse(acc->principal, self) == 0 &&
+        memcmp(self, pid, ID_BYTES) == 0) {
         /* The patient: allowed, and not audited (the trail lists others). */
         Espace__V1__DecideReply rep = ESPACE__V1__DECIDE_REPLY__INIT;
         rep.allowed = 1;
@@ -157,7 +157,7 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
 
     rc = ES_OK;
     if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL &&
-        consent_rpps_valid(acc->principal)) {
+        (rpps_validate(acc->principal) == 0)) {
         rc = s_find_grant(t, pid, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, acc->principal,
                           category, action, detail, now, &d);
         if (rc == 0 && !d.allowed)
@@ -196,7 +196,7 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     e.purpose_of_use = (char *)d.purpose_of_use;
     if (d.has_ref) {
         e.grant_id.data = d.ref;
-        e.grant_id.len = CONSENT_ID_BYTES;
+        e.grant_id.len = ID_BYTES;
     }
     e.allowed = d.allowed;
     e.reason = (char *)d.reason;
@@ -208,7 +208,7 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     rep.basis = d.allowed ? d.basis : ESPACE__V1__BASIS__BASIS_NONE;
     if (d.has_ref) {
         rep.grant_id.data = d.ref;
-        rep.grant_id.len = CONSENT_ID_BYTES;
+        rep.grant_id.len = ID_BYTES;
     }
     rep.reason = (char *)d.reason;
     if ((rc = svc_reply(c, &rep.base)) != 0)
@@ -223,31 +223,31 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
     const Espace__V1__DeclareEmergencyRequest *req =
         (const Espace__V1__DeclareEmergencyRequest *)m;
     const char *rpps = NULL;
-    uint8_t pid[CONSENT_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     int rc;
     if ((rc = consent_caller_pro(c, &rpps)) != 0)
         return rc;
-    if (consent_id_parse(req->patient_id, pid) != 0)
+    if (id_parse(req->patient_id, pid) != 0)
         return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
     long rn = consent_utf8_chars(req->reason);
     if (rn < 1 || rn > CONSENT_MAX_REASON)
         return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "1..%d characters of UTF-8",
                         CONSENT_MAX_REASON);
     int64_t now = svc_now_ms(c);
-    uint8_t eid[CONSENT_ID_BYTES];
-    char pid_hex[CONSENT_HEX_ID];
+    uint8_t eid[ID_BYTES];
+    char pid_hex[ID_HEX];
     randombytes_buf(eid, sizeof eid);
     Espace__V1__Emergency e = ESPACE__V1__EMERGENCY__INIT;
     e.id.data = eid;
     e.id.len = sizeof eid;
-    e.patient_id = (char *)consent_id_hex(pid, pid_hex);
+    e.patient_id = (char *)id_hex(pid, pid_hex);
     e.rpps = (char *)rpps;
     e.reason = req->reason;
     e.start_ms = now;
     e.until_ms = now + s->emergency_ms;
     uint8_t key[EMERGENCY_KEY];
-    memcpy(key, pid, CONSENT_ID_BYTES);
-    memcpy(key + CONSENT_ID_BYTES, rpps, 11);
+    memcpy(key, pid, ID_BYTES);
+    memcpy(key + ID_BYTES, rpps, 11);
     if ((rc = consent_save(t, CONSENT_T_EMERGENCY, key, sizeof key, &e.base)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");
 
@@ -274,8 +274,8 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
     ev.rpps = e.rpps;
     ev.until_ms = e.until_ms;
     ev.emergency_id = e.id;
-    if ((rc = svc_publish(c, CONSENT_TOPIC_EMERGENCY, &ev.base)) != 0)
-        log_warn(CONSENT_SERVICE, "publish.fail", "topic=%s status=%s", CONSENT_TOPIC_EMERGENCY,
+    if ((rc = svc_publish(c, TOPIC_CONSENT_EMERGENCY, &ev.base)) != 0)
+        log_warn(CONSENT_SERVICE, "publish.fail", "topic=%s status=%s", TOPIC_CONSENT_EMERGENCY,
                  es_status_name(rc));
     log_info(CONSENT_SERVICE, "emergency.declared", "patient=%s rpps=%s until_ms=%lld", pid_hex,
              rpps, (long long)e.until_ms);

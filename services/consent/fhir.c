@@ -114,11 +114,11 @@ static const char *s_status(int st)
 static char *s_consent_json(const Espace__V1__Grant *g, size_t *len)
 {
     json_t j;
-    char t[64], gh[CONSENT_HEX_ID], idnat[16];
+    char t[64], gh[ID_HEX], idnat[16];
     json_init(&j);
     json_obj_open(&j, NULL);
     json_str(&j, "resourceType", "Consent");
-    json_str(&j, "id", g->id.len == CONSENT_ID_BYTES ? consent_id_hex(g->id.data, gh) : "");
+    json_str(&j, "id", g->id.len == ID_BYTES ? id_hex(g->id.data, gh) : "");
     json_arr_open(&j, "identifier");
     json_obj_open(&j, NULL);
     json_str(&j, "system", SYS_GRANT);
@@ -197,7 +197,7 @@ int consent_export_grant_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m
     (void)st;
     const Espace__V1__ExportGrantFhirRequest *req = (const Espace__V1__ExportGrantFhirRequest *)m;
     const Espace__V1__Caller *who = svc_caller(c);
-    if (req->grant_id.len != CONSENT_ID_BYTES)
+    if (req->grant_id.len != ID_BYTES)
         return svc_fail(c, ES_INVALID_ARGUMENT, "grant_id", "16 bytes");
     Espace__V1__Grant *g = NULL;
     int rc = consent_grant_load(t, req->grant_id.data, &g);
@@ -250,7 +250,7 @@ static const char *s_kind_system(int kind)
 
 static void s_audit_event(json_t *j, const char *pid_hex, const Espace__V1__AuditEntry *e)
 {
-    char t[64], id[64], gh[CONSENT_HEX_ID], who[140];
+    char t[64], id[64], gh[ID_HEX], who[140];
     int write = e->action == ESPACE__V1__ACTION__ACTION_WRITE;
     json_obj_open(j, NULL);
     json_obj_open(j, "resource");
@@ -334,9 +334,9 @@ static void s_audit_event(json_t *j, const char *pid_hex, const Espace__V1__Audi
         }
         json_obj_close(j);
     }
-    if (e->grant_id.len == CONSENT_ID_BYTES) {
+    if (e->grant_id.len == ID_BYTES) {
         json_obj_open(j, NULL);
-        s_identifier(j, "what", SYS_GRANT, consent_id_hex(e->grant_id.data, gh));
+        s_identifier(j, "what", SYS_GRANT, id_hex(e->grant_id.data, gh));
         json_obj_open(j, "type");
         json_str(j, "system", SYS_ENTITYTYPE);
         json_str(j, "code", "2");
@@ -354,8 +354,8 @@ int consent_export_audit_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m
 {
     (void)st;
     const Espace__V1__ExportAuditFhirRequest *req = (const Espace__V1__ExportAuditFhirRequest *)m;
-    uint8_t pid[CONSENT_ID_BYTES];
-    char pid_hex[CONSENT_HEX_ID];
+    uint8_t pid[ID_BYTES];
+    char pid_hex[ID_HEX];
     int rc;
     if ((rc = consent_caller_patient(c, pid)) != 0)
         return rc;
@@ -367,7 +367,7 @@ int consent_export_audit_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m
     uint64_t next = 0;
     if ((rc = consent_audit_page(t, pid, req->before_seq, limit, &es, &n, &next)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");
-    consent_id_hex(pid, pid_hex);
+    id_hex(pid, pid_hex);
     json_t j;
     json_init(&j);
     json_obj_open(&j, NULL);

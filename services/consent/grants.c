@@ -12,7 +12,7 @@
 #include "process/log.h"
 #include "proto/status.h"
 
-#define GRANTEE_KEY_MAX (1 + CONSENT_MAX_GRANTEE + 1 + CONSENT_ID_BYTES)
+#define GRANTEE_KEY_MAX (1 + CONSENT_MAX_GRANTEE + 1 + ID_BYTES)
 
 /* ---- shared with decision.c and fhir.c ---- */
 
@@ -44,10 +44,10 @@ int consent_grant_covers(const Espace__V1__Grant *g, int category, int action, c
     return 0;
 }
 
-int consent_grant_load(store_txn_t *t, const uint8_t gid[CONSENT_ID_BYTES],
+int consent_grant_load(store_txn_t *t, const uint8_t gid[ID_BYTES],
                        Espace__V1__Grant **out)
 {
-    return consent_load(t, CONSENT_T_GRANTS, gid, CONSENT_ID_BYTES,
+    return consent_load(t, CONSENT_T_GRANTS, gid, ID_BYTES,
                         &espace__v1__grant__descriptor, (ProtobufCMessage **)out);
 }
 
@@ -65,17 +65,17 @@ static size_t s_grantee_prefix(int kind, const char *id, uint8_t out[GRANTEE_KEY
 /* Store g (new: also its index entries). */
 static int s_grant_put(store_txn_t *t, const Espace__V1__Grant *g, const uint8_t pid[16], int is_new)
 {
-    int rc = consent_save(t, CONSENT_T_GRANTS, g->id.data, CONSENT_ID_BYTES, &g->base);
+    int rc = consent_save(t, CONSENT_T_GRANTS, g->id.data, ID_BYTES, &g->base);
     if (rc != 0 || !is_new)
         return rc;
     uint8_t k[GRANTEE_KEY_MAX];
-    memcpy(k, pid, CONSENT_ID_BYTES);
-    memcpy(k + CONSENT_ID_BYTES, g->id.data, CONSENT_ID_BYTES);
-    if ((rc = store_put(t, CONSENT_T_BY_PATIENT, k, 2 * CONSENT_ID_BYTES, "", 0)) != 0)
+    memcpy(k, pid, ID_BYTES);
+    memcpy(k + ID_BYTES, g->id.data, ID_BYTES);
+    if ((rc = store_put(t, CONSENT_T_BY_PATIENT, k, 2 * ID_BYTES, "", 0)) != 0)
         return rc;
     size_t n = s_grantee_prefix(g->grantee_kind, g->grantee_id, k);
-    memcpy(k + n, g->id.data, CONSENT_ID_BYTES);
-    return store_put(t, CONSENT_T_BY_GRANTEE, k, n + CONSENT_ID_BYTES, "", 0);
+    memcpy(k + n, g->id.data, ID_BYTES);
+    return store_put(t, CONSENT_T_BY_GRANTEE, k, n + ID_BYTES, "", 0);
 }
 
 /* Grants of a patient; with rpps, also whether a proposal of that
@@ -84,7 +84,7 @@ static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpp
                           size_t *count, int *pending)
 {
     store_cursor_t *cur = NULL;
-    int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, CONSENT_ID_BYTES, &cur);
+    int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, ID_BYTES, &cur);
     *count = 0;
     if (pending)
         *pending = 0;
@@ -94,12 +94,12 @@ static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpp
         rc = store_cursor_next(cur, &k, &kl, &v, &vl);
         if (rc != 0)
             break;
-        if (kl != 2 * CONSENT_ID_BYTES || memcmp(k, pid, CONSENT_ID_BYTES) != 0)
+        if (kl != 2 * ID_BYTES || memcmp(k, pid, ID_BYTES) != 0)
             break;
         (*count)++;
         if (rpps && pending) {
             Espace__V1__Grant *g = NULL;
-            rc = consent_grant_load(t, (const uint8_t *)k + CONSENT_ID_BYTES, &g);
+            rc = consent_grant_load(t, (const uint8_t *)k + ID_BYTES, &g);
             if (rc != 0)
                 break;
             if (g->grantee_kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL &&
@@ -117,18 +117,18 @@ static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpp
  * the patient in hex (in pid_hex), the period start..end (in *period), created
  * and updated now. g borrows gid, pid_hex and period; the caller sets the
  * grantee, scopes, purpose and status. */
-static void s_grant_fresh(svc_call_t *c, const uint8_t pid[CONSENT_ID_BYTES], int64_t start,
+static void s_grant_fresh(svc_call_t *c, const uint8_t pid[ID_BYTES], int64_t start,
                           int64_t end, Espace__V1__Grant *g, Espace__V1__Period *period,
-                          uint8_t gid[CONSENT_ID_BYTES], char pid_hex[CONSENT_HEX_ID])
+                          uint8_t gid[ID_BYTES], char pid_hex[ID_HEX])
 {
-    randombytes_buf(gid, CONSENT_ID_BYTES);
+    randombytes_buf(gid, ID_BYTES);
     espace__v1__period__init(period);
     period->start_ms = start;
     period->end_ms = end;
     espace__v1__grant__init(g);
     g->id.data = gid;
-    g->id.len = CONSENT_ID_BYTES;
-    g->patient_id = (char *)consent_id_hex(pid, pid_hex);
+    g->id.len = ID_BYTES;
+    g->patient_id = (char *)id_hex(pid, pid_hex);
     g->period = period;
     g->created_ms = g->updated_ms = svc_now_ms(c);
 }
@@ -204,21 +204,21 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
 {
     (void)st;
     const Espace__V1__GrantRequest *req = (const Espace__V1__GrantRequest *)m;
-    uint8_t pid[CONSENT_ID_BYTES], body_pid[CONSENT_ID_BYTES];
+    uint8_t pid[ID_BYTES], body_pid[ID_BYTES];
     Espace__V1__App *app = NULL;
     int rc;
     if ((rc = consent_caller_patient(c, pid)) != 0)
         return rc;
     if (req->patient_id && req->patient_id[0]) {
-        if (consent_id_parse(req->patient_id, body_pid) != 0)
+        if (id_parse(req->patient_id, body_pid) != 0)
             return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
-        if (memcmp(body_pid, pid, CONSENT_ID_BYTES) != 0)
+        if (memcmp(body_pid, pid, ID_BYTES) != 0)
             return svc_fail(c, ES_PERMISSION_DENIED, "patient_id",
                             "a patient grants only on their own behalf");
     }
     int kind = req->grantee_kind;
     if (kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL) {
-        if (!consent_rpps_valid(req->grantee_id))
+        if (rpps_validate(req->grantee_id) != 0)
             return svc_fail(c, ES_INVALID_ARGUMENT, "grantee_id", "RPPS: 11 digits");
     } else if (kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_APP) {
         if (!consent_app_id_valid(req->grantee_id))
@@ -265,8 +265,8 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
         goto done;
     }
 
-    uint8_t gid[CONSENT_ID_BYTES];
-    char pid_hex[CONSENT_HEX_ID];
+    uint8_t gid[ID_BYTES];
+    char pid_hex[ID_HEX];
     Espace__V1__Period period;
     Espace__V1__Grant g;
     s_grant_fresh(c, pid, start, end, &g, &period, gid, pid_hex);
@@ -282,9 +282,9 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     }
     if ((rc = s_reply_grant(c, &espace__v1__grant_reply__descriptor, &g)) != 0)
         goto done;
-    char gh[CONSENT_HEX_ID];
+    char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.given", "patient=%s grant=%s grantee_kind=%d grantee=%s",
-             pid_hex, consent_id_hex(gid, gh), kind, req->grantee_id);
+             pid_hex, id_hex(gid, gh), kind, req->grantee_id);
 done:
     if (app)
         codec_free(&app->base);
@@ -298,19 +298,19 @@ int consent_list_grants(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
     (void)st;
     const Espace__V1__ListGrantsRequest *req = (const Espace__V1__ListGrantsRequest *)m;
     const Espace__V1__Caller *who = svc_caller(c);
-    uint8_t prefix[GRANTEE_KEY_MAX + CONSENT_ID_BYTES];
+    uint8_t prefix[GRANTEE_KEY_MAX + ID_BYTES];
     size_t plen = 0;
-    uint8_t filter[CONSENT_ID_BYTES];
+    uint8_t filter[ID_BYTES];
     int filtered = 0;
     const char *table = CONSENT_T_BY_GRANTEE;
     int rc;
 
     if (who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
-        consent_id_parse(who->principal, prefix) == 0) {
-        plen = CONSENT_ID_BYTES;
+        id_parse(who->principal, prefix) == 0) {
+        plen = ID_BYTES;
         table = CONSENT_T_BY_PATIENT;
     } else if ((who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL &&
-                consent_rpps_valid(who->principal)) ||
+                (rpps_validate(who->principal) == 0)) ||
                (who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_APP &&
                 consent_app_id_valid(who->principal))) {
         int kind = who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_APP
@@ -318,14 +318,14 @@ int consent_list_grants(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
                        : ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL;
         plen = s_grantee_prefix(kind, who->principal, prefix);
         if (req->patient_id && req->patient_id[0]) {
-            if (consent_id_parse(req->patient_id, filter) != 0)
+            if (id_parse(req->patient_id, filter) != 0)
                 return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
             filtered = 1;
         }
     } else {
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "patients, professionals or apps only");
     }
-    if (req->cursor.len != 0 && req->cursor.len != CONSENT_ID_BYTES)
+    if (req->cursor.len != 0 && req->cursor.len != ID_BYTES)
         return svc_fail(c, ES_INVALID_ARGUMENT, "cursor", "16 bytes or empty");
     if (req->limit > CONSENT_LIST_MAX)
         return svc_fail(c, ES_INVALID_ARGUMENT, "limit", "at most %d", CONSENT_LIST_MAX);
@@ -335,8 +335,8 @@ int consent_list_grants(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
     memcpy(from, prefix, plen);
     size_t flen = plen;
     if (req->cursor.len) {
-        memcpy(from + plen, req->cursor.data, CONSENT_ID_BYTES);
-        flen += CONSENT_ID_BYTES;
+        memcpy(from + plen, req->cursor.data, ID_BYTES);
+        flen += ID_BYTES;
     }
 
     Espace__V1__Grant **gs = calloc(limit, sizeof *gs);
@@ -365,19 +365,19 @@ int consent_list_grants(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
             rc = svc_fail(c, rc, NULL, "storage failure");
             goto done;
         }
-        if (kl != plen + CONSENT_ID_BYTES || memcmp(k, prefix, plen) != 0)
+        if (kl != plen + ID_BYTES || memcmp(k, prefix, plen) != 0)
             break;
         const uint8_t *gid = (const uint8_t *)k + plen;
-        if (req->cursor.len && memcmp(gid, req->cursor.data, CONSENT_ID_BYTES) == 0)
+        if (req->cursor.len && memcmp(gid, req->cursor.data, ID_BYTES) == 0)
             continue;
         Espace__V1__Grant *g = NULL;
         if ((rc = consent_grant_load(t, gid, &g)) != 0) {
             rc = svc_fail(c, rc, NULL, "storage failure");
             goto done;
         }
-        uint8_t gp[CONSENT_ID_BYTES];
-        if (filtered && (consent_id_parse(g->patient_id, gp) != 0 ||
-                         memcmp(gp, filter, CONSENT_ID_BYTES) != 0)) {
+        uint8_t gp[ID_BYTES];
+        if (filtered && (id_parse(g->patient_id, gp) != 0 ||
+                         memcmp(gp, filter, ID_BYTES) != 0)) {
             codec_free(&g->base);
             continue;
         }
@@ -409,21 +409,21 @@ done:
 
 /* Load a grant of the calling patient; NOT_FOUND (never "someone else's"). */
 static int s_own_grant(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id,
-                       uint8_t pid[CONSENT_ID_BYTES], Espace__V1__Grant **out)
+                       uint8_t pid[ID_BYTES], Espace__V1__Grant **out)
 {
     int rc;
     *out = NULL;
     if ((rc = consent_caller_patient(c, pid)) != 0)
         return rc;
-    if (id->len != CONSENT_ID_BYTES)
+    if (id->len != ID_BYTES)
         return svc_fail(c, ES_INVALID_ARGUMENT, "grant_id", "16 bytes");
     rc = consent_grant_load(t, id->data, out);
     if (rc == ES_NOT_FOUND)
         return svc_fail(c, rc, "grant_id", "no such grant");
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
-    uint8_t gp[CONSENT_ID_BYTES];
-    if (consent_id_parse((*out)->patient_id, gp) != 0 || memcmp(gp, pid, CONSENT_ID_BYTES) != 0) {
+    uint8_t gp[ID_BYTES];
+    if (id_parse((*out)->patient_id, gp) != 0 || memcmp(gp, pid, ID_BYTES) != 0) {
         codec_free(&(*out)->base);
         *out = NULL;
         return svc_fail(c, ES_NOT_FOUND, "grant_id", "no such grant");
@@ -446,7 +446,7 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
 {
     (void)st;
     const Espace__V1__RevokeGrantRequest *req = (const Espace__V1__RevokeGrantRequest *)m;
-    uint8_t pid[CONSENT_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     Espace__V1__Grant *g = NULL;
     int rc = s_own_grant(c, t, &req->grant_id, pid, &g);
     if (rc != 0)
@@ -467,10 +467,10 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     }
     if ((rc = s_reply_grant(c, &espace__v1__revoke_grant_reply__descriptor, g)) != 0)
         goto done;
-    s_publish_change(c, CONSENT_TOPIC_REVOKED, g);
-    char gh[CONSENT_HEX_ID];
+    s_publish_change(c, TOPIC_CONSENT_REVOKED, g);
+    char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.revoked", "patient=%s grant=%s", g->patient_id,
-             consent_id_hex(g->id.data, gh));
+             id_hex(g->id.data, gh));
 done:
     s_grant_free(g, own_reason);
     return rc;
@@ -483,11 +483,11 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     (void)st;
     const Espace__V1__RequestAccessRequest *req = (const Espace__V1__RequestAccessRequest *)m;
     const char *rpps = NULL;
-    uint8_t pid[CONSENT_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     int rc;
     if ((rc = consent_caller_pro(c, &rpps)) != 0)
         return rc;
-    if (consent_id_parse(req->patient_id, pid) != 0)
+    if (id_parse(req->patient_id, pid) != 0)
         return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
     if ((rc = consent_scopes_check(c, "scopes", req->scopes, req->n_scopes)) != 0)
         return rc;
@@ -510,8 +510,8 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     if (count >= CONSENT_MAX_GRANTS)
         return svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "too many grants");
 
-    uint8_t gid[CONSENT_ID_BYTES];
-    char pid_hex[CONSENT_HEX_ID];
+    uint8_t gid[ID_BYTES];
+    char pid_hex[ID_HEX];
     Espace__V1__Period period;
     Espace__V1__Grant g;
     s_grant_fresh(c, pid, start, end, &g, &period, gid, pid_hex);
@@ -526,10 +526,10 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
         return svc_fail(c, rc, NULL, "storage failure");
     if ((rc = s_reply_grant(c, &espace__v1__request_access_reply__descriptor, &g)) != 0)
         return rc;
-    s_publish_change(c, CONSENT_TOPIC_REQUEST, &g);
-    char gh[CONSENT_HEX_ID];
+    s_publish_change(c, TOPIC_CONSENT_REQUEST, &g);
+    char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.requested", "patient=%s grant=%s rpps=%s", pid_hex,
-             consent_id_hex(gid, gh), rpps);
+             id_hex(gid, gh), rpps);
     return ES_OK;
 }
 
@@ -539,7 +539,7 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
 {
     (void)st;
     const Espace__V1__AnswerRequestRequest *req = (const Espace__V1__AnswerRequestRequest *)m;
-    uint8_t pid[CONSENT_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     Espace__V1__Grant *g = NULL;
     int rc = s_own_grant(c, t, &req->grant_id, pid, &g);
     if (rc != 0)
@@ -559,9 +559,9 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     consent_grant_effective(g, svc_now_ms(c));
     if ((rc = s_reply_grant(c, &espace__v1__answer_request_reply__descriptor, g)) != 0)
         goto done;
-    char gh[CONSENT_HEX_ID];
+    char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.answered", "patient=%s grant=%s accept=%d", g->patient_id,
-             consent_id_hex(g->id.data, gh), req->accept ? 1 : 0);
+             id_hex(g->id.data, gh), req->accept ? 1 : 0);
 done:
     s_grant_free(g, own_reason);
     return rc;

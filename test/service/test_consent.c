@@ -932,7 +932,7 @@ static void test_request_and_emergency(void **state)
     /* Emergency: bad reason, then a declaration published on the bus. */
     bus_sub_t *sub = NULL;
     assert_int_equal(h_sub(&F.h, &sub), 0);
-    assert_int_equal(bus_subscribe(sub, CONSENT_TOPIC_EMERGENCY), 0);
+    assert_int_equal(bus_subscribe(sub, TOPIC_CONSENT_EMERGENCY), 0);
     h_sleep_ms(300); /* let the subscription reach the broker */
     Espace__V1__DeclareEmergencyRequest er = ESPACE__V1__DECLARE_EMERGENCY_REQUEST__INIT;
     er.patient_id = (char *)pid;
@@ -952,7 +952,7 @@ static void test_request_and_emergency(void **state)
     char topic[BUS_MAX_TOPIC + 1];
     Espace__V1__Event *ev = NULL;
     assert_int_equal(bus_sub_recv(sub, 3000, topic, &ev), 0);
-    assert_string_equal(topic, CONSENT_TOPIC_EMERGENCY);
+    assert_string_equal(topic, TOPIC_CONSENT_EMERGENCY);
     ProtobufCMessage *body = NULL;
     assert_int_equal(codec_decode(&espace__v1__emergency_declared__descriptor, ev->body.data,
                                   ev->body.len, 0, &body, NULL),
