@@ -159,22 +159,35 @@ int consent_audit_page(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t bef
     return ES_OK;
 }
 
+int consent_audit_request(svc_call_t *c, store_txn_t *t, uint64_t before_seq, uint32_t limit,
+                          uint8_t pid[ID_BYTES], Espace__V1__AuditEntry ***entries, size_t *n,
+                          uint64_t *next)
+{
+    int rc;
+    *entries = NULL;
+    *n = 0;
+    *next = 0;
+    if ((rc = consent_caller_patient(c, pid)) != 0)
+        return rc;
+    if (limit > CONSENT_AUDIT_PAGE_MAX)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "limit", "at most %d", CONSENT_AUDIT_PAGE_MAX);
+    if ((rc = consent_audit_page(t, pid, before_seq, limit ? limit : CONSENT_AUDIT_PAGE_DEFAULT,
+                                 entries, n, next)) != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
+    return ES_OK;
+}
+
 int consent_read_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     (void)st;
     const Espace__V1__ReadAuditRequest *req = (const Espace__V1__ReadAuditRequest *)m;
     uint8_t pid[ID_BYTES];
-    int rc;
-    if ((rc = consent_caller_patient(c, pid)) != 0)
-        return rc;
-    if (req->limit > CONSENT_AUDIT_PAGE_MAX)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "limit", "at most %d", CONSENT_AUDIT_PAGE_MAX);
-    uint32_t limit = req->limit ? req->limit : CONSENT_AUDIT_PAGE_DEFAULT;
     Espace__V1__AuditEntry **es = NULL;
     size_t n = 0;
     uint64_t next = 0;
-    if ((rc = consent_audit_page(t, pid, req->before_seq, limit, &es, &n, &next)) != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
+    int rc = consent_audit_request(c, t, req->before_seq, req->limit, pid, &es, &n, &next);
+    if (rc != 0)
+        return rc;
     Espace__V1__ReadAuditReply rep = ESPACE__V1__READ_AUDIT_REPLY__INIT;
     rep.entries = es;
     rep.n_entries = n;

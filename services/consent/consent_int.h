@@ -95,6 +95,12 @@ int consent_audit_page(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t bef
                        uint32_t limit, Espace__V1__AuditEntry ***entries, size_t *n,
                        uint64_t *next_before);
 void consent_audit_page_free(Espace__V1__AuditEntry **entries, size_t n);
+/* The patient caller's own audit page for ReadAudit and ExportAuditFhir:
+ * checks the caller (a patient: pid) and limit (0 = default), then reads the
+ * page. 0, or the status already answered with svc_fail. */
+int consent_audit_request(svc_call_t *c, store_txn_t *t, uint64_t before_seq, uint32_t limit,
+                          uint8_t pid[ID_BYTES], Espace__V1__AuditEntry ***entries, size_t *n,
+                          uint64_t *next);
 
 /* ---- method handlers ---- */
 int consent_add_app(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);

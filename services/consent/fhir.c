@@ -356,17 +356,12 @@ int consent_export_audit_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m
     const Espace__V1__ExportAuditFhirRequest *req = (const Espace__V1__ExportAuditFhirRequest *)m;
     uint8_t pid[ID_BYTES];
     char pid_hex[ID_HEX];
-    int rc;
-    if ((rc = consent_caller_patient(c, pid)) != 0)
-        return rc;
-    if (req->limit > CONSENT_AUDIT_PAGE_MAX)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "limit", "at most %d", CONSENT_AUDIT_PAGE_MAX);
-    uint32_t limit = req->limit ? req->limit : CONSENT_AUDIT_PAGE_DEFAULT;
     Espace__V1__AuditEntry **es = NULL;
     size_t n = 0;
     uint64_t next = 0;
-    if ((rc = consent_audit_page(t, pid, req->before_seq, limit, &es, &n, &next)) != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
+    int rc = consent_audit_request(c, t, req->before_seq, req->limit, pid, &es, &n, &next);
+    if (rc != 0)
+        return rc;
     id_hex(pid, pid_hex);
     json_t j;
     json_init(&j);
