@@ -15,13 +15,13 @@ const webDir = process.env.ES_WEB_DIR || path.resolve(here, '../../clients/web')
 const src = (p) => path.join(webDir, 'src', p);
 const requireWeb = createRequire(path.join(webDir, 'package.json'));
 
-const { insCheck, insNormalize, insFormat } = await import(src('ins.js'));
+const { insCheck, insNormalize, insFormat, insMessage } = await import(src('ins.js'));
 const { Code, codeName, errorMessage, EspaceError, describeError } = await import(src('errors.js'));
 const { fr } = await import(src('i18n/fr.js'));
 const { Codec, PbError } = await import(src('pb.js'));
 const { Connection, STATE, backoffDelay, SUBPROTOCOL } = await import(src('protocol.js'));
 const { loadRoot, buildSchema } = await import(path.join(webDir, 'scripts/schema.mjs'));
-const { insMessage, birthDateMessage } = await import(src('screens/signup.js'));
+const { birthDateMessage } = await import(src('screens/signup.js'));
 
 const protobuf = requireWeb('protobufjs');
 const root = loadRoot();
