@@ -1,6 +1,6 @@
 // The shell of the patient app: header (name from WhoAmI, connection
 // indicator, navigation), hash router and screen switching.
-import schema from 'espace:schema'; // the .proto files as JSON, made at build time
+import schema from './schema.js'; // the .proto files as JSON, made at build time
 import { Codec } from './pb.js';
 import { Connection, STATE, edgeUrl } from './protocol.js';
 import { Session } from './session.js';
