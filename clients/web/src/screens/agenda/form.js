@@ -11,7 +11,9 @@ import {
   parisDate, dayStart, parisToUtc, dateValue, parseDateValue, timeValue, parseTimeValue,
   formatFullDate,
 } from '../../agenda-time.js';
-import { KIND, isOwn, isFinal, whenText } from './event.js';
+import {
+  DEFAULT_KIND, isOwn, isFinal, whenText, kindChoices, kindLabel, statusLabel, sourceLabel, participantLabel,
+} from './event.js';
 
 /**
  * The panel of one opened agenda screen. `msgs` shows the screen's notices
@@ -40,21 +42,21 @@ export function createPanel({ store, view, msgs }) {
 
   function detailsPanel(ev, message) {
     const rows = [
-      [fr.agenda.kindLabel, fr.agenda.kinds[ev.kind] || ''],
+      [fr.agenda.kindLabel, kindLabel(ev)],
       [fr.agenda.date, formatFullDate(parisDate(ev.start_ms))],
       [fr.agenda.hours, whenText(ev)],
-      [fr.agenda.statusLabel, fr.agenda.statuses[ev.status] || ''],
+      [fr.agenda.statusLabel, statusLabel(ev)],
       ev.location ? [fr.agenda.where, ev.location] : null,
       ev.description ? [fr.agenda.description, ev.description] : null,
       ev.participants.length ? [fr.agenda.participants,
-        ev.participants.map((p) => p.display || (fr.agenda.actor[p.actor_type] || String)(p.actor_id)).join(', ')] : null,
+        ev.participants.map(participantLabel).join(', ')] : null,
       ev.reminder_minutes.length ? [fr.agenda.reminders, reminderLabels(ev.reminder_minutes)] : null,
     ].filter(Boolean);
     const cancelSlot = h('div', {});
     return h('section', { className: 'card agenda-panel', 'aria-labelledby': 'panel-title', id: 'agenda-panel' },
       h('h2', { id: 'panel-title', tabIndex: -1 }, ev.title),
       message ? notice('error', message) : null,
-      h('p', { className: 'aside' }, isFinal(ev) ? fr.agenda.finalState : (fr.agenda.bySource[ev.source] || fr.agenda.readOnly)),
+      h('p', { className: 'aside' }, isFinal(ev) ? fr.agenda.finalState : (sourceLabel(ev) || fr.agenda.readOnly)),
       h('dl', { className: 'details' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       cancelSlot,
       h('div', { className: 'actions' },
@@ -94,7 +96,7 @@ export function createPanel({ store, view, msgs }) {
     const start = ev ? ev.start_ms : null;
     const day = ev ? parisDate(ev.start_ms) : (date || parisDate(Date.now()));
     const kind = labelled(fr.agenda.kind, h('select', { id: nextId('ag-kind'), name: 'kind' },
-      Object.values(KIND).map((k) => h('option', { value: String(k), selected: ev ? ev.kind === k : k === KIND.RDV }, fr.agenda.kinds[k]))));
+      kindChoices().map((k) => h('option', { value: String(k.value), selected: ev ? ev.kind === k.value : k.value === DEFAULT_KIND }, k.label))));
     const title = labelled(fr.agenda.titleField, h('input', { id: nextId('ag-title'), name: 'title', type: 'text', required: true, maxLength: 200, value: ev ? ev.title : '' }), fr.agenda.titleHint);
     const dateF = labelled(fr.agenda.date, h('input', { id: nextId('ag-date'), name: 'date', type: 'date', required: true, value: dateValue(day) }));
     const allDay = h('input', { id: nextId('ag-allday'), name: 'all_day', type: 'checkbox', checked: ev ? ev.all_day : false });

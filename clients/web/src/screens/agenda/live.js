@@ -6,7 +6,7 @@
 // version. Reminders ("<topic>.reminder") are the app shell's (src/app.js).
 import { fr } from '../../i18n/fr.js';
 import { STATE } from '../../protocol.js';
-import { CHANGE_DELETED, PRINCIPAL_PATIENT } from './event.js';
+import { Change, Principal } from './event.js';
 
 /** Listen on `conn` for the patient's agenda changes; returns the function that stops listening. */
 export function watchLive({ conn, topic, store, view, msgs }) {
@@ -24,7 +24,7 @@ export function watchLive({ conn, topic, store, view, msgs }) {
     const gap = last !== null && ch.change_version > last + 1;
     store.applyChange(ch);
     if (last !== null && !gap) store.lastVersion = Math.max(last, ch.change_version);
-    if (ch.event && ch.kind !== CHANGE_DELETED && ch.event.updated_by_kind !== PRINCIPAL_PATIENT) {
+    if (ch.event && ch.kind !== Change.DELETED && ch.event.updated_by_kind !== Principal.PATIENT) {
       msgs.say(fr.agenda.liveChanged(ch.event.title));
     }
     if (gap) store.sync().then(view.redraw, () => {});

@@ -4,7 +4,7 @@
 // is the patient's change version the map is up to date with (null until
 // the first ListChanges).
 import { hex } from '../../dom.js';
-import { byStart, CHANGE_DELETED } from './event.js';
+import { byStart, Change } from './event.js';
 
 const T = { type: 'Agenda' }; // agenda messages are named Agenda<Method>Request/Reply
 const PAGE = 500;
@@ -41,7 +41,7 @@ export function createStore(conn, isAlive) {
     /** An AgendaChange (from ListChanges or a LiveEvent) into the map. */
     applyChange(ch) {
       if (!ch.event) return;
-      if (ch.kind === CHANGE_DELETED) known.delete(hex(ch.event.id));
+      if (ch.kind === Change.DELETED) known.delete(hex(ch.event.id));
       else store.keep(ch.event);
       if (ch.previous) store.keep(ch.previous);
     },

@@ -9,7 +9,7 @@ import {
   DAY_MS, parisWeek, parisDate, addDays, sameDate, parisToUtc, dateValue, formatDay,
   formatFullDate, formatWeekRange,
 } from '../../agenda-time.js';
-import { STATUS, isOwn, whenText } from './event.js';
+import { isOwn, isCancelled, whenText, kindClass, kindLabel, statusClass, statusLabel } from './event.js';
 
 const UPCOMING_DAYS = 366;
 const UPCOMING_MAX = 200;
@@ -24,20 +24,19 @@ export function createView({ store, isAlive, fail, onOpen }) {
   const listBtn = h('button', { type: 'button', className: 'secondary', 'aria-pressed': 'false', onclick: () => setView('list') }, fr.agenda.list);
 
   function eventItem(ev) {
-    const cancelled = ev.status === STATUS.CANCELLED || ev.status === STATUS.ENTERED_IN_ERROR;
     return h('li', {},
       h('button', {
         type: 'button',
-        className: `event kind-${ev.kind}${cancelled ? ' cancelled' : ''}`,
+        className: `event ${kindClass(ev)}${isCancelled(ev) ? ' cancelled' : ''}`,
         'data-event-id': hex(ev.id),
         onclick: (e) => onOpen(ev, null, e.currentTarget),
       },
       h('span', { className: 'ev-time' }, whenText(ev)),
       h('span', { className: 'ev-title' }, ev.title),
       h('span', { className: 'ev-meta' },
-        h('span', { className: `tag kind kind-${ev.kind}` }, fr.agenda.kinds[ev.kind] || ''),
+        h('span', { className: `tag kind ${kindClass(ev)}` }, kindLabel(ev)),
         ' ',
-        h('span', { className: `status status-${ev.status}` }, fr.agenda.statuses[ev.status] || ''),
+        h('span', { className: `status ${statusClass(ev)}` }, statusLabel(ev)),
         isOwn(ev) ? null : h('span', { className: 'ev-source' }, ` · ${fr.agenda.byPro}`))));
   }
 
