@@ -238,7 +238,7 @@ test.describe('Agenda screen in Chromium', { skip }, () => {
   test('a reminder falling due shows "Rappel : <titre> à <heure>"', async () => {
     const start = Date.now() + 62000; // reminder 1 minute before: due in ~2 s
     const r = await client.call('Create', {
-      event: { kind: 3, title: 'Prendre la tension', start_ms: start, end_ms: start + 600000, reminder_minutes: [1] },
+      event: { kind: 'AGENDA_KIND_RAPPEL', title: 'Prendre la tension', start_ms: start, end_ms: start + 600000, reminder_minutes: [1] },
     });
     assert.equal(r.code, 0);
     const notice = page.locator('#reminders .notice', { hasText: 'Rappel : Prendre la tension à' });

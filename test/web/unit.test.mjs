@@ -5,6 +5,7 @@
 // Run: cd clients/web && npm test
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +16,15 @@ const webDir = process.env.ES_WEB_DIR || path.resolve(here, '../../clients/web')
 const src = (p) => path.join(webDir, 'src', p);
 const requireWeb = createRequire(path.join(webDir, 'package.json'));
 
-const { insCheck, insNormalize, insFormat } = await import(src('ins.js'));
+const { insCheck, insNormalize, insFormat, insMessage } = await import(src('ins.js'));
 const { Code, codeName, errorMessage, EspaceError, describeError } = await import(src('errors.js'));
 const { fr } = await import(src('i18n/fr.js'));
 const { Codec, PbError } = await import(src('pb.js'));
 const { Connection, STATE, backoffDelay, SUBPROTOCOL } = await import(src('protocol.js'));
 const { loadRoot, buildSchema } = await import(path.join(webDir, 'scripts/schema.mjs'));
-const { insMessage, birthDateMessage } = await import(src('screens/signup.js'));
+const { birthDateMessage } = await import(src('screens/signup.js'));
+const { enumValues, enumValue, enumName, enumConstants } = await import(src('enums.js'));
+const agendaEvent = await import(src('screens/agenda/event.js'));
 
 const protobuf = requireWeb('protobufjs');
 const root = loadRoot();
@@ -105,6 +108,99 @@ test('errors: unknown codes, fields and EspaceError', () => {
   assert.equal(e.french, fr.errors.CODE_NOT_FOUND);
   assert.equal(describeError(e), fr.errors.CODE_NOT_FOUND);
   assert.equal(describeError(new Error('x')), fr.errors.CODE_INTERNAL);
+});
+
+// ---- enums: read from the schema by name, French labels keyed by name ----
+
+test('enums: a value name gives the number of the .proto file, through the schema', () => {
+  const proto = (e) => root.lookupEnum(e).values;
+  for (const [e, name] of [
+    ['espace.v1.AgendaStatus', 'AGENDA_STATUS_CANCELLED'], ['espace.v1.AgendaKind', 'AGENDA_KIND_TACHE_SANTE'],
+    ['espace.v1.AgendaChangeKind', 'AGENDA_CHANGE_DELETED'], ['espace.v1.GrantStatus', 'GRANT_ACTIVE'],
+    ['espace.v1.AuditKind', 'AUDIT_EMERGENCY'], ['espace.v1.Code', 'CODE_ABORTED'],
+  ]) {
+    assert.equal(enumValue(e, name), proto(e)[name], `${e}.${name}`);
+  }
+  assert.equal(enumValue('espace.v1.AgendaStatus', 'AGENDA_STATUS_CANCELLED'), 6);
+  assert.equal(Code.ABORTED, proto('espace.v1.Code').CODE_ABORTED);
+  assert.equal(enumConstants('espace.v1.GrantStatus', 'GRANT_').REJECTED, proto('espace.v1.GrantStatus').GRANT_REJECTED);
+  // every enum of the schema is the .proto file's, whole
+  assert.ok(Object.keys(schema.enums).length >= 15);
+  for (const e of Object.keys(schema.enums)) assert.deepEqual({ ...enumValues(e) }, { ...proto(e) }, e);
+  assert.equal(enumName('espace.v1.AgendaKind', 2), 'AGENDA_KIND_HOSPITALISATION');
+  assert.equal(enumName('espace.v1.AgendaKind', 99), '');
+});
+
+test('enums: a name the schema does not have throws, not undefined', () => {
+  assert.throws(() => enumValue('espace.v1.AgendaStatus', 'AGENDA_STATUS_CANCELED'), /no value AGENDA_STATUS_CANCELED/);
+  assert.throws(() => enumConstants('espace.v1.AgendaStatus', 'AGENDA_STATUS_').CANCELED, /no value CANCELED/);
+  assert.throws(() => Code.NOPE, /no value NOPE/);
+  assert.throws(() => enumValues('espace.v1.Nope'), /no enum espace.v1.Nope/);
+  assert.throws(() => enumConstants('espace.v1.Code', 'AGENDA_'), /does not start with AGENDA_/);
+  assert.throws(() => { Code.OK = 5; }, TypeError);
+  assert.equal(Code.toString, Object.prototype.toString); // other properties behave as usual
+});
+
+test('enums: every French label table is keyed by value names of its enum, and covers it', () => {
+  const tables = [
+    ['agenda.kinds', fr.agenda.kinds, 'espace.v1.AgendaKind'],
+    ['agenda.statuses', fr.agenda.statuses, 'espace.v1.AgendaStatus'],
+    ['agenda.bySource', fr.agenda.bySource, 'espace.v1.AgendaSource'],
+    ['agenda.actor', fr.agenda.actor, 'espace.v1.AgendaActor'],
+    ['consent.categories', fr.consent.categories, 'espace.v1.Category'],
+    ['consent.actions', fr.consent.actions, 'espace.v1.Action'],
+    ['consent.purposes', fr.consent.purposes, 'espace.v1.Purpose'],
+  ];
+  for (const [what, table, e] of tables) {
+    const values = root.lookupEnum(e).values;
+    for (const k of Object.keys(table)) assert.ok(Object.hasOwn(values, k), `fr.${what}: ${k} is not a value of ${e}`);
+    for (const [name, n] of Object.entries(values)) {
+      if (n !== 0) assert.ok(Object.hasOwn(table, name), `fr.${what} has no label for ${name}`);
+    }
+  }
+});
+
+test('enums: the agenda screen labels and styles events by value name', () => {
+  const v = (e, name) => root.lookupEnum(`espace.v1.${e}`).values[name];
+  const ev = {
+    kind: v('AgendaKind', 'AGENDA_KIND_HOSPITALISATION'),
+    status: v('AgendaStatus', 'AGENDA_STATUS_CANCELLED'),
+    source: v('AgendaSource', 'AGENDA_SOURCE_PRO_SOFTWARE'),
+  };
+  assert.equal(agendaEvent.kindLabel(ev), 'Hospitalisation');
+  assert.equal(agendaEvent.statusLabel(ev), 'Annulé');
+  assert.equal(agendaEvent.kindClass(ev), 'kind-hospitalisation');
+  assert.equal(agendaEvent.statusClass(ev), 'status-cancelled');
+  assert.equal(agendaEvent.sourceLabel(ev), fr.agenda.bySource.AGENDA_SOURCE_PRO_SOFTWARE);
+  assert.equal(agendaEvent.isCancelled(ev), true);
+  assert.equal(agendaEvent.isFinal(ev), true);
+  assert.equal(agendaEvent.isOwn(ev), false);
+  const own = { kind: v('AgendaKind', 'AGENDA_KIND_TACHE_SANTE'), status: v('AgendaStatus', 'AGENDA_STATUS_BOOKED'), source: v('AgendaSource', 'AGENDA_SOURCE_PATIENT') };
+  assert.equal(agendaEvent.kindClass(own), 'kind-tache-sante');
+  assert.equal(agendaEvent.isOwn(own), true);
+  assert.equal(agendaEvent.isFinal(own), false);
+  assert.equal(agendaEvent.sourceLabel(own), '');
+  // a value this app does not know yet (a newer server): no label, no crash
+  assert.equal(agendaEvent.statusLabel({ status: 99 }), '');
+  assert.equal(agendaEvent.statusClass({ status: 99 }), 'status-unknown');
+  assert.equal(agendaEvent.participantLabel({ actor_type: v('AgendaActor', 'AGENDA_ACTOR_PROFESSIONAL'), actor_id: '10000000001', display: '' }),
+    'Professionnel de santé (RPPS 10000000001)');
+  assert.equal(agendaEvent.participantLabel({ actor_type: 99, actor_id: 'x', display: '' }), 'x');
+  assert.deepEqual(agendaEvent.kindChoices(), [
+    ['AGENDA_KIND_RDV', 'Rendez-vous'], ['AGENDA_KIND_HOSPITALISATION', 'Hospitalisation'],
+    ['AGENDA_KIND_RAPPEL', 'Rappel'], ['AGENDA_KIND_TACHE_SANTE', 'Tâche de santé'],
+  ].map(([name, label]) => ({ value: v('AgendaKind', name), label })));
+  assert.equal(agendaEvent.DEFAULT_KIND, v('AgendaKind', 'AGENDA_KIND_RDV'));
+});
+
+test('enums: the kind and status classes in style.css are ones the app makes from value names', () => {
+  const css = fs.readFileSync(path.join(webDir, 'public/style.css'), 'utf8');
+  const made = new Set();
+  for (const n of Object.values(root.lookupEnum('espace.v1.AgendaKind').values)) made.add(agendaEvent.kindClass({ kind: n }));
+  for (const n of Object.values(root.lookupEnum('espace.v1.AgendaStatus').values)) made.add(agendaEvent.statusClass({ status: n }));
+  const used = [...css.matchAll(/\.((?:kind|status)-[a-z0-9-]+)/g)].map((m) => m[1]);
+  assert.ok(used.length >= 5);
+  for (const c of used) assert.ok(made.has(c), `style.css: .${c} matches no enum value`);
 });
 
 // ---- protobuf codec, cross-checked with protobufjs ----

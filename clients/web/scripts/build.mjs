@@ -1,6 +1,7 @@
 // npm run build: bundle the app with esbuild into dist/ (app.js, index.html,
 // style.css). The .proto files are read here with protobufjs and bundled as a
-// JSON schema (module "espace:schema"); nothing is fetched at run time.
+// JSON schema: the module src/schema.js is replaced by that JSON (under Node
+// it makes the same JSON itself); nothing is fetched at run time.
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,14 +11,13 @@ import { buildSchema } from './schema.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 
+const schemaModule = path.join(root, 'src', 'schema.js');
 const schemaPlugin = {
   name: 'espace-schema',
   setup(b) {
-    b.onResolve({ filter: /^espace:schema$/ }, () => ({ path: 'schema', namespace: 'espace' }));
-    b.onLoad({ filter: /.*/, namespace: 'espace' }, () => ({
-      contents: JSON.stringify(buildSchema()),
-      loader: 'json',
-    }));
+    b.onLoad({ filter: /[\\/]schema\.js$/ }, (args) => (args.path === schemaModule
+      ? { contents: JSON.stringify(buildSchema()), loader: 'json' }
+      : undefined));
   },
 };
 

@@ -1,6 +1,6 @@
 // The shell of the patient app: header (name from WhoAmI, connection
 // indicator, navigation), hash router and screen switching.
-import schema from 'espace:schema'; // the .proto files as JSON, made at build time
+import schema from './schema.js'; // the .proto files as JSON, made at build time
 import { Codec } from './pb.js';
 import { Connection, STATE, edgeUrl } from './protocol.js';
 import { Session } from './session.js';
@@ -11,9 +11,9 @@ import * as signup from './screens/signup.js';
 import * as login from './screens/login.js';
 import * as home from './screens/home.js';
 import * as sessions from './screens/sessions.js';
-import * as agenda from './screens/agenda.js';
+import * as agenda from './screens/agenda/index.js';
 import * as consent from './screens/consent.js';
-import { reminderText } from './screens/agenda.js';
+import { reminderText } from './screens/agenda/index.js';
 
 const ROUTES = {
   '/connexion': { screen: login, auth: false },

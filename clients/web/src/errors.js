@@ -1,32 +1,16 @@
 // French messages for every espace.v1.Code (proto/espace/v1/common.proto),
-// and the error type the protocol module throws. The numeric values mirror
-// the enum; test/web/unit.test.mjs checks both against common.proto.
+// and the error type the protocol module throws. The code values come from
+// the schema (src/enums.js); test/web/unit.test.mjs checks that every code
+// has its French message.
 import { fr } from './i18n/fr.js';
+import { enumConstants, enumName } from './enums.js';
 
-/** espace.v1.Code values by name. */
-export const Code = Object.freeze({
-  OK: 0,
-  INVALID_ARGUMENT: 1,
-  UNAUTHENTICATED: 2,
-  PERMISSION_DENIED: 3,
-  NOT_FOUND: 4,
-  ALREADY_EXISTS: 5,
-  ABORTED: 6,
-  TOO_LARGE: 7,
-  RESOURCE_EXHAUSTED: 8,
-  UNAVAILABLE: 9,
-  DEADLINE_EXCEEDED: 10,
-  INTERNAL: 11,
-  UNIMPLEMENTED: 12,
-  FAILED_PRECONDITION: 13,
-});
+/** espace.v1.Code values by name without "CODE_" (Code.NOT_FOUND), from the schema. */
+export const Code = enumConstants('espace.v1.Code', 'CODE_');
 
 /** The proto name ("CODE_NOT_FOUND") of a numeric code, or null when unknown. */
 export function codeName(code) {
-  for (const [name, value] of Object.entries(Code)) {
-    if (value === code) return `CODE_${name}`;
-  }
-  return null;
+  return enumName('espace.v1.Code', code) || null;
 }
 
 /** The French message for a code (and, when given, the field at fault). */

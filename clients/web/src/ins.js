@@ -1,7 +1,9 @@
 // The matricule INS (NIR or NIA): normalisation and key check, as in
 // shared/domain/REFERENCE.md section 5.1 and services/identity/ins.c.
 // 13 characters + a 2-digit key; Corsica departments 2A and 2B count as 19
-// and 18 for the arithmetic; key = 97 - (body mod 97).
+// and 18 for the arithmetic; key = 97 - (body mod 97). Also the French
+// message the sign-up and log-in forms show when the check fails.
+import { fr } from './i18n/fr.js';
 
 /** Remove spaces (and the dots or dashes people type), upper-case. */
 export function insNormalize(input) {
@@ -38,4 +40,12 @@ export function insFormat(input) {
   if (s.length !== 15) return s;
   return [s.slice(0, 1), s.slice(1, 3), s.slice(3, 5), s.slice(5, 7), s.slice(7, 10),
     s.slice(10, 13), s.slice(13, 15)].join(' ');
+}
+
+/** The French message for an insCheck() failure, or '' when valid. */
+export function insMessage(value) {
+  const r = insCheck(value);
+  if (r.ok) return '';
+  if (r.reason === 'length') return fr.ins.length(insNormalize(value).length);
+  return fr.ins[r.reason];
 }

@@ -324,7 +324,7 @@ export class Connection {
         if (!p) return; // late reply after a timeout
         this.pending.delete(msg.id);
         clearTimeout(p.timer);
-        const st = msg.reply.status || { code: 0, message: '', field: '' };
+        const st = msg.reply.status || { code: Code.OK, message: '', field: '' };
         if (st.code === Code.OK) p.resolve(msg.reply.body);
         else p.reject(new EspaceError(st.code, st.message, st.field));
         break;

@@ -9,12 +9,18 @@
 import { h, hex, notice } from '../dom.js';
 import { fr } from '../i18n/fr.js';
 import { describeError } from '../errors.js';
+import { enumConstants, enumName, enumValue } from '../enums.js';
 
 const T = fr.consent;
-const STATUS = { PROPOSED: 1, ACTIVE: 2, REJECTED: 3, INACTIVE: 4 };
-const GRANTEE = { APP: 1, PROFESSIONAL: 2 };
-const PRINCIPAL = { PATIENT: 1, PROFESSIONAL: 2, APP: 3, OPERATOR: 4, SERVICE: 5 };
-const AUDIT_EMERGENCY = 2;
+const STATUS = enumConstants('espace.v1.GrantStatus', 'GRANT_');
+const GRANTEE = enumConstants('espace.v1.GranteeKind', 'GRANTEE_');
+const PRINCIPAL = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
+const AUDIT_EMERGENCY = enumValue('espace.v1.AuditKind', 'AUDIT_EMERGENCY');
+
+// French labels are keyed by enum value name (src/i18n/fr.js)
+const categoryLabel = (n) => T.categories[enumName('espace.v1.Category', n)];
+const actionLabel = (n) => T.actions[enumName('espace.v1.Action', n)];
+const purposeLabel = (n) => T.purposes[enumName('espace.v1.Purpose', n)];
 const GRANT_PAGE = 200;
 const GRANT_MAX_PAGES = 10;
 const AUDIT_PAGE = 20;
@@ -29,9 +35,9 @@ export function scopesText(scopes) {
     groups.get(key).actions.add(s.action);
   }
   return [...groups.values()].map((g) => {
-    const cat = T.categories[g.category] || T.unknown;
+    const cat = categoryLabel(g.category) || T.unknown;
     const name = g.codes ? T.codes(cat, g.codes) : cat;
-    const actions = [...g.actions].sort().map((a) => T.actions[a] || T.unknown).join(T.and);
+    const actions = [...g.actions].sort().map((a) => actionLabel(a) || T.unknown).join(T.and);
     return T.scope(name, actions);
   });
 }
@@ -80,7 +86,7 @@ function statusText(g) {
 function details(g, { reason = true, status = false } = {}) {
   const rows = [
     [T.access, h('ul', { className: 'scopes' }, scopesText(g.scopes).map((s) => h('li', {}, s)))],
-    [T.purpose, T.purposes[g.purpose] || T.unknown],
+    [T.purpose, purposeLabel(g.purpose) || T.unknown],
     [T.period, periodText(g)],
   ];
   if (reason && g.request_reason) rows.push([T.reason, g.request_reason]);
@@ -189,9 +195,9 @@ export function render(ctx) {
 
   function auditItem(e) {
     const emergency = e.kind === AUDIT_EMERGENCY || e.purpose_of_use === 'ETREAT';
-    const cat = T.categories[e.category];
+    const cat = categoryLabel(e.category);
     let what = e.kind === AUDIT_EMERGENCY ? T.emergencyDeclared
-      : cat ? T.scope(cat, T.actions[e.action] || T.unknown) : T.unknown;
+      : cat ? T.scope(cat, actionLabel(e.action) || T.unknown) : T.unknown;
     if (e.kind !== AUDIT_EMERGENCY && e.detail) what += ` (${T.detail(e.detail)})`;
     let who = actorText(e, apps);
     if (e.on_behalf_of) who += `, ${T.onBehalfOf(e.on_behalf_of)}`;

@@ -1,9 +1,8 @@
 // Screen "Connexion": log in with INS and password.
 import { h, field, notice } from '../dom.js';
 import { fr } from '../i18n/fr.js';
-import { insCheck } from '../ins.js';
+import { insCheck, insMessage } from '../ins.js';
 import { Code, EspaceError, describeError } from '../errors.js';
-import { insMessage } from './signup.js';
 
 /** The French message for a refused log-in. */
 export function loginErrorMessage(err) {

@@ -2,19 +2,11 @@
 // then log in with the same credentials.
 import { h, field } from '../dom.js';
 import { fr } from '../i18n/fr.js';
-import { insCheck } from '../ins.js';
+import { insCheck, insMessage } from '../ins.js';
 import { Code, EspaceError, describeError } from '../errors.js';
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;
-
-/** The French message for an insCheck() failure, or '' when valid. */
-export function insMessage(value) {
-  const r = insCheck(value);
-  if (r.ok) return '';
-  if (r.reason === 'length') return fr.ins.length(value.replace(/[\s.\-]/g, '').length);
-  return fr.ins[r.reason];
-}
 
 /** Birth date checks (YYYY-MM-DD from <input type=date>): '' when fine. */
 export function birthDateMessage(value, now = new Date()) {
