@@ -57,13 +57,27 @@ int store_backup(store_t *s, const char *dir)
         rc = ES_RESOURCE_EXHAUSTED;
         goto free_paths;
     }
-    /* mdb_env_copy2 runs its own read transaction: count it, so that the
+    /* The copy is created here, 0600 like the store itself (mdb_env_copy2
+     * would create it with the process umask). */
+    int fd = open(dpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = ES_INTERNAL;
+        goto free_paths;
+    }
+    /* mdb_env_copyfd2 runs its own read transaction: count it, so that the
      * writer does not resize the map under it. */
     rc = store_reader_enter(s);
-    if (rc != ES_OK)
+    if (rc != ES_OK) {
+        close(fd);
+        unlink(dpath);
         goto free_paths;
-    int mrc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    }
+    int mrc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
     store_reader_leave(s);
+    if (mrc == MDB_SUCCESS && fsync(fd) != 0)
+        mrc = EIO;
+    if (close(fd) != 0 && mrc == MDB_SUCCESS)
+        mrc = EIO;
     if (mrc != MDB_SUCCESS) {
         rc = store_mdb_status(mrc);
         unlink(dpath);

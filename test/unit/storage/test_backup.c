@@ -19,7 +19,9 @@ static void test_backup(void **state)
     store_txn_t *t = NULL;
     assert_int_equal(store_read_begin(s, &t), ES_OK);
     assert_int_equal(fx_put_str(s, "u", "during", "yes"), ES_OK);
+    mode_t old_umask = umask(022); /* a usual umask: the backup must not follow it */
     assert_int_equal(store_backup(s, bk), ES_OK);
+    umask(old_umask);
     uint64_t n = 0;
     assert_int_equal(store_count(t, "u", &n), ES_OK);
     assert_int_equal(n, 1); /* the reader still sees its snapshot */
@@ -34,9 +36,16 @@ static void test_backup(void **state)
     assert_int_equal(fx_put_str(s, "u", "after", "no"), ES_OK);
     store_close(&s);
 
+    /* backup files are the operator's only: 0600 in a 0700 folder */
     struct stat st;
+    char bkdata[300];
+    snprintf(bkdata, sizeof bkdata, "%s/data.mdb", bk);
     assert_int_equal(stat(bkkey, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(stat(bkdata, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(stat(bk, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
     s = fx_open(bk, 0);
     assert_int_equal(store_read_begin(s, &t), ES_OK);
     assert_int_equal(store_count(t, "t", &n), ES_OK);
