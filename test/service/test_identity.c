@@ -21,6 +21,8 @@
 #include "test/harness/harness.h"
 #include "bus/codec.h"
 #include "services/identity/identity.h"
+#include "services/identity/identity_int.h"
+#include "proto/names.h"
 #include "espace/v1/identity.pb-c.h"
 #include "proto/status.h"
 #include "services/identity/token.h"
@@ -59,7 +61,7 @@ static int s_setup(void **state)
      * until identity answers (bounded) */
     Espace__V1__AuthenticateRequest areq = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
     areq.token = "x";
-    if (h_call_served(e->local, IDENTITY_SERVICE, "Authenticate", &areq.base, NULL, 1000, NULL,
+    if (h_call_served(e->local, SERVICE_IDENTITY, "Authenticate", &areq.base, NULL, 1000, NULL,
                       NULL, NULL) != ES_UNAUTHENTICATED)
         return -1;
     char pub[256];
@@ -102,7 +104,7 @@ static int s_call(bus_client_t *c, const char *method, const ProtobufCMessage *r
                   const ProtobufCMessageDescriptor *rd, const Espace__V1__Caller *caller,
                   ProtobufCMessage **reply, bus_reply_t *r)
 {
-    return bus_call(c, IDENTITY_SERVICE, method, req, rd, T_MS, caller, reply, r);
+    return bus_call(c, SERVICE_IDENTITY, method, req, rd, T_MS, caller, reply, r);
 }
 
 static const Espace__V1__Caller *s_operator(void)
@@ -214,7 +216,7 @@ static int s_wait_revoked(bus_sub_t *sub, const uint8_t sid[16])
             continue;
         int match = 0;
         Espace__V1__SessionRevoked *sr = NULL;
-        if (strcmp(topic, IDENTITY_TOPIC_REVOKED) == 0 &&
+        if (strcmp(topic, TOPIC_SESSION_REVOKED) == 0 &&
             codec_decode(&espace__v1__session_revoked__descriptor, ev->body.data, ev->body.len, 0,
                          (ProtobufCMessage **)&sr, NULL) == 0) {
             match = sr->session_id.len == 16 && memcmp(sr->session_id.data, sid, 16) == 0 &&
@@ -232,7 +234,7 @@ static bus_sub_t *s_subscriber(void)
 {
     bus_sub_t *sub = NULL;
     assert_int_equal(h_sub(&E->h, &sub), 0);
-    assert_int_equal(bus_subscribe(sub, IDENTITY_TOPIC_REVOKED), 0);
+    assert_int_equal(bus_subscribe(sub, TOPIC_SESSION_REVOKED), 0);
     /* slow joiner: let the subscription reach the broker */
     struct timespec ts = {0, 300 * 1000 * 1000};
     nanosleep(&ts, NULL);
