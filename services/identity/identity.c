@@ -66,10 +66,9 @@ static void s_fini(void *state)
     free(st);
 }
 
-static const char *s_tables[] = {IDENTITY_T_PATIENTS,       IDENTITY_T_BY_INS,
-                                 IDENTITY_T_PROS,           IDENTITY_T_SESSIONS,
-                                 IDENTITY_T_DEVICES,        IDENTITY_T_OWNER_SESSIONS,
-                                 IDENTITY_T_OWNER_DEVICES,  NULL};
+static const char *s_tables[] = {IDENTITY_T_PATIENTS, IDENTITY_T_BY_INS, IDENTITY_T_PROS,
+                                 IDENTITY_T_SESSIONS, IDENTITY_T_DEVICES,
+                                 IDENTITY_T_OWNER_SESSIONS, IDENTITY_T_OWNER_DEVICES, NULL};
 
 #define M(n, d, h, f) {n, &espace__v1__##d##__descriptor, h, f}
 static const svc_method_t s_methods[] = {

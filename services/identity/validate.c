@@ -16,9 +16,9 @@
 #define S_PUBLIC_KEY 32 /* Ed25519 and X25519 public keys */
 
 /* Fill err (INVALID_ARGUMENT on field, printf-style message); returns the status. */
-__attribute__((format(printf, 3, 4))) static int s_invalid(identity_err_t *err,
-                                                           const char *field,
-                                                           const char *fmt, ...)
+static int s_invalid(identity_err_t *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int s_invalid(identity_err_t *err, const char *field, const char *fmt, ...)
 {
     va_list ap;
     err->status = ES_INVALID_ARGUMENT;
