@@ -8,7 +8,7 @@
  *                (proto/rpps.h), ids (proto/ids.h), names, birth dates,
  *                passwords, device names and keys, lengths, UTF-8
  *   db.c         store layout: records, owner indexes, accounts, the keyed
- *                hash of an INS
+ *                hash of an INS, whether a session is active
  *   accounts.c   SignUpPatient, CreateProfessional, ResolvePatient
  *   sessions.c   Login, Authenticate, WhoAmI, Logout, ListSessions,
  *                RevokeSession; the session check every non-public method
