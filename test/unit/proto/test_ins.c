@@ -1,4 +1,4 @@
-/* Tests of services/identity/ins.c: INS normalisation and key check. */
+/* Tests of proto/ins.c: INS normalisation and key check. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests of services/identity/rpps.c: 11 digits, no check digit. */
+/* Tests of proto/rpps.c: 11 digits, no check digit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
