@@ -14,6 +14,7 @@
  * fd's edge, so after those need_drain is set and the uv_prepare handle
  * drains before the loop blocks again.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,7 @@ done:
     if (p->kind == EDGE_P_LOGIN) {
         Espace__V1__LoginReply *lr = (Espace__V1__LoginReply *)m;
         if (lr->token)
-            memset(lr->token, 0, strlen(lr->token));
+            sodium_memzero(lr->token, strlen(lr->token));
     }
     codec_free(m);
 }
@@ -164,7 +165,7 @@ static void s_on_reply(void *arg, const bus_raw_reply_t *r)
      * even if the reply closes it */
     edge_pending_t copy = *p;
     s_release(p);
-    if (copy.kind == EDGE_P_REVALIDATE) { /* no answer: the binding stays */
+    if (copy.kind == EDGE_P_REVALIDATE) { /* never answered to the client */
         edge_conn_revalidated(c, r->status, r->body, r->body_len);
         return;
     }

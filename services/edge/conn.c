@@ -45,7 +45,6 @@ edge_principal_t *edge_principal_find(edge_t *e, const char *id)
     return NULL;
 }
 
-
 int edge_conn_token_set(edge_conn_t *c, const char *token)
 {
     if (c->token != NULL) {
@@ -224,7 +223,8 @@ void edge_conn_close(edge_conn_t *c, int status, const char *message, int ws_sta
         c->close_now = 1;
     }
     log_info(EDGE_COMP, "conn.closing", "conn=%llu ws_status=%d status=%s reason=\"%s\"",
-             (unsigned long long)c->id, ws_status, es_status_name(status), c->close_reason);
+             (unsigned long long)c->id, ws_status, status < 0 ? es_status_name(status) : "none",
+             c->close_reason);
     lws_callback_on_writable(c->wsi);
 }
 
