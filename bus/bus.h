@@ -67,6 +67,9 @@ typedef struct bus_conn {
     const uint8_t *public_key;   /* own CURVE public key, 32 bytes (tcp only) */
     const uint8_t *secret_key;   /* own CURVE secret key, 32 bytes (tcp only) */
     unsigned heartbeat_ms;       /* 0 = BUS_HEARTBEAT_MS (workers) */
+    unsigned hwm;                /* send and receive high-water marks of a client's
+                                    socket (bus_client_new); 0 = ZeroMQ's 1000. A
+                                    gateway keeping many requests in flight raises it */
 } bus_conn_t;
 
 /* ---- CURVE keypairs ---- */
@@ -160,7 +163,7 @@ int bus_client_recv_event(bus_client_t *c, int timeout_ms, char topic[BUS_MAX_TO
                           Espace__V1__Event **event);
 
 /* Events dropped by this client (queue full) plus replies dropped by
- * bus_client_recv_event. */
+ * bus_client_recv_event and by bus_client_process (no request in flight). */
 uint64_t bus_client_dropped(const bus_client_t *c);
 
 /* Wait up to timeout_ms (-1 = forever) until the connection to the broker
@@ -170,8 +173,84 @@ uint64_t bus_client_dropped(const bus_client_t *c);
 int bus_client_wait(bus_client_t *c, int timeout_ms);
 
 /* File descriptor to poll for readability (ZMQ_FD; edge-triggered: after it
- * fires, call bus_client_recv with timeout 0 until ES_DEADLINE_EXCEEDED). */
+ * fires, call bus_client_recv with timeout 0 until ES_DEADLINE_EXCEEDED, or
+ * bus_client_process for raw requests). Never close it. */
 int bus_client_fd(bus_client_t *c);
+
+/* ---- client side: raw requests (gateways) ----
+ * A gateway (the edge) forwards request bodies it never decodes, keeps many
+ * requests in flight on one client and runs on its own event loop:
+ *   - bus_client_send_raw queues a request whose body is already serialized.
+ *     It never blocks and never waits for the connection. The client keeps
+ *     the request in flight (its id, its local deadline = its deadline +
+ *     BUS_CALL_MARGIN_MS, and the caller's `user` pointer);
+ *   - bus_client_process reads every message waiting on the socket and hands
+ *     each reply to a request in flight to `fn`, with the status and the body
+ *     bytes as received (the body is not decoded). Call it when bus_client_fd
+ *     becomes readable AND after any send on this client before the loop
+ *     blocks again: ZMQ_FD is edge-triggered, and a send may consume the
+ *     notification of replies already queued (STACK.md section 0, pitfall 1);
+ *   - bus_client_expire, called periodically, hands to `fn` every request
+ *     past its local deadline with ES_DEADLINE_EXCEEDED (the broker never
+ *     answered: dead or unreachable); a reply arriving later is dropped;
+ *   - bus_client_cancel forgets a request (its reply will be dropped).
+ * Each request reaches `fn` exactly once, unless cancelled. Raw requests and
+ * bus_call / bus_client_recv / bus_client_auth do not mix on one client: each
+ * drops the replies the other waits for. */
+
+#define BUS_CALL_MARGIN_MS 500          /* local deadline = request deadline + this */
+#define BUS_CLIENT_MAX_INFLIGHT 65536   /* raw requests in flight on one client */
+
+/* A reply handed to bus_raw_fn. Every pointer is borrowed for the call only. */
+typedef struct bus_raw_reply {
+    uint64_t id;            /* the request's id (as bus_client_send_raw gave it) */
+    void *user;             /* the request's user pointer */
+    int status;             /* es_status: 0, the answer's status (es_from_code of
+                               its Code), or ES_DEADLINE_EXCEEDED from
+                               bus_client_expire */
+    const char *message;    /* Status.message; never NULL ("" if none) */
+    const char *field;      /* Status.field; never NULL */
+    const uint8_t *body;    /* reply body bytes as received; NULL when empty */
+    size_t body_len;
+} bus_raw_reply_t;
+
+/* Called once per request; it may send, cancel or expire on the same client. */
+typedef void (*bus_raw_fn)(void *arg, const bus_raw_reply_t *reply);
+
+/* Queue REQUEST (service, Request{id, method, timeout_ms, body}, and the
+ * Caller frame when caller is not NULL: only gateways and local peers may
+ * stamp it, docs/protocol.md) without blocking. body may be NULL when
+ * body_len is 0; it is copied. timeout_ms 0 = the broker's default
+ * (BUS_DEFAULT_TIMEOUT_MS locally); capped at BUS_MAX_TIMEOUT_MS. `user` is
+ * handed back to fn. 0 and *id (may be NULL), or (nothing in flight then):
+ *   ES_INVALID_ARGUMENT   c/service/method NULL, service empty or longer than
+ *                         BUS_MAX_SERVICE, body NULL with body_len > 0;
+ *   ES_TOO_LARGE          the Request is over BUS_MAX_MSG;
+ *   ES_RESOURCE_EXHAUSTED BUS_CLIENT_MAX_INFLIGHT in flight, out of memory;
+ *   ES_UNAVAILABLE        not connected to the broker, or the socket is at its
+ *                         high-water mark (ZMQ_IMMEDIATE: nothing queued). */
+int bus_client_send_raw(bus_client_t *c, const char *service, const char *method,
+                        const uint8_t *body, size_t body_len, uint32_t timeout_ms,
+                        const Espace__V1__Caller *caller, void *user, uint64_t *id);
+
+/* Read every message waiting (never blocks): each reply to a raw request in
+ * flight goes to fn(arg, ...) and leaves the table; replies to no request in
+ * flight (cancelled, expired) are dropped and counted in bus_client_dropped;
+ * malformed ones are dropped; events are kept as by bus_client_recv. Returns
+ * when nothing is left to read (the fd is then armed again): 0, or
+ * ES_INVALID_ARGUMENT (c or fn NULL), ES_INTERNAL (socket error). */
+int bus_client_process(bus_client_t *c, bus_raw_fn fn, void *arg);
+
+/* Hand every raw request whose local deadline has passed to fn with
+ * ES_DEADLINE_EXCEEDED and message "no answer from the broker", earliest
+ * first. Returns how many. */
+size_t bus_client_expire(bus_client_t *c, bus_raw_fn fn, void *arg);
+
+/* Forget a raw request in flight: fn will not see it. 0 or ES_NOT_FOUND. */
+int bus_client_cancel(bus_client_t *c, uint64_t id);
+
+/* Raw requests in flight. */
+size_t bus_client_inflight(const bus_client_t *c);
 
 /* ---- worker side ---- */
 

@@ -13,6 +13,8 @@
 #include "services/edge/edge_int.h"
 #include "espace/v1/identity.pb-c.h"
 #include "process/log.h"
+#include "proto/ids.h"
+#include "proto/names.h"
 #include "proto/status.h"
 
 #define S_CLOSE_GRACE_S 5        /* a closing connection that does not drain is cut then */
@@ -41,11 +43,6 @@ edge_principal_t *edge_principal_find(edge_t *e, const char *id)
         if (strcmp(p->id, id) == 0)
             return p;
     return NULL;
-}
-
-static void s_topic_prefix(const char *id, char *out, size_t n)
-{
-    snprintf(out, n, "patient.%s.", id);
 }
 
 int edge_conn_token_set(edge_conn_t *c, const char *token)
@@ -79,8 +76,8 @@ static void s_revalidate_schedule(edge_conn_t *c)
 int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller)
 {
     edge_t *e = c->edge;
-    char prefix[80];
-    if (c->caller != NULL || strlen(caller->principal) >= sizeof(((edge_principal_t *)0)->id)) {
+    char prefix[TOPIC_MAX + 1];
+    if (c->caller != NULL || !id_hex_valid(caller->principal)) {
         codec_free(&caller->base);
         return ES_FAILED_PRECONDITION;
     }
@@ -92,8 +89,8 @@ int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller)
             return ES_RESOURCE_EXHAUSTED;
         }
         snprintf(pr->id, sizeof(pr->id), "%s", caller->principal);
-        s_topic_prefix(pr->id, prefix, sizeof(prefix));
-        if (edge_bridge_subscribe(e, prefix, 1) != 0) {
+        if (topic_patient(prefix, sizeof(prefix), pr->id, NULL) != 0 ||
+            edge_bridge_subscribe(e, prefix, 1) != 0) {
             free(pr);
             codec_free(&caller->base);
             return ES_INTERNAL;
@@ -113,10 +110,10 @@ int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller)
     c->caller = caller;
     c->revalidating = 0;
     s_revalidate_schedule(c);
-    char hex[33];
+    char hex[ID_HEX];
     log_info(EDGE_COMP, "conn.auth", "conn=%llu kind=patient principal=%s session=%s",
              (unsigned long long)c->id, pr->id,
-             log_hex(caller->session_id.data, caller->session_id.len, hex, sizeof(hex)));
+             id_hex_bytes(caller->session_id.data, caller->session_id.len, hex));
     return 0;
 }
 
@@ -133,9 +130,9 @@ static void s_unbind(edge_conn_t *c)
             c->pnext->pprev = c->pprev;
         c->pprev = c->pnext = NULL;
         if (--pr->refs == 0) {
-            char prefix[80];
-            s_topic_prefix(pr->id, prefix, sizeof(prefix));
-            (void)edge_bridge_subscribe(e, prefix, 0);
+            char prefix[TOPIC_MAX + 1];
+            if (topic_patient(prefix, sizeof(prefix), pr->id, NULL) == 0)
+                (void)edge_bridge_subscribe(e, prefix, 0);
             edge_principal_t **pp = &e->prbuckets[s_hash_str(pr->id)];
             while (*pp != pr)
                 pp = &(*pp)->hnext;
@@ -156,22 +153,22 @@ static void s_push(edge_conn_t *c, edge_msg_t *m)
     if (m == NULL || edge_outq_push(&c->q, m, 0) != 0) {
         log_warn(EDGE_COMP, "conn.too_slow", "conn=%llu queued=%u bytes=%zu",
                  (unsigned long long)c->id, c->q.count, c->q.bytes);
-        edge_conn_close(c, -1, "too slow", LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        edge_conn_close(c, EDGE_NO_CLOSING, "too slow", LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
     lws_callback_on_writable(c->wsi);
 }
 
-void edge_conn_reply(edge_conn_t *c, uint64_t id, int code, const char *message,
+void edge_conn_reply(edge_conn_t *c, uint64_t id, int status, const char *message,
                      const char *field, const uint8_t *body, size_t body_len)
 {
     Espace__V1__Status st = ESPACE__V1__STATUS__INIT;
-    st.code = (Espace__V1__Code)code;
+    st.code = (Espace__V1__Code)es_to_code(status);
     st.message = (char *)(message ? message : "");
     st.field = (char *)(field ? field : "");
     Espace__V1__CallReply cr = ESPACE__V1__CALL_REPLY__INIT;
     cr.status = &st;
-    if (code == 0 && body != NULL) {
+    if (status == 0 && body != NULL) {
         cr.body.data = (uint8_t *)body;
         cr.body.len = body_len;
     }
@@ -185,10 +182,11 @@ void edge_conn_reply(edge_conn_t *c, uint64_t id, int code, const char *message,
 }
 
 /* An answer made by the edge itself (counted under service "edge"). */
-static void s_local(edge_conn_t *c, uint64_t id, int code, const char *message, const char *field)
+static void s_local(edge_conn_t *c, uint64_t id, int status, const char *message,
+                    const char *field)
 {
-    edge_metrics_request(&c->edge->metrics, S_EDGE_LABEL, code, -1);
-    edge_conn_reply(c, id, code, message, field, NULL, 0);
+    edge_metrics_request(&c->edge->metrics, S_EDGE_LABEL, status, -1);
+    edge_conn_reply(c, id, status, message, field, NULL, 0);
 }
 
 void edge_conn_event(edge_conn_t *c, edge_msg_t *m)
@@ -203,16 +201,16 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m)
     lws_callback_on_writable(c->wsi);
 }
 
-void edge_conn_close(edge_conn_t *c, int code, const char *message, int ws_status)
+void edge_conn_close(edge_conn_t *c, int status, const char *message, int ws_status)
 {
     if (c->closing)
         return;
     c->closing = 1;
     c->close_code = ws_status;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", message ? message : "");
-    if (code >= 0) {
+    if (status < 0) {
         Espace__V1__Closing cl = ESPACE__V1__CLOSING__INIT;
-        cl.code = (Espace__V1__Code)code;
+        cl.code = (Espace__V1__Code)es_to_code(status);
         cl.message = (char *)(message ? message : "");
         Espace__V1__ServerMessage sm = ESPACE__V1__SERVER_MESSAGE__INIT;
         sm.kind_case = ESPACE__V1__SERVER_MESSAGE__KIND_CLOSING;
@@ -224,8 +222,9 @@ void edge_conn_close(edge_conn_t *c, int code, const char *message, int ws_statu
     } else {
         c->close_now = 1;
     }
-    log_info(EDGE_COMP, "conn.closing", "conn=%llu ws_status=%d code=%d reason=\"%s\"",
-             (unsigned long long)c->id, ws_status, code, c->close_reason);
+    log_info(EDGE_COMP, "conn.closing", "conn=%llu ws_status=%d status=%s reason=\"%s\"",
+             (unsigned long long)c->id, ws_status, status < 0 ? es_status_name(status) : "none",
+             c->close_reason);
     lws_callback_on_writable(c->wsi);
 }
 
@@ -249,22 +248,20 @@ static void s_revalidate(edge_conn_t *c)
     s_revalidate_schedule(c);
     if (codec_pack(&ar.base, &body, &len) != 0)
         return;
-    if (edge_bridge_send(e, c, 0, EDGE_P_REVALIDATE, "identity", "Authenticate", body, len,
+    if (edge_bridge_send(e, c, 0, EDGE_P_REVALIDATE, SERVICE_IDENTITY, "Authenticate", body, len,
                          e->o.request_timeout_ms, s_anonymous()) == 0)
         c->revalidating = 1;
     sodium_memzero(body, len);
     free(body);
 }
 
-void edge_conn_revalidated(edge_conn_t *c, int code, const uint8_t *body, size_t len)
+void edge_conn_revalidated(edge_conn_t *c, int status, const uint8_t *body, size_t len)
 {
     c->revalidating = 0;
-    if (code < 0)
-        code = -code;
     if (c->closing || c->caller == NULL)
         return;
-    int refused = code == ESPACE__V1__CODE__CODE_UNAUTHENTICATED;
-    if (code == 0) {
+    int refused = status == ES_UNAUTHENTICATED;
+    if (status == 0) {
         /* still good only if it is the same session of the same patient */
         Espace__V1__AuthenticateReply *ar = NULL;
         if (codec_decode(&espace__v1__authenticate_reply__descriptor, body, len, BUS_MAX_MSG,
@@ -280,10 +277,10 @@ void edge_conn_revalidated(edge_conn_t *c, int code, const uint8_t *body, size_t
             codec_free(&ar->base);
         }
     }
-    log_info(EDGE_COMP, "conn.revalidated", "conn=%llu code=%d refused=%d",
-             (unsigned long long)c->id, code, refused);
+    log_info(EDGE_COMP, "conn.revalidated", "conn=%llu status=%s refused=%d",
+             (unsigned long long)c->id, es_status_name(status), refused);
     if (refused)
-        edge_conn_close(c, -ES_UNAUTHENTICATED, "session revoked",
+        edge_conn_close(c, ES_UNAUTHENTICATED, "session revoked",
                         LWS_CLOSE_STATUS_POLICY_VIOLATION);
 }
 
@@ -295,7 +292,7 @@ void edge_conns_sweep(edge_t *e)
         if (c->closing)
             continue;
         if (s_session_expired(c)) {
-            edge_conn_close(c, -ES_UNAUTHENTICATED, "session expired",
+            edge_conn_close(c, ES_UNAUTHENTICATED, "session expired",
                             LWS_CLOSE_STATUS_POLICY_VIOLATION);
             continue;
         }
@@ -317,9 +314,9 @@ static void s_bad(edge_conn_t *c, uint64_t id, const char *message, const char *
     e->metrics.bad_messages++;
     log_info(EDGE_COMP, "conn.bad_message", "conn=%llu count=%u field=%s",
              (unsigned long long)c->id, c->bad, field ? field : "");
-    s_local(c, id, -ES_INVALID_ARGUMENT, message, field);
+    s_local(c, id, ES_INVALID_ARGUMENT, message, field);
     if (c->bad >= e->o.max_bad)
-        edge_conn_close(c, -ES_INVALID_ARGUMENT, "too many bad messages",
+        edge_conn_close(c, ES_INVALID_ARGUMENT, "too many bad messages",
                         LWS_CLOSE_STATUS_POLICY_VIOLATION);
 }
 
@@ -329,12 +326,12 @@ static void s_forward(edge_conn_t *c, uint64_t id, int kind, const char *service
 {
     edge_t *e = c->edge;
     if (c->inflight >= e->o.max_inflight) {
-        s_local(c, id, -ES_RESOURCE_EXHAUSTED, "too many requests in flight", NULL);
+        s_local(c, id, ES_RESOURCE_EXHAUSTED, "too many requests in flight", NULL);
         return;
     }
     int rc = edge_bridge_send(e, c, id, kind, service, method, body, len, timeout_ms, caller);
     if (rc != 0)
-        s_local(c, id, -rc, rc == ES_UNAVAILABLE ? "broker unreachable" : es_strerror(rc), NULL);
+        s_local(c, id, rc, rc == ES_UNAVAILABLE ? "broker unreachable" : es_strerror(rc), NULL);
 }
 
 static const Espace__V1__Caller *s_anonymous(void)
@@ -348,20 +345,20 @@ static const Espace__V1__Caller *s_anonymous(void)
 static void s_login(edge_conn_t *c, uint64_t id, Espace__V1__LoginRequest *r)
 {
     if (c->caller != NULL || c->auth_pending) {
-        s_local(c, id, -ES_FAILED_PRECONDITION, "already authenticated", NULL);
+        s_local(c, id, ES_FAILED_PRECONDITION, "already authenticated", NULL);
         return;
     }
     if (r->who_case != ESPACE__V1__LOGIN_REQUEST__WHO_INS) {
-        s_local(c, id, -ES_PERMISSION_DENIED, "only patients may use the web edge", "ins");
+        s_local(c, id, ES_PERMISSION_DENIED, "only patients may use the web edge", "ins");
         return;
     }
     uint8_t *body = NULL;
     size_t len = 0;
     if (codec_pack(&r->base, &body, &len) != 0) {
-        s_local(c, id, -ES_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        s_local(c, id, ES_RESOURCE_EXHAUSTED, "out of memory", NULL);
         return;
     }
-    s_forward(c, id, EDGE_P_LOGIN, "identity", "Login", body, len, c->edge->o.request_timeout_ms,
+    s_forward(c, id, EDGE_P_LOGIN, SERVICE_IDENTITY, "Login", body, len, c->edge->o.request_timeout_ms,
               s_anonymous());
     sodium_memzero(body, len);
     free(body);
@@ -370,11 +367,11 @@ static void s_login(edge_conn_t *c, uint64_t id, Espace__V1__LoginRequest *r)
 static void s_resume(edge_conn_t *c, uint64_t id, Espace__V1__ResumeRequest *r)
 {
     if (c->caller != NULL || c->auth_pending) {
-        s_local(c, id, -ES_FAILED_PRECONDITION, "already authenticated", NULL);
+        s_local(c, id, ES_FAILED_PRECONDITION, "already authenticated", NULL);
         return;
     }
     if (r->token == NULL || r->token[0] == '\0') {
-        s_local(c, id, -ES_INVALID_ARGUMENT, "token missing", "token");
+        s_local(c, id, ES_INVALID_ARGUMENT, "token missing", "token");
         return;
     }
     Espace__V1__AuthenticateRequest ar = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
@@ -382,16 +379,16 @@ static void s_resume(edge_conn_t *c, uint64_t id, Espace__V1__ResumeRequest *r)
     uint8_t *body = NULL;
     size_t len = 0;
     if (codec_pack(&ar.base, &body, &len) != 0) {
-        s_local(c, id, -ES_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        s_local(c, id, ES_RESOURCE_EXHAUSTED, "out of memory", NULL);
         return;
     }
     if (edge_conn_token_set(c, r->token) != 0) {
         sodium_memzero(body, len);
         free(body);
-        s_local(c, id, -ES_INVALID_ARGUMENT, "bad token", "token");
+        s_local(c, id, ES_INVALID_ARGUMENT, "bad token", "token");
         return;
     }
-    s_forward(c, id, EDGE_P_RESUME, "identity", "Authenticate", body, len,
+    s_forward(c, id, EDGE_P_RESUME, SERVICE_IDENTITY, "Authenticate", body, len,
               c->edge->o.request_timeout_ms, s_anonymous());
     if (!c->auth_pending) /* not sent */
         (void)edge_conn_token_set(c, NULL);
@@ -405,11 +402,11 @@ static void s_call(edge_conn_t *c, uint64_t id, Espace__V1__CallRequest *r)
     size_t sl = r->service ? strlen(r->service) : 0;
     size_t ml = r->method ? strlen(r->method) : 0;
     if (sl == 0 || sl > BUS_MAX_SERVICE) {
-        s_local(c, id, -ES_INVALID_ARGUMENT, "bad service name", "call.service");
+        s_local(c, id, ES_INVALID_ARGUMENT, "bad service name", "call.service");
         return;
     }
     if (ml == 0 || ml > S_MAX_METHOD) {
-        s_local(c, id, -ES_INVALID_ARGUMENT, "bad method name", "call.method");
+        s_local(c, id, ES_INVALID_ARGUMENT, "bad method name", "call.method");
         return;
     }
     uint32_t t = r->timeout_ms ? r->timeout_ms : e->o.request_timeout_ms;
@@ -417,13 +414,13 @@ static void s_call(edge_conn_t *c, uint64_t id, Espace__V1__CallRequest *r)
         t = EDGE_MAX_REQUEST_TIMEOUT_MS;
     const Espace__V1__Caller *caller = c->caller;
     if (caller == NULL) {
-        if (strcmp(r->service, "identity") != 0 || strcmp(r->method, "SignUpPatient") != 0) {
-            s_local(c, id, -ES_UNAUTHENTICATED, "log in first", NULL);
+        if (strcmp(r->service, SERVICE_IDENTITY) != 0 || strcmp(r->method, "SignUpPatient") != 0) {
+            s_local(c, id, ES_UNAUTHENTICATED, "log in first", NULL);
             return;
         }
         caller = s_anonymous();
     } else if (s_session_expired(c)) {
-        edge_conn_close(c, -ES_UNAUTHENTICATED, "session expired",
+        edge_conn_close(c, ES_UNAUTHENTICATED, "session expired",
                         LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
@@ -447,7 +444,7 @@ static void s_message(edge_conn_t *c)
         return;
     }
     if (!edge_bucket_take(&c->bucket, e->o.rate_per_s, e->o.rate_burst, edge_now_us())) {
-        s_local(c, m->id, -ES_RESOURCE_EXHAUSTED, "rate limited", NULL);
+        s_local(c, m->id, ES_RESOURCE_EXHAUSTED, "rate limited", NULL);
         goto done;
     }
     switch (m->kind_case) {
@@ -575,7 +572,7 @@ static void s_open(edge_t *e, edge_conn_t *c, struct lws *wsi)
     e->metrics.connections_total++;
     log_info(EDGE_COMP, "conn.open", "conn=%llu tls=%d", (unsigned long long)c->id, e->tls);
     if (e->stopping)
-        edge_conn_close(c, -ES_UNAVAILABLE, "edge shutting down", LWS_CLOSE_STATUS_GOINGAWAY);
+        edge_conn_close(c, ES_UNAVAILABLE, "edge shutting down", LWS_CLOSE_STATUS_GOINGAWAY);
 }
 
 static void s_closed(edge_conn_t *c)

@@ -24,8 +24,6 @@
 #define S_RX_CHUNK 16384      /* lws receive chunk for websockets */
 #define S_VHOST "edge"
 
-enum { S_H_DEALER = 1, S_H_SUB = 2, S_H_PREPARE = 4, S_H_STOP = 8, S_H_SWEEP = 16 };
-
 int64_t edge_now_us(void)
 {
     struct timespec ts;
@@ -110,15 +108,15 @@ static void s_finish(edge_t *e)
     if (e->destroyed)
         return;
     e->destroyed = 1;
-    if (e->handles & S_H_DEALER)
-        uv_close((uv_handle_t *)&e->dealer_poll, NULL);
-    if (e->handles & S_H_SUB)
+    if (e->handles & EDGE_H_BUS)
+        uv_close((uv_handle_t *)&e->bus_poll, NULL);
+    if (e->handles & EDGE_H_SUB)
         uv_close((uv_handle_t *)&e->sub_poll, NULL);
-    if (e->handles & S_H_PREPARE)
+    if (e->handles & EDGE_H_PREPARE)
         uv_close((uv_handle_t *)&e->prepare, NULL);
-    if (e->handles & S_H_STOP)
+    if (e->handles & EDGE_H_STOP)
         uv_close((uv_handle_t *)&e->stop_poll, NULL);
-    if (e->handles & S_H_SWEEP)
+    if (e->handles & EDGE_H_SWEEP)
         uv_close((uv_handle_t *)&e->sweep, NULL);
     e->handles = 0;
     if (e->ctx != NULL)
@@ -143,9 +141,10 @@ static void s_stop_cb(uv_poll_t *h, int status, int events)
         return;
     e->stopping = 1;
     uv_poll_stop(&e->stop_poll);
-    log_info(EDGE_COMP, "stop.begin", "conns=%zu pending=%zu", e->n_conns, e->n_pending);
+    log_info(EDGE_COMP, "stop.begin", "conns=%zu pending=%zu", e->n_conns,
+             bus_client_inflight(e->bus));
     for (edge_conn_t *c = e->conns; c != NULL; c = c->next)
-        edge_conn_close(c, -ES_UNAVAILABLE, "edge shutting down", LWS_CLOSE_STATUS_GOINGAWAY);
+        edge_conn_close(c, ES_UNAVAILABLE, "edge shutting down", LWS_CLOSE_STATUS_GOINGAWAY);
     e->stop_at_ms = edge_now_us() / 1000 + S_STOP_GRACE_MS;
     uv_timer_start(&e->sweep, s_sweep_cb, S_STOP_SWEEP_MS, S_STOP_SWEEP_MS);
 }
@@ -222,12 +221,12 @@ int edge_run(const edge_opts_t *o)
     rc = ES_INTERNAL;
     if (uv_poll_init(&e->loop, &e->stop_poll, e->o.stop_fd) != 0)
         goto cleanup;
-    e->handles |= S_H_STOP;
+    e->handles |= EDGE_H_STOP;
     e->stop_poll.data = e;
     uv_poll_start(&e->stop_poll, UV_READABLE, s_stop_cb);
     if (uv_timer_init(&e->loop, &e->sweep) != 0)
         goto cleanup;
-    e->handles |= S_H_SWEEP;
+    e->handles |= EDGE_H_SWEEP;
     e->sweep.data = e;
     uv_timer_start(&e->sweep, s_sweep_cb, S_SWEEP_MS, S_SWEEP_MS);
 

@@ -62,8 +62,8 @@
 #define EDGE_REQUEST_TIMEOUT_MS 5000       /* deadline of a call that gives none */
 #define EDGE_MAX_REQUEST_TIMEOUT_MS 60000  /* longest deadline a client may ask for */
 #define EDGE_MAX_BAD 16                    /* malformed messages before close 1008 */
-#define EDGE_MAX_PENDING 65536             /* requests in flight through the edge, all
-                                              connections together */
+#define EDGE_MAX_PENDING BUS_CLIENT_MAX_INFLIGHT /* requests in flight through the
+                                              edge, all connections together */
 #define EDGE_REVALIDATE_S 300              /* re-check each bound session this often */
 
 typedef struct edge_opts {

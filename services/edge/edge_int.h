@@ -7,8 +7,9 @@
  *   metrics.c  counters and the latency histogram, Prometheus rendering (pure);
  *   conn.c     the "espace.v1" websocket protocol: per-connection state,
  *              ClientMessage handling, binding, closing;
- *   bridge.c   the broker side: DEALER for requests, SUB for events, both on
- *              uv_poll; the table of requests in flight; subscriptions;
+ *   bridge.c   the broker side: a bus client (bus.h, raw requests) for
+ *              requests and a SUB for events, both on uv_poll; each
+ *              connection's requests in flight; subscriptions;
  *   http.c     the "http" protocol: security headers, /healthz, /metrics,
  *              the connection cap;
  *   edge.c     edge_run: uv loop, lws context, timers, stop;
@@ -26,6 +27,8 @@
 
 #include "bus/bus.h"
 #include "espace/v1/common.pb-c.h"
+#include "proto/ids.h"
+#include "proto/status.h"
 #include "services/edge/edge.h"
 
 #define EDGE_COMP "edge"
@@ -108,7 +111,7 @@ void edge_rx_free(edge_rx_t *rx);
 /* ---- metrics.c ---- */
 
 #define EDGE_METRICS_SERVICES 16 /* distinct service labels; others count as "other" */
-#define EDGE_METRICS_CODES 14    /* espace.v1.Code values 0..13 */
+#define EDGE_METRICS_CODES (1 - ES_STATUS_MIN) /* espace.v1.Code values 0..13 */
 #define EDGE_METRICS_BUCKETS 12  /* latency histogram buckets (+Inf apart) */
 
 typedef struct edge_metrics {
@@ -130,11 +133,12 @@ typedef struct edge_metrics {
 /* Upper bounds of the latency buckets, seconds. */
 extern const double edge_metrics_bounds[EDGE_METRICS_BUCKETS];
 
-/* Count one request answered with `code` (espace.v1.Code; out of range =
- * INTERNAL) for `service` (names that are not [a-z0-9._-]{1,64}, and names
- * past the first EDGE_METRICS_SERVICES, count as "other"). seconds < 0: no
- * latency observation. */
-void edge_metrics_request(edge_metrics_t *m, const char *service, int code, double seconds);
+/* Count one request answered with `status` (0 or a negative es_status,
+ * counted under its wire code, es_to_code: unknown = INTERNAL) for `service`
+ * (names that are not [a-z0-9._-]{1,64}, and names past the first
+ * EDGE_METRICS_SERVICES, count as "other"). seconds < 0: no latency
+ * observation. */
+void edge_metrics_request(edge_metrics_t *m, const char *service, int status, double seconds);
 
 /* Render the Prometheus text exposition into buf (cap bytes). 0 and *len,
  * or ES_TOO_LARGE when cap is too small. */
@@ -155,23 +159,21 @@ typedef struct edge_principal edge_principal_t;
  * to the client). */
 enum edge_pkind { EDGE_P_LOGIN = 1, EDGE_P_RESUME = 2, EDGE_P_CALL = 3, EDGE_P_REVALIDATE = 4 };
 
-/* One request in flight to the broker. */
+/* One request in flight to the broker: the user pointer of its raw request
+ * on the bus client, which owns its id and deadline (bus.h). */
 struct edge_pending {
-    uint64_t bus_id;                     /* Request.id on the bus (edge-wide counter) */
+    uint64_t bus_id;                     /* Request.id on the bus (bus_client_send_raw) */
     uint64_t client_id;                  /* ClientMessage.id to answer */
     edge_conn_t *conn;                   /* who asked; entries die with their conn */
     int kind;                            /* edge_pkind */
     char service[BUS_MAX_SERVICE + 1];   /* for metrics */
     int64_t sent_us;                     /* monotonic, for latency */
-    int64_t deadline_ms;                 /* monotonic; the sweep answers past it */
-    edge_pending_t *hnext;               /* hash chain */
     edge_pending_t *cprev, *cnext;       /* the connection's list */
-    edge_pending_t *gprev, *gnext;       /* edge-wide list (sweep) */
 };
 
 /* A patient with at least one bound connection. */
 struct edge_principal {
-    char id[65];              /* patient id */
+    char id[ID_HEX];          /* patient id (ids.h text form) */
     uint32_t refs;            /* bound connections */
     edge_conn_t *conns;       /* their list (pnext/pprev) */
     edge_principal_t *hnext;  /* hash chain */
@@ -208,8 +210,16 @@ struct edge_conn {
     char close_reason[64];             /* close reason text */
 };
 
-#define EDGE_PENDING_BUCKETS 8192
 #define EDGE_PRINCIPAL_BUCKETS 4096
+
+/* Bits of edge.handles: the uv handles initialised. */
+enum {
+    EDGE_H_BUS = 1,     /* bus_poll */
+    EDGE_H_SUB = 2,     /* sub_poll */
+    EDGE_H_PREPARE = 4, /* prepare */
+    EDGE_H_STOP = 8,    /* stop_poll */
+    EDGE_H_SWEEP = 16   /* sweep */
+};
 
 struct edge {
     edge_opts_t o;                      /* options with defaults applied */
@@ -220,18 +230,14 @@ struct edge {
     int tls;                            /* serving https/wss */
     /* bridge */
     void *zctx;
-    void *dealer;                       /* DEALER to the broker's request endpoint */
+    bus_client_t *bus;                  /* to the broker's request endpoint (raw requests) */
     bus_sub_t *sub;                     /* SUB to events-out, or NULL */
-    uv_poll_t dealer_poll, sub_poll, stop_poll;
+    uv_poll_t bus_poll, sub_poll, stop_poll;
     uv_timer_t sweep;                   /* 250 ms: deadlines, session expiry, stop */
     uv_prepare_t prepare;               /* drains ZeroMQ after sends (edge-triggered fd) */
     int handles;                        /* bit set of uv handles initialised */
     int need_drain;                     /* a zmq call may have eaten an fd edge */
-    uint64_t next_bus_id;
     uint64_t next_conn_id;
-    edge_pending_t *pbuckets[EDGE_PENDING_BUCKETS];
-    edge_pending_t *phead, *ptail;      /* edge-wide pending list, oldest first */
-    size_t n_pending;
     edge_principal_t *prbuckets[EDGE_PRINCIPAL_BUCKETS];
     edge_conn_t *conns;                 /* open websockets */
     size_t n_conns;
@@ -247,13 +253,16 @@ int64_t edge_now_us(void);
 /* conn.c */
 int edge_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
-/* Queue a CallReply for client id; a reply that does not fit closes the
- * connection ("too slow"). */
-void edge_conn_reply(edge_conn_t *c, uint64_t id, int code, const char *message,
+/* Queue a CallReply for client id with status (0 or a negative es_status,
+ * sent as es_to_code(status)); body only with status 0. A reply that does not
+ * fit closes the connection ("too slow"). */
+void edge_conn_reply(edge_conn_t *c, uint64_t id, int status, const char *message,
                      const char *field, const uint8_t *body, size_t body_len);
-/* Queue Closing{code, message} (if it fits) and close with ws_status after
- * the queue drained. code < 0: no Closing, close at once. Idempotent. */
-void edge_conn_close(edge_conn_t *c, int code, const char *message, int ws_status);
+/* Close c with ws_status. status < 0 (an es_status): queue
+ * Closing{es_to_code(status), message} first (if it fits) and close after the
+ * queue drained; EDGE_NO_CLOSING: close at once, without Closing. Idempotent. */
+#define EDGE_NO_CLOSING 0
+void edge_conn_close(edge_conn_t *c, int status, const char *message, int ws_status);
 /* Queue a shared event message (dropped and counted when the queue is full). */
 void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
 /* Bind c to caller (takes ownership of caller). 0 or a negative es_status
@@ -266,14 +275,17 @@ void edge_conns_sweep(edge_t *e);
 /* Keep a copy of the session token of c (replacing and wiping the old one);
  * NULL or "" wipes it. 0 or ES_RESOURCE_EXHAUSTED. */
 int edge_conn_token_set(edge_conn_t *c, const char *token);
-/* A revalidation of c was answered: code (espace.v1.Code, negative es_status
- * allowed) and the AuthenticateReply body. Refused: close. */
-void edge_conn_revalidated(edge_conn_t *c, int code, const uint8_t *body, size_t len);
+/* A revalidation of c was answered: status (0 or a negative es_status) and
+ * the AuthenticateReply body. Refused (UNAUTHENTICATED, or another session):
+ * close. */
+void edge_conn_revalidated(edge_conn_t *c, int status, const uint8_t *body, size_t len);
 
 /* bridge.c */
 int edge_bridge_open(edge_t *e);
 void edge_bridge_close(edge_t *e);
-/* Forward a request for c. 0 or a negative es_status (nothing sent). */
+/* Forward a request for c, stamped with caller (the connection's bound
+ * Caller, or the anonymous one). 0 or a negative es_status (nothing sent):
+ * those of bus_client_send_raw (ES_UNAVAILABLE: broker unreachable). */
 int edge_bridge_send(edge_t *e, edge_conn_t *c, uint64_t client_id, int kind,
                      const char *service, const char *method, const uint8_t *body,
                      size_t body_len, uint32_t timeout_ms, const Espace__V1__Caller *caller);
@@ -283,6 +295,8 @@ void edge_bridge_forget(edge_t *e, edge_conn_t *c);
 void edge_bridge_sweep(edge_t *e);
 /* Drain both sockets (replies, events). */
 void edge_bridge_drain(edge_t *e);
+/* Subscribe (on = 1) or unsubscribe the events of a topic prefix. 0 or a
+ * negative es_status. */
 int edge_bridge_subscribe(edge_t *e, const char *prefix, int on);
 
 /* http.c */

@@ -36,11 +36,9 @@ static size_t s_service_row(edge_metrics_t *m, const char *service)
     return m->n_services++;
 }
 
-void edge_metrics_request(edge_metrics_t *m, const char *service, int code, double seconds)
+void edge_metrics_request(edge_metrics_t *m, const char *service, int status, double seconds)
 {
-    if (code < 0 || code >= EDGE_METRICS_CODES)
-        code = -ES_INTERNAL;
-    m->requests[s_service_row(m, service)][code]++;
+    m->requests[s_service_row(m, service)][es_to_code(status)]++;
     if (seconds < 0)
         return;
     size_t b = 0;
@@ -76,7 +74,7 @@ static void s_put(s_out_t *o, const char *fmt, ...)
 
 static const char *s_code_name(int code)
 {
-    return code == 0 ? "OK" : es_status_name(-code);
+    return es_status_name(es_from_code(code));
 }
 
 /* The HELP and TYPE lines of a metric. */

@@ -148,10 +148,11 @@ static void test_metrics_render(void **state)
     m->events = 2;
     edge_metrics_request(m, "identity", 0, 0.002);
     edge_metrics_request(m, "identity", 0, 0.2);
-    edge_metrics_request(m, "identity", 2, 7.0);
-    edge_metrics_request(m, "edge", 8, -1);
-    edge_metrics_request(m, "Bad\"Label", 1, -1);       /* not a valid label: other */
-    edge_metrics_request(m, "identity", 99, -1);         /* unknown code: INTERNAL */
+    edge_metrics_request(m, "identity", ES_UNAUTHENTICATED, 7.0);
+    edge_metrics_request(m, "edge", ES_RESOURCE_EXHAUSTED, -1);
+    edge_metrics_request(m, "Bad\"Label", ES_INVALID_ARGUMENT, -1); /* not a valid label: other */
+    edge_metrics_request(m, "identity", 99, -1);           /* not an es_status: INTERNAL */
+    edge_metrics_request(m, "identity", ES_STATUS_MIN - 1, -1); /* nor this */
     for (int i = 0; i < EDGE_METRICS_SERVICES + 3; i++) {
         char name[16];
         snprintf(name, sizeof(name), "svc%d", i);
@@ -167,7 +168,7 @@ static void test_metrics_render(void **state)
     assert_non_null(
         strstr(buf, "espace_edge_requests_total{service=\"identity\",status=\"UNAUTHENTICATED\"} 1\n"));
     assert_non_null(
-        strstr(buf, "espace_edge_requests_total{service=\"identity\",status=\"INTERNAL\"} 1\n"));
+        strstr(buf, "espace_edge_requests_total{service=\"identity\",status=\"INTERNAL\"} 2\n"));
     assert_non_null(
         strstr(buf, "espace_edge_requests_total{service=\"edge\",status=\"RESOURCE_EXHAUSTED\"} 1\n"));
     /* the invalid label and the services past the table share "other" */
