@@ -1,9 +1,8 @@
 /*
  * bus_client.c - the client role of the bus library (bus.h): pipelined
  * requests over a DEALER, replies matched by id; live events (EVENT after
- * SUBSCRIBE) kept in a bounded ring until bus_client_recv_event; raw
- * requests of gateways kept in flight in a table (a hash by id, a min-heap
- * by local deadline) until their reply, their deadline or a cancel.
+ * SUBSCRIBE) kept in a bounded ring until bus_client_recv_event. The raw
+ * requests of gateways are in bus_raw.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,41 +11,10 @@
 #include <zmq.h>
 
 #include "bus/bus.h"
+#include "bus/bus_client_int.h"
 #include "bus/frames.h"
 #include "espace/v1/identity.pb-c.h"
 #include "proto/status.h"
-
-#define S_FIRST_SEND_WAIT 1000 /* a new connection may take this long to come up */
-#define S_RAW_BUCKETS 8192     /* hash chains of raw requests in flight (power of 2) */
-#define S_NO_ANSWER "no answer from the broker"
-
-#define S_GOT_EVENT 1 /* s_recv_one: an event was queued */
-
-typedef struct s_event {
-    char topic[BUS_MAX_TOPIC + 1];
-    Espace__V1__Event *ev;
-} s_event_t;
-
-/* A raw request in flight. */
-typedef struct s_raw {
-    uint64_t id;
-    int64_t deadline;    /* bus_mono_ms: local deadline */
-    void *user;          /* handed back to bus_raw_fn */
-    size_t heap_i;       /* its slot in the heap */
-    struct s_raw *hnext; /* hash chain */
-} s_raw_t;
-
-struct bus_client {
-    void *sock;       /* DEALER to the broker's request endpoint */
-    uint64_t next_id; /* next request id (from 1) */
-    int sent_once;    /* a message went out on this socket */
-    s_event_t *events; /* ring of BUS_CLIENT_EVENTS, allocated at the first event */
-    size_t ev_head, ev_len;
-    uint64_t dropped; /* events over the ring, replies dropped while waiting for events */
-    s_raw_t **raw_buckets; /* S_RAW_BUCKETS chains; allocated at the first raw send */
-    s_raw_t **raw_heap;    /* BUS_CLIENT_MAX_INFLIGHT slots, min-heap by deadline */
-    size_t n_raw;          /* raw requests in flight */
-};
 
 void bus_reply_clear(bus_reply_t *r)
 {
@@ -137,7 +105,7 @@ static int s_send(bus_client_t *c, const frame_ref_t *f, size_t n, int wait)
 {
     int rc = frames_send(c->sock, f, n);
     if (rc == ES_RESOURCE_EXHAUSTED && wait && !c->sent_once &&
-        bus_client_wait(c, S_FIRST_SEND_WAIT) == 0)
+        bus_client_wait(c, BUS_FIRST_SEND_WAIT) == 0)
         rc = frames_send(c->sock, f, n);
     if (rc == 0)
         c->sent_once = 1;
@@ -147,7 +115,7 @@ static int s_send(bus_client_t *c, const frame_ref_t *f, size_t n, int wait)
 /* Send the client command cmd: Request{next id, method, timeout_ms, body
  * bytes}, with the service frame and the Caller frame (if any) for REQUEST.
  * *id (may be NULL) receives the id. */
-static int s_send_bytes(bus_client_t *c, uint8_t cmd, const char *service, const char *method,
+int bus_client_send_bytes(bus_client_t *c, uint8_t cmd, const char *service, const char *method,
                         const uint8_t *body, size_t body_len, uint32_t timeout_ms,
                         const Espace__V1__Caller *caller, int wait, uint64_t *id)
 {
@@ -197,12 +165,12 @@ static int s_send_request(bus_client_t *c, uint8_t cmd, const char *service, con
     size_t body_len = 0;
     int rc = body != NULL ? codec_pack(body, &body_buf, &body_len) : 0;
     if (rc == 0)
-        rc = s_send_bytes(c, cmd, service, method, body_buf, body_len, timeout_ms, caller, 1, id);
+        rc = bus_client_send_bytes(c, cmd, service, method, body_buf, body_len, timeout_ms, caller, 1, id);
     free(body_buf);
     return rc;
 }
 
-static int s_service_ok(const char *service)
+int bus_client_service_ok(const char *service)
 {
     size_t sl = service != NULL ? strlen(service) : 0;
     return sl > 0 && sl <= BUS_MAX_SERVICE;
@@ -212,7 +180,7 @@ int bus_client_send(bus_client_t *c, const char *service, const char *method,
                     const ProtobufCMessage *body, uint32_t timeout_ms,
                     const Espace__V1__Caller *caller, uint64_t *id)
 {
-    if (c == NULL || !s_service_ok(service) || method == NULL)
+    if (c == NULL || !bus_client_service_ok(service) || method == NULL)
         return ES_INVALID_ARGUMENT;
     return s_send_request(c, BUS_C_REQUEST, service, method, body, timeout_ms, caller, id);
 }
@@ -233,34 +201,34 @@ static int s_is_event(const frame_ref_t *f, size_t n)
            f[1].len == 1 && f[1].data[0] == BUS_C_EVENT;
 }
 
-/* Queue an EVENT message: S_GOT_EVENT, or ES_INVALID_ARGUMENT (malformed,
+/* Queue an EVENT message: BUS_GOT_EVENT, or ES_INVALID_ARGUMENT (malformed,
  * dropped). A full ring drops the new event (counted). */
 static int s_queue_event(bus_client_t *c, const frame_ref_t *f, size_t n)
 {
     if (n != 4 || f[2].len == 0 || f[2].len > BUS_MAX_TOPIC || memchr(f[2].data, 0, f[2].len))
         return ES_INVALID_ARGUMENT;
-    if (c->events == NULL && (c->events = calloc(BUS_CLIENT_EVENTS, sizeof(s_event_t))) == NULL)
+    if (c->events == NULL && (c->events = calloc(BUS_CLIENT_EVENTS, sizeof(bus_event_slot_t))) == NULL)
         return ES_RESOURCE_EXHAUSTED;
     if (c->ev_len == BUS_CLIENT_EVENTS) {
         c->dropped++;
-        return S_GOT_EVENT;
+        return BUS_GOT_EVENT;
     }
     Espace__V1__Event *ev = NULL;
     if (codec_decode(&espace__v1__event__descriptor, f[3].data, f[3].len, BUS_MAX_MSG,
                      (ProtobufCMessage **)&ev, NULL) != 0)
         return ES_INVALID_ARGUMENT;
-    s_event_t *slot = &c->events[(c->ev_head + c->ev_len) % BUS_CLIENT_EVENTS];
+    bus_event_slot_t *slot = &c->events[(c->ev_head + c->ev_len) % BUS_CLIENT_EVENTS];
     memcpy(slot->topic, f[2].data, f[2].len);
     slot->topic[f[2].len] = '\0';
     slot->ev = ev;
     c->ev_len++;
-    return S_GOT_EVENT;
+    return BUS_GOT_EVENT;
 }
 
 /* Receive one message: a reply (0, *rep decoded, free with codec_free) or
- * an event (S_GOT_EVENT, queued); ES_NOT_FOUND if nothing waiting,
+ * an event (BUS_GOT_EVENT, queued); ES_NOT_FOUND if nothing waiting,
  * ES_INVALID_ARGUMENT if it was malformed (dropped). */
-static int s_recv_reply(bus_client_t *c, Espace__V1__Reply **rep)
+int bus_client_recv_reply(bus_client_t *c, Espace__V1__Reply **rep)
 {
     zmq_msg_t msgs[FRAMES_MAX];
     size_t n = 0;
@@ -283,21 +251,21 @@ static int s_recv_reply(bus_client_t *c, Espace__V1__Reply **rep)
     return rc;
 }
 
-static int s_reply_status(const Espace__V1__Reply *rep)
+int bus_client_reply_status(const Espace__V1__Reply *rep)
 {
     return rep->status != NULL ? es_from_code((int)rep->status->code) : 0;
 }
 
-/* Receive one message: a reply (0, copied into out) or as s_recv_reply. */
+/* Receive one message: a reply (0, copied into out) or as bus_client_recv_reply. */
 static int s_recv_one(bus_client_t *c, bus_reply_t *out)
 {
     Espace__V1__Reply *rep = NULL;
-    int rc = s_recv_reply(c, &rep);
+    int rc = bus_client_recv_reply(c, &rep);
     if (rc != 0)
         return rc;
     memset(out, 0, sizeof(*out));
     out->id = rep->id;
-    out->status = s_reply_status(rep);
+    out->status = bus_client_reply_status(rep);
     if (rep->status != NULL) {
         s_copy_str(out->message, sizeof(out->message), rep->status->message);
         s_copy_str(out->field, sizeof(out->field), rep->status->field);
@@ -328,7 +296,7 @@ int bus_client_recv(bus_client_t *c, int timeout_ms, bus_reply_t *out)
             *out = tmp;
             return 0;
         }
-        if (rc == ES_INVALID_ARGUMENT || rc == S_GOT_EVENT)
+        if (rc == ES_INVALID_ARGUMENT || rc == BUS_GOT_EVENT)
             continue; /* malformed: dropped; an event: kept */
         if (rc != ES_NOT_FOUND)
             return rc;
@@ -339,7 +307,7 @@ int bus_client_recv(bus_client_t *c, int timeout_ms, bus_reply_t *out)
 
 static int s_pop_event(bus_client_t *c, char topic[BUS_MAX_TOPIC + 1], Espace__V1__Event **event)
 {
-    s_event_t *slot = &c->events[c->ev_head];
+    bus_event_slot_t *slot = &c->events[c->ev_head];
     memcpy(topic, slot->topic, BUS_MAX_TOPIC + 1);
     *event = slot->ev;
     slot->ev = NULL;
@@ -365,7 +333,7 @@ int bus_client_recv_event(bus_client_t *c, int timeout_ms, char topic[BUS_MAX_TO
             c->dropped++;
             continue;
         }
-        if (rc == ES_INVALID_ARGUMENT || rc == S_GOT_EVENT)
+        if (rc == ES_INVALID_ARGUMENT || rc == BUS_GOT_EVENT)
             continue;
         if (rc != ES_NOT_FOUND)
             return rc;
@@ -395,7 +363,7 @@ static int s_wait_id(bus_client_t *c, uint64_t id, int64_t deadline, bus_reply_t
     }
 }
 
-static int64_t s_local_deadline(uint32_t timeout_ms)
+int64_t bus_client_local_deadline(uint32_t timeout_ms)
 {
     uint32_t t = timeout_ms == 0 ? BUS_DEFAULT_TIMEOUT_MS : timeout_ms;
     if (t > BUS_MAX_TIMEOUT_MS)
@@ -433,7 +401,7 @@ int bus_call(bus_client_t *c, const char *service, const char *method,
         memset(r, 0, sizeof(*r));
     if (c == NULL || service == NULL || method == NULL)
         return ES_INVALID_ARGUMENT;
-    int64_t deadline = s_local_deadline(timeout_ms);
+    int64_t deadline = bus_client_local_deadline(timeout_ms);
     long wait = (long)(deadline - bus_mono_ms());
     if (bus_client_wait(c, (int)wait) != 0)
         return ES_DEADLINE_EXCEEDED;
@@ -453,7 +421,7 @@ int bus_call(bus_client_t *c, const char *service, const char *method,
 static int s_broker_request(bus_client_t *c, uint8_t cmd, const char *method,
                             const ProtobufCMessage *body, uint32_t timeout_ms, bus_reply_t *rep)
 {
-    int64_t deadline = s_local_deadline(timeout_ms);
+    int64_t deadline = bus_client_local_deadline(timeout_ms);
     if (bus_client_wait(c, (int)(deadline - bus_mono_ms())) != 0)
         return ES_DEADLINE_EXCEEDED;
     uint64_t id = 0;
@@ -521,181 +489,4 @@ int bus_client_fd(bus_client_t *c)
     if (zmq_getsockopt(c->sock, ZMQ_FD, &fd, &len) != 0)
         return -1;
     return fd;
-}
-
-/* ---- raw requests in flight: hash by id, min-heap by deadline ---- */
-
-static size_t s_raw_hash(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)(x & (S_RAW_BUCKETS - 1));
-}
-
-static void s_heap_set(bus_client_t *c, size_t i, s_raw_t *r)
-{
-    c->raw_heap[i] = r;
-    r->heap_i = i;
-}
-
-/* Move the entry at i up or down until the heap order holds again. */
-static void s_heap_fix(bus_client_t *c, size_t i)
-{
-    s_raw_t *r = c->raw_heap[i];
-    while (i > 0 && c->raw_heap[(i - 1) / 2]->deadline > r->deadline) {
-        s_heap_set(c, i, c->raw_heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        size_t k = 2 * i + 1;
-        if (k >= c->n_raw)
-            break;
-        if (k + 1 < c->n_raw && c->raw_heap[k + 1]->deadline < c->raw_heap[k]->deadline)
-            k++;
-        if (c->raw_heap[k]->deadline >= r->deadline)
-            break;
-        s_heap_set(c, i, c->raw_heap[k]);
-        i = k;
-    }
-    s_heap_set(c, i, r);
-}
-
-static int s_raw_add(bus_client_t *c, uint64_t id, int64_t deadline, void *user)
-{
-    if (c->raw_buckets == NULL) {
-        c->raw_buckets = calloc(S_RAW_BUCKETS, sizeof(*c->raw_buckets));
-        c->raw_heap = malloc(BUS_CLIENT_MAX_INFLIGHT * sizeof(*c->raw_heap));
-        if (c->raw_buckets == NULL || c->raw_heap == NULL) {
-            free(c->raw_buckets);
-            free(c->raw_heap);
-            c->raw_buckets = NULL;
-            c->raw_heap = NULL;
-            return ES_RESOURCE_EXHAUSTED;
-        }
-    }
-    if (c->n_raw >= BUS_CLIENT_MAX_INFLIGHT)
-        return ES_RESOURCE_EXHAUSTED;
-    s_raw_t *r = calloc(1, sizeof(*r));
-    if (r == NULL)
-        return ES_RESOURCE_EXHAUSTED;
-    r->id = id;
-    r->deadline = deadline;
-    r->user = user;
-    size_t h = s_raw_hash(id);
-    r->hnext = c->raw_buckets[h];
-    c->raw_buckets[h] = r;
-    s_heap_set(c, c->n_raw++, r);
-    s_heap_fix(c, r->heap_i);
-    return 0;
-}
-
-/* Remove the entry of id from both structures; its user pointer into *user.
- * 0 or ES_NOT_FOUND. */
-static int s_raw_take(bus_client_t *c, uint64_t id, void **user)
-{
-    if (c->raw_buckets == NULL)
-        return ES_NOT_FOUND;
-    s_raw_t **pp = &c->raw_buckets[s_raw_hash(id)];
-    while (*pp != NULL && (*pp)->id != id)
-        pp = &(*pp)->hnext;
-    s_raw_t *r = *pp;
-    if (r == NULL)
-        return ES_NOT_FOUND;
-    *pp = r->hnext;
-    size_t i = r->heap_i;
-    s_raw_t *last = c->raw_heap[--c->n_raw];
-    if (last != r) {
-        s_heap_set(c, i, last);
-        s_heap_fix(c, i);
-    }
-    if (user != NULL)
-        *user = r->user;
-    free(r);
-    return 0;
-}
-
-/* ---- raw requests: the API ---- */
-
-int bus_client_send_raw(bus_client_t *c, const char *service, const char *method,
-                        const uint8_t *body, size_t body_len, uint32_t timeout_ms,
-                        const Espace__V1__Caller *caller, void *user, uint64_t *id)
-{
-    if (c == NULL || !s_service_ok(service) || method == NULL || (body == NULL && body_len > 0))
-        return ES_INVALID_ARGUMENT;
-    if (timeout_ms > BUS_MAX_TIMEOUT_MS)
-        timeout_ms = BUS_MAX_TIMEOUT_MS;
-    uint64_t rid = c->next_id;
-    int rc = s_raw_add(c, rid, s_local_deadline(timeout_ms), user);
-    if (rc != 0)
-        return rc;
-    rc = s_send_bytes(c, BUS_C_REQUEST, service, method, body, body_len, timeout_ms, caller, 0,
-                      NULL);
-    if (rc != 0) {
-        (void)s_raw_take(c, rid, NULL);
-        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
-    }
-    if (id != NULL)
-        *id = rid;
-    return 0;
-}
-
-int bus_client_process(bus_client_t *c, bus_raw_fn fn, void *arg)
-{
-    if (c == NULL || fn == NULL)
-        return ES_INVALID_ARGUMENT;
-    for (;;) {
-        Espace__V1__Reply *rep = NULL;
-        int rc = s_recv_reply(c, &rep);
-        if (rc == ES_NOT_FOUND)
-            return 0; /* read until EAGAIN: the edge-triggered fd is armed again */
-        if (rc == ES_INTERNAL)
-            return rc;
-        if (rc != 0)
-            continue; /* an event (kept), a malformed message (dropped) */
-        bus_raw_reply_t r = {.id = rep->id, .status = s_reply_status(rep), .message = "",
-                             .field = ""};
-        if (s_raw_take(c, rep->id, &r.user) != 0) {
-            c->dropped++;
-        } else {
-            if (rep->status != NULL && rep->status->message != NULL)
-                r.message = rep->status->message;
-            if (rep->status != NULL && rep->status->field != NULL)
-                r.field = rep->status->field;
-            if (rep->body.len > 0) {
-                r.body = rep->body.data;
-                r.body_len = rep->body.len;
-            }
-            fn(arg, &r);
-        }
-        codec_free(&rep->base);
-    }
-}
-
-size_t bus_client_expire(bus_client_t *c, bus_raw_fn fn, void *arg)
-{
-    size_t n = 0;
-    if (c == NULL || fn == NULL)
-        return 0;
-    int64_t now = bus_mono_ms();
-    while (c->n_raw > 0 && c->raw_heap[0]->deadline <= now) {
-        bus_raw_reply_t r = {.id = c->raw_heap[0]->id, .status = ES_DEADLINE_EXCEEDED,
-                             .message = S_NO_ANSWER, .field = ""};
-        (void)s_raw_take(c, r.id, &r.user);
-        fn(arg, &r);
-        n++;
-    }
-    return n;
-}
-
-int bus_client_cancel(bus_client_t *c, uint64_t id)
-{
-    if (c == NULL)
-        return ES_NOT_FOUND;
-    return s_raw_take(c, id, NULL);
-}
-
-size_t bus_client_inflight(const bus_client_t *c)
-{
-    return c != NULL ? c->n_raw : 0;
 }
