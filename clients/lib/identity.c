@@ -144,3 +144,13 @@ int espace_identity_create_professional(espace_t *e, const espace_professional_t
     int rc = s_call(e, "CreateProfessional", &req.base, &m, err);
     ESPACE_RETURN_REPLY(out, m, rc);
 }
+
+int espace_identity_sign_up_patient(espace_t *e, const Espace__V1__SignUpPatientRequest *req,
+                                    Espace__V1__SignUpPatientReply **out, espace_error_t *err)
+{
+    ProtobufCMessage *m = NULL;
+    if (!e || !req)
+        ESPACE_RETURN_REPLY(out, m, s_missing(err));
+    int rc = s_call(e, "SignUpPatient", &req->base, &m, err);
+    ESPACE_RETURN_REPLY(out, m, rc);
+}
