@@ -6,7 +6,7 @@
  *            | access request --patient INS|ID --scope SCOPES --purpose P --days N --reason TEXT
  *            | access status [--patient INS|ID]
  *            | emergency --patient INS|ID --reason TEXT
- *            | agenda list|create|update|cancel|watch --patient INS|ID ... (see s_usage)
+ *            | agenda list|create|update|cancel|watch --patient INS|ID ... (see pro_usage)
  *
  * Home folder ($ESPACE_PRO_HOME, else ~/.config/espace-pro), mode 0700:
  *   config         `broker = ...`, `broker_key = ...`, `timeout_ms = ...` lines
