@@ -24,7 +24,8 @@
  * several processes share it, so this works while the broker runs). Commands
  * that need a service (create-pro, catalogue, audit) go over ipc to the
  * running broker as the local operator (Caller kind PRINCIPAL_OPERATOR,
- * principal "operator").
+ * principal "operator"), through libespace (clients/lib/espace.h). One file
+ * per command family (admin_int.h).
  *
  * THREAD SAFETY: main thread only.
  */

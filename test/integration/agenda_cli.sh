@@ -82,6 +82,17 @@ run "${PRO[@]}" agenda list --patient "$NOBODY$(printf %02d $((97 - NOBODY % 97)
 [[ $RC -eq 1 && $OUT == *"error: NOT_FOUND"* ]] || fail "unknown INS: rc=$RC $OUT"
 run "${PRO[@]}" agenda list
 [[ $RC -eq 2 ]] || fail "list without --patient gave rc=$RC"
+run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title x --start "${DAY}T09:30"
+[[ $RC -eq 2 && $OUT == "error: agenda create: missing --end"* ]] || fail "missing --end: rc=$RC $OUT"
+run "${PRO[@]}" agenda list --patient "$INS" --bogus 1
+[[ $RC -eq 2 && $OUT == "error: agenda list: unknown option --bogus"* ]] ||
+  fail "unknown option: rc=$RC $OUT"
+run "${PRO[@]}" agenda create --patient "$INS" --kind tache --title x --start "${DAY} 9h30" \
+  --end "${DAY}T10:00"
+[[ $RC -eq 1 && $OUT == *"--start"* ]] || fail "kind tache (alias of tache-sante): rc=$RC $OUT"
+run "${PRO[@]}" agenda move --patient "$INS"
+[[ $RC -eq 2 && $OUT == "error: agenda needs list, create, update, cancel or watch"* ]] ||
+  fail "unknown agenda command: rc=$RC $OUT"
 
 step "agenda watch sees an update live"
 bg "${PRO[@]}" agenda watch --patient "$INS" --count 1 --seconds 20 \

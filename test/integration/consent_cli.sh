@@ -65,7 +65,11 @@ run "${A[@]}" catalogue add --id x-app --name X --publisher P --description-fr D
 [[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*"(field app.terms_url)"* ]] ||
   fail "service-side validation: rc=$RC $OUT"
 run "${A[@]}" catalogue add --id x-app --name X
-[[ $RC -eq 2 ]] || fail "usage error gave rc=$RC"
+[[ $RC -eq 2 && $OUT == "error: catalogue add: missing --publisher"* ]] ||
+  fail "usage error: rc=$RC $OUT"
+run "${A[@]}" catalogue list --bogus
+[[ $RC -eq 2 && $OUT == "error: catalogue list: unknown option --bogus"* ]] ||
+  fail "unknown option: rc=$RC $OUT"
 run "${A[@]}" catalogue show --id no-such-app
 [[ $RC -eq 1 && $OUT == *"error: NOT_FOUND"* ]] || fail "show unknown: rc=$RC $OUT"
 

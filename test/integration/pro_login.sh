@@ -28,9 +28,13 @@ ENDPOINT=tcp://127.0.0.1:$REQ
 
 step "usage errors exit 2"
 set +e
-"$ESPACE" "${COMMON[@]}" admin keys add --role pro >/dev/null 2>&1; rc=$?
+out=$("$ESPACE" "${COMMON[@]}" admin keys add --role pro 2>&1); rc=$?
 set -e
-[[ $rc -eq 2 ]] || fail "usage error gave exit $rc"
+[[ $rc -eq 2 && $out == "error: keys add: missing --name"* ]] || fail "usage error: rc=$rc $out"
+set +e
+out=$("$PRO" --home "$TMP/usage" login --device pc 2>&1); rc=$?
+set -e
+[[ $rc -eq 2 && $out == "error: login: missing --rpps"* ]] || fail "login usage: rc=$rc $out"
 
 step "keygen + keys add + create-pro"
 HOME1=$TMP/pro1

@@ -28,7 +28,11 @@
  *   (agenda_cli.sh uses one, grant, revoke and cancel.)
  *
  * tcp endpoints need the broker's public key and a keypair file whose key is
- * registered; ipc endpoints need neither.
+ * registered; ipc endpoints need neither. one, grant, revoke and cancel use
+ * libespace (clients/lib/espace.h; the patient named over ipc with
+ * as_kind); run and verify keep 8 requests in flight, which libespace's
+ * one-call-at-a-time API does not do, so they speak the bus client
+ * (bus/bus.h) directly.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,10 +43,9 @@
 #include <sodium.h>
 #include <zmq.h>
 
-#include "espace/v1/agenda.pb-c.h"
 #include "bus/bus.h"
-#include "espace/v1/consent.pb-c.h"
-#include "espace/v1/identity.pb-c.h"
+#include "clients/lib/espace.h"
+#include "proto/ids.h"
 #include "proto/status.h"
 
 #define INFLIGHT 8
@@ -201,7 +204,30 @@ static int s_verify(bus_client_t *cl, const char *acked_path)
     return missing ? 1 : 0;
 }
 
-static int s_one(bus_client_t *cl, const char *ins)
+/* A libespace connection to ENDPOINT; as the patient when patient_id is
+ * set (ipc only). NULL on failure (printed). */
+static espace_t *s_open(const char *endpoint, const char *patient_id)
+{
+    espace_opts_t o = {.endpoint = endpoint, .timeout_ms = TIMEOUT_MS};
+    if (patient_id) {
+        o.as_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
+        o.as_principal = patient_id;
+    }
+    espace_t *e = NULL;
+    int rc = espace_open(&o, &e);
+    if (rc < 0)
+        fprintf(stderr, "cannot open %s: %s\n", endpoint, es_status_name(rc));
+    return e;
+}
+
+static int s_failed(const char *what, const espace_error_t *err)
+{
+    fprintf(stderr, "%s: %s %s %s\n", what, es_status_name(err->status), err->message,
+            err->field);
+    return 1;
+}
+
+static int s_one(const char *endpoint, const char *ins)
 {
     Espace__V1__SignUpPatientRequest r = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
     char *first[1] = {"Camille"};
@@ -211,118 +237,94 @@ static int s_one(bus_client_t *cl, const char *ins)
     r.n_first_names = 1;
     r.birth_date = "1985-04-12";
     r.password = "correct horse battery staple";
+    espace_t *e = s_open(endpoint, NULL);
+    espace_error_t err;
     Espace__V1__SignUpPatientReply *rep = NULL;
-    bus_reply_t st;
-    int rc = bus_call(cl, "identity", "SignUpPatient", &r.base,
-                      &espace__v1__sign_up_patient_reply__descriptor, TIMEOUT_MS, NULL,
-                      (ProtobufCMessage **)&rep, &st);
-    if (rc != 0) {
-        fprintf(stderr, "sign-up: %s %s\n", es_status_name(rc), st.message);
+    int rc = 1;
+    if (!e)
         return 1;
+    if (espace_identity_sign_up_patient(e, &r, &rep, &err) < 0) {
+        rc = s_failed("sign-up", &err);
+        goto close;
     }
     printf("%s\n", rep->patient_id);
-    codec_free(&rep->base);
-    return 0;
+    espace_free(&rep->base);
+    rc = 0;
+close:
+    espace_close(&e);
+    return rc;
 }
 
-static int s_grant(bus_client_t *cl, const char *patient_id, const char *rpps)
+static int s_grant(const char *endpoint, const char *patient_id, const char *rpps)
 {
-    Espace__V1__Scope read = ESPACE__V1__SCOPE__INIT, write = ESPACE__V1__SCOPE__INIT;
-    read.category = ESPACE__V1__CATEGORY__CATEGORY_AGENDA;
-    read.action = ESPACE__V1__ACTION__ACTION_READ;
-    write.category = ESPACE__V1__CATEGORY__CATEGORY_AGENDA;
-    write.action = ESPACE__V1__ACTION__ACTION_WRITE;
-    Espace__V1__Scope *scopes[2] = {&read, &write};
-    Espace__V1__GrantRequest g = ESPACE__V1__GRANT_REQUEST__INIT;
-    g.patient_id = (char *)patient_id;
-    g.grantee_kind = ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL;
-    g.grantee_id = (char *)rpps;
-    g.scopes = scopes;
-    g.n_scopes = 2;
-    g.purpose = ESPACE__V1__PURPOSE__PURPOSE_SOINS;
-    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
-    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
-    who.principal = (char *)patient_id;
+    espace_scopes_t scopes;
+    espace_error_t err;
     Espace__V1__GrantReply *rep = NULL;
-    bus_reply_t st;
-    int rc = bus_call(cl, "consent", "Grant", &g.base, &espace__v1__grant_reply__descriptor,
-                      TIMEOUT_MS, &who, (ProtobufCMessage **)&rep, &st);
-    if (rc != 0) {
-        fprintf(stderr, "grant: %s %s %s\n", es_status_name(rc), st.message, st.field);
+    int rc = 1;
+    if (espace_scopes_parse("agenda:read,agenda:write", &scopes, NULL, 0) < 0)
         return 1;
+    espace_t *e = s_open(endpoint, patient_id);
+    if (!e)
+        return 1;
+    if (espace_consent_grant(e, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, rpps, &scopes,
+                             ESPACE__V1__PURPOSE__PURPOSE_SOINS, 0, &rep, &err) < 0) {
+        rc = s_failed("grant", &err);
+        goto close;
     }
-    char hex[33] = "?";
-    if (rep->grant && rep->grant->id.len == 16)
-        sodium_bin2hex(hex, sizeof hex, rep->grant->id.data, 16);
+    char hex[ID_HEX] = "?";
+    if (rep->grant)
+        id_hex_bytes(rep->grant->id.data, rep->grant->id.len, hex);
     printf("granted %s\n", hex);
-    codec_free(&rep->base);
-    return 0;
+    espace_free(&rep->base);
+    rc = 0;
+close:
+    espace_close(&e);
+    return rc;
 }
 
-/* The Caller frame of patient_id (who must stay alive). */
-static void s_patient_caller(Espace__V1__Caller *who, const char *patient_id)
+static int s_revoke(const char *endpoint, const char *patient_id, const char *grant_hex)
 {
-    Espace__V1__Caller init = ESPACE__V1__CALLER__INIT;
-    *who = init;
-    who->kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
-    who->principal = (char *)patient_id;
-}
-
-static int s_id16(const char *hex, uint8_t out[16])
-{
-    size_t n = 0;
-    if (strlen(hex) != 32 || sodium_hex2bin(out, 16, hex, 32, NULL, &n, NULL) != 0 || n != 16) {
-        fprintf(stderr, "not a 32-hex id: %s\n", hex);
-        return -1;
-    }
-    return 0;
-}
-
-static int s_revoke(bus_client_t *cl, const char *patient_id, const char *grant_hex)
-{
-    uint8_t id[16];
-    if (s_id16(grant_hex, id) != 0)
+    uint8_t id[ID_BYTES];
+    espace_error_t err;
+    if (id_parse(grant_hex, id) < 0) {
+        fprintf(stderr, "not a 32-hex id: %s\n", grant_hex);
         return 2;
-    Espace__V1__RevokeGrantRequest r = ESPACE__V1__REVOKE_GRANT_REQUEST__INIT;
-    r.grant_id.data = id;
-    r.grant_id.len = 16;
-    Espace__V1__Caller who;
-    s_patient_caller(&who, patient_id);
-    bus_reply_t st;
-    int rc = bus_call(cl, "consent", "RevokeGrant", &r.base, NULL, TIMEOUT_MS, &who, NULL, &st);
-    if (rc != 0) {
-        fprintf(stderr, "revoke: %s %s %s\n", es_status_name(rc), st.message, st.field);
-        return 1;
     }
-    printf("revoked %s\n", grant_hex);
-    return 0;
+    espace_t *e = s_open(endpoint, patient_id);
+    if (!e)
+        return 1;
+    int rc = espace_consent_revoke_grant(e, id, NULL, &err) < 0 ? s_failed("revoke", &err) : 0;
+    if (rc == 0)
+        printf("revoked %s\n", grant_hex);
+    espace_close(&e);
+    return rc;
 }
 
-static int s_cancel(bus_client_t *cl, const char *patient_id, const char *event_hex,
+static int s_cancel(const char *endpoint, const char *patient_id, const char *event_hex,
                     const char *reason)
 {
-    uint8_t id[16];
-    if (s_id16(event_hex, id) != 0)
-        return 2;
-    Espace__V1__AgendaCancelRequest r = ESPACE__V1__AGENDA_CANCEL_REQUEST__INIT;
-    r.event_id.data = id;
-    r.event_id.len = 16;
-    r.reason = (char *)reason;
-    Espace__V1__Caller who;
-    s_patient_caller(&who, patient_id);
+    uint8_t id[ID_BYTES];
+    espace_error_t err;
     Espace__V1__AgendaCancelReply *rep = NULL;
-    bus_reply_t st;
-    int rc = bus_call(cl, "agenda", "Cancel", &r.base,
-                      &espace__v1__agenda_cancel_reply__descriptor, TIMEOUT_MS, &who,
-                      (ProtobufCMessage **)&rep, &st);
-    if (rc != 0) {
-        fprintf(stderr, "cancel: %s %s %s\n", es_status_name(rc), st.message, st.field);
+    if (id_parse(event_hex, id) < 0) {
+        fprintf(stderr, "not a 32-hex id: %s\n", event_hex);
+        return 2;
+    }
+    espace_t *e = s_open(endpoint, patient_id);
+    if (!e)
         return 1;
+    int rc = 1;
+    if (espace_agenda_cancel(e, NULL, id, reason, 0, &rep, &err) < 0) {
+        rc = s_failed("cancel", &err);
+        goto close;
     }
     printf("cancelled %s version %llu\n", event_hex,
            (unsigned long long)(rep->event ? rep->event->version : 0));
-    codec_free(&rep->base);
-    return 0;
+    espace_free(&rep->base);
+    rc = 0;
+close:
+    espace_close(&e);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -351,23 +353,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: signup_load cancel ENDPOINT PATIENT_ID EVENT_ID REASON\n");
         return 2;
     }
+    if (one)
+        return s_one(argv[2], argv[3]);
+    if (grant)
+        return s_grant(argv[2], argv[3], argv[4]);
+    if (revoke)
+        return s_revoke(argv[2], argv[3], argv[4]);
+    if (cancel)
+        return s_cancel(argv[2], argv[3], argv[4], argv[5]);
     void *ctx = zmq_ctx_new();
     conn_keys_t k;
     bus_client_t *cl = NULL;
     int rc = 1;
-    if (s_connect(ctx, argc, argv, run || grant || revoke ? 5 : cancel ? 6 : 4, argv[2], &k,
-                  &cl) != 0)
+    if (s_connect(ctx, argc, argv, run ? 5 : 4, argv[2], &k, &cl) != 0)
         goto out;
-    if (one)
-        rc = s_one(cl, argv[3]);
-    else if (grant)
-        rc = s_grant(cl, argv[3], argv[4]);
-    else if (revoke)
-        rc = s_revoke(cl, argv[3], argv[4]);
-    else if (cancel)
-        rc = s_cancel(cl, argv[3], argv[4], argv[5]);
-    else
-        rc = run ? s_run(cl, atoi(argv[3]), argv[4]) : s_verify(cl, argv[3]);
+    rc = run ? s_run(cl, atoi(argv[3]), argv[4]) : s_verify(cl, argv[3]);
 out:
     bus_client_destroy(&cl);
     zmq_ctx_term(ctx);
