@@ -155,6 +155,19 @@ typedef struct broker {
     uint64_t ev_dropped;           /* EVENTs dropped (client at its high-water mark) */
 } broker_t;
 
+/* FNV-1a of len bytes, its offset basis xor'ed with salt: the hash of the
+ * session and subscription tables. */
+static inline uint64_t broker_hash(uint64_t salt, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t h = 1469598103934665603ull ^ salt;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
 /* ---- broker.c: sending on the request sockets ----
  * All sends are ZMQ_DONTWAIT on a ROUTER_MANDATORY socket. */
 

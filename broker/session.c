@@ -22,12 +22,7 @@
 
 static size_t s_hash(int sock, const uint8_t *rid, size_t len)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)sock;
-    for (size_t i = 0; i < len; i++) {
-        h ^= rid[i];
-        h *= 1099511628211ull;
-    }
-    return (size_t)(h % SESSION_BUCKETS);
+    return (size_t)(broker_hash((uint64_t)sock, rid, len) % SESSION_BUCKETS);
 }
 
 /* The link that holds (or would hold) the session of (sock, rid). */

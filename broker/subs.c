@@ -18,12 +18,7 @@
 
 static size_t s_hash(const char *head, size_t len)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)head[i];
-        h *= 1099511628211ull;
-    }
-    return (size_t)(h % SUBS_BUCKETS);
+    return (size_t)(broker_hash(0, head, len) % SUBS_BUCKETS);
 }
 
 /* The bucket of a prefix or topic (NUL-terminated): by its "pro.<rpps>."
