@@ -11,6 +11,17 @@
  * request it held is answered UNAVAILABLE. A reply arriving after that is
  * dropped: each request gets exactly one answer.
  *
+ * Sessions: the broker knows no service by name. AUTH is the session check
+ * of proto/espace/v1/bus.proto (service SessionCheck, method Authenticate):
+ * the broker sends it to the service named by opts->session_service (`espace
+ * up` names SERVICE_IDENTITY) and, on OK, binds the reply's Caller to the
+ * connection until the session expires or a SessionRevoked on
+ * TOPIC_SESSION_REVOKED (proto/names.h) names it.
+ *
+ * Live events for professionals: SUBSCRIBE to prefixes of a professional
+ * session's own "pro.<rpps>." topics; matching events come as EVENT on the
+ * request connection.
+ *
  * Events: an XSUB/XPUB proxy (publishers connect to the "pub" endpoints,
  * subscribers to the "sub" endpoints). On tcp only peers with role service
  * or gateway may publish or subscribe.
@@ -41,6 +52,10 @@ typedef struct broker_opts {
     const char *pub_tcp;        /* events in (XSUB) on tcp (CURVE), or NULL */
     const char *sub_ipc;        /* events out (XPUB) on ipc, or NULL */
     const char *sub_tcp;        /* events out (XPUB) on tcp (CURVE), or NULL */
+    const char *session_service;/* bus name of the service serving the session check
+                                 * (SessionCheck.Authenticate) that AUTH goes to, e.g.
+                                 * SERVICE_IDENTITY; NULL = none: AUTH is answered
+                                 * UNAVAILABLE. Borrowed for the run. */
     unsigned heartbeat_ms;      /* 0 = BUS_HEARTBEAT_MS */
     unsigned default_timeout_ms;/* 0 = BUS_DEFAULT_TIMEOUT_MS */
     int stop_fd;                /* broker_run returns when this fd is readable */
@@ -50,7 +65,8 @@ typedef struct broker_opts {
 
 /* Run the broker until opts->stop_fd becomes readable. Returns 0 after a
  * clean stop, or a negative es_status if it could not start (bad endpoint,
- * address in use, unreadable key). */
+ * address in use, unreadable key, session_service not a valid service
+ * name). */
 int broker_run(const broker_opts_t *opts);
 
 #endif

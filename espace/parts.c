@@ -12,6 +12,7 @@
 #include "services/edge/edge.h"
 #include "services/identity/identity.h"
 #include "process/log.h"
+#include "proto/names.h"
 #include "proto/status.h"
 #include "process/stop.h"
 
@@ -43,6 +44,7 @@ static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, int rea
     broker_opts_t o = {
         .data_dir = cfg->data_dir,
         .req_ipc = cfg->req_ipc,
+        .session_service = SERVICE_IDENTITY, /* serves AUTH (SessionCheck) */
         .pub_ipc = cfg->pub_ipc,
         .sub_ipc = cfg->sub_ipc,
         .req_tcp = cfg->tcp ? cfg->req_tcp : NULL,

@@ -1,6 +1,8 @@
 /* harness.c - the test harness of harness.h. */
 #include "test/harness/harness.h"
 
+#include "proto/names.h"
+
 void h_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -68,7 +70,9 @@ int h_broker_start(harness_t *h)
 {
     if (pipe(h->stop) != 0 || pipe(h->ready) != 0)
         return -1;
+    const char *session = h->o.session_service; /* a test may name another */
     memset(&h->o, 0, sizeof(h->o));
+    h->o.session_service = session ? session : SERVICE_IDENTITY;
     h->o.data_dir = h->dir;
     h->o.req_ipc = h->req_ipc;
     h->o.pub_ipc = h->pub_ipc;

@@ -70,7 +70,9 @@ int h_rmtree(const char *dir);
 
 unsigned h_hb(const harness_t *h);
 
-/* Start (or restart) the broker thread; waits until bound. 0 or -1. */
+/* Start (or restart) the broker thread; waits until bound. 0 or -1. The
+ * session service is h->o.session_service if a test set it, else
+ * SERVICE_IDENTITY. */
 int h_broker_start(harness_t *h);
 
 /* Stop the broker thread (if running) and close its pipes; its rc. */
