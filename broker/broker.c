@@ -410,7 +410,7 @@ int broker_run(const broker_opts_t *opts)
     b->o = opts;
     b->hb = opts->heartbeat_ms ? opts->heartbeat_ms : BUS_HEARTBEAT_MS;
     b->def_timeout = opts->default_timeout_ms ? opts->default_timeout_ms : BUS_DEFAULT_TIMEOUT_MS;
-    b->auth_method = espace__v1__session_check__descriptor.methods[0].name;
+    b->auth_method = BUS_SESSION_METHOD;
     b->next_ticket = 1;
     b->next_deadline = INT64_MAX;
     int rc = s_open(b);

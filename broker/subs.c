@@ -112,7 +112,7 @@ void subs_client_subscribe(broker_t *b, const broker_peer_t *peer, frame_ref_t b
     int rc = 0;
     const char *why = NULL, *field = NULL;
     session_t *s = NULL;
-    if (strcmp(req->method, "Subscribe") != 0) {
+    if (strcmp(req->method, BUS_SUBSCRIBE_METHOD) != 0) {
         rc = ES_INVALID_ARGUMENT;
         why = "SUBSCRIBE carries method Subscribe";
         field = "method";

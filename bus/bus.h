@@ -44,6 +44,12 @@
 #define BUS_MAX_CLIENT_SUBS 16      /* SUBSCRIBE prefixes per connection (broker) */
 #define BUS_CLIENT_EVENTS 256       /* events a client keeps until bus_client_recv_event */
 
+/* Methods of the broker's own commands (docs/protocol.md): AUTH carries the
+ * method of the session-check contract (bus.proto, service SessionCheck),
+ * SUBSCRIBE carries "Subscribe". */
+#define BUS_SESSION_METHOD (espace__v1__session_check__descriptor.methods[0].name)
+#define BUS_SUBSCRIBE_METHOD "Subscribe"
+
 /* Protocol header frames (docs/protocol.md). */
 #define BUS_CLIENT_PROTO "EC01"
 #define BUS_WORKER_PROTO "EW01"

@@ -443,7 +443,7 @@ int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
     Espace__V1__AuthenticateRequest areq = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
     areq.token = (char *)token;
     bus_reply_t rep;
-    int rc = s_broker_request(c, BUS_C_AUTH, "Authenticate", &areq.base, timeout_ms, &rep);
+    int rc = s_broker_request(c, BUS_C_AUTH, BUS_SESSION_METHOD, &areq.base, timeout_ms, &rep);
     if (rc != 0)
         return rc;
     Espace__V1__AuthenticateReply *arep = NULL;
@@ -474,7 +474,7 @@ int bus_client_subscribe(bus_client_t *c, const char *prefix, uint32_t timeout_m
     Espace__V1__SubscribeRequest sreq = ESPACE__V1__SUBSCRIBE_REQUEST__INIT;
     sreq.prefix = (char *)prefix;
     bus_reply_t rep;
-    int rc = s_broker_request(c, BUS_C_SUBSCRIBE, "Subscribe", &sreq.base, timeout_ms, &rep);
+    int rc = s_broker_request(c, BUS_C_SUBSCRIBE, BUS_SUBSCRIBE_METHOD, &sreq.base, timeout_ms, &rep);
     if (rc != 0)
         return rc;
     return s_finish(&rep, NULL, NULL, r);

@@ -248,7 +248,7 @@ static void s_revalidate(edge_conn_t *c)
     s_revalidate_schedule(c);
     if (codec_pack(&ar.base, &body, &len) != 0)
         return;
-    if (edge_bridge_send(e, c, 0, EDGE_P_REVALIDATE, SERVICE_IDENTITY, "Authenticate", body, len,
+    if (edge_bridge_send(e, c, 0, EDGE_P_REVALIDATE, SERVICE_IDENTITY, BUS_SESSION_METHOD, body, len,
                          e->o.request_timeout_ms, s_anonymous()) == 0)
         c->revalidating = 1;
     sodium_memzero(body, len);
@@ -388,7 +388,7 @@ static void s_resume(edge_conn_t *c, uint64_t id, Espace__V1__ResumeRequest *r)
         s_local(c, id, ES_INVALID_ARGUMENT, "bad token", "token");
         return;
     }
-    s_forward(c, id, EDGE_P_RESUME, SERVICE_IDENTITY, "Authenticate", body, len,
+    s_forward(c, id, EDGE_P_RESUME, SERVICE_IDENTITY, BUS_SESSION_METHOD, body, len,
               c->edge->o.request_timeout_ms, s_anonymous());
     if (!c->auth_pending) /* not sent */
         (void)edge_conn_token_set(c, NULL);
