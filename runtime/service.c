@@ -511,7 +511,9 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
     }
     /* Parked requests are in flight for the broker: room for them and a
      * full batch, so a slow consent never holds the others back. */
-    uint32_t capacity = opts->capacity ? opts->capacity : SVC_SLOTS;
+    uint32_t capacity = opts->capacity       ? opts->capacity
+                        : def->n_guards > 0 ? SVC_SLOTS
+                                            : STORE_GROUP_MAX;
     rc = bus_worker_new(zctx, &opts->bus, def->name, capacity, &rt.worker);
     if (rc != 0) {
         log_error(def->name, "start.fail", "step=worker status=%s", es_status_name(rc));

@@ -193,10 +193,11 @@ typedef struct svc_opts {
     bus_conn_t pub;         /* broker events-in endpoint (publisher); with
                                pub.endpoint NULL, svc_publish succeeds and the
                                events go nowhere */
-    uint32_t capacity;      /* requests in flight; 0 = STORE_GROUP_MAX +
-                               SVC_MAX_PARKED (requests parked for consent
-                               count in flight: a smaller capacity lets them
-                               hold back the others) */
+    uint32_t capacity;      /* requests in flight; 0 = STORE_GROUP_MAX, plus
+                               SVC_MAX_PARKED for a service with guards
+                               (requests parked for consent count in flight:
+                               a smaller capacity lets them hold back the
+                               others) */
     int stop_fd;            /* svc_run returns when readable (-1: never);
                                the batch in progress is finished and answered
                                first, requests parked for consent are answered
