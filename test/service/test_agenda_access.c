@@ -206,25 +206,43 @@ static void test_consent_down(void **state)
  * promptly; the Create is refused UNAVAILABLE by the deadline, not a hang.
  * SVC_MAX_PARKED requests wait at most; one more is RESOURCE_EXHAUSTED at
  * once, and the patient is still served. */
+static tworker_t s_mute;      /* the mute consent of test_consent_slow */
+static int s_mute_on;         /* s_mute is running */
+static bus_client_t *s_pat;   /* the patient's own client there */
+
+/* test_consent_slow's teardown, also after a failure: the context cannot
+ * end while a socket of the test is open. */
+static int s_slow_teardown(void **state)
+{
+    (void)state;
+    if (s_mute_on)
+        tw_stop(&s_mute);
+    s_mute_on = 0;
+    bus_client_destroy(&s_pat);
+    return 0;
+}
+
 static void test_consent_slow(void **state)
 {
     (void)state;
     const char *P = "e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8";
     assert_int_equal(ag_grant(P, G_PRO, RPPS, 1, 1, NULL), 0);
     uint64_t head = ag_head(P);
-    bus_client_t *pat = NULL;
-    assert_int_equal(h_client(&AG.h, &pat), 0);
+    assert_int_equal(h_client(&AG.h, &s_pat), 0);
+    bus_client_t *pat = s_pat;
     assert_int_equal(h_svc_stop(&AG.consent), 0);
-    tworker_t mute;
-    assert_int_equal(tw_start_mute(&mute, AG.h.ctx, h_ipc(AG.h.req_ipc), SERVICE_CONSENT, 1024),
-                     0);
-    assert_int_equal(tw_wait_registered(&mute, 5000), 0);
+    tworker_t *mute = &s_mute;
+    bus_conn_t conn = h_ipc(AG.h.req_ipc);
+    conn.heartbeat_ms = h_hb(&AG.h); /* the broker's, so it never looks dead */
+    assert_int_equal(tw_start_mute(mute, AG.h.ctx, conn, SERVICE_CONSENT, 1024), 0);
+    s_mute_on = 1;
+    assert_int_equal(tw_wait_registered(mute, 5000), 0);
 
     int64_t t0 = bus_mono_ms();
     uint64_t id = s_send_pro_create(AG.cl, P, ag_day(2031, 2, 1, 9));
-    for (int i = 0; i < 400 && mute.handled < 1; i++)
+    for (int i = 0; i < 400 && mute->handled < 1; i++)
         h_sleep_ms(5);
-    assert_int_equal(mute.handled, 1); /* its Decide is pending */
+    assert_int_equal(mute->handled, 1); /* its Decide is pending */
     s_patient_served(pat, P, AUTHZ_TIMEOUT_MS / 8);
     bus_reply_t rr;
     memset(&rr, 0, sizeof rr);
@@ -233,7 +251,8 @@ static void test_consent_slow(void **state)
     assert_int_equal(rr.id, id);
     assert_int_equal(rr.status, ES_UNAVAILABLE);
     bus_reply_clear(&rr);
-    if (took < AUTHZ_TIMEOUT_MS - 200 || took > AUTHZ_TIMEOUT_MS + 1000)
+    /* not a hang; and it was pending well after the patient was served */
+    if (took < AUTHZ_TIMEOUT_MS / 2 || took > AUTHZ_TIMEOUT_MS + 1000)
         fail_msg("refused after %lld ms, deadline %d", (long long)took, AUTHZ_TIMEOUT_MS);
     assert_int_equal(ag_head(P), head + 1); /* the patient's event only */
 
@@ -263,8 +282,7 @@ static void test_consent_slow(void **state)
     assert_int_equal(unavailable, N - 1);
 
     /* consent back: the grant works again */
-    tw_stop(&mute);
-    bus_client_destroy(&pat);
+    s_slow_teardown(NULL);
     ag_consent_start();
     evfix_t f;
     bus_reply_t r;
@@ -278,7 +296,7 @@ int main(void)
         cmocka_unit_test(test_access),
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_consent_down),
-        cmocka_unit_test(test_consent_slow),
+        cmocka_unit_test_teardown(test_consent_slow, s_slow_teardown),
     };
     return cmocka_run_group_tests(tests, ag_setup, ag_teardown);
 }
