@@ -1,48 +1,49 @@
 /*
- * authz.c - the authorization helper (see authz.h).
+ * authz.c - the consent check (see authz.h): Decides pipelined on one bus
+ * client, kept in a fixed table of AUTHZ_MAX_PENDING slots (request id and
+ * deadline), matched to their replies by id.
  */
 #include "runtime/authz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #include "bus/codec.h"
 #include "process/log.h"
+#include "proto/names.h"
 #include "proto/status.h"
 
+typedef struct s_pending {
+    uint64_t id;      /* bus request id; 0 = free slot */
+    int64_t deadline; /* monotonic ms */
+} s_pending_t;
+
 struct authz {
-    void *zctx;                        /* context in use */
-    int own_ctx;                       /* 1 if we created zctx */
-    bus_client_t *client;              /* request socket to the broker */
+    bus_client_t *client;                /* request socket to the broker */
     char service[AUTHZ_MAX_SERVICE + 1]; /* our service name (Caller.principal) */
-    Espace__V1__Caller self;           /* local Caller frame (ipc) */
-    int local;                         /* 1 on ipc: send the Caller frame */
+    Espace__V1__Caller self;             /* local Caller frame (ipc) */
+    int local;                           /* 1 on ipc: send the Caller frame */
+    s_pending_t pending[AUTHZ_MAX_PENDING];
+    size_t n_pending;                    /* slots in use */
 };
 
 int authz_new(void *zctx, const bus_conn_t *conn, const char *service, authz_t **out)
 {
-    if (!conn || !conn->endpoint || !service || !service[0] ||
-        strlen(service) > AUTHZ_MAX_SERVICE || !out)
+    if (!out)
         return ES_INVALID_ARGUMENT;
     *out = NULL;
+    if (!zctx || !conn || !conn->endpoint || !service || !service[0] ||
+        strlen(service) > AUTHZ_MAX_SERVICE)
+        return ES_INVALID_ARGUMENT;
     authz_t *a = calloc(1, sizeof *a);
     if (!a)
         return ES_RESOURCE_EXHAUSTED;
-    int rc;
-    if (zctx) {
-        a->zctx = zctx;
-    } else {
-        a->zctx = zmq_ctx_new();
-        a->own_ctx = 1;
-        if (!a->zctx) {
-            rc = ES_INTERNAL;
-            goto fail;
-        }
+    int rc = bus_client_new(zctx, conn, &a->client);
+    if (rc != 0) {
+        free(a);
+        return rc;
     }
-    if ((rc = bus_client_new(a->zctx, conn, &a->client)) != 0)
-        goto fail;
     snprintf(a->service, sizeof a->service, "%s", service);
     espace__v1__caller__init(&a->self);
     a->self.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE;
@@ -52,93 +53,189 @@ int authz_new(void *zctx, const bus_conn_t *conn, const char *service, authz_t *
                strncmp(conn->endpoint, "inproc://", 9) == 0;
     *out = a;
     return ES_OK;
-fail:
-    authz_destroy(&a);
-    return rc;
 }
 
 void authz_destroy(authz_t **pa)
 {
     if (!pa || !*pa)
         return;
-    authz_t *a = *pa;
-    bus_client_destroy(&a->client);
-    if (a->own_ctx && a->zctx)
-        zmq_ctx_term(a->zctx);
-    free(a);
+    bus_client_destroy(&(*pa)->client);
+    free(*pa);
     *pa = NULL;
 }
 
-static int s_deny(authz_decision_t *out, int rc, const char *reason)
+static int s_deny(authz_decision_t *out, int status, const char *reason)
 {
-    if (out) {
-        out->allowed = 0;
-        out->basis = ESPACE__V1__BASIS__BASIS_NONE;
-        snprintf(out->reason, sizeof out->reason, "%s", reason);
-    }
-    return rc;
+    memset(out, 0, sizeof *out);
+    out->status = status;
+    out->basis = ESPACE__V1__BASIS__BASIS_NONE;
+    snprintf(out->reason, sizeof out->reason, "%s", reason);
+    return status;
 }
 
-int authz_check(authz_t *a, const Espace__V1__Caller *caller, const char *patient_id,
-                Espace__V1__Category category, Espace__V1__Action action, const char *detail,
+static int s_need_valid(const Espace__V1__Caller *caller, const authz_need_t *need)
+{
+    return caller && need && id_hex_valid(need->patient_id) &&
+           memchr(need->detail, '\0', sizeof need->detail) != NULL;
+}
+
+int authz_local(const Espace__V1__Caller *caller, const authz_need_t *need,
                 authz_decision_t *out)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!caller || !patient_id || strlen(patient_id) != 32)
+    if (!s_need_valid(caller, need))
         return s_deny(out, ES_INVALID_ARGUMENT, "malformed authorization request");
-
     /* The patient on their own data: no round trip, no audit entry. */
-    if (caller->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT && caller->principal &&
-        strcmp(caller->principal, patient_id) == 0) {
-        if (out) {
-            out->allowed = 1;
-            out->basis = ESPACE__V1__BASIS__BASIS_SELF;
-            snprintf(out->reason, sizeof out->reason, "the patient");
-        }
-        return ES_OK;
-    }
-    if (!a)
-        return s_deny(out, ES_UNAVAILABLE, "consent unreachable");
+    if (caller->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT || !caller->principal ||
+        strcmp(caller->principal, need->patient_id) != 0)
+        return AUTHZ_ASK;
+    memset(out, 0, sizeof *out);
+    out->allowed = 1;
+    out->basis = ESPACE__V1__BASIS__BASIS_SELF;
+    snprintf(out->reason, sizeof out->reason, "the patient");
+    return ES_OK;
+}
 
+int authz_ask(authz_t *a, const Espace__V1__Caller *caller, const authz_need_t *need,
+              uint64_t *ticket)
+{
+    if (!a || !ticket || !s_need_valid(caller, need))
+        return ES_INVALID_ARGUMENT;
+    if (a->n_pending >= AUTHZ_MAX_PENDING)
+        return ES_RESOURCE_EXHAUSTED;
     Espace__V1__DecideRequest req = ESPACE__V1__DECIDE_REQUEST__INIT;
     req.accessor = (Espace__V1__Caller *)caller;
-    req.patient_id = (char *)patient_id;
-    req.category = category;
-    req.action = action;
-    req.detail = (char *)(detail ? detail : "");
-    ProtobufCMessage *reply = NULL;
-    bus_reply_t r;
-    memset(&r, 0, sizeof r);
-    int rc = bus_call(a->client, AUTHZ_CONSENT, "Decide", &req.base,
-                      &espace__v1__decide_reply__descriptor, AUTHZ_TIMEOUT_MS,
-                      a->local ? &a->self : NULL, &reply, &r);
+    req.patient_id = (char *)need->patient_id;
+    req.category = need->category;
+    req.action = need->action;
+    req.detail = (char *)need->detail;
+    uint64_t id = 0;
+    int rc = bus_client_send(a->client, SERVICE_CONSENT, "Decide", &req.base, AUTHZ_TIMEOUT_MS,
+                             a->local ? &a->self : NULL, &id);
     if (rc != 0) {
-        codec_free(reply);
-        switch (rc) {
+        log_warn("authz", "decide.unsent", "service=%s status=%s", a->service,
+                 es_status_name(rc));
+        return rc == ES_INVALID_ARGUMENT || rc == ES_TOO_LARGE ? ES_INVALID_ARGUMENT
+                                                              : ES_UNAVAILABLE;
+    }
+    size_t i = 0;
+    while (a->pending[i].id != 0)
+        i++; /* a free slot exists: n_pending < AUTHZ_MAX_PENDING */
+    a->pending[i].id = id;
+    a->pending[i].deadline = bus_mono_ms() + AUTHZ_TIMEOUT_MS;
+    a->n_pending++;
+    *ticket = id;
+    return ES_OK;
+}
+
+/* The slot waiting for id, or NULL. */
+static s_pending_t *s_find(authz_t *a, uint64_t id)
+{
+    for (size_t i = 0, seen = 0; i < AUTHZ_MAX_PENDING && seen < a->n_pending; i++) {
+        if (a->pending[i].id == 0)
+            continue;
+        if (a->pending[i].id == id)
+            return &a->pending[i];
+        seen++;
+    }
+    return NULL;
+}
+
+static void s_release(authz_t *a, s_pending_t *p)
+{
+    p->id = 0;
+    a->n_pending--;
+}
+
+/* The decision carried by reply r. */
+static void s_decode(authz_t *a, const bus_reply_t *r, authz_decision_t *out)
+{
+    if (r->status != 0) {
+        switch (r->status) {
         case ES_INVALID_ARGUMENT:
-            return s_deny(out, ES_INVALID_ARGUMENT, "malformed authorization request");
+            s_deny(out, ES_INVALID_ARGUMENT, "malformed authorization request");
+            return;
         case ES_PERMISSION_DENIED:
             log_warn("authz", "decide.refused", "service=%s", a->service);
-            return s_deny(out, ES_PERMISSION_DENIED, "consent refused to decide");
+            s_deny(out, ES_PERMISSION_DENIED, "consent refused to decide");
+            return;
         default:
             log_warn("authz", "decide.unavailable", "service=%s status=%s", a->service,
-                     es_status_name(rc));
-            return s_deny(out, ES_UNAVAILABLE, "consent unreachable");
+                     es_status_name(r->status));
+            s_deny(out, ES_UNAVAILABLE, "consent unreachable");
+            return;
         }
     }
-    Espace__V1__DecideReply *d = (Espace__V1__DecideReply *)reply;
-    int allowed = d && d->allowed;
-    if (out) {
-        out->allowed = allowed;
-        out->basis = allowed ? d->basis : ESPACE__V1__BASIS__BASIS_NONE;
-        if (d && d->grant_id.len == sizeof out->grant_id) {
-            memcpy(out->grant_id, d->grant_id.data, sizeof out->grant_id);
-            out->has_grant = 1;
-        }
-        snprintf(out->reason, sizeof out->reason, "%s",
-                 d && d->reason && d->reason[0] ? d->reason : (allowed ? "allowed" : "denied"));
+    ProtobufCMessage *m = NULL;
+    if (codec_decode(&espace__v1__decide_reply__descriptor, r->body, r->body_len, 0, &m,
+                     NULL) != 0) {
+        log_warn("authz", "decide.malformed", "service=%s", a->service);
+        s_deny(out, ES_UNAVAILABLE, "malformed decision");
+        return;
     }
-    codec_free(reply);
-    return allowed ? ES_OK : ES_PERMISSION_DENIED;
+    const Espace__V1__DecideReply *d = (const Espace__V1__DecideReply *)m;
+    memset(out, 0, sizeof *out);
+    out->allowed = d->allowed != 0;
+    out->status = out->allowed ? ES_OK : ES_PERMISSION_DENIED;
+    out->basis = out->allowed ? d->basis : ESPACE__V1__BASIS__BASIS_NONE;
+    if (d->grant_id.len == sizeof out->grant_id) {
+        memcpy(out->grant_id, d->grant_id.data, sizeof out->grant_id);
+        out->has_grant = 1;
+    }
+    snprintf(out->reason, sizeof out->reason, "%s",
+             d->reason && d->reason[0] ? d->reason : (out->allowed ? "allowed" : "denied"));
+    codec_free(m);
+}
+
+int authz_next(authz_t *a, uint64_t *ticket, authz_decision_t *out)
+{
+    if (!a || !ticket || !out)
+        return ES_INVALID_ARGUMENT;
+    /* Replies first: one that arrived is used even if its deadline just passed. */
+    bus_reply_t r;
+    while (bus_client_recv(a->client, 0, &r) == 0) {
+        s_pending_t *p = s_find(a, r.id);
+        if (!p) {
+            bus_reply_clear(&r); /* after its deadline, or not ours */
+            continue;
+        }
+        *ticket = p->id;
+        s_release(a, p);
+        s_decode(a, &r, out);
+        bus_reply_clear(&r);
+        return ES_OK;
+    }
+    int64_t now = bus_mono_ms();
+    for (size_t i = 0; i < AUTHZ_MAX_PENDING && a->n_pending > 0; i++) {
+        s_pending_t *p = &a->pending[i];
+        if (p->id != 0 && p->deadline <= now) {
+            *ticket = p->id;
+            s_release(a, p);
+            log_warn("authz", "decide.timeout", "service=%s", a->service);
+            s_deny(out, ES_UNAVAILABLE, "consent did not answer in time");
+            return ES_OK;
+        }
+    }
+    return ES_NOT_FOUND;
+}
+
+size_t authz_pending(const authz_t *a)
+{
+    return a ? a->n_pending : 0;
+}
+
+int authz_timeout_ms(const authz_t *a)
+{
+    if (!a || a->n_pending == 0)
+        return -1;
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < AUTHZ_MAX_PENDING; i++)
+        if (a->pending[i].id != 0 && a->pending[i].deadline < first)
+            first = a->pending[i].deadline;
+    int64_t left = first - bus_mono_ms();
+    return left < 0 ? 0 : left > AUTHZ_TIMEOUT_MS ? AUTHZ_TIMEOUT_MS : (int)left;
+}
+
+int authz_fd(authz_t *a)
+{
+    return a ? bus_client_fd(a->client) : -1;
 }

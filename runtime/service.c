@@ -1,19 +1,27 @@
 /*
  * service.c - the service runtime loop (see service.h).
  *
- * One svc_run owns: a ZeroMQ context, the service's store, a bus worker and
- * (optionally) a publisher, and a table of STORE_GROUP_MAX call slots
- * allocated once. Each turn of the loop:
- *   poll(worker socket, stop fd, timeout = bus_worker_tick)
- *   -> drain up to STORE_GROUP_MAX requests (and at most SVC_BATCH_BYTES of
- *      request bodies, and no more than fit in half a heartbeat interval at
- *      the measured cost per request) into the call slots;
- *   -> check method, caller and body of each;
+ * One svc_run owns: a ZeroMQ context, the service's store, a bus worker, a
+ * consent client (authz.h, when the service has guards) and (optionally) a
+ * publisher, and SVC_SLOTS call slots allocated once (service_int.h). Each
+ * turn of the loop:
+ *   collect the consent decisions that arrived or expired (access.c);
+ *   poll(worker socket, consent client fd, stop fd, timeout = the nearest of
+ *        bus_worker_tick, the tick, the earliest Decide deadline; 0 when
+ *        decided requests wait)
+ *   -> the batch takes the decided requests first, then drains up to
+ *      STORE_GROUP_MAX requests (and at most SVC_BATCH_BYTES of request
+ *      bodies, and no more than fit in half a heartbeat interval at the
+ *      measured cost per request) into free call slots;
+ *   -> check method, caller and body of each new one, and resolve the access
+ *      of guarded methods: the patient on their own data stays in the batch,
+ *      anyone else is parked (out of the batch) until consent decides;
  *   -> run the write methods through one store_write_group (group commit),
  *      then the read methods in one read transaction, so a read pipelined
  *      after a write of the same batch sees it;
  *   -> send every reply, publish the events of the calls that returned 0,
- *      release everything.
+ *      release their slots.
+ * No batch ever waits on another service: a Decide is sent, never awaited.
  * A batch blocks the thread: no heartbeat goes out and nothing is read
  * while it runs, so its length is kept under half a heartbeat interval
  * (bounded by the cost per request measured on earlier batches), and
@@ -25,8 +33,6 @@
  * Between batches, def->tick (if any) runs in a write group of its own when
  * its period is due (s_tick), with the call slot rt->tick_call.
  */
-#include "runtime/service.h"
-
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -41,56 +47,7 @@
 
 #include "process/log.h"
 #include "proto/status.h"
-
-#define SVC_REPLY_ROOM 1024               /* Reply envelope room under BUS_MAX_MSG */
-
-typedef struct svc_event {
-    char topic[BUS_MAX_TOPIC + 1];            /* topic, NUL-terminated */
-    const ProtobufCMessageDescriptor *desc;   /* type of the packed body */
-    uint8_t *body;                            /* packed body, malloc'd */
-    size_t len;                               /* bytes in body */
-} svc_event_t;
-
-typedef struct svc_runtime svc_runtime_t;
-
-/* Moving average of the time one request takes, per kind. */
-typedef struct svc_cost {
-    int64_t us;     /* average, microseconds (>= 1) */
-    int measured;   /* 0: us is the initial guess */
-} svc_cost_t;
-
-struct svc_call {
-    svc_runtime_t *rt;               /* owning runtime (budget, publisher) */
-    bus_request_t req;               /* the request as received */
-    const svc_method_t *method;      /* NULL when unknown */
-    ProtobufCMessage *msg;           /* decoded body (codec_free), or NULL */
-    int64_t now_ms;                  /* wall clock of the batch */
-    int64_t t0_us;                   /* monotonic arrival, for the log */
-    int ran;                         /* 1 once the handler ran */
-    int rc;                          /* handler's return value */
-    int status;                      /* es_status of the reply */
-    char message[SVC_MAX_MESSAGE];   /* status message */
-    char field[SVC_MAX_FIELD];       /* status field, "" when none */
-    uint8_t *reply;                  /* packed reply body, malloc'd, or NULL */
-    size_t reply_len;                /* bytes in reply */
-    svc_event_t events[SVC_MAX_EVENTS]; /* queued events */
-    size_t n_events;                 /* events in use */
-};
-
-struct svc_runtime {
-    const svc_def_t *def;        /* the service */
-    void *state;                 /* from def->init */
-    store_t *store;              /* the service's store */
-    bus_worker_t *worker;        /* bus worker */
-    bus_pub_t *pub;              /* publisher, or NULL (publishing is a no-op) */
-    svc_call_t *calls;           /* STORE_GROUP_MAX slots */
-    size_t held;                 /* reply + event bytes held by the batch */
-    uint64_t served;             /* requests answered since start */
-    int64_t budget_us;           /* target duration of one batch */
-    svc_cost_t cost[2];          /* cost of one request: [0] read, [1] write */
-    svc_call_t tick_call;        /* the handle of def->tick (no request) */
-    Espace__V1__Caller tick_caller; /* PRINCIPAL_SERVICE, principal = def->name */
-};
+#include "runtime/service_int.h"
 
 /* ---- small helpers ---- */
 
@@ -101,59 +58,10 @@ static int64_t s_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* A status a handler may return: a valid negative es_status, else INTERNAL. */
-static int s_valid_status(int rc)
-{
-    if (rc >= 0 || rc < ES_STATUS_MIN)
-        return ES_INTERNAL;
-    return rc;
-}
-
-static void s_set_status(svc_call_t *c, int status, const char *field, const char *msg)
-{
-    c->status = status;
-    snprintf(c->field, sizeof c->field, "%s", field ? field : "");
-    snprintf(c->message, sizeof c->message, "%s", msg ? msg : "");
-}
-
-/* Drop what the handler produced: reply, status, events. */
-static void s_call_reset(svc_call_t *c)
-{
-    svc_runtime_t *rt = c->rt;
-    if (c->reply) {
-        rt->held -= c->reply_len;
-        free(c->reply);
-        c->reply = NULL;
-    }
-    c->reply_len = 0;
-    for (size_t i = 0; i < c->n_events; i++) {
-        rt->held -= c->events[i].len;
-        free(c->events[i].body);
-        c->events[i].body = NULL;
-        c->events[i].len = 0;
-    }
-    c->n_events = 0;
-    c->status = ES_OK;
-    c->message[0] = '\0';
-    c->field[0] = '\0';
-}
-
-/* Release the whole slot, ready for the next batch. */
-static void s_call_clear(svc_call_t *c)
-{
-    s_call_reset(c);
-    codec_free(c->msg);
-    c->msg = NULL;
-    bus_request_release(&c->req);
-    c->method = NULL;
-    c->ran = 0;
-    c->rc = 0;
-}
-
 /* Run the handler of one call (read or write transaction). */
 static int s_call_run(svc_runtime_t *rt, svc_call_t *c, store_txn_t *txn)
 {
-    s_call_reset(c);
+    svc_call_reset(c);
     c->ran = 1;
     c->rc = c->method->handler(rt->state, c, c->msg, txn);
     return c->rc;
@@ -165,8 +73,8 @@ static void s_call_settle(svc_call_t *c)
     if (c->rc == 0)
         return; /* status as set by svc_fail, or OK */
     if (c->status == ES_OK) {
-        int st = s_valid_status(c->rc);
-        s_set_status(c, st, NULL, es_strerror(st));
+        int st = svc_status_valid(c->rc);
+        svc_status_set(c, st, NULL, es_strerror(st));
     }
 }
 
@@ -194,48 +102,56 @@ static int s_call_check(svc_runtime_t *rt, svc_call_t *c)
     const Espace__V1__Request *r = c->req.req;
     c->method = s_find_method(rt->def, r->method);
     if (!c->method) {
-        s_set_status(c, ES_UNIMPLEMENTED, NULL, "unknown method");
+        svc_status_set(c, ES_UNIMPLEMENTED, NULL, "unknown method");
         return c->status;
     }
     unsigned flags = c->method->flags;
     Espace__V1__PrincipalKind kind = c->req.caller->kind;
     if (!(flags & SVC_PUBLIC) && kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE) {
-        s_set_status(c, ES_UNAUTHENTICATED, NULL, "a session is required");
+        svc_status_set(c, ES_UNAUTHENTICATED, NULL, "a session is required");
         return c->status;
     }
     if ((flags & SVC_OPERATOR) && kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR) {
-        s_set_status(c, ES_PERMISSION_DENIED, NULL, "operator only");
+        svc_status_set(c, ES_PERMISSION_DENIED, NULL, "operator only");
         return c->status;
     }
     if (c->method->request) {
         const char *why = NULL;
         int rc = codec_decode(c->method->request, r->body.data, r->body.len, 0, &c->msg, &why);
         if (rc == ES_TOO_LARGE || rc == ES_RESOURCE_EXHAUSTED) {
-            s_set_status(c, ES_TOO_LARGE, "body", "body too large");
+            svc_status_set(c, ES_TOO_LARGE, "body", "body too large");
             return c->status;
         }
         if (rc != 0) {
             char m[SVC_MAX_MESSAGE];
             snprintf(m, sizeof m, "malformed body (%s)", why ? why : "decode");
-            s_set_status(c, ES_INVALID_ARGUMENT, "body", m);
+            svc_status_set(c, ES_INVALID_ARGUMENT, "body", m);
             return c->status;
         }
     }
+    c->guard = svc_guard_find(rt->def, c->method->name);
     return ES_OK;
 }
 
 /* ---- the batch ---- */
 
-static size_t s_drain(svc_runtime_t *rt)
+/* How many requests the next batch may take. */
+static size_t s_batch_max(const svc_runtime_t *rt)
 {
-    size_t n = 0, bytes = 0;
-    int64_t now = bus_wall_ms();
     /* The batch's mix is unknown before decoding: assume the dearer kind. */
     int64_t cost = rt->cost[0].us > rt->cost[1].us ? rt->cost[0].us : rt->cost[1].us;
     int64_t fit = rt->budget_us / (cost > 0 ? cost : 1);
-    size_t max = fit < 1 ? 1 : fit > STORE_GROUP_MAX ? STORE_GROUP_MAX : (size_t)fit;
-    while (n < max && bytes < SVC_BATCH_BYTES) {
-        svc_call_t *c = &rt->calls[n];
+    return fit < 1 ? 1 : fit > STORE_GROUP_MAX ? STORE_GROUP_MAX : (size_t)fit;
+}
+
+/* Receive new requests into free slots: checked, and resolved when guarded.
+ * Those allowed or failed join batch[*n]; those consent must decide are
+ * parked. At most `max` requests received in all (and ~SVC_BATCH_BYTES). */
+static void s_drain(svc_runtime_t *rt, svc_call_t **batch, size_t *n, size_t max)
+{
+    size_t got = 0, bytes = 0;
+    while (got < max && bytes < SVC_BATCH_BYTES && rt->n_free > 0) {
+        svc_call_t *c = rt->free[rt->n_free - 1];
         int rc = bus_worker_recv(rt->worker, &c->req);
         if (rc == ES_NOT_FOUND)
             break;
@@ -243,12 +159,14 @@ static size_t s_drain(svc_runtime_t *rt)
             log_warn(rt->def->name, "recv.fail", "status=%s", es_status_name(rc));
             break;
         }
-        c->now_ms = now;
+        rt->n_free--;
         c->t0_us = s_mono_us();
         bytes += c->req.req->body.len;
-        n++;
+        got++;
+        if (s_call_check(rt, c) == 0 && c->guard && svc_access_resolve(rt, c) == SVC_PARKED)
+            continue; /* consent decides: it joins a later batch */
+        batch[(*n)++] = c;
     }
-    return n;
 }
 
 static void s_publish(svc_runtime_t *rt, svc_call_t *c)
@@ -304,7 +222,7 @@ static int s_apply_tick(store_txn_t *t, void *item, void *ctx)
 {
     svc_runtime_t *rt = ctx;
     svc_call_t *c = item;
-    s_call_reset(c);
+    svc_call_reset(c);
     c->ran = 1;
     c->rc = rt->def->tick(rt->state, c, t);
     return c->rc == SVC_TICK_AGAIN ? 0 : c->rc;
@@ -325,22 +243,52 @@ static int s_tick(svc_runtime_t *rt)
     } else if (results[0] != 0) {
         char mq[SVC_MAX_MESSAGE + 8];
         log_warn(rt->def->name, "tick.fail", "status=%s msg=%s",
-                 es_status_name(s_valid_status(results[0])),
+                 es_status_name(svc_status_valid(results[0])),
                  log_quote(c->message, mq, sizeof mq));
     } else {
         again = c->rc == SVC_TICK_AGAIN;
         if (rt->pub)
             s_publish(rt, c);
     }
-    s_call_reset(c);
+    svc_call_reset(c);
     c->ran = 0;
     return again;
+}
+
+/* Send c's reply, publish its events if it kept its writes, log it and
+ * free its slot. */
+static void s_answer(svc_runtime_t *rt, svc_call_t *c)
+{
+    int rc;
+    if (c->status != ES_OK)
+        rc = bus_worker_reply(rt->worker, &c->req, c->status, c->message,
+                              c->field[0] ? c->field : NULL, NULL, 0);
+    else
+        rc = bus_worker_reply(rt->worker, &c->req, ES_OK, NULL, NULL, c->reply, c->reply_len);
+    if (rc == ES_TOO_LARGE) {
+        /* Still one answer per request. */
+        svc_status_set(c, ES_INTERNAL, NULL, "reply too large");
+        rc = bus_worker_reply(rt->worker, &c->req, c->status, c->message, NULL, NULL, 0);
+    }
+    if (rc != 0)
+        log_warn(rt->def->name, "reply.fail", "rid=%" PRIu64 " status=%s", c->req.req->id,
+                 es_status_name(rc));
+    if (c->ran && c->rc == 0 && rt->pub)
+        s_publish(rt, c);
+    s_log_call(rt, c, s_mono_us() - c->t0_us);
+    rt->served++;
+    svc_call_clear(c);
+    rt->free[rt->n_free++] = c;
 }
 
 static void s_batch(svc_runtime_t *rt)
 {
     int64_t t0 = s_mono_us();
-    size_t n = s_drain(rt);
+    svc_call_t *batch[STORE_GROUP_MAX];
+    size_t n = 0, max = s_batch_max(rt);
+    while (n < max && rt->n_ready > 0)
+        batch[n++] = svc_ready_pop(rt);
+    s_drain(rt, batch, &n, max - n);
     if (n == 0)
         return;
 
@@ -348,11 +296,13 @@ static void s_batch(svc_runtime_t *rt)
     int results[STORE_GROUP_MAX];
     svc_call_t *reads[STORE_GROUP_MAX];
     size_t nw = 0, nr = 0;
+    int64_t now = bus_wall_ms();
 
     for (size_t i = 0; i < n; i++) {
-        svc_call_t *c = &rt->calls[i];
-        if (s_call_check(rt, c) != 0)
-            continue;
+        svc_call_t *c = batch[i];
+        c->now_ms = now;
+        if (c->status != ES_OK)
+            continue; /* failed its checks, or denied: answered without running */
         if (c->method->flags & SVC_WRITE)
             writes[nw++] = c;
         else
@@ -367,9 +317,9 @@ static void s_batch(svc_runtime_t *rt)
             svc_call_t *c = writes[i];
             if (grc != 0) {
                 /* Nothing committed: whatever the handler said, it failed. */
-                s_call_reset(c);
-                c->rc = s_valid_status(grc);
-                s_set_status(c, c->rc, NULL, "storage failure");
+                svc_call_reset(c);
+                c->rc = svc_status_valid(grc);
+                svc_status_set(c, c->rc, NULL, "storage failure");
             } else {
                 c->rc = results[i];
                 if (c->rc != 0) {
@@ -379,8 +329,8 @@ static void s_batch(svc_runtime_t *rt)
                     char msg[SVC_MAX_MESSAGE], field[SVC_MAX_FIELD];
                     memcpy(msg, c->message, sizeof msg);
                     memcpy(field, c->field, sizeof field);
-                    s_call_reset(c);
-                    s_set_status(c, st, field, msg);
+                    svc_call_reset(c);
+                    svc_status_set(c, st, field, msg);
                 }
                 s_call_settle(c);
             }
@@ -396,8 +346,8 @@ static void s_batch(svc_runtime_t *rt)
         for (size_t i = 0; i < nr; i++) {
             svc_call_t *c = reads[i];
             if (rrc != 0) {
-                c->rc = s_valid_status(rrc);
-                s_set_status(c, c->rc, NULL, "storage failure");
+                c->rc = svc_status_valid(rrc);
+                svc_status_set(c, c->rc, NULL, "storage failure");
                 continue;
             }
             s_call_run(rt, c, txn);
@@ -409,29 +359,8 @@ static void s_batch(svc_runtime_t *rt)
             log_error(rt->def->name, "read.fail", "status=%s", es_status_name(rrc));
     }
 
-    for (size_t i = 0; i < n; i++) {
-        svc_call_t *c = &rt->calls[i];
-        int rc;
-        if (c->status != ES_OK)
-            rc = bus_worker_reply(rt->worker, &c->req, c->status, c->message,
-                                  c->field[0] ? c->field : NULL, NULL, 0);
-        else
-            rc = bus_worker_reply(rt->worker, &c->req, ES_OK, NULL, NULL, c->reply,
-                                  c->reply_len);
-        if (rc == ES_TOO_LARGE) {
-            /* Still one answer per request. */
-            s_set_status(c, ES_INTERNAL, NULL, "reply too large");
-            rc = bus_worker_reply(rt->worker, &c->req, c->status, c->message, NULL, NULL, 0);
-        }
-        if (rc != 0)
-            log_warn(rt->def->name, "reply.fail", "rid=%" PRIu64 " status=%s", c->req.req->id,
-                     es_status_name(rc));
-        if (c->ran && c->rc == 0 && rt->pub)
-            s_publish(rt, c);
-        s_log_call(rt, c, s_mono_us() - c->t0_us);
-        rt->served++;
-        s_call_clear(c);
-    }
+    for (size_t i = 0; i < n; i++)
+        s_answer(rt, batch[i]);
     int64_t us = s_mono_us() - t0;
     log_debug(rt->def->name, "batch", "n=%zu writes=%zu reads=%zu us=%" PRId64, n, nw, nr, us);
 }
@@ -462,7 +391,7 @@ int svc_def_check(const svc_def_t *def, char *err, size_t n)
 {
     const ProtobufCServiceDescriptor *api = def->api;
     if (!api)
-        return ES_OK;
+        return svc_guards_check(def, err, n);
     for (size_t i = 0; i < def->n_methods; i++) {
         const svc_method_t *m = &def->methods[i];
         const ProtobufCMethodDescriptor *d =
@@ -483,7 +412,24 @@ int svc_def_check(const svc_def_t *def, char *err, size_t n)
             return ES_INTERNAL;
         }
     }
-    return ES_OK;
+    return svc_guards_check(def, err, n);
+}
+
+/* At stop: the requests waiting for consent, or decided but not run, are
+ * answered UNAVAILABLE (the client may retry elsewhere or later). */
+static void s_abandon(svc_runtime_t *rt)
+{
+    svc_call_t *c;
+    while ((c = svc_ready_pop(rt)) != NULL) {
+        svc_status_set(c, ES_UNAVAILABLE, NULL, "service stopping");
+        s_answer(rt, c);
+    }
+    while (rt->n_parked > 0) {
+        c = rt->parked[--rt->n_parked];
+        rt->parked_bytes -= c->req.req->body.len;
+        svc_status_set(c, ES_UNAVAILABLE, NULL, "service stopping");
+        s_answer(rt, c);
+    }
 }
 
 int svc_run(const svc_def_t *def, const svc_opts_t *opts)
@@ -514,11 +460,13 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         return ES_INTERNAL;
     }
 
-    rt.calls = calloc(STORE_GROUP_MAX, sizeof *rt.calls);
-    if (!rt.calls)
+    rt.slots = calloc(SVC_SLOTS, sizeof *rt.slots);
+    if (!rt.slots)
         return ES_RESOURCE_EXHAUSTED;
-    for (size_t i = 0; i < STORE_GROUP_MAX; i++)
-        rt.calls[i].rt = &rt;
+    for (size_t i = 0; i < SVC_SLOTS; i++) {
+        rt.slots[i].rt = &rt;
+        rt.free[rt.n_free++] = &rt.slots[SVC_SLOTS - 1 - i];
+    }
     /* The tick's handle: no request, a service caller. */
     espace__v1__caller__init(&rt.tick_caller);
     rt.tick_caller.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE;
@@ -535,14 +483,14 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
     rc = store_open(dir, &so, &rt.store);
     if (rc != 0) {
         log_error(def->name, "start.fail", "step=store status=%s", es_status_name(rc));
-        goto free_calls;
+        goto free_slots;
     }
 
     if (def->init) {
         svc_env_t env = {.store = rt.store, .data_dir = dir, .bus = &opts->bus};
         rc = def->init(&env, &rt.state);
         if (rc != 0) {
-            rc = s_valid_status(rc);
+            rc = svc_status_valid(rc);
             log_error(def->name, "start.fail", "step=init status=%s", es_status_name(rc));
             goto close_store;
         }
@@ -554,11 +502,22 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         rc = ES_INTERNAL;
         goto fini;
     }
-    uint32_t capacity = opts->capacity ? opts->capacity : STORE_GROUP_MAX;
+    if (def->n_guards > 0) {
+        rc = authz_new(zctx, &opts->bus, def->name, &rt.az);
+        if (rc != 0) {
+            log_error(def->name, "start.fail", "step=authz status=%s", es_status_name(rc));
+            goto term_ctx;
+        }
+    }
+    /* Parked requests are in flight for the broker: room for them and a
+     * full batch, so a slow consent never holds the others back. */
+    uint32_t capacity = opts->capacity       ? opts->capacity
+                        : def->n_guards > 0 ? SVC_SLOTS
+                                            : STORE_GROUP_MAX;
     rc = bus_worker_new(zctx, &opts->bus, def->name, capacity, &rt.worker);
     if (rc != 0) {
         log_error(def->name, "start.fail", "step=worker status=%s", es_status_name(rc));
-        goto term_ctx;
+        goto destroy_authz;
     }
     if (opts->pub.endpoint) {
         rc = bus_pub_new(zctx, &opts->pub, &rt.pub);
@@ -584,7 +543,11 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
             if (now >= next_tick)
                 next_tick = s_tick(&rt) ? now : s_mono_us() / 1000 + tick_ms;
         }
-        if (!s_pending(bus_worker_socket(rt.worker))) {
+        /* Decisions last before sleeping: the consent client's fd is
+         * edge-triggered, and nothing touches its socket from here to the
+         * poll. */
+        svc_access_collect(&rt);
+        if (rt.n_ready == 0 && !s_pending(bus_worker_socket(rt.worker))) {
             timeout = bus_worker_tick(rt.worker);
             if (timeout < 0 || timeout > (int)hb)
                 timeout = (int)hb;
@@ -595,11 +558,14 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
                 if (until < timeout)
                     timeout = (int)until;
             }
+            int deadline = authz_timeout_ms(rt.az);
+            if (deadline >= 0 && deadline < timeout)
+                timeout = deadline;
         }
         /* The socket changes when the worker reconnects, and is NULL while
          * it cannot: fetch it every turn. */
         void *sock = bus_worker_socket(rt.worker);
-        zmq_pollitem_t items[2];
+        zmq_pollitem_t items[3];
         int nitems = 0, isock = -1, istop = -1;
         if (opts->stop_fd >= 0) {
             istop = nitems++;
@@ -609,6 +575,9 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
             isock = nitems++;
             items[isock] = (zmq_pollitem_t){sock, 0, ZMQ_POLLIN, 0};
         }
+        int azfd = authz_fd(rt.az);
+        if (azfd >= 0)
+            items[nitems++] = (zmq_pollitem_t){NULL, azfd, ZMQ_POLLIN, 0};
         int prc = nitems > 0 ? zmq_poll(items, nitems, timeout) : zmq_poll(NULL, 0, timeout);
         if (prc < 0) {
             if (errno == EINTR)
@@ -618,7 +587,7 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         }
         if (istop >= 0 && (items[istop].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             break;
-        if (isock >= 0 && (items[isock].revents & ZMQ_POLLIN))
+        if ((isock >= 0 && (items[isock].revents & ZMQ_POLLIN)) || rt.n_ready > 0)
             s_batch(&rt);
         if (!announced && bus_worker_registered(rt.worker)) {
             announced = 1;
@@ -626,12 +595,15 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
             s_ready(opts->ready_fd);
         }
     }
+    s_abandon(&rt);
     rc = ES_OK;
     log_info(def->name, "stop", "served=%" PRIu64, rt.served);
 
     bus_pub_destroy(&rt.pub);
 destroy_worker:
     bus_worker_destroy(&rt.worker);
+destroy_authz:
+    authz_destroy(&rt.az);
 term_ctx:
     zmq_ctx_term(zctx);
 fini:
@@ -639,98 +611,7 @@ fini:
         def->fini(rt.state);
 close_store:
     store_close(&rt.store);
-free_calls:
-    free(rt.calls);
+free_slots:
+    free(rt.slots);
     return rc;
-}
-
-/* ---- for handlers ---- */
-
-const Espace__V1__Caller *svc_caller(const svc_call_t *c)
-{
-    return c->req.caller;
-}
-
-uint64_t svc_request_id(const svc_call_t *c)
-{
-    return c->req.req ? c->req.req->id : 0; /* 0 for the tick */
-}
-
-int64_t svc_now_ms(const svc_call_t *c)
-{
-    return c->now_ms;
-}
-
-int svc_reply(svc_call_t *c, const ProtobufCMessage *reply)
-{
-    svc_runtime_t *rt = c->rt;
-    if (c->reply) {
-        rt->held -= c->reply_len;
-        free(c->reply);
-        c->reply = NULL;
-        c->reply_len = 0;
-    }
-    if (!reply)
-        return ES_OK;
-    size_t len = protobuf_c_message_get_packed_size(reply);
-    if (len > BUS_MAX_MSG - SVC_REPLY_ROOM)
-        return ES_TOO_LARGE;
-    if (rt->held + len > SVC_BATCH_BYTES)
-        return ES_RESOURCE_EXHAUSTED;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return ES_RESOURCE_EXHAUSTED;
-    protobuf_c_message_pack(reply, buf);
-    c->reply = buf;
-    c->reply_len = len;
-    rt->held += len;
-    return ES_OK;
-}
-
-int svc_fail(svc_call_t *c, int status, const char *field, const char *fmt, ...)
-{
-    status = s_valid_status(status);
-    c->status = status;
-    snprintf(c->field, sizeof c->field, "%s", field ? field : "");
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->message, sizeof c->message, fmt, ap);
-        va_end(ap);
-    } else {
-        snprintf(c->message, sizeof c->message, "%s", es_strerror(status));
-    }
-    return status;
-}
-
-int svc_publish(svc_call_t *c, const char *topic, const ProtobufCMessage *body)
-{
-    svc_runtime_t *rt = c->rt;
-    if (!topic || !topic[0] || strlen(topic) > BUS_MAX_TOPIC || !body)
-        return ES_INVALID_ARGUMENT;
-    if (c->n_events >= SVC_MAX_EVENTS)
-        return ES_RESOURCE_EXHAUSTED;
-    if (!rt->pub) {
-        /* No publisher configured: the event is counted, then dropped. */
-        svc_event_t *e = &c->events[c->n_events++];
-        e->body = NULL;
-        e->len = 0;
-        return ES_OK;
-    }
-    size_t len = protobuf_c_message_get_packed_size(body);
-    if (len > BUS_MAX_MSG - SVC_REPLY_ROOM - BUS_MAX_TOPIC)
-        return ES_TOO_LARGE;
-    if (rt->held + len > SVC_BATCH_BYTES)
-        return ES_RESOURCE_EXHAUSTED;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return ES_RESOURCE_EXHAUSTED;
-    protobuf_c_message_pack(body, buf);
-    svc_event_t *e = &c->events[c->n_events++];
-    snprintf(e->topic, sizeof e->topic, "%s", topic);
-    e->desc = body->descriptor;
-    e->body = buf;
-    e->len = len;
-    rt->held += len;
-    return ES_OK;
 }

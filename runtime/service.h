@@ -3,9 +3,13 @@
  *
  * A service declares its methods in a table (svc_def_t); svc_run opens its
  * store (<data>/<name>), registers as a worker and loops:
- *   1. drain up to STORE_GROUP_MAX requests waiting on the worker socket;
+ *   1. take the requests whose consent decision arrived (ACCESS below),
+ *      then drain up to STORE_GROUP_MAX requests waiting on the worker
+ *      socket;
  *   2. decode each body with codec_decode as the method's request type
- *      (unknown method -> UNIMPLEMENTED, bad body -> INVALID_ARGUMENT);
+ *      (unknown method -> UNIMPLEMENTED, bad body -> INVALID_ARGUMENT), and
+ *      resolve the access of guarded methods (parking those consent must
+ *      decide);
  *   3. run the read methods in one read transaction, and the write methods
  *      (SVC_WRITE) through store_write_group: one nested transaction each,
  *      one durable commit for all (group commit);
@@ -13,7 +17,38 @@
  * Before a handler runs, the runtime checks the caller: methods without
  * SVC_PUBLIC need an authenticated caller (kind != PRINCIPAL_NONE) and get
  * UNAUTHENTICATED otherwise; SVC_OPERATOR methods need PRINCIPAL_OPERATOR
- * and get PERMISSION_DENIED otherwise.
+ * and get PERMISSION_DENIED otherwise; methods with a guard need the
+ * patient's consent (ACCESS below).
+ *
+ * ACCESS (svc_def_t.guards): a data service declares, per method, the
+ * access the method needs: a category and an action, and the request
+ * fields naming the patient and (optionally) a detail code. Before such a
+ * request joins a batch, the runtime resolves it (runtime/authz.h):
+ *   - patient = the request's patient field; empty = the caller when the
+ *     caller is a patient, else INVALID_ARGUMENT (field = the patient
+ *     field); not 32 lower-case hex: INVALID_ARGUMENT; a detail over
+ *     AUTHZ_MAX_DETAIL bytes: INVALID_ARGUMENT (field = the detail field);
+ *   - a patient naming another patient: PERMISSION_DENIED on the patient
+ *     field, before consent is asked (so another patient's trail is not
+ *     filled with denials);
+ *   - the patient on their own data: allowed at once, in the same batch;
+ *   - anyone else: an asynchronous consent Decide (which decides, deny by
+ *     default, and appends the access to the patient's audit trail) on the
+ *     runtime's own bus client. The request is parked meanwhile and the loop
+ *     goes on serving others: many Decides are in flight, matched by id, each
+ *     with a deadline of AUTHZ_TIMEOUT_MS. When the decision arrives the
+ *     request joins the next batch: allowed, its handler runs and reads the
+ *     decision with svc_access(); denied, it is answered PERMISSION_DENIED
+ *     with consent's reason; consent unreachable or silent past the
+ *     deadline, UNAVAILABLE. A denied request never reaches the handler or
+ *     the store. No decision is cached: a revocation holds from the next
+ *     request.
+ * The caller is always the stamped one (svc_caller), never a body field.
+ * At most SVC_MAX_PARKED requests (and SVC_PARKED_BYTES of their bodies)
+ * wait for consent; one more is answered RESOURCE_EXHAUSTED at once. The
+ * write group therefore holds local work only: no handler waits on another
+ * service. Requests of one client parked together may be answered in the
+ * order consent answers them (consent answers in order).
  *
  * A handler returns 0 to keep its writes or a negative es_status to discard
  * them. The reply is what it set with svc_reply, or the status it set with
@@ -52,6 +87,8 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "proto/ids.h"
+#include "runtime/authz.h"
 #include "storage/store.h"
 
 typedef struct svc_call svc_call_t;
@@ -63,6 +100,8 @@ typedef struct svc_call svc_call_t;
 #define SVC_MAX_MESSAGE 256                /* svc_fail message, NUL included */
 #define SVC_MAX_FIELD 128                  /* svc_fail field, NUL included */
 #define SVC_BATCH_BYTES ((size_t)32 << 20) /* bodies held by one batch */
+#define SVC_MAX_PARKED AUTHZ_MAX_PENDING     /* requests waiting for consent */
+#define SVC_PARKED_BYTES ((size_t)32 << 20)  /* their request bodies */
 
 /* Method flags */
 #define SVC_WRITE 0x1    /* runs inside the group-commit write transaction */
@@ -88,12 +127,32 @@ typedef struct svc_method {
     unsigned flags;                           /* SVC_* */
 } svc_method_t;
 
+/* The access a method needs (svc_def_t.guards; ACCESS above). Field paths
+ * name singular string fields of the method's request type, through
+ * singular sub-messages with dots ("document.class_code"); not in a oneof.
+ * svc_def_check verifies them. */
+typedef struct svc_guard {
+    const char *method;             /* a method of the table, once */
+    Espace__V1__Category category;  /* part of the patient's data */
+    Espace__V1__Action action;      /* READ or WRITE */
+    const char *patient_field;      /* names the patient, e.g. "patient_id" */
+    const char *detail_field;       /* narrows it (class / LOINC code), or NULL */
+} svc_guard_t;
+
+/* The access of a guarded request, as resolved before its handler runs. */
+typedef struct svc_access {
+    char patient_id[ID_HEX];    /* whose data: 32 hex */
+    uint8_t patient[ID_BYTES];  /* the same, raw */
+    authz_decision_t decision;  /* allowed; basis SELF, GRANT or EMERGENCY; grant id */
+} svc_access_t;
+
 /* What svc_run hands to init: the service's store and its publisher. */
 typedef struct svc_env {
     store_t *store;     /* the service's own store, open */
     const char *data_dir; /* <data>/<name> */
     const bus_conn_t *bus; /* the broker endpoint the service uses, for services that call
-                            * others (authz.h); borrowed for the life of svc_run */
+                            * others (consent is asked by the runtime itself: ACCESS);
+                            * borrowed for the life of svc_run */
 } svc_env_t;
 
 typedef struct svc_def {
@@ -101,6 +160,10 @@ typedef struct svc_def {
     const char **tables;            /* NULL-terminated table names */
     const svc_method_t *methods;
     size_t n_methods;
+    /* Consent checks (ACCESS above): one guard per method that touches a
+     * patient's data. NULL / 0 for a service without patient data. */
+    const svc_guard_t *guards;
+    size_t n_guards;
     /* The service's `service` block in proto/espace/v1 (generated
      * descriptor): when set, svc_run refuses to start unless the method
      * table matches it exactly (svc_def_check). NULL only for test services. */
@@ -117,9 +180,11 @@ typedef struct svc_def {
 } svc_def_t;
 
 /* Check def's method table against def->api: every method is an rpc of the
- * api with the same request message, and every rpc has a method. 0 (also
- * when def->api is NULL), or ES_INTERNAL with the first mismatch written
- * into err (n bytes). */
+ * api with the same request message, and every rpc has a method (skipped
+ * when def->api is NULL); and def's guards: each names a method with a
+ * request type, at most once, a category and an action, and field paths
+ * that exist (see svc_guard_t). 0, or ES_INTERNAL with the first mismatch
+ * written into err (n bytes). */
 int svc_def_check(const svc_def_t *def, char *err, size_t n);
 
 typedef struct svc_opts {
@@ -128,10 +193,15 @@ typedef struct svc_opts {
     bus_conn_t pub;         /* broker events-in endpoint (publisher); with
                                pub.endpoint NULL, svc_publish succeeds and the
                                events go nowhere */
-    uint32_t capacity;      /* requests in flight; 0 = STORE_GROUP_MAX */
+    uint32_t capacity;      /* requests in flight; 0 = STORE_GROUP_MAX, plus
+                               SVC_MAX_PARKED for a service with guards
+                               (requests parked for consent count in flight:
+                               a smaller capacity lets them hold back the
+                               others) */
     int stop_fd;            /* svc_run returns when readable (-1: never);
                                the batch in progress is finished and answered
-                               first; the fd is not read */
+                               first, requests parked for consent are answered
+                               UNAVAILABLE; the fd is not read */
     int ready_fd;           /* if >= 0, one byte written once registered */
     int no_sync;            /* store without fsync (tests only) */
 } svc_opts_t;
@@ -149,6 +219,11 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts);
 
 /* Caller as stamped by the broker (never NULL). */
 const Espace__V1__Caller *svc_caller(const svc_call_t *c);
+
+/* The access resolved for a request of a guarded method (ACCESS above):
+ * always allowed when the handler runs. NULL for a method without a guard
+ * and for the tick. Valid until the handler returns. */
+const svc_access_t *svc_access(const svc_call_t *c);
 
 /* Request id, for logs. */
 uint64_t svc_request_id(const svc_call_t *c);

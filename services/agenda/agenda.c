@@ -1,55 +1,26 @@
 /*
- * agenda.c - the agenda service: method table, start-up, access checks and
- * the helpers the other modules share (agenda_int.h).
+ * agenda.c - the agenda service: method table, the access each method needs
+ * (guards: the runtime asks consent before a request runs), and the helpers
+ * the other modules share (agenda_int.h).
  */
 #include "services/agenda/agenda.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "services/agenda/agenda_int.h"
 #include "process/log.h"
 #include "proto/status.h"
 
-/* ---- ids ---- */
-
-int agenda_id_parse(const char *hex, uint8_t out[AGENDA_ID_BYTES])
-{
-    if (!agenda_hex_id_valid(hex))
-        return ES_INVALID_ARGUMENT;
-    for (size_t i = 0; i < AGENDA_ID_BYTES; i++) {
-        unsigned v = 0;
-        for (size_t j = 0; j < 2; j++) {
-            char ch = hex[2 * i + j];
-            v = (v << 4) | (unsigned)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
-        }
-        out[i] = (uint8_t)v;
-    }
-    return ES_OK;
-}
-
-const char *agenda_id_hex(const uint8_t id[AGENDA_ID_BYTES], char out[AGENDA_HEX_ID])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < AGENDA_ID_BYTES; i++) {
-        out[2 * i] = digits[id[i] >> 4];
-        out[2 * i + 1] = digits[id[i] & 0xf];
-    }
-    out[2 * AGENDA_ID_BYTES] = '\0';
-    return out;
-}
-
 /* ---- drafts ---- */
 
-static void s_copy_id(ProtobufCBinaryData *dst, uint8_t buf[AGENDA_ID_BYTES],
+static void s_copy_id(ProtobufCBinaryData *dst, uint8_t buf[ID_BYTES],
                       const ProtobufCBinaryData *src)
 {
-    if (src && src->len == AGENDA_ID_BYTES) {
-        memcpy(buf, src->data, AGENDA_ID_BYTES);
+    if (src && src->len == ID_BYTES) {
+        memcpy(buf, src->data, ID_BYTES);
         dst->data = buf;
-        dst->len = AGENDA_ID_BYTES;
+        dst->len = ID_BYTES;
     } else {
         dst->data = NULL;
         dst->len = 0;
@@ -117,7 +88,7 @@ int agenda_fail(svc_call_t *c, const agenda_err_t *err)
 
 int agenda_event_id_check(svc_call_t *c, const ProtobufCBinaryData *id, const char *field)
 {
-    if (id->len != AGENDA_ID_BYTES)
+    if (id->len != ID_BYTES)
         return svc_fail(c, ES_INVALID_ARGUMENT, field, "an event id is 16 bytes");
     return ES_OK;
 }
@@ -133,31 +104,10 @@ int agenda_event_load(svc_call_t *c, store_txn_t *t, const uint8_t *id, const ui
     return ES_OK;
 }
 
-int agenda_access(agenda_state_t *st, svc_call_t *c, const char *patient_id, int action,
-                  uint8_t pid[AGENDA_ID_BYTES], char hex[AGENDA_HEX_ID])
+int agenda_patient(svc_call_t *c, const svc_access_t **out)
 {
-    const Espace__V1__Caller *who = svc_caller(c);
-    if (!patient_id || !patient_id[0]) {
-        if (who->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT)
-            return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "patient_id is required");
-        patient_id = who->principal;
-    }
-    if (agenda_id_parse(patient_id, pid) != 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "patient_id must be 32 hex");
-    memcpy(hex, patient_id, AGENDA_HEX_ID - 1);
-    hex[AGENDA_HEX_ID - 1] = '\0';
-    /* A patient reaches only their own agenda: refused here, before consent,
-     * so another patient's audit trail is not filled with denials. */
-    if (who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
-        strcasecmp(who->principal, hex) != 0)
-        return svc_fail(c, ES_PERMISSION_DENIED, "patient_id",
-                        "a patient reaches only their own agenda");
-    authz_decision_t d;
-    int rc = authz_check(st->az, who, hex, ESPACE__V1__CATEGORY__CATEGORY_AGENDA,
-                         (Espace__V1__Action)action, NULL, &d);
-    if (rc != 0)
-        return svc_fail(c, rc, NULL, "%s", d.reason[0] ? d.reason : "access denied");
-    return ES_OK;
+    *out = svc_access(c);
+    return *out ? ES_OK : svc_fail(c, ES_INTERNAL, NULL, "no access resolved");
 }
 
 /* ---- the service ---- */
@@ -182,37 +132,26 @@ static const svc_method_t s_methods[] = {
 };
 #undef M
 
-static int s_init(const svc_env_t *env, void **state)
-{
-    agenda_state_t *st = calloc(1, sizeof *st);
-    if (!st)
-        return ES_RESOURCE_EXHAUSTED;
-    int rc = authz_new(NULL, env->bus, AGENDA_SERVICE, &st->az);
-    if (rc != 0) {
-        free(st);
-        return rc;
-    }
-    *state = st;
-    return ES_OK;
-}
-
-static void s_fini(void *state)
-{
-    agenda_state_t *st = state;
-    if (!st)
-        return;
-    authz_destroy(&st->az);
-    free(st);
-}
+/* What each method needs of consent (runtime/service.h, ACCESS): the
+ * patient named by the request's patient_id (empty = the patient caller).
+ * Delete has none: the patient only, checked by its handler. */
+#define G(m, a) {m, ESPACE__V1__CATEGORY__CATEGORY_AGENDA, ESPACE__V1__ACTION__ACTION_##a, "patient_id", NULL}
+static const svc_guard_t s_guards[] = {
+    G("Create", WRITE), G("Update", WRITE),     G("Cancel", WRITE),
+    G("Upsert", WRITE), G("Reschedule", WRITE), G("Get", READ),
+    G("List", READ),    G("ListChanges", READ), G("ExportIcs", READ),
+    G("ExportFhir", READ),
+};
+#undef G
 
 const svc_def_t agenda_service = {
-    .name = AGENDA_SERVICE,
+    .name = SERVICE_AGENDA,
     .tables = s_tables,
     .methods = s_methods,
     .n_methods = sizeof s_methods / sizeof s_methods[0],
+    .guards = s_guards,
+    .n_guards = sizeof s_guards / sizeof s_guards[0],
     .api = &espace__v1__agenda__descriptor,
-    .init = s_init,
-    .fini = s_fini,
     .tick = agenda_reminders_tick,
     .tick_ms = AGENDA_TICK_MS,
 };

@@ -1,5 +1,5 @@
 /*
- * agenda.h - the agenda service ("agenda"): a patient's health events
+ * agenda.h - the agenda service (SERVICE_AGENDA, "agenda"): a patient's health events
  * (rendez-vous, hospitalisations, rappels, tâches de santé) with live
  * updates, reminders and iCalendar / FHIR exports (docs/agenda.md).
  *
@@ -7,10 +7,12 @@
  *   Create, Update, Cancel, Upsert, Reschedule   write (AGENDA WRITE)
  *   Delete                                      write, the patient only
  *   Get, List, ListChanges, ExportIcs, ExportFhir  read (AGENDA READ)
- * The patient reaches their own agenda directly; professionals and apps
- * through authz_check (runtime/authz.h) against the consent service, which
- * decides (deny by default) and audits each access. If consent cannot answer
- * the access is denied (CODE_UNAVAILABLE).
+ * Every method but Delete has a guard (runtime/service.h, ACCESS): the
+ * runtime resolves the request's patient_id before the handler runs. The
+ * patient reaches their own agenda at once; professionals and apps are
+ * decided by the consent service (deny by default, each access audited),
+ * asked asynchronously: the agenda keeps serving others meanwhile. If
+ * consent cannot answer the access is denied (CODE_UNAVAILABLE).
  *
  * Events, published after the commit (body AgendaChange):
  *   "patient.<patient id>.agenda"   every change of the patient's agenda, in
@@ -39,11 +41,8 @@
 #ifndef ES_AGENDA_H
 #define ES_AGENDA_H
 
+#include "proto/names.h" /* SERVICE_AGENDA, topic_patient, topic_pro, TOPIC_AREA_AGENDA* */
 #include "runtime/service.h"
-
-#define AGENDA_SERVICE "agenda"
-#define AGENDA_TOPIC_SUFFIX ".agenda"            /* patient.<id>.agenda, pro.<rpps>.agenda */
-#define AGENDA_TOPIC_REMINDER_SUFFIX ".agenda.reminder"
 
 /* Limits (validation answers CODE_INVALID_ARGUMENT, or CODE_TOO_LARGE for
  * counts, with Status.field naming the field). */

@@ -2,7 +2,7 @@
  * agenda_int.h - what the modules of the agenda service share (not for other
  * services: they use the bus). Tests include it for the pure parts.
  *
- * Modules: agenda.c (method table, start-up, access, drafts), event.c
+ * Modules: agenda.c (method table and guards, drafts), event.c
  * (validation and the status state machine, pure; Europe/Paris time comes
  * from proto/civil_time.h), db.c (store layout), methods.c (write methods), query.c (read
  * methods and exports), ical.c (RFC 5545 text), fhir.c (FHIR R4 JSON),
@@ -29,14 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "services/agenda/agenda.h"
 #include "espace/v1/agenda.pb-c.h"
-#include "runtime/authz.h"
 #include "proto/civil_time.h"
+#include "proto/ids.h"
+#include "proto/names.h"
+#include "services/agenda/agenda.h"
 #include "storage/store.h"
 
-#define AGENDA_ID_BYTES 16
-#define AGENDA_HEX_ID 33       /* 32 hex + NUL */
 #define AGENDA_CURSOR_BYTES 24 /* start (8) | id (16) */
 #define AGENDA_DAY_MS CIVIL_DAY_MS
 #define AGENDA_REPLY_BUDGET ((size_t)768 << 10) /* bytes of events in one reply */
@@ -47,10 +46,6 @@
 #define AGENDA_T_CHANGES "changes"
 #define AGENDA_T_HEADS "heads"
 #define AGENDA_T_REMINDERS "reminders"
-
-typedef struct agenda_state {
-    authz_t *az; /* consent checks; NULL if it could not be opened (others denied) */
-} agenda_state_t;
 
 /* ---- event.c: validation and the state machine (pure) ---- */
 
@@ -88,15 +83,10 @@ int agenda_text_check(const char *s, size_t min, size_t max, int multiline, cons
  * description, times, location, participants, reminders, source_id.
  * Field paths start with `prefix` ("event."). 0 or the error in err. */
 int agenda_event_check(Espace__V1__AgendaEvent *e, const char *prefix, agenda_err_t *err);
-/* 1 if s is 11 ASCII digits / a FINESS (9 of [0-9AB]) / 32 lower-case hex. */
-int agenda_rpps_valid(const char *s);
+/* 1 if s is a FINESS (9 of [0-9AB]). RPPS: proto/rpps.h; ids: proto/ids.h. */
 int agenda_finess_valid(const char *s);
-int agenda_hex_id_valid(const char *s);
 
 /* ---- agenda.c: helpers ---- */
-
-int agenda_id_parse(const char *hex, uint8_t out[AGENDA_ID_BYTES]);
-const char *agenda_id_hex(const uint8_t id[AGENDA_ID_BYTES], char out[AGENDA_HEX_ID]);
 
 /* A stored event under construction: a shallow AgendaEvent whose strings
  * point into the loaded/requested messages it was made from (which must
@@ -106,8 +96,8 @@ typedef struct agenda_draft {
     Espace__V1__AgendaEvent ev;
     Espace__V1__AgendaParticipant parts[AGENDA_MAX_PARTICIPANTS];
     Espace__V1__AgendaParticipant *pp[AGENDA_MAX_PARTICIPANTS];
-    uint8_t id[AGENDA_ID_BYTES], prev[AGENDA_ID_BYTES], next[AGENDA_ID_BYTES];
-    char patient[AGENDA_HEX_ID];
+    uint8_t id[ID_BYTES], prev[ID_BYTES], next[ID_BYTES];
+    char patient[ID_HEX];
 } agenda_draft_t;
 
 /* d = a shallow copy of base (may be NULL: an empty event), with ids copied
@@ -119,11 +109,10 @@ void agenda_draft_init(agenda_draft_t *d, const Espace__V1__AgendaEvent *base);
  * reminder_minutes). Returns ES_TOO_LARGE if src has too many participants. */
 int agenda_draft_content(agenda_draft_t *d, const Espace__V1__AgendaEvent *src);
 
-/* Resolve the patient of a request (patient_id of the body, or the caller
- * when a patient leaves it empty) and check the caller's access (AGENDA,
- * action) with consent. 0 and pid/hex, or the status set with svc_fail. */
-int agenda_access(agenda_state_t *st, svc_call_t *c, const char *patient_id, int action,
-                  uint8_t pid[AGENDA_ID_BYTES], char hex[AGENDA_HEX_ID]);
+/* The patient whose agenda a guarded request reaches (svc_access: resolved
+ * and allowed by the runtime before the handler runs; service.h ACCESS).
+ * 0 and *out, or the call failed INTERNAL (a method without a guard). */
+int agenda_patient(svc_call_t *c, const svc_access_t **out);
 
 /* Fail the call with err. Returns err->status. */
 int agenda_fail(svc_call_t *c, const agenda_err_t *err);
@@ -140,10 +129,10 @@ int agenda_event_load(svc_call_t *c, store_txn_t *t, const uint8_t *id, const ui
 
 /* Load event id (codec_free). ES_NOT_FOUND if absent, or a tombstone and
  * !tombstones_too, or (pid not NULL) another patient's. */
-int agenda_db_load(store_txn_t *t, const uint8_t id[AGENDA_ID_BYTES],
+int agenda_db_load(store_txn_t *t, const uint8_t id[ID_BYTES],
                    const uint8_t *pid, int tombstones_too, Espace__V1__AgendaEvent **out);
 /* Current change version and longest duration of a patient (0, 0 if none). */
-int agenda_db_head(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t *cv,
+int agenda_db_head(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t *cv,
                    int64_t *longest);
 /* Store ev (new when old is NULL, else replacing old, same id): assigns
  * ev->change_version (the patient's next), maintains by_time, changes,
@@ -155,8 +144,8 @@ int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
 int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int64_t now,
                         uint64_t *cv);
 /* Event id holding (patient, source, source_id): 0, or ES_NOT_FOUND. */
-int agenda_db_source_find(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int source,
-                          const char *source_id, uint8_t id[AGENDA_ID_BYTES]);
+int agenda_db_source_find(store_txn_t *t, const uint8_t pid[ID_BYTES], int source,
+                          const char *source_id, uint8_t id[ID_BYTES]);
 
 /* A page of events (each codec_free'd by agenda_page_free). */
 typedef struct agenda_page {
@@ -169,7 +158,7 @@ void agenda_page_free(agenda_page_t *p);
 /* Events overlapping [from, to) (start < to, end > from), by start then id,
  * after cursor `after` (NULL = from the first), at most limit events and
  * about max_bytes of packed events. */
-int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t from,
+int agenda_db_list(store_txn_t *t, const uint8_t pid[ID_BYTES], int64_t from,
                    int64_t to, const uint8_t *after, size_t limit, size_t max_bytes,
                    agenda_page_t *out);
 
@@ -181,7 +170,7 @@ typedef struct agenda_changes {
     uint64_t last; /* change version to resume from */
 } agenda_changes_t;
 void agenda_changes_free(agenda_changes_t *c);
-int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t since,
+int agenda_db_changes(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t since,
                       size_t limit, size_t max_bytes, agenda_changes_t *out);
 
 /* ---- reminders.c ---- */

@@ -10,9 +10,9 @@
 #include "process/log.h"
 #include "proto/status.h"
 
-#define KEY_TIME (AGENDA_ID_BYTES + 8 + AGENDA_ID_BYTES)
-#define KEY_CHANGE (AGENDA_ID_BYTES + 8)
-#define KEY_SOURCE_MAX (AGENDA_ID_BYTES + 1 + AGENDA_MAX_SOURCE_ID)
+#define KEY_TIME (ID_BYTES + 8 + ID_BYTES)
+#define KEY_CHANGE (ID_BYTES + 8)
+#define KEY_SOURCE_MAX (ID_BYTES + 1 + AGENDA_MAX_SOURCE_ID)
 
 /* ---- events ---- */
 
@@ -23,31 +23,31 @@ static int s_save(store_txn_t *t, const Espace__V1__AgendaEvent *e)
     int rc = codec_pack(&e->base, &buf, &len);
     if (rc != 0)
         return rc;
-    rc = store_put(t, AGENDA_T_EVENTS, e->id.data, AGENDA_ID_BYTES, buf, len);
+    rc = store_put(t, AGENDA_T_EVENTS, e->id.data, ID_BYTES, buf, len);
     free(buf);
     return rc;
 }
 
-int agenda_db_load(store_txn_t *t, const uint8_t id[AGENDA_ID_BYTES], const uint8_t *pid,
+int agenda_db_load(store_txn_t *t, const uint8_t id[ID_BYTES], const uint8_t *pid,
                    int tombstones_too, Espace__V1__AgendaEvent **out)
 {
     const void *val = NULL;
     size_t vlen = 0;
     *out = NULL;
-    int rc = store_get(t, AGENDA_T_EVENTS, id, AGENDA_ID_BYTES, &val, &vlen);
+    int rc = store_get(t, AGENDA_T_EVENTS, id, ID_BYTES, &val, &vlen);
     if (rc != 0)
         return rc;
     ProtobufCMessage *m = NULL;
     if (codec_decode(&espace__v1__agenda_event__descriptor, val, vlen, STORE_MAX_VALUE, &m,
                      NULL) != 0) {
-        log_error(AGENDA_SERVICE, "record.corrupt", "table=%s", AGENDA_T_EVENTS);
+        log_error(SERVICE_AGENDA, "record.corrupt", "table=%s", AGENDA_T_EVENTS);
         return ES_INTERNAL;
     }
     Espace__V1__AgendaEvent *e = (Espace__V1__AgendaEvent *)m;
-    uint8_t epid[AGENDA_ID_BYTES];
+    uint8_t epid[ID_BYTES];
     if ((!tombstones_too && e->kind == 0) ||
-        (pid && (agenda_id_parse(e->patient_id, epid) != 0 ||
-                 memcmp(epid, pid, AGENDA_ID_BYTES) != 0))) {
+        (pid && (id_parse(e->patient_id, epid) != 0 ||
+                 memcmp(epid, pid, ID_BYTES) != 0))) {
         codec_free(m);
         return ES_NOT_FOUND;
     }
@@ -57,14 +57,14 @@ int agenda_db_load(store_txn_t *t, const uint8_t id[AGENDA_ID_BYTES], const uint
 
 /* ---- heads ---- */
 
-int agenda_db_head(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t *cv,
+int agenda_db_head(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t *cv,
                    int64_t *longest)
 {
     const void *val = NULL;
     size_t vlen = 0;
     *cv = 0;
     *longest = 0;
-    int rc = store_get(t, AGENDA_T_HEADS, pid, AGENDA_ID_BYTES, &val, &vlen);
+    int rc = store_get(t, AGENDA_T_HEADS, pid, ID_BYTES, &val, &vlen);
     if (rc == ES_NOT_FOUND)
         return ES_OK;
     if (rc != 0)
@@ -76,52 +76,52 @@ int agenda_db_head(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t 
     return ES_OK;
 }
 
-static int s_head_put(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t cv,
+static int s_head_put(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t cv,
                       int64_t longest)
 {
     uint8_t v[16];
     store_be64_put(v, cv);
     store_be64_put(v + 8, (uint64_t)longest);
-    return store_put(t, AGENDA_T_HEADS, pid, AGENDA_ID_BYTES, v, sizeof v);
+    return store_put(t, AGENDA_T_HEADS, pid, ID_BYTES, v, sizeof v);
 }
 
 /* ---- keys ---- */
 
-static void s_time_key(uint8_t k[KEY_TIME], const uint8_t pid[AGENDA_ID_BYTES], int64_t start,
-                       const uint8_t id[AGENDA_ID_BYTES])
+static void s_time_key(uint8_t k[KEY_TIME], const uint8_t pid[ID_BYTES], int64_t start,
+                       const uint8_t id[ID_BYTES])
 {
-    memcpy(k, pid, AGENDA_ID_BYTES);
-    store_be64_put(k + AGENDA_ID_BYTES, (uint64_t)start);
-    memcpy(k + AGENDA_ID_BYTES + 8, id, AGENDA_ID_BYTES);
+    memcpy(k, pid, ID_BYTES);
+    store_be64_put(k + ID_BYTES, (uint64_t)start);
+    memcpy(k + ID_BYTES + 8, id, ID_BYTES);
 }
 
-static void s_change_key(uint8_t k[KEY_CHANGE], const uint8_t pid[AGENDA_ID_BYTES], uint64_t cv)
+static void s_change_key(uint8_t k[KEY_CHANGE], const uint8_t pid[ID_BYTES], uint64_t cv)
 {
-    memcpy(k, pid, AGENDA_ID_BYTES);
-    store_be64_put(k + AGENDA_ID_BYTES, cv);
+    memcpy(k, pid, ID_BYTES);
+    store_be64_put(k + ID_BYTES, cv);
 }
 
-static size_t s_source_key(uint8_t k[KEY_SOURCE_MAX], const uint8_t pid[AGENDA_ID_BYTES],
+static size_t s_source_key(uint8_t k[KEY_SOURCE_MAX], const uint8_t pid[ID_BYTES],
                            int source, const char *sid)
 {
     size_t sl = strlen(sid);
     if (sl > AGENDA_MAX_SOURCE_ID)
         sl = AGENDA_MAX_SOURCE_ID; /* validated before */
-    memcpy(k, pid, AGENDA_ID_BYTES);
-    k[AGENDA_ID_BYTES] = (uint8_t)source;
-    memcpy(k + AGENDA_ID_BYTES + 1, sid, sl);
-    return AGENDA_ID_BYTES + 1 + sl;
+    memcpy(k, pid, ID_BYTES);
+    k[ID_BYTES] = (uint8_t)source;
+    memcpy(k + ID_BYTES + 1, sid, sl);
+    return ID_BYTES + 1 + sl;
 }
 
-static int s_pid(const Espace__V1__AgendaEvent *e, uint8_t pid[AGENDA_ID_BYTES])
+static int s_pid(const Espace__V1__AgendaEvent *e, uint8_t pid[ID_BYTES])
 {
-    return agenda_id_parse(e->patient_id, pid) == 0 && e->id.len == AGENDA_ID_BYTES
+    return id_parse(e->patient_id, pid) == 0 && e->id.len == ID_BYTES
                ? ES_OK
                : ES_INTERNAL;
 }
 
-int agenda_db_source_find(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int source,
-                          const char *source_id, uint8_t id[AGENDA_ID_BYTES])
+int agenda_db_source_find(store_txn_t *t, const uint8_t pid[ID_BYTES], int source,
+                          const char *source_id, uint8_t id[ID_BYTES])
 {
     uint8_t k[KEY_SOURCE_MAX];
     size_t kl = s_source_key(k, pid, source, source_id);
@@ -130,16 +130,16 @@ int agenda_db_source_find(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], in
     int rc = store_get(t, AGENDA_T_BY_SOURCE, k, kl, &val, &vlen);
     if (rc != 0)
         return rc;
-    if (vlen != AGENDA_ID_BYTES)
+    if (vlen != ID_BYTES)
         return ES_INTERNAL;
-    memcpy(id, val, AGENDA_ID_BYTES);
+    memcpy(id, val, ID_BYTES);
     return ES_OK;
 }
 
 /* Record a change of event `id`: next change version, change log entry
  * (replacing the event's previous one). */
-static int s_change(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES],
-                    const uint8_t id[AGENDA_ID_BYTES], uint64_t old_cv, int kind, int64_t dur,
+static int s_change(store_txn_t *t, const uint8_t pid[ID_BYTES],
+                    const uint8_t id[ID_BYTES], uint64_t old_cv, int kind, int64_t dur,
                     uint64_t *cv)
 {
     uint64_t head = 0;
@@ -156,9 +156,9 @@ static int s_change(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES],
     }
     *cv = head + 1;
     s_change_key(k, pid, *cv);
-    uint8_t v[AGENDA_ID_BYTES + 1];
-    memcpy(v, id, AGENDA_ID_BYTES);
-    v[AGENDA_ID_BYTES] = (uint8_t)kind;
+    uint8_t v[ID_BYTES + 1];
+    memcpy(v, id, ID_BYTES);
+    v[ID_BYTES] = (uint8_t)kind;
     if ((rc = store_put(t, AGENDA_T_CHANGES, k, sizeof k, v, sizeof v)) != 0)
         return rc;
     return s_head_put(t, pid, *cv, dur > longest ? dur : longest);
@@ -167,7 +167,7 @@ static int s_change(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES],
 int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
                     Espace__V1__AgendaEvent *ev, int change_kind, int64_t now)
 {
-    uint8_t pid[AGENDA_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     int rc = s_pid(ev, pid);
     if (rc != 0)
         return rc;
@@ -186,7 +186,7 @@ int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
     if (!old && ev->source_id && ev->source_id[0]) {
         uint8_t sk[KEY_SOURCE_MAX];
         size_t sl = s_source_key(sk, pid, ev->source, ev->source_id);
-        if ((rc = store_put(t, AGENDA_T_BY_SOURCE, sk, sl, ev->id.data, AGENDA_ID_BYTES)) != 0)
+        if ((rc = store_put(t, AGENDA_T_BY_SOURCE, sk, sl, ev->id.data, ID_BYTES)) != 0)
             return rc;
     }
     uint64_t cv = 0;
@@ -203,7 +203,7 @@ int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
 int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int64_t now,
                         uint64_t *cv)
 {
-    uint8_t pid[AGENDA_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     int rc = s_pid(old, pid);
     if (rc != 0)
         return rc;
@@ -214,9 +214,9 @@ int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int6
         return rc;
     if (old->source_id && old->source_id[0]) {
         /* Free the source key only if it is still this event's. */
-        uint8_t held[AGENDA_ID_BYTES];
+        uint8_t held[ID_BYTES];
         if (agenda_db_source_find(t, pid, old->source, old->source_id, held) == 0 &&
-            memcmp(held, old->id.data, AGENDA_ID_BYTES) == 0) {
+            memcmp(held, old->id.data, ID_BYTES) == 0) {
             uint8_t sk[KEY_SOURCE_MAX];
             size_t sl = s_source_key(sk, pid, old->source, old->source_id);
             if ((rc = store_del(t, AGENDA_T_BY_SOURCE, sk, sl)) != 0)
@@ -251,7 +251,7 @@ static int s_next_of(store_cursor_t *cur, const uint8_t *pid, size_t klen, const
         return 0;
     if (rc != 0)
         return rc;
-    if (kl != klen || memcmp(kp, pid, AGENDA_ID_BYTES) != 0)
+    if (kl != klen || memcmp(kp, pid, ID_BYTES) != 0)
         return 0;
     *key = kp;
     return 1;
@@ -275,7 +275,7 @@ void agenda_page_free(agenda_page_t *p)
     memset(p, 0, sizeof *p);
 }
 
-int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t from,
+int agenda_db_list(store_txn_t *t, const uint8_t pid[ID_BYTES], int64_t from,
                    int64_t to, const uint8_t *after, size_t limit, size_t max_bytes,
                    agenda_page_t *out)
 {
@@ -295,12 +295,12 @@ int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t f
     if (lo < 0)
         lo = 0;
     uint8_t k0[KEY_TIME];
-    memcpy(k0, pid, AGENDA_ID_BYTES);
+    memcpy(k0, pid, ID_BYTES);
     if (after) {
-        memcpy(k0 + AGENDA_ID_BYTES, after, AGENDA_CURSOR_BYTES);
+        memcpy(k0 + ID_BYTES, after, AGENDA_CURSOR_BYTES);
     } else {
-        store_be64_put(k0 + AGENDA_ID_BYTES, (uint64_t)lo);
-        memset(k0 + AGENDA_ID_BYTES + 8, 0, AGENDA_ID_BYTES);
+        store_be64_put(k0 + ID_BYTES, (uint64_t)lo);
+        memset(k0 + ID_BYTES + 8, 0, ID_BYTES);
     }
     store_cursor_t *cur = NULL;
     if ((rc = store_cursor_open(t, AGENDA_T_BY_TIME, k0, sizeof k0, &cur)) != 0)
@@ -316,7 +316,7 @@ int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t f
             break;
         if (after && memcmp(key, k0, KEY_TIME) == 0)
             continue; /* the cursor's own entry */
-        int64_t start = (int64_t)store_be64_get(key + AGENDA_ID_BYTES);
+        int64_t start = (int64_t)store_be64_get(key + ID_BYTES);
         if (start >= to)
             break;
         if (vl != 8) {
@@ -331,11 +331,11 @@ int agenda_db_list(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], int64_t f
             break;
         }
         Espace__V1__AgendaEvent *e = NULL;
-        if ((rc = s_load_indexed(t, key + AGENDA_ID_BYTES + 8, pid, 0, &e)) != 0)
+        if ((rc = s_load_indexed(t, key + ID_BYTES + 8, pid, 0, &e)) != 0)
             goto fail;
         bytes += protobuf_c_message_get_packed_size(&e->base);
         out->events[out->n++] = e;
-        memcpy(out->next, key + AGENDA_ID_BYTES, AGENDA_CURSOR_BYTES);
+        memcpy(out->next, key + ID_BYTES, AGENDA_CURSOR_BYTES);
     }
     store_cursor_close(&cur);
     return ES_OK;
@@ -363,7 +363,7 @@ void agenda_changes_free(agenda_changes_t *c)
     memset(c, 0, sizeof *c);
 }
 
-int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64_t since,
+int agenda_db_changes(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t since,
                       size_t limit, size_t max_bytes, agenda_changes_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -392,7 +392,7 @@ int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64
             goto fail;
         if (rc == 0)
             break;
-        if (vl != AGENDA_ID_BYTES + 1) {
+        if (vl != ID_BYTES + 1) {
             rc = ES_INTERNAL;
             goto fail;
         }
@@ -400,7 +400,7 @@ int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64
             out->more = 1;
             break;
         }
-        uint64_t cv = store_be64_get(key + AGENDA_ID_BYTES);
+        uint64_t cv = store_be64_get(key + ID_BYTES);
         Espace__V1__AgendaChange *ch = malloc(sizeof *ch);
         if (!ch) {
             rc = ES_RESOURCE_EXHAUSTED;
@@ -408,12 +408,12 @@ int agenda_db_changes(store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES], uint64
         }
         espace__v1__agenda_change__init(ch);
         out->changes[out->n++] = ch;
-        ch->kind = (Espace__V1__AgendaChangeKind)((const uint8_t *)vp)[AGENDA_ID_BYTES];
+        ch->kind = (Espace__V1__AgendaChangeKind)((const uint8_t *)vp)[ID_BYTES];
         ch->change_version = cv;
         if ((rc = s_load_indexed(t, vp, pid, 1, &ch->event)) != 0)
             goto fail;
         if (ch->kind == ESPACE__V1__AGENDA_CHANGE_KIND__AGENDA_CHANGE_RESCHEDULED &&
-            ch->event->previous_id.len == AGENDA_ID_BYTES &&
+            ch->event->previous_id.len == ID_BYTES &&
             agenda_db_load(t, ch->event->previous_id.data, pid, 0, &ch->previous) != 0)
             ch->previous = NULL; /* deleted since: the change stands alone */
         bytes += protobuf_c_message_get_packed_size(&ch->base);

@@ -8,6 +8,7 @@
 
 #include "services/agenda/agenda_int.h"
 #include "bus/codec.h"
+#include "proto/rpps.h"
 #include "proto/status.h"
 
 #define ST(x) ESPACE__V1__AGENDA_STATUS__AGENDA_STATUS_##x
@@ -117,32 +118,12 @@ static int s_err(agenda_err_t *err, int status, const char *prefix, const char *
 
 /* ---- identifiers ---- */
 
-int agenda_rpps_valid(const char *s)
-{
-    if (!s || strlen(s) != 11)
-        return 0;
-    for (size_t i = 0; i < 11; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
 int agenda_finess_valid(const char *s)
 {
     if (!s || strlen(s) != 9)
         return 0;
     for (size_t i = 0; i < 9; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || s[i] == 'A' || s[i] == 'B'))
-            return 0;
-    return 1;
-}
-
-int agenda_hex_id_valid(const char *s)
-{
-    if (!s || strlen(s) != 2 * AGENDA_ID_BYTES)
-        return 0;
-    for (size_t i = 0; i < 2 * AGENDA_ID_BYTES; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return 0;
     return 1;
 }
@@ -226,14 +207,14 @@ static int s_participants_check(Espace__V1__AgendaEvent *e, const char *prefix,
         int ok;
         switch (p->actor_type) {
         case ESPACE__V1__AGENDA_ACTOR__AGENDA_ACTOR_PROFESSIONAL:
-            ok = agenda_rpps_valid(id);
+            ok = rpps_validate(id) == 0;
             pros++;
             break;
         case ESPACE__V1__AGENDA_ACTOR__AGENDA_ACTOR_ORGANIZATION:
             ok = agenda_finess_valid(id);
             break;
         case ESPACE__V1__AGENDA_ACTOR__AGENDA_ACTOR_PATIENT:
-            ok = agenda_hex_id_valid(id);
+            ok = id_hex_valid(id);
             break;
         default:
             snprintf(f, sizeof f, "participants[%zu].actor_type", i);

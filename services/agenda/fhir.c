@@ -123,13 +123,13 @@ static void s_participant(json_t *j, const Espace__V1__AgendaParticipant *p)
 
 static void s_appointment(json_t *j, const char *key, const Espace__V1__AgendaEvent *e)
 {
-    char hex[AGENDA_HEX_ID], buf[160];
-    if (e->id.len != AGENDA_ID_BYTES) {
+    char hex[ID_HEX], buf[160];
+    if (e->id.len != ID_BYTES) {
         json_obj_open(j, key);
         json_obj_close(j);
         return;
     }
-    agenda_id_hex(e->id.data, hex);
+    id_hex(e->id.data, hex);
     json_obj_open(j, key);
     json_str(j, "resourceType", "Appointment");
     json_str(j, "id", hex);
@@ -229,7 +229,7 @@ char *agenda_fhir_bundle(Espace__V1__AgendaEvent *const *events, size_t n, int64
     json_arr_open(&j, "entry");
     for (size_t i = 0; i < n; i++) {
         const uint8_t *id = events[i]->id.data;
-        if (events[i]->id.len != AGENDA_ID_BYTES)
+        if (events[i]->id.len != ID_BYTES)
             continue;
         char url[64];
         snprintf(url, sizeof url,

@@ -203,11 +203,11 @@ static const char *s_urn(int actor)
 
 static void s_event(ics_buf_t *b, const Espace__V1__AgendaEvent *e, int64_t stamp)
 {
-    char hex[AGENDA_HEX_ID];
-    if (e->id.len != AGENDA_ID_BYTES)
+    char hex[ID_HEX];
+    if (e->id.len != ID_BYTES)
         return;
     s_prop(b, "BEGIN", "VEVENT");
-    s_rawf(b, "UID:%s@espace", agenda_id_hex(e->id.data, hex));
+    s_rawf(b, "UID:%s@espace", id_hex(e->id.data, hex));
     s_end(b);
     s_utc(b, "DTSTAMP", stamp);
     if (e->all_day) {

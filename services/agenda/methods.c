@@ -14,7 +14,6 @@
 
 #define ST(x) ESPACE__V1__AGENDA_STATUS__AGENDA_STATUS_##x
 #define CH(x) ESPACE__V1__AGENDA_CHANGE_KIND__AGENDA_CHANGE_##x
-#define WRITE ESPACE__V1__ACTION__ACTION_WRITE
 
 /* ---- live events ---- */
 
@@ -53,13 +52,14 @@ static void s_notice_event(Espace__V1__AgendaEvent *out, const Espace__V1__Agend
 static void s_notify(svc_call_t *c, const Espace__V1__AgendaChange *ch,
                      const Espace__V1__AgendaEvent *a, const Espace__V1__AgendaEvent *b)
 {
-    char topic[BUS_MAX_TOPIC + 1];
+    char topic[TOPIC_MAX + 1];
     const char *pros[3 * AGENDA_MAX_PROS];
     size_t np = 0;
     s_pros(a, pros, &np, sizeof pros / sizeof pros[0]);
     s_pros(b, pros, &np, sizeof pros / sizeof pros[0]);
-    snprintf(topic, sizeof topic, "patient.%s%s", ch->event->patient_id, AGENDA_TOPIC_SUFFIX);
-    int rc = svc_publish(c, topic, &ch->base);
+    int rc = topic_patient(topic, sizeof topic, ch->event->patient_id, TOPIC_AREA_AGENDA);
+    if (rc == 0)
+        rc = svc_publish(c, topic, &ch->base);
     Espace__V1__AgendaEvent ev, prev;
     Espace__V1__AgendaChange notice = ESPACE__V1__AGENDA_CHANGE__INIT;
     notice.kind = ch->kind;
@@ -71,11 +71,12 @@ static void s_notify(svc_call_t *c, const Espace__V1__AgendaChange *ch,
         notice.previous = &prev;
     }
     for (size_t i = 0; i < np && rc == 0; i++) {
-        snprintf(topic, sizeof topic, "pro.%s%s", pros[i], AGENDA_TOPIC_SUFFIX);
-        rc = svc_publish(c, topic, &notice.base);
+        rc = topic_pro(topic, sizeof topic, pros[i], TOPIC_AREA_AGENDA);
+        if (rc == 0)
+            rc = svc_publish(c, topic, &notice.base);
     }
     if (rc != 0)
-        log_warn(AGENDA_SERVICE, "publish.fail", "status=%s", es_status_name(rc));
+        log_warn(SERVICE_AGENDA, "publish.fail", "status=%s", es_status_name(rc));
 }
 
 /* ---- helpers ---- */
@@ -128,12 +129,12 @@ static int s_status_move(svc_call_t *c, int from, int to, const char *field)
     return ES_OK;
 }
 
-/* agenda_access for a request that writes ev: it needs one. */
-static int s_write_access(void *st, svc_call_t *c, const char *patient_id,
-                          const Espace__V1__AgendaEvent *ev, uint8_t pid[AGENDA_ID_BYTES],
-                          char hex[AGENDA_HEX_ID])
+/* The patient of a request that writes ev (it needs one): 0 and *a, or the
+ * call failed. */
+static int s_write_patient(svc_call_t *c, const Espace__V1__AgendaEvent *ev,
+                           const svc_access_t **a)
 {
-    int rc = agenda_access(st, c, patient_id, WRITE, pid, hex);
+    int rc = agenda_patient(c, a);
     if (rc != 0)
         return rc;
     if (!ev)
@@ -168,7 +169,7 @@ static int s_open(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_
 
 /* Create the event described by src for patient hex: validate, mint, store,
  * reply, notify. reply_kind 0 = AgendaCreateReply, 1 = AgendaUpsertReply. */
-static int s_create(svc_call_t *c, store_txn_t *t, const uint8_t pid[AGENDA_ID_BYTES],
+static int s_create(svc_call_t *c, store_txn_t *t, const uint8_t pid[ID_BYTES],
                     const char *hex, const Espace__V1__AgendaEvent *src, int upsert)
 {
     agenda_draft_t *d = malloc(sizeof *d);
@@ -194,7 +195,7 @@ static int s_create(svc_call_t *c, store_txn_t *t, const uint8_t pid[AGENDA_ID_B
     if ((rc = s_source(c, e)) != 0)
         goto done;
     if (e->source_id[0]) {
-        uint8_t held[AGENDA_ID_BYTES];
+        uint8_t held[ID_BYTES];
         rc = agenda_db_source_find(t, pid, e->source, e->source_id, held);
         if (rc == 0) {
             rc = svc_fail(c, ES_ALREADY_EXISTS, "event.source_id",
@@ -208,7 +209,7 @@ static int s_create(svc_call_t *c, store_txn_t *t, const uint8_t pid[AGENDA_ID_B
     }
     randombytes_buf(d->id, sizeof d->id);
     e->id.data = d->id;
-    e->id.len = AGENDA_ID_BYTES;
+    e->id.len = ID_BYTES;
     e->previous_id.len = e->next_id.len = 0;
     e->cancel_reason = "";
     e->created_ms = svc_now_ms(c);
@@ -237,9 +238,9 @@ static int s_create(svc_call_t *c, store_txn_t *t, const uint8_t pid[AGENDA_ID_B
     ch.change_version = e->change_version;
     ch.event = e;
     s_notify(c, &ch, e, NULL);
-    char ih[AGENDA_HEX_ID];
-    log_info(AGENDA_SERVICE, "event.created", "event=%s patient=%s status=%s",
-             agenda_id_hex(d->id, ih), hex, agenda_status_code(e->status));
+    char ih[ID_HEX];
+    log_info(SERVICE_AGENDA, "event.created", "event=%s patient=%s status=%s",
+             id_hex(d->id, ih), hex, agenda_status_code(e->status));
 done:
     free(d);
     return rc;
@@ -260,9 +261,9 @@ static int s_commit(svc_call_t *c, store_txn_t *t, const Espace__V1__AgendaEvent
     ch.change_version = e->change_version;
     ch.event = e;
     s_notify(c, &ch, old, e);
-    char ih[AGENDA_HEX_ID];
-    log_info(AGENDA_SERVICE, "event.changed", "event=%s change=%d status=%s",
-             agenda_id_hex(e->id.data, ih), kind, agenda_status_code(e->status));
+    char ih[ID_HEX];
+    log_info(SERVICE_AGENDA, "event.changed", "event=%s change=%d status=%s",
+             id_hex(e->id.data, ih), kind, agenda_status_code(e->status));
     return ES_OK;
 }
 
@@ -283,11 +284,13 @@ static int s_commit_reply(svc_call_t *c, store_txn_t *t, const Espace__V1__Agend
 int agenda_create(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaCreateRequest *r = (const Espace__V1__AgendaCreateRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = s_write_access(st, c, r->patient_id, r->event, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = s_write_patient(c, r->event, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
+    const char *hex = a->patient_id;
     return s_create(c, t, pid, hex, r->event, 0);
 }
 
@@ -341,11 +344,12 @@ static int s_final(svc_call_t *c, agenda_draft_t *d, const Espace__V1__AgendaEve
 int agenda_update(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaUpdateRequest *r = (const Espace__V1__AgendaUpdateRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = s_write_access(st, c, r->patient_id, r->event, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = s_write_patient(c, r->event, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     if ((rc = agenda_event_id_check(c, &r->event->id, "event.id")) != 0)
         return rc;
     if (r->event->version == 0)
@@ -377,11 +381,12 @@ done:
 int agenda_cancel(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaCancelRequest *r = (const Espace__V1__AgendaCancelRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, WRITE, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0)
         return rc;
     agenda_err_t err;
@@ -416,9 +421,9 @@ int agenda_delete(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     (void)st;
     const Espace__V1__AgendaDeleteRequest *r = (const Espace__V1__AgendaDeleteRequest *)m;
     const Espace__V1__Caller *who = svc_caller(c);
-    uint8_t pid[AGENDA_ID_BYTES];
+    uint8_t pid[ID_BYTES];
     if (who->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT ||
-        agenda_id_parse(who->principal, pid) != 0)
+        id_parse(who->principal, pid) != 0)
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "only the patient deletes events");
     int rc = agenda_event_id_check(c, &r->event_id, "event_id");
     if (rc != 0)
@@ -447,8 +452,8 @@ int agenda_delete(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     rep.change_version = cv;
     if ((rc = svc_reply(c, &rep.base)) != 0)
         rc = svc_fail(c, rc, NULL, "reply failed");
-    char ih[AGENDA_HEX_ID];
-    log_info(AGENDA_SERVICE, "event.deleted", "event=%s", agenda_id_hex(old->id.data, ih));
+    char ih[ID_HEX];
+    log_info(SERVICE_AGENDA, "event.deleted", "event=%s", id_hex(old->id.data, ih));
 done:
     codec_free(&old->base);
     return rc;
@@ -477,11 +482,13 @@ static int s_same(const Espace__V1__AgendaEvent *a, const Espace__V1__AgendaEven
 int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaUpsertRequest *r = (const Espace__V1__AgendaUpsertRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = s_write_access(st, c, r->patient_id, r->event, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = s_write_patient(c, r->event, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
+    const char *hex = a->patient_id;
     if (!r->event->source_id || !r->event->source_id[0])
         return svc_fail(c, ES_INVALID_ARGUMENT, "event.source_id", "Upsert needs a source id");
     /* Resolve the source as Create would, to find the key. */
@@ -493,7 +500,7 @@ int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
         /* Let validation name it. */
         return s_create(c, t, pid, hex, &probe, 1);
     }
-    uint8_t id[AGENDA_ID_BYTES];
+    uint8_t id[ID_BYTES];
     rc = agenda_db_source_find(t, pid, probe.source, probe.source_id, id);
     if (rc == ES_NOT_FOUND)
         return s_create(c, t, pid, hex, &probe, 1);
@@ -543,11 +550,12 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
 {
     const Espace__V1__AgendaRescheduleRequest *r =
         (const Espace__V1__AgendaRescheduleRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, WRITE, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0)
         return rc;
     agenda_err_t err;
@@ -584,9 +592,9 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     Espace__V1__AgendaEvent *e = &d->ev;
     randombytes_buf(d->id, sizeof d->id);
     e->id.data = d->id;
-    memcpy(d->prev, old->id.data, AGENDA_ID_BYTES);
+    memcpy(d->prev, old->id.data, ID_BYTES);
     e->previous_id.data = d->prev;
-    e->previous_id.len = AGENDA_ID_BYTES;
+    e->previous_id.len = ID_BYTES;
     e->next_id.data = NULL;
     e->next_id.len = 0;
     e->start_ms = r->start_ms;
@@ -602,9 +610,9 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     agenda_draft_init(was, old);
     was->ev.status = ST(CANCELLED);
     was->ev.cancel_reason = r->reason;
-    memcpy(was->next, d->id, AGENDA_ID_BYTES);
+    memcpy(was->next, d->id, ID_BYTES);
     was->ev.next_id.data = was->next;
-    was->ev.next_id.len = AGENDA_ID_BYTES;
+    was->ev.next_id.len = ID_BYTES;
     was->ev.version = old->version + 1;
     s_stamp(c, &was->ev);
     int64_t now = svc_now_ms(c);
@@ -624,9 +632,9 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     rep.event = e;
     if ((rc = svc_reply(c, &rep.base)) != 0)
         rc = svc_fail(c, rc, NULL, "reply failed");
-    char a[AGENDA_HEX_ID], b[AGENDA_HEX_ID];
-    log_info(AGENDA_SERVICE, "event.rescheduled", "event=%s new=%s",
-             agenda_id_hex(old->id.data, a), agenda_id_hex(d->id, b));
+    char ha[ID_HEX], hb[ID_HEX];
+    log_info(SERVICE_AGENDA, "event.rescheduled", "event=%s new=%s",
+             id_hex(old->id.data, ha), id_hex(d->id, hb));
 done:
     free(was);
     free(d);

@@ -10,7 +10,6 @@
 #include "bus/codec.h"
 #include "proto/status.h"
 
-#define READ ESPACE__V1__ACTION__ACTION_READ
 
 static int s_limit(svc_call_t *c, uint32_t limit, size_t *out)
 {
@@ -41,11 +40,12 @@ static int s_export_page(svc_call_t *c, store_txn_t *t, const uint8_t *pid, int6
 int agenda_get(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaGetRequest *r = (const Espace__V1__AgendaGetRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, READ, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     Espace__V1__AgendaEvent *e = NULL;
     if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0 ||
         (rc = agenda_event_load(c, t, r->event_id.data, pid, &e)) != 0)
@@ -60,11 +60,12 @@ int agenda_get(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *
 int agenda_list(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaListRequest *r = (const Espace__V1__AgendaListRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, READ, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     size_t limit;
     if ((rc = s_limit(c, r->limit, &limit)) != 0)
         return rc;
@@ -95,11 +96,12 @@ int agenda_list_changes(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
 {
     const Espace__V1__AgendaListChangesRequest *r =
         (const Espace__V1__AgendaListChangesRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, READ, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     size_t limit;
     if ((rc = s_limit(c, r->limit, &limit)) != 0)
         return rc;
@@ -120,11 +122,12 @@ int agenda_list_changes(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
 int agenda_export_ics(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaExportIcsRequest *r = (const Espace__V1__AgendaExportIcsRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, READ, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     agenda_page_t p;
     if ((rc = s_export_page(c, t, pid, r->from_ms, r->to_ms, &p)) != 0)
         return rc;
@@ -143,11 +146,12 @@ int agenda_export_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m, store
 {
     const Espace__V1__AgendaExportFhirRequest *r =
         (const Espace__V1__AgendaExportFhirRequest *)m;
-    uint8_t pid[AGENDA_ID_BYTES];
-    char hex[AGENDA_HEX_ID];
-    int rc = agenda_access(st, c, r->patient_id, READ, pid, hex);
+    (void)st;
+    const svc_access_t *a = NULL;
+    int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
+    const uint8_t *pid = a->patient;
     Espace__V1__AgendaExportFhirReply rep = ESPACE__V1__AGENDA_EXPORT_FHIR_REPLY__INIT;
     size_t len = 0;
     char *json = NULL;

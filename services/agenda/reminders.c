@@ -14,14 +14,14 @@
 #include "process/log.h"
 #include "proto/status.h"
 
-#define KEY_REM (8 + AGENDA_ID_BYTES + 4)
+#define KEY_REM (8 + ID_BYTES + 4)
 
-static void s_key(uint8_t k[KEY_REM], int64_t due, const uint8_t id[AGENDA_ID_BYTES],
+static void s_key(uint8_t k[KEY_REM], int64_t due, const uint8_t id[ID_BYTES],
                   uint32_t off)
 {
     store_be64_put(k, (uint64_t)due);
-    memcpy(k + 8, id, AGENDA_ID_BYTES);
-    store_be32_put(k + 8 + AGENDA_ID_BYTES, off);
+    memcpy(k + 8, id, ID_BYTES);
+    store_be32_put(k + 8 + ID_BYTES, off);
 }
 
 static int s_armed(const Espace__V1__AgendaEvent *e)
@@ -59,8 +59,8 @@ int agenda_reminders_sync(store_txn_t *t, const Espace__V1__AgendaEvent *old,
     }
     if (!s_armed(ev))
         return ES_OK;
-    uint8_t pid[AGENDA_ID_BYTES];
-    if (agenda_id_parse(ev->patient_id, pid) != 0)
+    uint8_t pid[ID_BYTES];
+    if (id_parse(ev->patient_id, pid) != 0)
         return ES_INTERNAL;
     for (size_t i = 0; i < ev->n_reminder_minutes; i++) {
         uint32_t off = ev->reminder_minutes[i];
@@ -117,18 +117,18 @@ int agenda_reminders_tick(void *state, svc_call_t *c, store_txn_t *t)
             return rc;
         Espace__V1__AgendaReminder r = ESPACE__V1__AGENDA_REMINDER__INIT;
         r.event = e;
-        r.offset_minutes = store_be32_get(k + 8 + AGENDA_ID_BYTES);
+        r.offset_minutes = store_be32_get(k + 8 + ID_BYTES);
         r.due_ms = (int64_t)store_be64_get(k);
-        char topic[BUS_MAX_TOPIC + 1];
-        snprintf(topic, sizeof topic, "patient.%s%s", e->patient_id,
-                 AGENDA_TOPIC_REMINDER_SUFFIX);
+        char topic[TOPIC_MAX + 1];
         if (s_armed(e)) {
-            rc = svc_publish(c, topic, &r.base);
+            rc = topic_patient(topic, sizeof topic, e->patient_id, TOPIC_AREA_AGENDA_REMINDER);
+            if (rc == 0)
+                rc = svc_publish(c, topic, &r.base);
             if (rc != 0)
-                log_warn(AGENDA_SERVICE, "reminder.publish.fail", "status=%s",
+                log_warn(SERVICE_AGENDA, "reminder.publish.fail", "status=%s",
                          es_status_name(rc));
             else
-                log_info(AGENDA_SERVICE, "reminder.fired", "late_ms=%lld",
+                log_info(SERVICE_AGENDA, "reminder.fired", "late_ms=%lld",
                          (long long)(now - r.due_ms));
         }
         codec_free(&e->base);

@@ -260,7 +260,7 @@ static void s_cmd_pro_create(bus_client_t *c, char *patient, char *rpps, long lo
     req.patient_id = patient;
     req.event = &ev;
     ProtobufCMessage *out = NULL;
-    int rc = s_call(c, AGENDA_SERVICE, "Create", &req.base,
+    int rc = s_call(c, SERVICE_AGENDA, "Create", &req.base,
                     &espace__v1__agenda_create_reply__descriptor, &who, &out);
     Espace__V1__AgendaCreateReply *rep = (Espace__V1__AgendaCreateReply *)out;
     if (rc == 0 && rep != NULL && rep->event != NULL && rep->event->id.len <= 32) {

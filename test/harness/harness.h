@@ -170,6 +170,13 @@ int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
 
 void tw_stop(tworker_t *t);
 
+/* A mute worker: registered as `service` with `capacity`, it takes every
+ * request (counting them in t->handled) and never answers, while it keeps
+ * heartbeating, so the broker holds each request until its deadline: a peer
+ * that is up but slow. Stop it with tw_stop. 0 or -1. */
+int tw_start_mute(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
+                  uint32_t capacity);
+
 /* ---- raw client sockets (chosen routing id) ---- */
 
 /* A DEALER connected to endpoint with routing id rid (rid_len bytes); on

@@ -373,7 +373,7 @@ static int s_db_setup(void **state)
     so.no_sync = 1;
     if (store_open(D.dir, &so, &D.s) != 0)
         return -1;
-    agenda_id_parse(PAT, D.pid);
+    id_parse(PAT, D.pid);
     return 0;
 }
 

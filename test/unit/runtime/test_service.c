@@ -838,6 +838,64 @@ static void test_api_check(void **state)
     assert_int_equal(svc_run(&d, &o), ES_INTERNAL);
 }
 
+/* Guards are checked: each names a method of the table, once, with a
+ * request type, a category, an action, and paths to string fields. */
+static void test_guard_check(void **state)
+{
+    (void)state;
+    char why[256];
+    const ProtobufCServiceDescriptor *api = &espace__v1__agenda__descriptor;
+    svc_method_t m[32];
+    assert_true(api->n_methods <= 32);
+    for (unsigned i = 0; i < api->n_methods; i++)
+        m[i] = (svc_method_t){api->methods[i].name, api->methods[i].input, h_get, 0};
+    svc_def_t d = s_def;
+    d.methods = m;
+    d.n_methods = api->n_methods;
+    d.api = api;
+    svc_guard_t g[2] = {
+        {"Get", ESPACE__V1__CATEGORY__CATEGORY_AGENDA, ESPACE__V1__ACTION__ACTION_READ,
+         "patient_id", NULL},
+        {"Create", ESPACE__V1__CATEGORY__CATEGORY_AGENDA, ESPACE__V1__ACTION__ACTION_WRITE,
+         "event.patient_id", "event.title"},
+    };
+    d.guards = g;
+    d.n_guards = 2;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_OK);
+    const char *bad[] = {"event.nope", "event", "patient_id.x", "", "event..title"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        g[1].patient_field = bad[i];
+        assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+        assert_non_null(strstr(why, "not a string"));
+    }
+    g[1].patient_field = "patient_id";
+    g[1].detail_field = "event.participants"; /* repeated */
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    g[1].detail_field = NULL;
+    g[1].method = "Get";
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    assert_non_null(strstr(why, "two guards"));
+    g[1].method = "Nope";
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    assert_non_null(strstr(why, "names no method"));
+    g[1].method = "Create";
+    g[1].action = ESPACE__V1__ACTION__ACTION_UNSPECIFIED;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    assert_non_null(strstr(why, "category and an action"));
+    g[1].action = ESPACE__V1__ACTION__ACTION_WRITE;
+    d.api = NULL;        /* guards are checked without an api too */
+    m[0].request = NULL; /* a guarded method needs a request type */
+    g[1].method = m[0].name;
+    g[1].patient_field = "patient_id";
+    if (strcmp(m[0].name, "Get") != 0) {
+        assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+        assert_non_null(strstr(why, "no request type"));
+    }
+    m[0].request = api->methods[0].input;
+    d.guards = NULL;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -855,6 +913,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_under_load, s_setup, s_teardown),
         cmocka_unit_test(test_start_errors),
         cmocka_unit_test(test_api_check),
+        cmocka_unit_test(test_guard_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,161 @@
+/*
+ * call.c - a call's handle (service.h "for handlers"): what a handler reads
+ * (caller, access, time) and produces (reply, status, events), and how the
+ * runtime resets it (service_int.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/codec.h"
+#include "proto/status.h"
+#include "runtime/service_int.h"
+
+/* ---- for the runtime ---- */
+
+int svc_status_valid(int rc)
+{
+    if (rc >= 0 || rc < ES_STATUS_MIN)
+        return ES_INTERNAL;
+    return rc;
+}
+
+void svc_status_set(svc_call_t *c, int status, const char *field, const char *msg)
+{
+    c->status = status;
+    snprintf(c->field, sizeof c->field, "%s", field ? field : "");
+    snprintf(c->message, sizeof c->message, "%s", msg ? msg : "");
+}
+
+void svc_call_reset(svc_call_t *c)
+{
+    svc_runtime_t *rt = c->rt;
+    if (c->reply) {
+        rt->held -= c->reply_len;
+        free(c->reply);
+        c->reply = NULL;
+    }
+    c->reply_len = 0;
+    for (size_t i = 0; i < c->n_events; i++) {
+        rt->held -= c->events[i].len;
+        free(c->events[i].body);
+        c->events[i].body = NULL;
+        c->events[i].len = 0;
+    }
+    c->n_events = 0;
+    c->status = ES_OK;
+    c->message[0] = '\0';
+    c->field[0] = '\0';
+}
+
+void svc_call_clear(svc_call_t *c)
+{
+    svc_call_reset(c);
+    codec_free(c->msg);
+    c->msg = NULL;
+    bus_request_release(&c->req);
+    c->method = NULL;
+    c->guard = NULL;
+    memset(&c->access, 0, sizeof c->access);
+    c->has_access = 0;
+    c->ticket = 0;
+    c->ran = 0;
+    c->rc = 0;
+}
+
+/* ---- for handlers ---- */
+
+const Espace__V1__Caller *svc_caller(const svc_call_t *c)
+{
+    return c->req.caller;
+}
+
+const svc_access_t *svc_access(const svc_call_t *c)
+{
+    return c->has_access ? &c->access : NULL;
+}
+
+uint64_t svc_request_id(const svc_call_t *c)
+{
+    return c->req.req ? c->req.req->id : 0; /* 0 for the tick */
+}
+
+int64_t svc_now_ms(const svc_call_t *c)
+{
+    return c->now_ms;
+}
+
+int svc_reply(svc_call_t *c, const ProtobufCMessage *reply)
+{
+    svc_runtime_t *rt = c->rt;
+    if (c->reply) {
+        rt->held -= c->reply_len;
+        free(c->reply);
+        c->reply = NULL;
+        c->reply_len = 0;
+    }
+    if (!reply)
+        return ES_OK;
+    size_t len = protobuf_c_message_get_packed_size(reply);
+    if (len > BUS_MAX_MSG - SVC_REPLY_ROOM)
+        return ES_TOO_LARGE;
+    if (rt->held + len > SVC_BATCH_BYTES)
+        return ES_RESOURCE_EXHAUSTED;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return ES_RESOURCE_EXHAUSTED;
+    protobuf_c_message_pack(reply, buf);
+    c->reply = buf;
+    c->reply_len = len;
+    rt->held += len;
+    return ES_OK;
+}
+
+int svc_fail(svc_call_t *c, int status, const char *field, const char *fmt, ...)
+{
+    status = svc_status_valid(status);
+    c->status = status;
+    snprintf(c->field, sizeof c->field, "%s", field ? field : "");
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->message, sizeof c->message, fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(c->message, sizeof c->message, "%s", es_strerror(status));
+    }
+    return status;
+}
+
+int svc_publish(svc_call_t *c, const char *topic, const ProtobufCMessage *body)
+{
+    svc_runtime_t *rt = c->rt;
+    if (!topic || !topic[0] || strlen(topic) > BUS_MAX_TOPIC || !body)
+        return ES_INVALID_ARGUMENT;
+    if (c->n_events >= SVC_MAX_EVENTS)
+        return ES_RESOURCE_EXHAUSTED;
+    if (!rt->pub) {
+        /* No publisher configured: the event is counted, then dropped. */
+        svc_event_t *e = &c->events[c->n_events++];
+        e->body = NULL;
+        e->len = 0;
+        return ES_OK;
+    }
+    size_t len = protobuf_c_message_get_packed_size(body);
+    if (len > BUS_MAX_MSG - SVC_REPLY_ROOM - BUS_MAX_TOPIC)
+        return ES_TOO_LARGE;
+    if (rt->held + len > SVC_BATCH_BYTES)
+        return ES_RESOURCE_EXHAUSTED;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return ES_RESOURCE_EXHAUSTED;
+    protobuf_c_message_pack(body, buf);
+    svc_event_t *e = &c->events[c->n_events++];
+    snprintf(e->topic, sizeof e->topic, "%s", topic);
+    e->desc = body->descriptor;
+    e->body = buf;
+    e->len = len;
+    rt->held += len;
+    return ES_OK;
+}
