@@ -268,7 +268,8 @@ int e2e_x3dh_respond(e2e_session_t **out, const e2e_identity_t *me, const e2e_pr
                      size_t cap, size_t *plain_len);
 
 /* Encrypt plain[plen] into out[cap] (needs cap >= E2E_MESSAGE_LEN(initial,
- * plen); *out_len gets the length). May step the ratchet (a new random
+ * plen), where initial is 1 until a message of the peer decrypted, for the
+ * initiator; *out_len gets the length). out and plain must not overlap. May step the ratchet (a new random
  * ratchet key) when a message of the peer arrived since the last send.
  * Errors: ES_TOO_LARGE, ES_INVALID_ARGUMENT (buffer), ES_RESOURCE_EXHAUSTED
  * (chain full: start a new session), ES_INTERNAL. */

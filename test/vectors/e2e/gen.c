@@ -258,6 +258,14 @@ static void s_x3dh(const cast_t *c)
     b = good;
     memset(b.ik, 0, 32);
     s_bad_bundle("identity key of low order", &b, ES_INVALID_ARGUMENT);
+    /* bob's key plus a point of order 8: on the curve, outside the main subgroup */
+    static const char torsion_hex[] =
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a";
+    uint8_t torsion[32];
+    CHECK(sodium_hex2bin(torsion, 32, torsion_hex, 64, NULL, NULL, NULL) == 0);
+    b = good;
+    CHECK(crypto_core_ed25519_add(b.ik, c->bob.sign_pk, torsion) == 0);
+    s_bad_bundle("identity key outside the main subgroup", &b, ES_INVALID_ARGUMENT);
     json_arr_close(&J);
     json_obj_close(&J);
 }
