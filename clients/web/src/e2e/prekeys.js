@@ -1,7 +1,7 @@
 // A device's keys (docs/e2e.md "Keys", "Prekeys"): its identity (the Ed25519
 // key identity records, with the X25519 pair derived from it), its prekeys
 // and the bundle it publishes. Same rules as clients/e2e/prekeys.c.
-import { sodium, check, concat, u32, LABEL_PREKEY } from './kdf.js';
+import { sodium, check, concat, u32, LABEL_PREKEY, E2EError } from './kdf.js';
 
 /** Prekey kinds, as in the bundle and the initial header. */
 export const prekeyKind = Object.freeze({ none: 0, signed: 1, oneTime: 2, lastResort: 3 });
@@ -20,9 +20,8 @@ function x25519Identity(signPk, signSk) {
       dhSk: s.crypto_sign_ed25519_sk_to_curve25519(signSk),
     };
   } catch {
-    check(false, 'INVALID_ARGUMENT', 'identity key is not a valid Ed25519 key');
+    throw new E2EError('INVALID_ARGUMENT', 'identity key is not a valid Ed25519 key');
   }
-  return null;
 }
 
 /** The identity of a 32-byte Ed25519 seed: { signPk, signSk, dhPk, dhSk }. */
@@ -117,7 +116,7 @@ export function bundleVerify(b) {
   try {
     s.crypto_sign_ed25519_pk_to_curve25519(b.ik);
   } catch {
-    check(false, 'INVALID_ARGUMENT', 'identity key is not a valid Ed25519 key');
+    throw new E2EError('INVALID_ARGUMENT', 'identity key is not a valid Ed25519 key');
   }
   if (b.opkKind === prekeyKind.none) {
     check(b.opkId === 0 && s.is_zero(b.opk) && s.is_zero(b.opkSig), 'INVALID_ARGUMENT', 'empty prekey slot');
