@@ -1,5 +1,6 @@
 /* admin.c - `espace admin ...` (admin.h). */
 #include "espace/admin.h"
+#include "espace/admin_seed.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -57,7 +58,10 @@ const char admin_help[] =
     "                                   self-signed TLS pair for the edge (default\n"
     "                                   <data>/edge/edge.crt and edge.key, CN localhost)\n"
     "  audit verify [--patient ID]      recompute the audit hash chains (one patient, or all);\n"
-    "                                   exit 1 if one is broken\n";
+    "                                   exit 1 if one is broken\n"
+    "  seed --patients N [--devices D] [--first K] [--out FILE]\n"
+    "                                   BENCH patients with a known password, logged in on\n"
+    "                                   D devices, into an espace-load accounts file\n";
 
 /* ---- output helpers ---- */
 
@@ -800,5 +804,7 @@ int admin_main(const espace_config_t *cfg, int argc, char **argv)
         return s_audit(cfg, argc - 1, argv + 1);
     if (!strcmp(cmd, "gen-cert"))
         return s_gen_cert(cfg, argc - 1, argv + 1);
+    if (!strcmp(cmd, "seed"))
+        return admin_seed(cfg, argc - 1, argv + 1);
     return s_usage("unknown admin command");
 }
