@@ -38,12 +38,12 @@ run "${ES_ADMIN[@]}" seed --patients 4 --out "$ACC"
 run "${ES_ADMIN[@]}" seed --patients 0 --out "$ACC.x"
 [[ $RC -eq 2 ]] || fail "seed --patients 0 should be a usage error"
 
-# json_num FILE KEY...: the number at that path of the JSON file.
+# json_num FILE KEY...: the value at that path of the JSON file (jq).
 json_num() {
-  python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-for k in sys.argv[2:]: d=d[k]
-print(d)' "$@"
+  local f=$1 path=""
+  shift
+  for k in "$@"; do path+=".$k"; done
+  jq -r "$path" "$f"
 }
 
 step "agenda: 8 connections, 40 writes/s, 3 s"
