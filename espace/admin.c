@@ -38,7 +38,10 @@ const char admin_help[] =
     "                                   self-signed TLS pair for the edge (default\n"
     "                                   <data>/edge/edge.crt and edge.key, CN localhost)\n"
     "  audit verify [--patient ID]      recompute the audit hash chains (one patient, or all);\n"
-    "                                   exit 1 if one is broken\n";
+    "                                   exit 1 if one is broken\n"
+    "  seed --patients N [--devices D] [--first K] [--out FILE]\n"
+    "                                   BENCH accounts for espace-load (known password):\n"
+    "                                   never next to real patients; needs `espace up`\n";
 
 /* The families of admin_int.h, by name. */
 #define S_ENTRY(name, fn) {name, fn},

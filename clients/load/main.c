@@ -1,0 +1,151 @@
+/*
+ * main.c - espace-load: the load client of espace (docs/benchmarks.md).
+ *
+ *   espace-load agenda|connect [options]
+ *
+ * Exit status: 0 when the run went to its end (the JSON says how well the
+ * server did), 1 when it could not run (bad accounts file, no server...),
+ * 2 on a usage error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clients/load/report.h"
+#include "clients/load/run.h"
+#include "proto/status.h"
+
+static const char s_help[] =
+    "usage: espace-load SCENARIO [options]\n"
+    "scenarios:\n"
+    "  agenda    pairs of connections (two devices of one patient); each write is an\n"
+    "            agenda Create with a PAYLOAD-byte description on one device, measured\n"
+    "            until its live event reaches the other (open loop, --rate per second)\n"
+    "  connect   open --conns authenticated connections, hold them idle --hold seconds;\n"
+    "            with --server-pid: server RSS per connection\n"
+    "options:\n"
+    "  --target espace|relay   server kind (default espace; relay: test/bench/relay)\n"
+    "  --host H --port P       websocket server (default 127.0.0.1:8080)\n"
+    "  --accounts FILE         accounts file of `espace admin seed` (espace target)\n"
+    "  --conns N               connections (default 1000)\n"
+    "  --rate N                offered writes per second (default 1000)\n"
+    "  --duration S            seconds of sending (default 10)\n"
+    "  --drain S               seconds to wait for late deliveries (default 2)\n"
+    "  --payload N             description bytes per write (default 256, max 4000)\n"
+    "  --connect-rate N        new connections per second (default 500)\n"
+    "  --hold S                connect: seconds to hold the connections (default 5)\n"
+    "  --server-pid PID        sample the server's CPU and memory from /proc\n"
+    "  --source ADDR           local address to connect from (repeat: round robin)\n"
+    "  --json FILE             JSON summary into FILE (default stdout; the table then\n"
+    "                          goes to stdout, else to stderr)\n"
+    "  --quiet                 no progress line\n";
+
+static int s_usage(const char *why)
+{
+    fprintf(stderr, "espace-load: %s\n%s", why, s_help);
+    return 2;
+}
+
+/* Parse a number in [lo, hi]: 0, or -1. */
+static int s_num(const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!s[0] || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int s_parse(int argc, char **argv, run_opts_t *o)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double d = 0;
+        if (!strcmp(k, "--quiet")) {
+            o->quiet = 1;
+            continue;
+        }
+        if (!v)
+            return -1;
+        i++;
+        if (!strcmp(k, "--target") && (!strcmp(v, "espace") || !strcmp(v, "relay")))
+            o->target = v;
+        else if (!strcmp(k, "--host"))
+            o->host = v;
+        else if (!strcmp(k, "--port") && s_num(v, 1, 65535, &d) == 0)
+            o->port = (int)d;
+        else if (!strcmp(k, "--accounts"))
+            o->accounts = v;
+        else if (!strcmp(k, "--conns") && s_num(v, 1, 1000000, &d) == 0)
+            o->conns = (unsigned)d;
+        else if (!strcmp(k, "--rate") && s_num(v, 1, 10000000, &d) == 0)
+            o->rate = (uint64_t)d;
+        else if (!strcmp(k, "--duration") && s_num(v, 0.001, 86400, &d) == 0)
+            o->duration_s = d;
+        else if (!strcmp(k, "--drain") && s_num(v, 0, 600, &d) == 0)
+            o->drain_s = d;
+        else if (!strcmp(k, "--payload") && s_num(v, 0, 4000, &d) == 0)
+            o->payload = (size_t)d;
+        else if (!strcmp(k, "--connect-rate") && s_num(v, 1, 1000000, &d) == 0)
+            o->connect_rate = (unsigned)d;
+        else if (!strcmp(k, "--hold") && s_num(v, 0, 86400, &d) == 0)
+            o->hold_s = d;
+        else if (!strcmp(k, "--server-pid") && s_num(v, 1, 4194304, &d) == 0)
+            o->server_pid = (pid_t)d;
+        else if (!strcmp(k, "--json"))
+            o->json_path = v;
+        else if (!strcmp(k, "--source") && o->n_sources < RUN_MAX_SOURCES)
+            o->sources[o->n_sources++] = v;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return s_usage("a scenario is needed");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(s_help, stdout);
+        return 0;
+    }
+    static run_t r; /* large: not on the stack */
+    r.o = (run_opts_t){.scenario = argv[1], .target = "espace", .host = "127.0.0.1",
+                       .port = 8080, .path = "/", .conns = 1000, .rate = 1000,
+                       .duration_s = 10, .drain_s = 2, .payload = 256, .connect_rate = 500,
+                       .hold_s = 5};
+    if (strcmp(r.o.scenario, "agenda") && strcmp(r.o.scenario, "connect"))
+        return s_usage("unknown scenario");
+    if (s_parse(argc, argv, &r.o) < 0)
+        return s_usage("bad option");
+    int espace = !strcmp(r.o.target, "espace");
+    if (espace && !r.o.accounts)
+        return s_usage("--accounts FILE is needed against espace (espace admin seed)");
+    int rc = 1;
+    if (espace) {
+        int lrc = creds_load(r.o.accounts, &r.creds);
+        if (lrc < 0) {
+            fprintf(stderr, "espace-load: cannot read %s: %s\n", r.o.accounts,
+                    es_status_name(lrc));
+            return 1;
+        }
+    }
+    if (hist_new(&r.deliver) < 0 || hist_new(&r.ack) < 0)
+        goto out;
+    r.t0_ns = run_now_ns();
+    int src = !strcmp(r.o.scenario, "agenda") ? agenda_run(&r) : connect_run(&r);
+    if (src < 0)
+        goto out;
+    if (report_write(&r) < 0) {
+        fprintf(stderr, "espace-load: cannot write %s\n", r.o.json_path);
+        goto out;
+    }
+    rc = 0;
+out:
+    hist_destroy(&r.deliver);
+    hist_destroy(&r.ack);
+    creds_destroy(&r.creds);
+    return rc;
+}

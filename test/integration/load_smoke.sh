@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# load_smoke.sh - espace-load against a running `espace up`: `espace admin
+# seed` makes 4 bench patients (2 devices each, tokens in a 0600 accounts
+# file; a second seed of the same patients works), espace-load agenda runs
+# 8 connections at 40 writes/s for 3 s, and its JSON summary must report
+# every write delivered to the other device, no error, no loss; the connect
+# scenario holds 20 authenticated connections and reports server memory.
+# A bad accounts file and a closed port make espace-load fail.
+# Behaviour, not speed: benchmarks live in test/bench/run.
+# Needs ES_BIN (build folder); run by ctest as integration.load_smoke.
+set -euo pipefail
+ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
+. "$(dirname "$0")/lib.sh"
+
+LOAD="$ES_BIN/clients/load/espace-load"
+[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
+[[ -x $LOAD ]] || { echo "missing $LOAD"; exit 1; }
+
+ES_TMP=$(mktemp -d /tmp/es-load-smoke.XXXXXX)
+CONF=$ES_TMP/espace.conf
+es_conf "$CONF" "no_sync = true"
+export ESPACE_PWHASH=min
+
+step "espace up"
+es_up_start --config "$CONF"
+EDGE_PORT=$(grep -o 'comp=edge event=listen host=[0-9.]* port=[0-9]*' "$ES_TMP/up.log" |
+  sed 's/.*port=//' | head -1)
+[[ -n $EDGE_PORT ]] || fail "no edge port in the log"
+
+step "seed 4 patients, twice"
+ACC=$ES_TMP/accounts
+run "${ES_ADMIN[@]}" seed --patients 4 --out "$ACC"
+[[ $RC -eq 0 ]] || fail "seed: $OUT"
+run "${ES_ADMIN[@]}" seed --patients 4 --out "$ACC"
+[[ $RC -eq 0 ]] || fail "second seed: $OUT"
+[[ $(stat -c %a "$ACC") == 600 ]] || fail "accounts file mode $(stat -c %a "$ACC")"
+[[ $(grep -c '^patient ' "$ACC") -eq 4 ]] || fail "accounts file: $(cat "$ACC")"
+run "${ES_ADMIN[@]}" seed --patients 0 --out "$ACC.x"
+[[ $RC -eq 2 ]] || fail "seed --patients 0 should be a usage error"
+
+# json_num FILE KEY...: the value at that path of the JSON file (jq).
+json_num() {
+  local f=$1 path=""
+  shift
+  for k in "$@"; do path+=".$k"; done
+  jq -r "$path" "$f"
+}
+
+step "agenda: 8 connections, 40 writes/s, 3 s"
+J=$ES_TMP/agenda.json
+run timeout 60 "$LOAD" agenda --port "$EDGE_PORT" --accounts "$ACC" --conns 8 --rate 40 \
+  --duration 3 --drain 3 --server-pid "$UP_PID" --json "$J" --quiet
+[[ $RC -eq 0 ]] || fail "espace-load agenda exited $RC: $OUT"
+echo "$OUT"
+[[ $(json_num "$J" sent) -eq 120 ]] || fail "sent $(json_num "$J" sent), not 120"
+[[ $(json_num "$J" delivered) -eq 120 ]] || fail "delivered $(json_num "$J" delivered)"
+[[ $(json_num "$J" acked) -eq 120 ]] || fail "acked $(json_num "$J" acked)"
+[[ $(json_num "$J" errors) -eq 0 ]] || fail "errors $(json_num "$J" errors)"
+[[ $(json_num "$J" lost) -eq 0 ]] || fail "lost $(json_num "$J" lost)"
+[[ $(json_num "$J" latency_us deliver count) -eq 120 ]] || fail "latency count"
+[[ $(json_num "$J" latency_us deliver p99) -gt 0 ]] || fail "p99 is 0"
+[[ $(json_num "$J" server cpu_us) -ge 0 ]] || fail "no server CPU"
+[[ $(json_num "$J" server rss_kib) -gt 0 ]] || fail "no server RSS"
+
+step "connect: 20 authenticated connections"
+J=$ES_TMP/connect.json
+run timeout 60 "$LOAD" connect --port "$EDGE_PORT" --accounts "$ACC" --conns 20 --hold 1 \
+  --server-pid "$UP_PID" --json "$J" --quiet --source 127.0.0.1
+[[ $RC -eq 0 ]] || fail "espace-load connect exited $RC: $OUT"
+[[ $(json_num "$J" connect peak_open) -eq 20 ]] || fail "peak_open $(json_num "$J" connect peak_open)"
+[[ $(json_num "$J" conns auth_ok) -eq 20 ]] || fail "auth_ok $(json_num "$J" conns auth_ok)"
+
+step "failures are reported"
+echo "patient nothex" >"$ES_TMP/bad"
+run "$LOAD" agenda --port "$EDGE_PORT" --accounts "$ES_TMP/bad" --conns 2 --quiet
+[[ $RC -eq 1 ]] || fail "a malformed accounts file should exit 1, got $RC"
+run "$LOAD" agenda --port "$EDGE_PORT" --conns 2
+[[ $RC -eq 2 ]] || fail "no --accounts should be a usage error, got $RC"
+# tokens that do not authenticate: every write fails, none is delivered
+sed -E 's/^(patient [0-9a-f]{32} [0-9]{15} [^ ]+) .*/\1 bad-token bad-token/' "$ACC" >"$ES_TMP/badtok"
+J=$ES_TMP/badtok.json
+run timeout 60 "$LOAD" agenda --port "$EDGE_PORT" --accounts "$ES_TMP/badtok" --conns 2 \
+  --rate 10 --duration 1 --drain 0 --json "$J" --quiet
+[[ $RC -eq 0 ]] || fail "bad tokens run exited $RC: $OUT"
+[[ $(json_num "$J" delivered) -eq 0 ]] || fail "delivered with bad tokens"
+[[ $(json_num "$J" conns auth_failed) -eq 2 ]] || fail "auth_failed $(json_num "$J" conns auth_failed)"
+[[ $(json_num "$J" errors) -ge 10 ]] || fail "errors $(json_num "$J" errors)"
+
+es_up_stop
+echo "PASS"
