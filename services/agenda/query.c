@@ -66,7 +66,7 @@ int agenda_list(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t 
     if (rc != 0)
         return rc;
     const uint8_t *pid = a->patient;
-    size_t limit;
+    size_t limit = 0; /* set by s_limit (gcc -O2 cannot see it) */
     if ((rc = s_limit(c, r->limit, &limit)) != 0)
         return rc;
     if (r->from_ms < 0)
@@ -102,7 +102,7 @@ int agenda_list_changes(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
     if (rc != 0)
         return rc;
     const uint8_t *pid = a->patient;
-    size_t limit;
+    size_t limit = 0; /* set by s_limit (gcc -O2 cannot see it) */
     if ((rc = s_limit(c, r->limit, &limit)) != 0)
         return rc;
     agenda_changes_t ch;
