@@ -12,6 +12,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { webcrypto } from 'node:crypto';
+
+// Node 18 (Debian 12's) has no global WebCrypto: libsodium's ESM build needs it.
+globalThis.crypto ??= webcrypto;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webDir = process.env.ES_WEB_DIR || path.resolve(here, '../../clients/web');
