@@ -84,6 +84,12 @@ int consent_grant_covers(const Espace__V1__Grant *g, int category, int action,
                          const char *detail);
 int consent_grant_load(store_txn_t *t, const uint8_t gid[ID_BYTES],
                        Espace__V1__Grant **out);
+/* Call each(t, gid, arg) for the id of every grant of patient pid, in id
+ * order, until it returns non-zero. 0 when all were visited or each
+ * returned 1 (stop); else the negative status each or the store returned. */
+int consent_patient_grants(store_txn_t *t, const uint8_t pid[ID_BYTES],
+                           int (*each)(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg),
+                           void *arg);
 
 /* ---- audit.c ---- */
 /* Append e to the patient's chain (sets e->seq; e->hash is ignored). */

@@ -33,40 +33,50 @@ typedef struct decision {
     const char *reason;                   /* static text */
 } decision_t;
 
+/* What s_find_grant looks for, and where it answers. */
+typedef struct {
+    int kind;
+    const char *id;
+    int category, action;
+    const char *detail;
+    int64_t now;
+    decision_t *d;
+} s_want_t;
+
+/* consent_patient_grants visitor: 1 (stop) once grant gid allows w. */
+static int s_grant_allows(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg)
+{
+    const s_want_t *w = arg;
+    decision_t *d = w->d;
+    Espace__V1__Grant *g = NULL;
+    int rc = consent_grant_load(t, gid, &g);
+    if (rc != 0)
+        return rc;
+    if ((int)g->grantee_kind == w->kind && strcmp(g->grantee_id, w->id) == 0 &&
+        g->status == ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE && g->period &&
+        g->period->start_ms <= w->now && (g->period->end_ms == 0 || w->now < g->period->end_ms) &&
+        consent_grant_covers(g, w->category, w->action, w->detail)) {
+        d->allowed = 1;
+        d->basis = ESPACE__V1__BASIS__BASIS_GRANT;
+        memcpy(d->ref, g->id.data, ID_BYTES);
+        d->has_ref = g->id.len == ID_BYTES;
+        d->purpose = g->purpose;
+        d->purpose_of_use = "TREAT";
+        d->reason = "active grant";
+    }
+    codec_free(&g->base);
+    return d->allowed;
+}
+
 /* Look for an active grant of (kind, id) on the patient covering the access. */
 static int s_find_grant(store_txn_t *t, const uint8_t pid[ID_BYTES], int kind,
                         const char *id, int category, int action, const char *detail,
                         int64_t now, decision_t *d)
 {
-    store_cursor_t *cur = NULL;
-    int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, ID_BYTES, &cur);
-    while (rc == 0 && !d->allowed) {
-        const void *k, *v;
-        size_t kl, vl;
-        rc = store_cursor_next(cur, &k, &kl, &v, &vl);
-        if (rc != 0)
-            break;
-        if (kl != 2 * ID_BYTES || memcmp(k, pid, ID_BYTES) != 0)
-            break;
-        Espace__V1__Grant *g = NULL;
-        if ((rc = consent_grant_load(t, (const uint8_t *)k + ID_BYTES, &g)) != 0)
-            break;
-        if ((int)g->grantee_kind == kind && strcmp(g->grantee_id, id) == 0 &&
-            g->status == ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE && g->period &&
-            g->period->start_ms <= now && (g->period->end_ms == 0 || now < g->period->end_ms) &&
-            consent_grant_covers(g, category, action, detail)) {
-            d->allowed = 1;
-            d->basis = ESPACE__V1__BASIS__BASIS_GRANT;
-            memcpy(d->ref, g->id.data, ID_BYTES);
-            d->has_ref = g->id.len == ID_BYTES;
-            d->purpose = g->purpose;
-            d->purpose_of_use = "TREAT";
-            d->reason = "active grant";
-        }
-        codec_free(&g->base);
-    }
-    store_cursor_close(&cur);
-    return rc == ES_NOT_FOUND ? ES_OK : rc;
+    if (d->allowed)
+        return ES_OK;
+    s_want_t w = {kind, id, category, action, detail, now, d};
+    return consent_patient_grants(t, pid, s_grant_allows, &w);
 }
 
 static int s_find_emergency(store_txn_t *t, const uint8_t pid[ID_BYTES],

@@ -78,16 +78,12 @@ static int s_grant_put(store_txn_t *t, const Espace__V1__Grant *g, const uint8_t
     return store_put(t, CONSENT_T_BY_GRANTEE, k, n + ID_BYTES, "", 0);
 }
 
-/* Grants of a patient; with rpps, also whether a proposal of that
- * professional is pending. */
-static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpps,
-                          size_t *count, int *pending)
+int consent_patient_grants(store_txn_t *t, const uint8_t pid[ID_BYTES],
+                           int (*each)(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg),
+                           void *arg)
 {
     store_cursor_t *cur = NULL;
     int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, ID_BYTES, &cur);
-    *count = 0;
-    if (pending)
-        *pending = 0;
     while (rc == 0) {
         const void *k, *v;
         size_t kl, vl;
@@ -96,21 +92,48 @@ static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpp
             break;
         if (kl != 2 * ID_BYTES || memcmp(k, pid, ID_BYTES) != 0)
             break;
-        (*count)++;
-        if (rpps && pending) {
-            Espace__V1__Grant *g = NULL;
-            rc = consent_grant_load(t, (const uint8_t *)k + ID_BYTES, &g);
-            if (rc != 0)
-                break;
-            if (g->grantee_kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL &&
-                strcmp(g->grantee_id, rpps) == 0 &&
-                g->status == ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED)
-                *pending = 1;
-            codec_free(&g->base);
-        }
+        rc = each(t, (const uint8_t *)k + ID_BYTES, arg);
     }
     store_cursor_close(&cur);
-    return rc == ES_NOT_FOUND ? ES_OK : rc;
+    return rc == ES_NOT_FOUND || rc == 1 ? ES_OK : rc;
+}
+
+/* What s_patient_scan counts. */
+typedef struct {
+    const char *rpps; /* NULL: count only */
+    size_t count;
+    int pending; /* a proposal of rpps is pending */
+} s_scan_t;
+
+static int s_scan_one(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg)
+{
+    s_scan_t *sc = arg;
+    sc->count++;
+    if (!sc->rpps)
+        return 0;
+    Espace__V1__Grant *g = NULL;
+    int rc = consent_grant_load(t, gid, &g);
+    if (rc != 0)
+        return rc;
+    if (g->grantee_kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL &&
+        strcmp(g->grantee_id, sc->rpps) == 0 &&
+        g->status == ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED)
+        sc->pending = 1;
+    codec_free(&g->base);
+    return 0;
+}
+
+/* Grants of a patient; with rpps, also whether a proposal of that
+ * professional is pending. */
+static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpps,
+                          size_t *count, int *pending)
+{
+    s_scan_t sc = {.rpps = pending ? rpps : NULL};
+    int rc = consent_patient_grants(t, pid, s_scan_one, &sc);
+    *count = sc.count;
+    if (pending)
+        *pending = sc.pending;
+    return rc;
 }
 
 /* The common part of a new grant of patient pid: a fresh random id (in gid),
@@ -198,6 +221,19 @@ static int s_within_app(svc_call_t *c, const Espace__V1__App *app,
     return ES_OK;
 }
 
+/* Store g (s_grant_put) and reply with it, as it reads now
+ * (consent_grant_effective), in a message of desc. 0, or the call failed. */
+static int s_grant_store_reply(svc_call_t *c, store_txn_t *t, Espace__V1__Grant *g,
+                               const uint8_t pid[ID_BYTES], int is_new,
+                               const ProtobufCMessageDescriptor *desc)
+{
+    int rc = s_grant_put(t, g, pid, is_new);
+    if (rc != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
+    (void)consent_grant_effective(g, svc_now_ms(c)); /* the caller restores the reason */
+    return s_reply_grant(c, desc, g);
+}
+
 /* ---- Grant ---- */
 
 int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
@@ -276,11 +312,7 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     g.n_scopes = req->n_scopes;
     g.purpose = req->purpose;
     g.status = ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE;
-    if ((rc = s_grant_put(t, &g, pid, 1)) != 0) {
-        rc = svc_fail(c, rc, NULL, "storage failure");
-        goto done;
-    }
-    if ((rc = s_reply_grant(c, &espace__v1__grant_reply__descriptor, &g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, &g, pid, 1, &espace__v1__grant_reply__descriptor)) != 0)
         goto done;
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.given", "patient=%s grant=%s grantee_kind=%d grantee=%s",
@@ -461,11 +493,8 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     g->status = ESPACE__V1__GRANT_STATUS__GRANT_INACTIVE;
     g->inactive_reason = (char *)"revoked";
     g->updated_ms = svc_now_ms(c);
-    if ((rc = s_grant_put(t, g, pid, 0)) != 0) {
-        rc = svc_fail(c, rc, NULL, "storage failure");
-        goto done;
-    }
-    if ((rc = s_reply_grant(c, &espace__v1__revoke_grant_reply__descriptor, g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, g, pid, 0,
+                                  &espace__v1__revoke_grant_reply__descriptor)) != 0)
         goto done;
     s_publish_change(c, TOPIC_CONSENT_REVOKED, g);
     char gh[ID_HEX];
@@ -522,9 +551,8 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     g.purpose = req->purpose;
     g.status = ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED;
     g.request_reason = req->reason;
-    if ((rc = s_grant_put(t, &g, pid, 1)) != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
-    if ((rc = s_reply_grant(c, &espace__v1__request_access_reply__descriptor, &g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, &g, pid, 1,
+                                  &espace__v1__request_access_reply__descriptor)) != 0)
         return rc;
     s_publish_change(c, TOPIC_CONSENT_REQUEST, &g);
     char gh[ID_HEX];
@@ -552,12 +580,8 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     g->status = req->accept ? ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE
                             : ESPACE__V1__GRANT_STATUS__GRANT_REJECTED;
     g->updated_ms = svc_now_ms(c);
-    if ((rc = s_grant_put(t, g, pid, 0)) != 0) {
-        rc = svc_fail(c, rc, NULL, "storage failure");
-        goto done;
-    }
-    consent_grant_effective(g, svc_now_ms(c));
-    if ((rc = s_reply_grant(c, &espace__v1__answer_request_reply__descriptor, g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, g, pid, 0,
+                                  &espace__v1__answer_request_reply__descriptor)) != 0)
         goto done;
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.answered", "patient=%s grant=%s accept=%d", g->patient_id,
