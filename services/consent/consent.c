@@ -82,6 +82,13 @@ int consent_caller_pro(svc_call_t *c, const char **rpps)
     return ES_OK;
 }
 
+int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYTES])
+{
+    if (id_parse(text, pid) != 0)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+    return ES_OK;
+}
+
 /* ---- scopes, periods, purposes ---- */
 
 int consent_purpose_valid(int p)

@@ -50,6 +50,9 @@ long consent_utf8_chars(const char *s);
  * status) unless the caller is of the kind required. */
 int consent_caller_patient(svc_call_t *c, uint8_t pid[ID_BYTES]);
 int consent_caller_pro(svc_call_t *c, const char **rpps);
+/* The patient_id of a request (untrusted text) into pid: 0, or the call
+ * failed INVALID_ARGUMENT on "patient_id" and that status is returned. */
+int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYTES]);
 
 /* Validate scopes (field prefix such as scopes or app.scopes). 0 or the
  * status set with svc_fail. */

@@ -132,8 +132,8 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     if (!acc->principal || strlen(acc->principal) > ACCESSOR_MAX)
         return svc_fail(c, ES_INVALID_ARGUMENT, "accessor.principal", "at most %d bytes",
                         ACCESSOR_MAX);
-    if (id_parse(req->patient_id, pid) != 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+    if ((rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
+        return rc;
     int category = req->category, action = req->action;
     if (category < ESPACE__V1__CATEGORY__CATEGORY_AGENDA ||
         category > ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
@@ -235,10 +235,9 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
     int rc;
-    if ((rc = consent_caller_pro(c, &rpps)) != 0)
+    if ((rc = consent_caller_pro(c, &rpps)) != 0 ||
+        (rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
         return rc;
-    if (id_parse(req->patient_id, pid) != 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
     long rn = consent_utf8_chars(req->reason);
     if (rn < 1 || rn > CONSENT_MAX_REASON)
         return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "1..%d characters of UTF-8",

@@ -246,8 +246,8 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     if ((rc = consent_caller_patient(c, pid)) != 0)
         return rc;
     if (req->patient_id && req->patient_id[0]) {
-        if (id_parse(req->patient_id, body_pid) != 0)
-            return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+        if ((rc = consent_patient_id_check(c, req->patient_id, body_pid)) != 0)
+            return rc;
         if (memcmp(body_pid, pid, ID_BYTES) != 0)
             return svc_fail(c, ES_PERMISSION_DENIED, "patient_id",
                             "a patient grants only on their own behalf");
@@ -350,8 +350,8 @@ int consent_list_grants(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
                        : ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL;
         plen = s_grantee_prefix(kind, who->principal, prefix);
         if (req->patient_id && req->patient_id[0]) {
-            if (id_parse(req->patient_id, filter) != 0)
-                return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+            if ((rc = consent_patient_id_check(c, req->patient_id, filter)) != 0)
+                return rc;
             filtered = 1;
         }
     } else {
@@ -439,9 +439,10 @@ done:
     return rc;
 }
 
-/* Load a grant of the calling patient; NOT_FOUND (never "someone else's"). */
+/* Load a grant of the calling patient; NOT_FOUND (never "someone else's").
+ * *own_reason keeps its inactive_reason for s_grant_free. */
 static int s_own_grant(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id,
-                       uint8_t pid[ID_BYTES], Espace__V1__Grant **out)
+                       uint8_t pid[ID_BYTES], Espace__V1__Grant **out, char **own_reason)
 {
     int rc;
     *out = NULL;
@@ -460,6 +461,7 @@ static int s_own_grant(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData 
         *out = NULL;
         return svc_fail(c, ES_NOT_FOUND, "grant_id", "no such grant");
     }
+    *own_reason = (*out)->inactive_reason;
     return ES_OK;
 }
 
@@ -480,10 +482,10 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     const Espace__V1__RevokeGrantRequest *req = (const Espace__V1__RevokeGrantRequest *)m;
     uint8_t pid[ID_BYTES];
     Espace__V1__Grant *g = NULL;
-    int rc = s_own_grant(c, t, &req->grant_id, pid, &g);
+    char *own_reason = NULL;
+    int rc = s_own_grant(c, t, &req->grant_id, pid, &g, &own_reason);
     if (rc != 0)
         return rc;
-    char *own_reason = g->inactive_reason;
     consent_grant_effective(g, svc_now_ms(c));
     if (g->status != ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE &&
         g->status != ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED) {
@@ -514,10 +516,9 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
     int rc;
-    if ((rc = consent_caller_pro(c, &rpps)) != 0)
+    if ((rc = consent_caller_pro(c, &rpps)) != 0 ||
+        (rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
         return rc;
-    if (id_parse(req->patient_id, pid) != 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
     if ((rc = consent_scopes_check(c, "scopes", req->scopes, req->n_scopes)) != 0)
         return rc;
     if (!consent_purpose_valid(req->purpose))
@@ -569,10 +570,10 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     const Espace__V1__AnswerRequestRequest *req = (const Espace__V1__AnswerRequestRequest *)m;
     uint8_t pid[ID_BYTES];
     Espace__V1__Grant *g = NULL;
-    int rc = s_own_grant(c, t, &req->grant_id, pid, &g);
+    char *own_reason = NULL;
+    int rc = s_own_grant(c, t, &req->grant_id, pid, &g, &own_reason);
     if (rc != 0)
         return rc;
-    char *own_reason = g->inactive_reason;
     if (g->status != ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED) {
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "grant_id", "not a pending request");
         goto done;
