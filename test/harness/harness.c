@@ -1,6 +1,9 @@
 /* harness.c - the test harness of harness.h. */
 #include "test/harness/harness.h"
 
+#include <sodium.h>
+
+#include "bus/codec.h"
 #include "proto/names.h"
 
 void h_sleep_ms(int ms)
@@ -59,6 +62,45 @@ unsigned h_hb(const harness_t *h)
     return h->hb ? h->hb : H_HB;
 }
 
+/* ---- threads run with a stop pipe and a ready pipe (broker, services) ---- */
+
+static int h_pipes_open(int stop[2], int ready[2])
+{
+    if (pipe(stop) != 0)
+        return -1;
+    if (pipe(ready) != 0) {
+        close(stop[0]);
+        close(stop[1]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Start fn(arg) and wait (10 s at most) for its byte on ready_fd. */
+static int h_thread_run(pthread_t *th, int *running, void *(*fn)(void *), void *arg,
+                        int ready_fd)
+{
+    if (pthread_create(th, NULL, fn, arg) != 0)
+        return -1;
+    *running = 1;
+    return h_wait_byte(ready_fd, 10000);
+}
+
+/* Ask the thread to stop, join it and close its pipes (if running). */
+static void h_thread_end(pthread_t th, int *running, int stop[2], int ready[2])
+{
+    if (!*running)
+        return;
+    if (write(stop[1], "x", 1) != 1)
+        abort();
+    pthread_join(th, NULL);
+    *running = 0;
+    for (int i = 0; i < 2; i++) {
+        close(stop[i]);
+        close(ready[i]);
+    }
+}
+
 static void *h_broker_main(void *arg)
 {
     harness_t *h = arg;
@@ -68,7 +110,7 @@ static void *h_broker_main(void *arg)
 
 int h_broker_start(harness_t *h)
 {
-    if (pipe(h->stop) != 0 || pipe(h->ready) != 0)
+    if (h_pipes_open(h->stop, h->ready) != 0)
         return -1;
     const char *session = h->o.session_service; /* a test may name another */
     memset(&h->o, 0, sizeof(h->o));
@@ -87,10 +129,7 @@ int h_broker_start(harness_t *h)
     h->o.ready_fd = h->ready[1];
     h->o.no_sync = 1;
     h->rc = 0;
-    if (pthread_create(&h->th, NULL, h_broker_main, h) != 0)
-        return -1;
-    h->running = 1;
-    if (h_wait_byte(h->ready[0], 10000) != 0 || h->rc != 0) {
+    if (h_thread_run(&h->th, &h->running, h_broker_main, h, h->ready[0]) != 0 || h->rc != 0) {
         fprintf(stderr, "broker did not start (rc=%d)\n", h->rc);
         return -1;
     }
@@ -101,14 +140,7 @@ int h_broker_stop(harness_t *h)
 {
     if (!h->running)
         return 0;
-    if (write(h->stop[1], "x", 1) != 1)
-        abort();
-    pthread_join(h->th, NULL);
-    h->running = 0;
-    close(h->stop[0]);
-    close(h->stop[1]);
-    close(h->ready[0]);
-    close(h->ready[1]);
+    h_thread_end(h->th, &h->running, h->stop, h->ready);
     return h->rc;
 }
 
@@ -188,6 +220,38 @@ bus_conn_t h_ipc(const char *endpoint)
     return c;
 }
 
+int h_peer_add(harness_t *h, h_peer_t *p, int role, const char *name)
+{
+    crypto_box_keypair(p->pub, p->sec);
+    return h_key_add(h, p->pub, role, name);
+}
+
+int h_tcp_start(harness_t *h)
+{
+    return h_broker_start(h) == 0 && h_server_key(h) == 0 ? 0 : -1;
+}
+
+bus_conn_t h_tcp(const harness_t *h, const char *endpoint, const h_peer_t *p)
+{
+    bus_conn_t c = h_ipc(endpoint);
+    c.server_key = h->server_key;
+    c.public_key = p->pub;
+    c.secret_key = p->sec;
+    return c;
+}
+
+int h_event_has(const char *t, const Espace__V1__Event *ev, const char *topic, int64_t mark)
+{
+    int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
+    Espace__V1__Period *p = NULL;
+    if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len, 0,
+                           (ProtobufCMessage **)&p, NULL) == 0) {
+        ok = p->start_ms == mark;
+        codec_free(&p->base);
+    }
+    return ok;
+}
+
 int h_client(harness_t *h, bus_client_t **out)
 {
     bus_conn_t c = h_ipc(h->req_ipc);
@@ -236,13 +300,8 @@ int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def)
 {
     memset(s, 0, sizeof(*s));
     s->def = def;
-    if (pipe(s->stop) != 0)
+    if (h_pipes_open(s->stop, s->ready) != 0)
         return -1;
-    if (pipe(s->ready) != 0) {
-        close(s->stop[0]);
-        close(s->stop[1]);
-        return -1;
-    }
     s->o.data_dir = h->dir;
     s->o.bus.endpoint = h->req_ipc;
     s->o.bus.heartbeat_ms = h_hb(h);
@@ -250,10 +309,7 @@ int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def)
     s->o.stop_fd = s->stop[0];
     s->o.ready_fd = s->ready[1];
     s->o.no_sync = 1;
-    if (pthread_create(&s->th, NULL, h_svc_main, s) != 0)
-        return -1;
-    s->running = 1;
-    if (h_wait_byte(s->ready[0], 10000) != 0) {
+    if (h_thread_run(&s->th, &s->running, h_svc_main, s, s->ready[0]) != 0) {
         fprintf(stderr, "%s did not start (rc=%d)\n", def->name, s->rc);
         return -1;
     }
@@ -264,14 +320,7 @@ int h_svc_stop(h_svc_t *s)
 {
     if (!s->running)
         return 0;
-    if (write(s->stop[1], "x", 1) != 1)
-        abort();
-    pthread_join(s->th, NULL);
-    s->running = 0;
-    for (int i = 0; i < 2; i++) {
-        close(s->stop[i]);
-        close(s->ready[i]);
-    }
+    h_thread_end(s->th, &s->running, s->stop, s->ready);
     return s->rc;
 }
 

@@ -97,6 +97,27 @@ int h_teardown(harness_t *h);
 
 bus_conn_t h_ipc(const char *endpoint);
 
+/* ---- CURVE peers on the broker's tcp endpoints (h_setup(h, 1)) ---- */
+
+typedef struct h_peer {
+    uint8_t pub[32], sec[32];
+} h_peer_t;
+
+/* A fresh keypair into p, registered with role and name (h_key_add: the
+ * broker must not be running). 0 or -1. */
+int h_peer_add(harness_t *h, h_peer_t *p, int role, const char *name);
+
+/* Start the broker (peers added) and read its server key. 0 or -1. */
+int h_tcp_start(harness_t *h);
+
+/* A CURVE connection as p to one of the broker's tcp endpoints (req_tcp,
+ * pub_tcp, sub_tcp); borrows h's server key and p's keys. */
+bus_conn_t h_tcp(const harness_t *h, const char *endpoint, const h_peer_t *p);
+
+/* 1 if the event ev, received on topic t, is on `topic` and carries a
+ * Period starting at mark (the tests' event body). */
+int h_event_has(const char *t, const Espace__V1__Event *ev, const char *topic, int64_t mark);
+
 /* A local client on the broker's ipc request endpoint (it may stamp its
  * own Caller on each call; see h_caller). Caller destroys it. */
 int h_client(harness_t *h, bus_client_t **out);

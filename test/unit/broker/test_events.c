@@ -15,50 +15,19 @@
 #include "bus/codec.h"
 #include "bus/frames.h"
 
-/* The peers' keys: a service (may publish and subscribe on tcp) and a
+/* The peers: a service (may publish and subscribe on tcp) and a
  * professional's software (may not). */
 typedef struct tkeys {
-    uint8_t pro_pub[32], pro_sec[32];
-    uint8_t svc_pub[32], svc_sec[32];
+    h_peer_t pro, svc;
 } tkeys_t;
-
-/* A CURVE connection to one of the broker's tcp endpoints. */
-static bus_conn_t s_tcp(harness_t *h, const char *endpoint, const uint8_t *pub,
-                        const uint8_t *sec)
-{
-    bus_conn_t c = h_ipc(endpoint);
-    c.server_key = h->server_key;
-    c.public_key = pub;
-    c.secret_key = sec;
-    return c;
-}
 
 /* Broker with tcp endpoints, the two keys registered. */
 static void s_tcp_setup(harness_t *h, tkeys_t *k)
 {
     assert_int_equal(h_setup(h, 1), 0);
-    crypto_box_keypair(k->pro_pub, k->pro_sec);
-    crypto_box_keypair(k->svc_pub, k->svc_sec);
-    assert_int_equal(h_key_add(h, k->pro_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"),
-                     0);
-    assert_int_equal(h_key_add(h, k->svc_pub, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
-    assert_int_equal(h_broker_start(h), 0);
-    assert_int_equal(h_server_key(h), 0);
-}
-
-/* 1 if the event ev, received on topic t, is on `topic` and carries a
- * Period starting at mark. */
-static int s_event_has(const char *t, const Espace__V1__Event *ev, const char *topic,
-                       int64_t mark)
-{
-    int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
-    Espace__V1__Period *p = NULL;
-    if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len, 0,
-                           (ProtobufCMessage **)&p, NULL) == 0) {
-        ok = p->start_ms == mark;
-        codec_free(&p->base);
-    }
-    return ok;
+    assert_int_equal(h_peer_add(h, &k->pro, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"), 0);
+    assert_int_equal(h_peer_add(h, &k->svc, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
+    assert_int_equal(h_tcp_start(h), 0);
 }
 
 /* Publish on pub until sub gets topic, up to ~2 s. 1 if received. */
@@ -76,7 +45,7 @@ static int s_pubsub(bus_pub_t *pub, bus_sub_t *sub, const char *topic, int64_t m
                 codec_free(&ev->base);
                 continue;
             }
-            int ok = s_event_has(t, ev, topic, mark);
+            int ok = h_event_has(t, ev, topic, mark);
             codec_free(&ev->base);
             return ok;
         }
@@ -100,8 +69,8 @@ static void test_events(void **state)
     assert_int_equal(bus_publish(pub, "", NULL), ES_INVALID_ARGUMENT);
 
     /* tcp: a service subscriber gets events, a pro subscriber is refused */
-    bus_conn_t tsvc = s_tcp(&h, h.sub_tcp, k.svc_pub, k.svc_sec);
-    bus_conn_t tpro = s_tcp(&h, h.sub_tcp, k.pro_pub, k.pro_sec);
+    bus_conn_t tsvc = h_tcp(&h, h.sub_tcp, &k.svc);
+    bus_conn_t tpro = h_tcp(&h, h.sub_tcp, &k.pro);
     bus_sub_t *ssvc = NULL, *spro = NULL;
     assert_int_equal(bus_sub_new(h.ctx, &tsvc, &ssvc), 0);
     assert_int_equal(bus_sub_new(h.ctx, &tpro, &spro), 0);
@@ -114,7 +83,7 @@ static void test_events(void **state)
     Espace__V1__Event *ev = NULL;
     assert_int_equal(bus_sub_recv(spro, 300, t, &ev), ES_DEADLINE_EXCEEDED);
     /* a tcp service publisher reaches the ipc subscriber */
-    bus_conn_t tpub = s_tcp(&h, h.pub_tcp, k.svc_pub, k.svc_sec);
+    bus_conn_t tpub = h_tcp(&h, h.pub_tcp, &k.svc);
     bus_pub_t *pub2 = NULL;
     assert_int_equal(bus_pub_new(h.ctx, &tpub, &pub2), 0);
     assert_true(s_pubsub(pub2, sub, "test.four", 9));

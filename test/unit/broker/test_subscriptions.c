@@ -16,20 +16,6 @@
 #include "bus/codec.h"
 #include "bus/frames.h"
 
-/* 1 if the event ev, received on topic t, is on `topic` and carries a
- * Period starting at mark. */
-static int s_event_has(const char *t, const Espace__V1__Event *ev, const char *topic,
-                       int64_t mark)
-{
-    int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
-    Espace__V1__Period *p = NULL;
-    if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len, 0,
-                           (ProtobufCMessage **)&p, NULL) == 0) {
-        ok = p->start_ms == mark;
-        codec_free(&p->base);
-    }
-    return ok;
-}
 
 /* ---- live events for professionals (SUBSCRIBE / EVENT) ---- */
 
@@ -161,7 +147,7 @@ static int s_pro_gets(bus_pub_t *pub, bus_client_t *c, const char *topic, int64_
         char t[BUS_MAX_TOPIC + 1];
         Espace__V1__Event *ev = NULL;
         while (bus_client_recv_event(c, 50, t, &ev) == 0) {
-            int ok = s_event_has(t, ev, topic, mark);
+            int ok = h_event_has(t, ev, topic, mark);
             codec_free(&ev->base);
             if (ok)
                 return 1;
@@ -429,14 +415,11 @@ static void test_session_bound_to_peer_key(void **state)
 {
     (void)state;
     harness_t h;
-    uint8_t p1_pub[32], p1_sec[32], p2_pub[32], p2_sec[32];
+    h_peer_t p1, p2;
     assert_int_equal(h_setup(&h, 1), 0);
-    crypto_box_keypair(p1_pub, p1_sec);
-    crypto_box_keypair(p2_pub, p2_sec);
-    assert_int_equal(h_key_add(&h, p1_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p1"), 0);
-    assert_int_equal(h_key_add(&h, p2_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p2"), 0);
-    assert_int_equal(h_broker_start(&h), 0);
-    assert_int_equal(h_server_key(&h), 0);
+    assert_int_equal(h_peer_add(&h, &p1, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p1"), 0);
+    assert_int_equal(h_peer_add(&h, &p2, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p2"), 0);
+    assert_int_equal(h_tcp_start(&h), 0);
     pid_worker_t idw = {.ctx = h.ctx, .conn = h_ipc(h.req_ipc)};
     assert_int_equal(pthread_create(&idw.th, NULL, s_pid_main, &idw), 0);
     tworker_t ew;
@@ -446,11 +429,11 @@ static void test_session_bound_to_peer_key(void **state)
     static const char rid[] = "fixed-routing-id";
     uint64_t next = 1;
     char z1[BUS_KEY_Z85], z2[BUS_KEY_Z85];
-    bus_key_z85(p1_pub, z1);
-    bus_key_z85(p2_pub, z2);
+    bus_key_z85(p1.pub, z1);
+    bus_key_z85(p2.pub, z2);
 
     /* P binds a professional session on tcp, subscribes, then disconnects */
-    void *a = h_raw_dealer(&h, h.req_tcp, p1_pub, p1_sec, rid, sizeof rid - 1);
+    void *a = h_raw_dealer(&h, h.req_tcp, p1.pub, p1.sec, rid, sizeof rid - 1);
     assert_non_null(a);
     Espace__V1__AuthenticateRequest ar = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
     ar.token = "pro-A";
@@ -474,7 +457,7 @@ static void test_session_bound_to_peer_key(void **state)
 
     /* another registered pro key with the same routing id inherits nothing:
      * SUBSCRIBE is refused, requests are stamped anonymous */
-    void *b = h_raw_dealer(&h, h.req_tcp, p2_pub, p2_sec, rid, sizeof rid - 1);
+    void *b = h_raw_dealer(&h, h.req_tcp, p2.pub, p2.sec, rid, sizeof rid - 1);
     assert_non_null(b);
     r = s_raw_call(b, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sr.base, &next);
     assert_non_null(r);
@@ -491,7 +474,7 @@ static void test_session_bound_to_peer_key(void **state)
 
     /* the stale binding was dropped, not merely hidden: P itself, back with
      * the same routing id, must authenticate again */
-    a = h_raw_dealer(&h, h.req_tcp, p1_pub, p1_sec, rid, sizeof rid - 1);
+    a = h_raw_dealer(&h, h.req_tcp, p1.pub, p1.sec, rid, sizeof rid - 1);
     assert_non_null(a);
     seen = s_raw_who(a, &next);
     assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
