@@ -40,23 +40,6 @@ int h_wait_byte(int fd, int ms)
     return read(fd, &b, 1) == 1 ? 0 : -1;
 }
 
-int h_mkdtemp(char dir[64], const char *prefix)
-{
-    snprintf(dir, 64, "/tmp/%sXXXXXX", prefix);
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-int h_rmtree(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cleanup of %s failed\n", dir);
-        return -1;
-    }
-    return 0;
-}
-
 unsigned h_hb(const harness_t *h)
 {
     return h->hb ? h->hb : H_HB;

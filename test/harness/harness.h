@@ -36,6 +36,7 @@
 #include "runtime/service.h"
 #include "proto/status.h"
 #include "storage/store.h"
+#include "test/harness/tmpdir.h"
 
 #define H_HB 100 /* heartbeat of tests, ms */
 
@@ -61,12 +62,6 @@ int h_free_port(void);
 
 /* Wait (at most ms) for one byte on fd and read it. 0 or -1. */
 int h_wait_byte(int fd, int ms);
-
-/* A fresh folder /tmp/<prefix>XXXXXX in dir. 0 or -1. */
-int h_mkdtemp(char dir[64], const char *prefix);
-
-/* rm -rf dir. 0 or -1. */
-int h_rmtree(const char *dir);
 
 unsigned h_hb(const harness_t *h);
 
