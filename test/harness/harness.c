@@ -47,53 +47,60 @@ unsigned h_hb(const harness_t *h)
 
 /* ---- threads run with a stop pipe and a ready pipe (broker, services) ---- */
 
-static int h_pipes_open(int stop[2], int ready[2])
+static int h_thread_pipes(h_thread_t *t)
 {
-    if (pipe(stop) != 0)
+    if (pipe(t->stop) != 0)
         return -1;
-    if (pipe(ready) != 0) {
-        close(stop[0]);
-        close(stop[1]);
+    if (pipe(t->ready) != 0) {
+        close(t->stop[0]);
+        close(t->stop[1]);
         return -1;
     }
     return 0;
 }
 
-/* Start fn(arg) and wait (10 s at most) for its byte on ready_fd. */
-static int h_thread_run(pthread_t *th, int *running, void *(*fn)(void *), void *arg,
-                        int ready_fd)
+/* Start fn(arg) on t and wait (10 s at most) for its ready byte. 0, or -1
+ * (said on stderr with name) if it did not come or fn already returned an
+ * error. */
+static int h_thread_start(h_thread_t *t, void *(*fn)(void *), void *arg, const char *name)
 {
-    if (pthread_create(th, NULL, fn, arg) != 0)
+    t->rc = 0;
+    if (pthread_create(&t->th, NULL, fn, arg) != 0)
         return -1;
-    *running = 1;
-    return h_wait_byte(ready_fd, 10000);
+    t->running = 1;
+    if (h_wait_byte(t->ready[0], 10000) != 0 || t->rc != 0) {
+        fprintf(stderr, "%s did not start (rc=%d)\n", name, t->rc);
+        return -1;
+    }
+    return 0;
 }
 
-/* Ask the thread to stop, join it and close its pipes (if running). */
-static void h_thread_end(pthread_t th, int *running, int stop[2], int ready[2])
+/* Ask t to stop, join it and close its pipes. Its rc (0 if not running). */
+static int h_thread_stop(h_thread_t *t)
 {
-    if (!*running)
-        return;
-    if (write(stop[1], "x", 1) != 1)
+    if (!t->running)
+        return 0;
+    if (write(t->stop[1], "x", 1) != 1)
         abort();
-    pthread_join(th, NULL);
-    *running = 0;
+    pthread_join(t->th, NULL);
+    t->running = 0;
     for (int i = 0; i < 2; i++) {
-        close(stop[i]);
-        close(ready[i]);
+        close(t->stop[i]);
+        close(t->ready[i]);
     }
+    return t->rc;
 }
 
 static void *h_broker_main(void *arg)
 {
     harness_t *h = arg;
-    h->rc = broker_run(&h->o);
+    h->run.rc = broker_run(&h->o);
     return NULL;
 }
 
 int h_broker_start(harness_t *h)
 {
-    if (h_pipes_open(h->stop, h->ready) != 0)
+    if (h_thread_pipes(&h->run) != 0)
         return -1;
     const char *session = h->o.session_service; /* a test may name another */
     memset(&h->o, 0, sizeof(h->o));
@@ -108,23 +115,15 @@ int h_broker_start(harness_t *h)
         h->o.sub_tcp = h->sub_tcp;
     }
     h->o.heartbeat_ms = h_hb(h);
-    h->o.stop_fd = h->stop[0];
-    h->o.ready_fd = h->ready[1];
+    h->o.stop_fd = h->run.stop[0];
+    h->o.ready_fd = h->run.ready[1];
     h->o.no_sync = 1;
-    h->rc = 0;
-    if (h_thread_run(&h->th, &h->running, h_broker_main, h, h->ready[0]) != 0 || h->rc != 0) {
-        fprintf(stderr, "broker did not start (rc=%d)\n", h->rc);
-        return -1;
-    }
-    return 0;
+    return h_thread_start(&h->run, h_broker_main, h, "broker");
 }
 
 int h_broker_stop(harness_t *h)
 {
-    if (!h->running)
-        return 0;
-    h_thread_end(h->th, &h->running, h->stop, h->ready);
-    return h->rc;
+    return h_thread_stop(&h->run);
 }
 
 int h_broker_store_open(const harness_t *h, store_t **out)
@@ -275,7 +274,7 @@ int h_call_served(bus_client_t *c, const char *service, const char *method,
 static void *h_svc_main(void *arg)
 {
     h_svc_t *s = arg;
-    s->rc = svc_run(s->def, &s->o);
+    s->run.rc = svc_run(s->def, &s->o);
     return NULL;
 }
 
@@ -283,28 +282,21 @@ int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def)
 {
     memset(s, 0, sizeof(*s));
     s->def = def;
-    if (h_pipes_open(s->stop, s->ready) != 0)
+    if (h_thread_pipes(&s->run) != 0)
         return -1;
     s->o.data_dir = h->dir;
     s->o.bus.endpoint = h->req_ipc;
     s->o.bus.heartbeat_ms = h_hb(h);
     s->o.pub.endpoint = h->pub_ipc;
-    s->o.stop_fd = s->stop[0];
-    s->o.ready_fd = s->ready[1];
+    s->o.stop_fd = s->run.stop[0];
+    s->o.ready_fd = s->run.ready[1];
     s->o.no_sync = 1;
-    if (h_thread_run(&s->th, &s->running, h_svc_main, s, s->ready[0]) != 0) {
-        fprintf(stderr, "%s did not start (rc=%d)\n", def->name, s->rc);
-        return -1;
-    }
-    return 0;
+    return h_thread_start(&s->run, h_svc_main, s, def->name);
 }
 
 int h_svc_stop(h_svc_t *s)
 {
-    if (!s->running)
-        return 0;
-    h_thread_end(s->th, &s->running, s->stop, s->ready);
-    return s->rc;
+    return h_thread_stop(&s->run);
 }
 
 void tw_answer(bus_worker_t *w, tworker_t *t, bus_request_t *r)

@@ -40,18 +40,24 @@
 
 #define H_HB 100 /* heartbeat of tests, ms */
 
+/* A thread of the harness (the broker, a service): it ends when a byte
+ * comes on stop[0] and writes one on ready[1] once up. */
+typedef struct h_thread {
+    pthread_t th;
+    int stop[2];
+    int ready[2];
+    int running;
+    int rc; /* what its main returned (0 while it runs) */
+} h_thread_t;
+
 typedef struct harness {
     char dir[64];
     char req_ipc[128], pub_ipc[128], sub_ipc[128];
     char req_tcp[64], pub_tcp[64], sub_tcp[64];
     char server_key[BUS_KEY_Z85];
     int tcp;
-    int stop[2];
-    int ready[2];
     broker_opts_t o;
-    pthread_t th;
-    int running;
-    int rc;
+    h_thread_t run; /* the broker's thread */
     unsigned hb; /* heartbeat of the broker and services, ms; 0 = H_HB */
     void *ctx;   /* the test's context */
 } harness_t;
@@ -138,11 +144,7 @@ int h_call_served(bus_client_t *c, const char *service, const char *method,
 typedef struct h_svc {
     const svc_def_t *def;
     svc_opts_t o;
-    int stop[2];
-    int ready[2];
-    pthread_t th;
-    int running;
-    int rc;
+    h_thread_t run; /* the service's thread */
 } h_svc_t;
 
 /* Start `def` in a thread on h's broker (data under h->dir, events to the
