@@ -234,6 +234,37 @@ int h_event_has(const char *t, const Espace__V1__Event *ev, const char *topic, i
     return ok;
 }
 
+int h_recv_sub(void *sub, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+               Espace__V1__Event **event)
+{
+    return bus_sub_recv(sub, timeout_ms, topic, event);
+}
+
+int h_recv_client(void *client, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                  Espace__V1__Event **event)
+{
+    return bus_client_recv_event(client, timeout_ms, topic, event);
+}
+
+int h_publish_until(bus_pub_t *pub, const char *topic, int64_t mark, h_recv_fn recv, void *from)
+{
+    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
+    body.start_ms = mark;
+    for (int i = 0; i < 40; i++) {
+        if (bus_publish(pub, topic, &body.base) != 0)
+            return 0;
+        char t[BUS_MAX_TOPIC + 1];
+        Espace__V1__Event *ev = NULL;
+        while (recv(from, 50, t, &ev) == 0) {
+            int ok = h_event_has(t, ev, topic, mark);
+            codec_free(&ev->base);
+            if (ok)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int h_client(harness_t *h, bus_client_t **out)
 {
     bus_conn_t c = h_ipc(h->req_ipc);

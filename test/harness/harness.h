@@ -119,6 +119,20 @@ bus_conn_t h_tcp(const harness_t *h, const char *endpoint, const h_peer_t *p);
  * Period starting at mark (the tests' event body). */
 int h_event_has(const char *t, const Espace__V1__Event *ev, const char *topic, int64_t mark);
 
+/* How h_publish_until receives: bus_sub_recv or bus_client_recv_event on
+ * `from` (h_recv_sub, h_recv_client). */
+typedef int (*h_recv_fn)(void *from, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                         Espace__V1__Event **event);
+int h_recv_sub(void *sub, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+               Espace__V1__Event **event);
+int h_recv_client(void *client, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                  Espace__V1__Event **event);
+
+/* Publish (topic, a Period starting at mark) on pub until recv on `from`
+ * gets it (h_event_has), up to ~2 s; other events are skipped. 1 if it
+ * came, 0 if not or if publishing failed. */
+int h_publish_until(bus_pub_t *pub, const char *topic, int64_t mark, h_recv_fn recv, void *from);
+
 /* A local client on the broker's ipc request endpoint (it may stamp its
  * own Caller on each call; see h_caller). Caller destroys it. */
 int h_client(harness_t *h, bus_client_t **out);

@@ -30,29 +30,6 @@ static void s_tcp_setup(harness_t *h, tkeys_t *k)
     assert_int_equal(h_tcp_start(h), 0);
 }
 
-/* Publish on pub until sub gets topic, up to ~2 s. 1 if received. */
-static int s_pubsub(bus_pub_t *pub, bus_sub_t *sub, const char *topic, int64_t mark)
-{
-    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
-    body.start_ms = mark;
-    for (int i = 0; i < 40; i++) {
-        if (bus_publish(pub, topic, &body.base) != 0)
-            return 0;
-        char t[BUS_MAX_TOPIC + 1];
-        Espace__V1__Event *ev = NULL;
-        while (bus_sub_recv(sub, 50, t, &ev) == 0) {
-            if (strcmp(t, topic) != 0) { /* an earlier event: skip */
-                codec_free(&ev->base);
-                continue;
-            }
-            int ok = h_event_has(t, ev, topic, mark);
-            codec_free(&ev->base);
-            return ok;
-        }
-    }
-    return 0;
-}
-
 static void test_events(void **state)
 {
     (void)state;
@@ -65,7 +42,7 @@ static void test_events(void **state)
     assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
     assert_int_equal(bus_sub_new(h.ctx, &sc, &sub), 0);
     assert_int_equal(bus_subscribe(sub, "test."), 0);
-    assert_true(s_pubsub(pub, sub, "test.one", 7));
+    assert_true(h_publish_until(pub, "test.one", 7, h_recv_sub, sub));
     assert_int_equal(bus_publish(pub, "", NULL), ES_INVALID_ARGUMENT);
 
     /* tcp: a service subscriber gets events, a pro subscriber is refused */
@@ -76,7 +53,7 @@ static void test_events(void **state)
     assert_int_equal(bus_sub_new(h.ctx, &tpro, &spro), 0);
     assert_int_equal(bus_subscribe(ssvc, ""), 0);
     assert_int_equal(bus_subscribe(spro, ""), 0);
-    assert_true(s_pubsub(pub, ssvc, "test.two", 8));
+    assert_true(h_publish_until(pub, "test.two", 8, h_recv_sub, ssvc));
     for (int i = 0; i < 5; i++)
         assert_int_equal(bus_publish(pub, "test.three", NULL), 0);
     char t[BUS_MAX_TOPIC + 1];
@@ -86,7 +63,7 @@ static void test_events(void **state)
     bus_conn_t tpub = h_tcp(&h, h.pub_tcp, &k.svc);
     bus_pub_t *pub2 = NULL;
     assert_int_equal(bus_pub_new(h.ctx, &tpub, &pub2), 0);
-    assert_true(s_pubsub(pub2, sub, "test.four", 9));
+    assert_true(h_publish_until(pub2, "test.four", 9, h_recv_sub, sub));
 
     /* a publisher sending more frames than any bus message has: proxied or
      * dropped, the broker keeps serving (under ASan: no overflow) */
@@ -100,7 +77,7 @@ static void test_events(void **state)
             zmq_send(raw, j == 0 ? "test.nine" : "x", j == 0 ? 9 : 1,
                      j < FRAMES_MAX ? ZMQ_SNDMORE : 0);
     zmq_close(raw);
-    assert_true(s_pubsub(pub, sub, "test.five", 10));
+    assert_true(h_publish_until(pub, "test.five", 10, h_recv_sub, sub));
 
     bus_pub_destroy(&pub);
     bus_pub_destroy(&pub2);

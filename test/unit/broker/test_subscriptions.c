@@ -134,28 +134,6 @@ static bus_client_t *s_pro_client(harness_t *h, const char *token)
     return c;
 }
 
-/* Publish (topic, mark) until c receives an event on `topic` carrying mark,
- * up to ~2 s; events on other topics or with other marks are skipped. 1 if
- * it came. */
-static int s_pro_gets(bus_pub_t *pub, bus_client_t *c, const char *topic, int64_t mark)
-{
-    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
-    body.start_ms = mark;
-    for (int i = 0; i < 40; i++) {
-        if (bus_publish(pub, topic, &body.base) != 0)
-            return 0;
-        char t[BUS_MAX_TOPIC + 1];
-        Espace__V1__Event *ev = NULL;
-        while (bus_client_recv_event(c, 50, t, &ev) == 0) {
-            int ok = h_event_has(t, ev, topic, mark);
-            codec_free(&ev->base);
-            if (ok)
-                return 1;
-        }
-    }
-    return 0;
-}
-
 /* Nothing at all arrives on c within ms (after draining what was queued
  * before `drain_first`). 1 if silent. */
 static int s_silent(bus_client_t *c, int ms)
@@ -294,10 +272,10 @@ static void test_pro_events_forwarded(void **state)
     assert_int_equal(bus_client_subscribe(sh, "pro." P_RPPS_A ".agenda", 2000, &r), 0);
 
     /* each receives its own events */
-    assert_true(s_pro_gets(pub, a, "pro." P_RPPS_A ".agenda", 1));
-    assert_true(s_pro_gets(pub, a2, "pro." P_RPPS_A ".agenda", 2));
-    assert_true(s_pro_gets(pub, b, "pro." P_RPPS_B ".agenda", 3));
-    assert_true(s_pro_gets(pub, a, "pro." P_RPPS_A ".documents", 4));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 1, h_recv_client, a));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 2, h_recv_client, a2));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_B ".agenda", 3, h_recv_client, b));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".documents", 4, h_recv_client, a));
     s_drain(a);
     s_drain(a2);
     s_drain(b);
@@ -349,7 +327,7 @@ static void test_pro_events_forwarded(void **state)
     assert_true(unbound);
     s_drain(a);
     s_drain(a2);
-    assert_true(s_pro_gets(pub, a2, "pro." P_RPPS_A ".agenda", 6));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 6, h_recv_client, a2));
     assert_true(s_silent(a, 300));
 
     /* a connection that went away is dropped at the next event (no crash,
@@ -357,7 +335,7 @@ static void test_pro_events_forwarded(void **state)
     bus_client_destroy(&b);
     h_sleep_ms(100);
     assert_int_equal(bus_publish(pub, "pro." P_RPPS_B ".agenda", &body.base), 0);
-    assert_true(s_pro_gets(pub, a2, "pro." P_RPPS_A ".agenda", 7));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 7, h_recv_client, a2));
 
     bus_pub_destroy(&pub);
     bus_client_destroy(&a);
