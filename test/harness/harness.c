@@ -368,26 +368,41 @@ void tw_answer(bus_worker_t *w, tworker_t *t, bus_request_t *r)
     }
 }
 
-static void *tw_main(void *arg)
+/* The worker of t on its service (t->started 1), or NULL (t->started -1). */
+static bus_worker_t *tw_open(tworker_t *t)
 {
-    tworker_t *t = arg;
     bus_worker_t *w = NULL;
     if (bus_worker_new(t->ctx, &t->conn, t->service, t->capacity, &w) != 0) {
         t->started = -1;
         return NULL;
     }
     t->started = 1;
+    return w;
+}
+
+/* Note registration, keep the heartbeat, wait up to 10 ms for requests. */
+static void tw_wait(tworker_t *t, bus_worker_t *w)
+{
+    if (!t->registered && bus_worker_registered(w))
+        t->registered = 1;
+    int wait = bus_worker_tick(w);
+    if (wait > 10)
+        wait = 10;
+    zmq_pollitem_t it = {bus_worker_socket(w), 0, ZMQ_POLLIN, 0};
+    zmq_poll(&it, 1, wait);
+}
+
+static void *tw_main(void *arg)
+{
+    tworker_t *t = arg;
+    bus_worker_t *w = tw_open(t);
+    if (!w)
+        return NULL;
     bus_request_t late[TW_LATE_MAX];
     int64_t late_at[TW_LATE_MAX];
     int nlate = 0;
     while (!t->stop) {
-        if (!t->registered && bus_worker_registered(w))
-            t->registered = 1;
-        int wait = bus_worker_tick(w);
-        if (wait > 10)
-            wait = 10;
-        zmq_pollitem_t it = {bus_worker_socket(w), 0, ZMQ_POLLIN, 0};
-        zmq_poll(&it, 1, wait);
+        tw_wait(t, w);
         bus_request_t r;
         while (bus_worker_recv(w, &r) == 0) {
             t->handled++;
@@ -431,21 +446,33 @@ int tw_wait_registered(tworker_t *t, int ms)
     return t->registered ? 0 : -1;
 }
 
-int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
-                           uint32_t capacity, int freeze)
+static void tw_init(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
+                    uint32_t capacity)
 {
     memset(t, 0, sizeof(*t));
     t->ctx = ctx;
     t->conn = conn;
     t->service = service;
     t->capacity = capacity;
-    t->freeze = freeze;
-    memset(t->session_id, 0x11, sizeof(t->session_id));
-    if (pthread_create(&t->th, NULL, tw_main, t) != 0)
+}
+
+/* Run fn on t and wait (1 s at most) until its worker is up. 0 or -1. */
+static int tw_launch(tworker_t *t, void *(*fn)(void *))
+{
+    if (pthread_create(&t->th, NULL, fn, t) != 0)
         return -1;
     for (int i = 0; i < 500 && t->started == 0; i++)
         h_sleep_ms(2);
     return t->started == 1 ? 0 : -1;
+}
+
+int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
+                           uint32_t capacity, int freeze)
+{
+    tw_init(t, ctx, conn, service, capacity);
+    t->freeze = freeze;
+    memset(t->session_id, 0x11, sizeof(t->session_id));
+    return tw_launch(t, tw_main);
 }
 
 void tw_stop(tworker_t *t)
@@ -457,20 +484,11 @@ void tw_stop(tworker_t *t)
 static void *tw_mute_main(void *arg)
 {
     tworker_t *t = arg;
-    bus_worker_t *w = NULL;
-    if (bus_worker_new(t->ctx, &t->conn, t->service, t->capacity, &w) != 0) {
-        t->started = -1;
+    bus_worker_t *w = tw_open(t);
+    if (!w)
         return NULL;
-    }
-    t->started = 1;
     while (!t->stop) {
-        if (!t->registered && bus_worker_registered(w))
-            t->registered = 1;
-        int wait = bus_worker_tick(w);
-        if (wait > 10)
-            wait = 10;
-        zmq_pollitem_t it = {bus_worker_socket(w), 0, ZMQ_POLLIN, 0};
-        zmq_poll(&it, 1, wait);
+        tw_wait(t, w);
         bus_request_t r;
         while (bus_worker_recv(w, &r) == 0) {
             t->handled++;
@@ -484,16 +502,8 @@ static void *tw_mute_main(void *arg)
 int tw_start_mute(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
                   uint32_t capacity)
 {
-    memset(t, 0, sizeof(*t));
-    t->ctx = ctx;
-    t->conn = conn;
-    t->service = service;
-    t->capacity = capacity;
-    if (pthread_create(&t->th, NULL, tw_mute_main, t) != 0)
-        return -1;
-    for (int i = 0; i < 500 && t->started == 0; i++)
-        h_sleep_ms(2);
-    return t->started == 1 ? 0 : -1;
+    tw_init(t, ctx, conn, service, capacity);
+    return tw_launch(t, tw_mute_main);
 }
 
 void *h_raw_dealer(harness_t *h, const char *endpoint, const uint8_t *pub,
