@@ -89,6 +89,13 @@ int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYT
     return ES_OK;
 }
 
+int consent_pro_on_patient(svc_call_t *c, const char *patient_id, const char **rpps,
+                           uint8_t pid[ID_BYTES])
+{
+    int rc = consent_caller_pro(c, rpps);
+    return rc != 0 ? rc : consent_patient_id_check(c, patient_id, pid);
+}
+
 /* ---- scopes, periods, purposes ---- */
 
 int consent_purpose_valid(int p)

@@ -53,6 +53,10 @@ int consent_caller_pro(svc_call_t *c, const char **rpps);
 /* The patient_id of a request (untrusted text) into pid: 0, or the call
  * failed INVALID_ARGUMENT on "patient_id" and that status is returned. */
 int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYTES]);
+/* A professional's request on a patient (RequestAccess, DeclareEmergency):
+ * consent_caller_pro, then consent_patient_id_check of patient_id. */
+int consent_pro_on_patient(svc_call_t *c, const char *patient_id, const char **rpps,
+                           uint8_t pid[ID_BYTES]);
 
 /* Validate scopes (field prefix such as scopes or app.scopes). 0 or the
  * status set with svc_fail. */

@@ -234,9 +234,8 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
         (const Espace__V1__DeclareEmergencyRequest *)m;
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
-    int rc;
-    if ((rc = consent_caller_pro(c, &rpps)) != 0 ||
-        (rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
+    int rc = consent_pro_on_patient(c, req->patient_id, &rpps, pid);
+    if (rc != 0)
         return rc;
     long rn = consent_utf8_chars(req->reason);
     if (rn < 1 || rn > CONSENT_MAX_REASON)

@@ -439,39 +439,47 @@ done:
     return rc;
 }
 
-/* Load a grant of the calling patient; NOT_FOUND (never "someone else's").
- * *own_reason keeps its inactive_reason for s_grant_free. */
-static int s_own_grant(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id,
-                       uint8_t pid[ID_BYTES], Espace__V1__Grant **out, char **own_reason)
+/* A grant of the calling patient, loaded to be changed. */
+typedef struct s_own {
+    uint8_t pid[ID_BYTES];  /* the caller */
+    Espace__V1__Grant *g;   /* the grant (s_own_free) */
+    char *reason;           /* g's own inactive_reason, restored before freeing */
+} s_own_t;
+
+/* Load grant `id` of the calling patient into *o; NOT_FOUND (never "someone
+ * else's"). 0, or the call failed and nothing is held. */
+static int s_own_grant(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id, s_own_t *o)
 {
     int rc;
-    *out = NULL;
-    if ((rc = consent_caller_patient(c, pid)) != 0)
+    memset(o, 0, sizeof *o);
+    if ((rc = consent_caller_patient(c, o->pid)) != 0)
         return rc;
     if (id->len != ID_BYTES)
         return svc_fail(c, ES_INVALID_ARGUMENT, "grant_id", "16 bytes");
-    rc = consent_grant_load(t, id->data, out);
+    rc = consent_grant_load(t, id->data, &o->g);
     if (rc == ES_NOT_FOUND)
         return svc_fail(c, rc, "grant_id", "no such grant");
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     uint8_t gp[ID_BYTES];
-    if (id_parse((*out)->patient_id, gp) != 0 || memcmp(gp, pid, ID_BYTES) != 0) {
-        codec_free(&(*out)->base);
-        *out = NULL;
+    if (id_parse(o->g->patient_id, gp) != 0 || memcmp(gp, o->pid, ID_BYTES) != 0) {
+        codec_free(&o->g->base);
+        o->g = NULL;
         return svc_fail(c, ES_NOT_FOUND, "grant_id", "no such grant");
     }
-    *own_reason = (*out)->inactive_reason;
+    o->reason = o->g->inactive_reason;
     return ES_OK;
 }
 
-/* Free a grant whose inactive_reason may be borrowed (static or request). */
-static void s_grant_free(Espace__V1__Grant *g, char *own_reason)
+/* Free o's grant, whose inactive_reason may now be borrowed (static or
+ * request). */
+static void s_own_free(s_own_t *o)
 {
-    if (!g)
+    if (!o->g)
         return;
-    g->inactive_reason = own_reason;
-    codec_free(&g->base);
+    o->g->inactive_reason = o->reason;
+    codec_free(&o->g->base);
+    o->g = NULL;
 }
 
 /* ---- RevokeGrant ---- */
@@ -480,12 +488,11 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
 {
     (void)st;
     const Espace__V1__RevokeGrantRequest *req = (const Espace__V1__RevokeGrantRequest *)m;
-    uint8_t pid[ID_BYTES];
-    Espace__V1__Grant *g = NULL;
-    char *own_reason = NULL;
-    int rc = s_own_grant(c, t, &req->grant_id, pid, &g, &own_reason);
+    s_own_t o;
+    int rc = s_own_grant(c, t, &req->grant_id, &o);
     if (rc != 0)
         return rc;
+    Espace__V1__Grant *g = o.g;
     consent_grant_effective(g, svc_now_ms(c));
     if (g->status != ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE &&
         g->status != ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED) {
@@ -495,7 +502,7 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     g->status = ESPACE__V1__GRANT_STATUS__GRANT_INACTIVE;
     g->inactive_reason = (char *)"revoked";
     g->updated_ms = svc_now_ms(c);
-    if ((rc = s_grant_store_reply(c, t, g, pid, 0,
+    if ((rc = s_grant_store_reply(c, t, g, o.pid, 0,
                                   &espace__v1__revoke_grant_reply__descriptor)) != 0)
         goto done;
     s_publish_change(c, TOPIC_CONSENT_REVOKED, g);
@@ -503,7 +510,7 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     log_info(CONSENT_SERVICE, "grant.revoked", "patient=%s grant=%s", g->patient_id,
              id_hex(g->id.data, gh));
 done:
-    s_grant_free(g, own_reason);
+    s_own_free(&o);
     return rc;
 }
 
@@ -515,9 +522,8 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     const Espace__V1__RequestAccessRequest *req = (const Espace__V1__RequestAccessRequest *)m;
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
-    int rc;
-    if ((rc = consent_caller_pro(c, &rpps)) != 0 ||
-        (rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
+    int rc = consent_pro_on_patient(c, req->patient_id, &rpps, pid);
+    if (rc != 0)
         return rc;
     if ((rc = consent_scopes_check(c, "scopes", req->scopes, req->n_scopes)) != 0)
         return rc;
@@ -568,12 +574,11 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
 {
     (void)st;
     const Espace__V1__AnswerRequestRequest *req = (const Espace__V1__AnswerRequestRequest *)m;
-    uint8_t pid[ID_BYTES];
-    Espace__V1__Grant *g = NULL;
-    char *own_reason = NULL;
-    int rc = s_own_grant(c, t, &req->grant_id, pid, &g, &own_reason);
+    s_own_t o;
+    int rc = s_own_grant(c, t, &req->grant_id, &o);
     if (rc != 0)
         return rc;
+    Espace__V1__Grant *g = o.g;
     if (g->status != ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED) {
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "grant_id", "not a pending request");
         goto done;
@@ -581,13 +586,13 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     g->status = req->accept ? ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE
                             : ESPACE__V1__GRANT_STATUS__GRANT_REJECTED;
     g->updated_ms = svc_now_ms(c);
-    if ((rc = s_grant_store_reply(c, t, g, pid, 0,
+    if ((rc = s_grant_store_reply(c, t, g, o.pid, 0,
                                   &espace__v1__answer_request_reply__descriptor)) != 0)
         goto done;
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.answered", "patient=%s grant=%s accept=%d", g->patient_id,
              id_hex(g->id.data, gh), req->accept ? 1 : 0);
 done:
-    s_grant_free(g, own_reason);
+    s_own_free(&o);
     return rc;
 }
