@@ -15,36 +15,32 @@
 
 /* ---- ids and strings ---- */
 
-int consent_code_valid(const char *s)
+/* 1 if s has min..max characters, each a lower-case letter, a digit, '.',
+ * '_' or '-', or (upper) an upper-case letter. */
+static int s_token_valid(const char *s, size_t min, size_t max, int upper)
 {
     if (!s)
         return 0;
     size_t n = strlen(s);
-    if (n < 1 || n > CONSENT_MAX_CODE)
+    if (n < min || n > max)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-'))
+        if (!((ch >= 'a' && ch <= 'z') || (upper && ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
             return 0;
     }
     return 1;
 }
 
+int consent_code_valid(const char *s)
+{
+    return s_token_valid(s, 1, CONSENT_MAX_CODE, 1);
+}
+
 int consent_app_id_valid(const char *s)
 {
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
-    if (n < 3 || n > CONSENT_MAX_GRANTEE)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-              ch == '-'))
-            return 0;
-    }
-    return 1;
+    return s_token_valid(s, 3, CONSENT_MAX_GRANTEE, 0);
 }
 
 long consent_utf8_chars(const char *s)
