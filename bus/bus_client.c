@@ -390,6 +390,25 @@ static int s_finish(bus_reply_t *rep, const ProtobufCMessageDescriptor *desc,
     return rc;
 }
 
+/* Send request cmd (to service, or to the broker when service is NULL) once
+ * connected, within timeout_ms, and wait for its answer in *rep. A service
+ * name is checked after the wait, as bus_client_send does. */
+static int s_request(bus_client_t *c, uint8_t cmd, const char *service, const char *method,
+                     const ProtobufCMessage *body, uint32_t timeout_ms,
+                     const Espace__V1__Caller *caller, bus_reply_t *rep)
+{
+    int64_t deadline = bus_client_local_deadline(timeout_ms);
+    if (bus_client_wait(c, (int)(deadline - bus_mono_ms())) != 0)
+        return ES_DEADLINE_EXCEEDED;
+    if (service != NULL && !bus_client_service_ok(service))
+        return ES_INVALID_ARGUMENT;
+    uint64_t id = 0;
+    int rc = s_send_request(c, cmd, service, method, body, timeout_ms, caller, &id);
+    if (rc != 0)
+        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
+    return s_wait_id(c, id, deadline, rep);
+}
+
 int bus_call(bus_client_t *c, const char *service, const char *method,
              const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
              uint32_t timeout_ms, const Espace__V1__Caller *caller, ProtobufCMessage **reply,
@@ -401,34 +420,11 @@ int bus_call(bus_client_t *c, const char *service, const char *method,
         memset(r, 0, sizeof(*r));
     if (c == NULL || service == NULL || method == NULL)
         return ES_INVALID_ARGUMENT;
-    int64_t deadline = bus_client_local_deadline(timeout_ms);
-    long wait = (long)(deadline - bus_mono_ms());
-    if (bus_client_wait(c, (int)wait) != 0)
-        return ES_DEADLINE_EXCEEDED;
-    uint64_t id = 0;
-    int rc = bus_client_send(c, service, method, req, timeout_ms, caller, &id);
-    if (rc != 0)
-        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
     bus_reply_t rep;
-    rc = s_wait_id(c, id, deadline, &rep);
+    int rc = s_request(c, BUS_C_REQUEST, service, method, req, timeout_ms, caller, &rep);
     if (rc != 0)
         return rc;
     return s_finish(&rep, reply_desc, reply, r);
-}
-
-/* Send the broker request cmd (method, body) once connected, within
- * timeout_ms, and wait for its answer in *rep. */
-static int s_broker_request(bus_client_t *c, uint8_t cmd, const char *method,
-                            const ProtobufCMessage *body, uint32_t timeout_ms, bus_reply_t *rep)
-{
-    int64_t deadline = bus_client_local_deadline(timeout_ms);
-    if (bus_client_wait(c, (int)(deadline - bus_mono_ms())) != 0)
-        return ES_DEADLINE_EXCEEDED;
-    uint64_t id = 0;
-    int rc = s_send_request(c, cmd, NULL, method, body, timeout_ms, NULL, &id);
-    if (rc != 0)
-        return rc == ES_RESOURCE_EXHAUSTED ? ES_UNAVAILABLE : rc;
-    return s_wait_id(c, id, deadline, rep);
 }
 
 int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
@@ -443,7 +439,7 @@ int bus_client_auth(bus_client_t *c, const char *token, uint32_t timeout_ms,
     Espace__V1__AuthenticateRequest areq = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
     areq.token = (char *)token;
     bus_reply_t rep;
-    int rc = s_broker_request(c, BUS_C_AUTH, BUS_SESSION_METHOD, &areq.base, timeout_ms, &rep);
+    int rc = s_request(c, BUS_C_AUTH, NULL, BUS_SESSION_METHOD, &areq.base, timeout_ms, NULL, &rep);
     if (rc != 0)
         return rc;
     Espace__V1__AuthenticateReply *arep = NULL;
@@ -474,7 +470,8 @@ int bus_client_subscribe(bus_client_t *c, const char *prefix, uint32_t timeout_m
     Espace__V1__SubscribeRequest sreq = ESPACE__V1__SUBSCRIBE_REQUEST__INIT;
     sreq.prefix = (char *)prefix;
     bus_reply_t rep;
-    int rc = s_broker_request(c, BUS_C_SUBSCRIBE, BUS_SUBSCRIBE_METHOD, &sreq.base, timeout_ms, &rep);
+    int rc = s_request(c, BUS_C_SUBSCRIBE, NULL, BUS_SUBSCRIBE_METHOD, &sreq.base, timeout_ms,
+                   NULL, &rep);
     if (rc != 0)
         return rc;
     return s_finish(&rep, NULL, NULL, r);

@@ -34,14 +34,14 @@ int topic_pro(char *out, size_t n, const char *rpps, const char *area)
 int topic_patient_id(const char *topic, char out[ID_HEX])
 {
     size_t h = sizeof TOPIC_PATIENT - 1;
-    if (!topic || strncmp(topic, TOPIC_PATIENT, h) != 0 ||
-        strnlen(topic + h, ID_HEX - 1) != ID_HEX - 1)
+    if (!topic || strncmp(topic, TOPIC_PATIENT, h) != 0)
+        return ES_INVALID_ARGUMENT;
+    if (strnlen(topic + h, ID_HEX - 1) != ID_HEX - 1) /* before reading that far */
         return ES_INVALID_ARGUMENT;
     char id[ID_HEX];
-    memcpy(id, topic + h, ID_HEX - 1); /* 32 characters: checked just above */
+    memcpy(id, topic + h, ID_HEX - 1);
     id[ID_HEX - 1] = '\0';
-    char end = topic[h + ID_HEX - 1];
-    if (!id_hex_valid(id) || (end != '.' && end != '\0'))
+    if (!id_hex_valid(id) || (topic[h + ID_HEX - 1] != '.' && topic[h + ID_HEX - 1] != '\0'))
         return ES_INVALID_ARGUMENT;
     memcpy(out, id, ID_HEX);
     return ES_OK;

@@ -28,21 +28,40 @@ void svc_status_set(svc_call_t *c, int status, const char *field, const char *ms
     snprintf(c->message, sizeof c->message, "%s", msg ? msg : "");
 }
 
+/* Free a body held by the batch (a reply or an event) and count it out. */
+static void s_held_free(svc_runtime_t *rt, uint8_t **body, size_t *len)
+{
+    rt->held -= *len;
+    free(*body);
+    *body = NULL;
+    *len = 0;
+}
+
+/* Pack msg into a new body held by the batch: 0, ES_TOO_LARGE past max
+ * bytes, or ES_RESOURCE_EXHAUSTED (SVC_BATCH_BYTES, or allocation). */
+static int s_held_pack(svc_runtime_t *rt, const ProtobufCMessage *msg, size_t max,
+                       uint8_t **body, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if (n > max)
+        return ES_TOO_LARGE;
+    if (rt->held + n > SVC_BATCH_BYTES)
+        return ES_RESOURCE_EXHAUSTED;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf)
+        return ES_RESOURCE_EXHAUSTED;
+    protobuf_c_message_pack(msg, buf);
+    *body = buf;
+    *len = n;
+    rt->held += n;
+    return ES_OK;
+}
+
 void svc_call_reset(svc_call_t *c)
 {
-    svc_runtime_t *rt = c->rt;
-    if (c->reply) {
-        rt->held -= c->reply_len;
-        free(c->reply);
-        c->reply = NULL;
-    }
-    c->reply_len = 0;
-    for (size_t i = 0; i < c->n_events; i++) {
-        rt->held -= c->events[i].len;
-        free(c->events[i].body);
-        c->events[i].body = NULL;
-        c->events[i].len = 0;
-    }
+    s_held_free(c->rt, &c->reply, &c->reply_len);
+    for (size_t i = 0; i < c->n_events; i++)
+        s_held_free(c->rt, &c->events[i].body, &c->events[i].len);
     c->n_events = 0;
     c->status = ES_OK;
     c->message[0] = '\0';
@@ -88,35 +107,16 @@ int64_t svc_now_ms(const svc_call_t *c)
 
 int svc_reply(svc_call_t *c, const ProtobufCMessage *reply)
 {
-    svc_runtime_t *rt = c->rt;
-    if (c->reply) {
-        rt->held -= c->reply_len;
-        free(c->reply);
-        c->reply = NULL;
-        c->reply_len = 0;
-    }
+    s_held_free(c->rt, &c->reply, &c->reply_len);
     if (!reply)
         return ES_OK;
-    size_t len = protobuf_c_message_get_packed_size(reply);
-    if (len > BUS_MAX_MSG - SVC_REPLY_ROOM)
-        return ES_TOO_LARGE;
-    if (rt->held + len > SVC_BATCH_BYTES)
-        return ES_RESOURCE_EXHAUSTED;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return ES_RESOURCE_EXHAUSTED;
-    protobuf_c_message_pack(reply, buf);
-    c->reply = buf;
-    c->reply_len = len;
-    rt->held += len;
-    return ES_OK;
+    return s_held_pack(c->rt, reply, BUS_MAX_MSG - SVC_REPLY_ROOM, &c->reply, &c->reply_len);
 }
 
 int svc_fail(svc_call_t *c, int status, const char *field, const char *fmt, ...)
 {
     status = svc_status_valid(status);
-    c->status = status;
-    snprintf(c->field, sizeof c->field, "%s", field ? field : "");
+    svc_status_set(c, status, field, NULL);
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -142,20 +142,13 @@ int svc_publish(svc_call_t *c, const char *topic, const ProtobufCMessage *body)
         e->len = 0;
         return ES_OK;
     }
-    size_t len = protobuf_c_message_get_packed_size(body);
-    if (len > BUS_MAX_MSG - SVC_REPLY_ROOM - BUS_MAX_TOPIC)
-        return ES_TOO_LARGE;
-    if (rt->held + len > SVC_BATCH_BYTES)
-        return ES_RESOURCE_EXHAUSTED;
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return ES_RESOURCE_EXHAUSTED;
-    protobuf_c_message_pack(body, buf);
-    svc_event_t *e = &c->events[c->n_events++];
+    svc_event_t *e = &c->events[c->n_events];
+    int rc = s_held_pack(rt, body, BUS_MAX_MSG - SVC_REPLY_ROOM - BUS_MAX_TOPIC, &e->body,
+                         &e->len);
+    if (rc != 0)
+        return rc;
+    c->n_events++;
     snprintf(e->topic, sizeof e->topic, "%s", topic);
     e->desc = body->descriptor;
-    e->body = buf;
-    e->len = len;
-    rt->held += len;
     return ES_OK;
 }

@@ -174,15 +174,21 @@ void store_txn_end(store_txn_t **tp)
     free(t);
 }
 
+/* The index of table in t's store, with key checked (store_key_check). */
+static int s_table_key(const store_txn_t *t, const char *table, const void *key, size_t klen,
+                       size_t *ti)
+{
+    int rc = store_table_index(t->s, table, ti);
+    return rc == ES_OK ? store_key_check(key, klen) : rc;
+}
+
 int store_get(store_txn_t *t, const char *table, const void *key, size_t klen,
               const void **val, size_t *vlen)
 {
     size_t ti;
     if (!t || !t->txn || !val || !vlen)
         return ES_INVALID_ARGUMENT;
-    int rc = store_table_index(t->s, table, &ti);
-    if (rc == ES_OK)
-        rc = store_key_check(key, klen);
+    int rc = s_table_key(t, table, key, klen, &ti);
     if (rc != ES_OK)
         return rc;
     MDB_val k = {klen, (void *)key}, d;
@@ -198,9 +204,7 @@ static int s_put(store_txn_t *t, const char *table, const void *key, size_t klen
     size_t ti;
     if (!t || !t->txn || !t->write || (!val && vlen))
         return ES_INVALID_ARGUMENT;
-    int rc = store_table_index(t->s, table, &ti);
-    if (rc == ES_OK)
-        rc = store_key_check(key, klen);
+    int rc = s_table_key(t, table, key, klen, &ti);
     if (rc != ES_OK)
         return rc;
     if (vlen > STORE_MAX_VALUE)
@@ -243,9 +247,7 @@ int store_del(store_txn_t *t, const char *table, const void *key, size_t klen)
     size_t ti;
     if (!t || !t->txn || !t->write)
         return ES_INVALID_ARGUMENT;
-    int rc = store_table_index(t->s, table, &ti);
-    if (rc == ES_OK)
-        rc = store_key_check(key, klen);
+    int rc = s_table_key(t, table, key, klen, &ti);
     if (rc != ES_OK)
         return rc;
     MDB_val k = {klen, (void *)key};

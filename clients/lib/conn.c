@@ -74,6 +74,19 @@ static int s_no_answer(espace_t *e, espace_error_t *err)
                           e->tcp ? "is the key registered?" : "is espace running?");
 }
 
+/* The broker answered a command with rc and r: note that it answers, set
+ * *err from them, clear r. Returns rc. */
+static int s_broker_answer(espace_t *e, int rc, bus_reply_t *r, espace_error_t *err)
+{
+    e->answered = 1;
+    if (rc < 0)
+        s_err_reply(err, rc, r);
+    else
+        espace_err_set(err, ES_OK, NULL, NULL);
+    bus_reply_clear(r);
+    return rc;
+}
+
 const char *espace_status_name(int status)
 {
     return es_status_name(status);
@@ -252,13 +265,7 @@ int espace_resume(espace_t *e, const char *token, espace_error_t *err)
         bus_reply_clear(&r);
         return s_no_answer(e, err);
     }
-    e->answered = 1;
-    if (rc < 0)
-        s_err_reply(err, rc, &r);
-    else
-        espace_err_set(err, ES_OK, NULL, NULL);
-    bus_reply_clear(&r);
-    return rc;
+    return s_broker_answer(e, rc, &r, err);
 }
 
 int espace_subscribe(espace_t *e, const char *prefix, espace_error_t *err)
@@ -272,12 +279,7 @@ int espace_subscribe(espace_t *e, const char *prefix, espace_error_t *err)
     int rc = bus_client_subscribe(e->client, prefix, e->timeout_ms, &r);
     if ((rc == ES_DEADLINE_EXCEEDED || rc == ES_UNAVAILABLE) && !r.message[0])
         return s_no_answer(e, err);
-    e->answered = 1;
-    if (rc < 0)
-        s_err_reply(err, rc, &r);
-    else
-        espace_err_set(err, ES_OK, NULL, NULL);
-    return rc;
+    return s_broker_answer(e, rc, &r, err);
 }
 
 int espace_next_event(espace_t *e, int timeout_ms, char topic[ESPACE_TOPIC_MAX],

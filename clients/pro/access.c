@@ -65,12 +65,9 @@ int pro_access_request(pro_conf_t *c, int argc, char **argv)
     espace_t *e = NULL;
     espace_error_t err;
     char pid[ESPACE_PATIENT_ID_MAX];
-    int gone;
-    int rc = pro_resume(c, &e, &gone);
+    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
-    if ((rc = pro_patient(e, CLI_VALUE(o, "--patient"), pid)) != 0)
-        goto close;
     Espace__V1__RequestAccessReply *r = NULL;
     int64_t end_ms = cli_wall_ms() + (int64_t)days * 86400000LL;
     if (espace_consent_request_access(e, pid, &scopes, purpose, end_ms, CLI_VALUE(o, "--reason"),
@@ -100,13 +97,10 @@ int pro_access_status(pro_conf_t *c, int argc, char **argv)
     espace_error_t err;
     espace_cursor_t cursor;
     unsigned count = 0;
-    char pid[ESPACE_PATIENT_ID_MAX] = "";
-    int gone;
-    int rc = pro_resume(c, &e, &gone);
+    char pid[ESPACE_PATIENT_ID_MAX];
+    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
-    if (CLI_VALUE(o, "--patient") && (rc = pro_patient(e, CLI_VALUE(o, "--patient"), pid)) != 0)
-        goto close;
     memset(&cursor, 0, sizeof cursor);
     for (int page = 0; page < PRO_GRANT_PAGES; page++) { /* bounded: 200 000 grants at most */
         Espace__V1__ListGrantsReply *r = NULL;
@@ -137,12 +131,9 @@ int pro_emergency(pro_conf_t *c, int argc, char **argv)
     espace_t *e = NULL;
     espace_error_t err;
     char pid[ESPACE_PATIENT_ID_MAX];
-    int gone;
-    int rc = pro_resume(c, &e, &gone);
+    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
-    if ((rc = pro_patient(e, CLI_VALUE(o, "--patient"), pid)) != 0)
-        goto close;
     Espace__V1__DeclareEmergencyReply *r = NULL;
     if (espace_consent_declare_emergency(e, pid, CLI_VALUE(o, "--reason"), &r, &err) < 0) {
         rc = cli_fail_err(&err);

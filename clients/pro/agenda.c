@@ -46,21 +46,6 @@ static int s_status_parse(const char *s)
     return enum_parse(&espace__v1__agenda_status__descriptor, s, &v) == 0 && v > 0 ? v : -1;
 }
 
-/* Resume the saved session and resolve --patient. 0 with *e open, or the
- * exit code (printed; *e closed). */
-static int s_open(pro_conf_t *c, const char *patient, espace_t **e,
-                  char pid[ESPACE_PATIENT_ID_MAX])
-{
-    int gone;
-    int rc = pro_resume(c, e, &gone);
-    if (rc)
-        return rc;
-    rc = pro_patient(*e, patient, pid);
-    if (rc)
-        espace_close(e);
-    return rc;
-}
-
 static void s_print_event(const Espace__V1__AgendaEvent *ev)
 {
     char id[ID_HEX], start[CLI_TIME_MAX], kind[ESPACE_LABEL_MAX], status[ESPACE_LABEL_MAX];
@@ -111,7 +96,7 @@ int pro_agenda_list(pro_conf_t *c, int argc, char **argv)
     espace_error_t err;
     espace_cursor_t cursor;
     unsigned count = 0;
-    int rc = s_open(c, CLI_VALUE(o, "--patient"), &e, pid);
+    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
     memset(&cursor, 0, sizeof cursor);
@@ -162,7 +147,7 @@ int pro_agenda_create(pro_conf_t *c, int argc, char **argv)
     espace_t *e = NULL;
     espace_error_t err;
     espace_whoami_t me;
-    int rc = s_open(c, CLI_VALUE(o, "--patient"), &e, pid);
+    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
     if (espace_whoami(e, &me, &err) < 0) {
@@ -285,7 +270,7 @@ int pro_agenda_update(pro_conf_t *c, int argc, char **argv)
     espace_t *e = NULL;
     espace_error_t err;
     Espace__V1__AgendaGetReply *g = NULL;
-    int rc = s_open(c, CLI_VALUE(o, "--patient"), &e, pid);
+    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
     if (espace_agenda_get(e, pid, id, &g, &err) < 0) {
@@ -332,7 +317,7 @@ int pro_agenda_cancel(pro_conf_t *c, int argc, char **argv)
                         "--version: the version you last saw (field version)");
     espace_t *e = NULL;
     espace_error_t err;
-    int rc = s_open(c, CLI_VALUE(o, "--patient"), &e, pid);
+    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
     Espace__V1__AgendaCancelReply *r = NULL;

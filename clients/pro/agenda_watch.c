@@ -73,12 +73,9 @@ int pro_agenda_watch(pro_conf_t *c, int argc, char **argv)
         return cli_fail(ES_INVALID_ARGUMENT, "--seconds: a number of seconds >= 1");
     espace_t *e = NULL;
     espace_error_t err;
-    int gone;
-    int rc = pro_resume(c, &e, &gone);
+    int rc = pro_resume_patient(c, patient, &e, pid);
     if (rc)
         return rc;
-    if (patient && (rc = pro_patient(e, patient, pid)) != 0)
-        goto close;
     if (espace_agenda_watch(e, topic, &err) < 0) {
         rc = cli_fail_err(&err);
         goto close;

@@ -195,3 +195,14 @@ int pro_patient(espace_t *e, const char *arg, char pid[ESPACE_PATIENT_ID_MAX])
         return cli_fail_err(&err);
     return 0;
 }
+
+int pro_resume_patient(const pro_conf_t *c, const char *patient, espace_t **e,
+                       char pid[ESPACE_PATIENT_ID_MAX])
+{
+    int gone;
+    pid[0] = '\0';
+    int rc = pro_resume(c, e, &gone);
+    if (rc == 0 && patient && (rc = pro_patient(*e, patient, pid)) != 0)
+        espace_close(e);
+    return rc;
+}

@@ -64,6 +64,11 @@ int pro_resume(const pro_conf_t *c, espace_t **e, int *gone);
  * (espace_patient_id). 0, or the exit code (printed). */
 int pro_patient(espace_t *e, const char *arg, char pid[ESPACE_PATIENT_ID_MAX]);
 
+/* pro_resume, then pro_patient on patient unless it is NULL (pid "" then).
+ * 0 with *e open, or the exit code (printed; *e closed). */
+int pro_resume_patient(const pro_conf_t *c, const char *patient, espace_t **e,
+                       char pid[ESPACE_PATIENT_ID_MAX]);
+
 /* ---- when.c: agenda times, in Europe/Paris (proto/civil_time.h) ---- */
 
 /* ms since the epoch as "YYYY-MM-DD HH:MM" in Paris time into out. */

@@ -104,6 +104,13 @@ int agenda_event_load(svc_call_t *c, store_txn_t *t, const uint8_t *id, const ui
     return ES_OK;
 }
 
+int agenda_event_get(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id,
+                     const uint8_t *pid, Espace__V1__AgendaEvent **out)
+{
+    int rc = agenda_event_id_check(c, id, "event_id");
+    return rc != 0 ? rc : agenda_event_load(c, t, id->data, pid, out);
+}
+
 int agenda_patient(svc_call_t *c, const svc_access_t **out)
 {
     *out = svc_access(c);

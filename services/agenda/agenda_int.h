@@ -124,6 +124,10 @@ int agenda_event_id_check(svc_call_t *c, const ProtobufCBinaryData *id, const ch
  * the call failed (NOT_FOUND on event_id, or the storage error) and its status. */
 int agenda_event_load(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_t *pid,
                       Espace__V1__AgendaEvent **out);
+/* The event a request names in its event_id (untrusted): checked with
+ * agenda_event_id_check on "event_id", then agenda_event_load. */
+int agenda_event_get(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id,
+                     const uint8_t *pid, Espace__V1__AgendaEvent **out);
 
 /* ---- db.c: store layout ---- */
 

@@ -239,22 +239,31 @@ int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int6
 
 /* ---- pages ---- */
 
-/* The next entry of cur if its key is klen bytes and starts with pid: 1 (*key,
- * *vp, *vl set), 0 past pid's entries, or a negative es_status. */
-static int s_next_of(store_cursor_t *cur, const uint8_t *pid, size_t klen, const uint8_t **key,
-                     const void **vp, size_t *vl)
+/* The next entry of cur if its key is klen bytes and starts with pid: 1
+ * (*key, *vp set), 0 past pid's entries, ES_INTERNAL if its value is not
+ * vlen bytes, or another negative es_status. */
+static int s_next_of(store_cursor_t *cur, const uint8_t *pid, size_t klen, size_t vlen,
+                     const uint8_t **key, const void **vp)
 {
     const void *kp = NULL;
-    size_t kl = 0;
-    int rc = store_cursor_next(cur, &kp, &kl, vp, vl);
+    size_t kl = 0, vl = 0;
+    int rc = store_cursor_next(cur, &kp, &kl, vp, &vl);
     if (rc == ES_NOT_FOUND)
         return 0;
     if (rc != 0)
         return rc;
     if (kl != klen || memcmp(kp, pid, ID_BYTES) != 0)
         return 0;
+    if (vl != vlen)
+        return ES_INTERNAL;
     *key = kp;
     return 1;
+}
+
+/* 1 once a page holds limit items or max_bytes (it then has more), else 0. */
+static int s_page_full(size_t n, size_t limit, size_t bytes, size_t max_bytes)
+{
+    return n == limit || bytes >= max_bytes;
 }
 
 /* agenda_db_load of an event an index names: missing, the index is broken. */
@@ -306,30 +315,19 @@ int agenda_db_list(store_txn_t *t, const uint8_t pid[ID_BYTES], int64_t from,
     if ((rc = store_cursor_open(t, AGENDA_T_BY_TIME, k0, sizeof k0, &cur)) != 0)
         goto fail;
     size_t bytes = 0;
-    for (;;) {
-        const uint8_t *key = NULL;
-        const void *vp = NULL;
-        size_t vl = 0;
-        if ((rc = s_next_of(cur, pid, KEY_TIME, &key, &vp, &vl)) < 0)
-            goto fail;
-        if (rc == 0)
-            break;
+    const uint8_t *key = NULL;
+    const void *vp = NULL;
+    while ((rc = s_next_of(cur, pid, KEY_TIME, 8, &key, &vp)) == 1) {
         if (after && memcmp(key, k0, KEY_TIME) == 0)
             continue; /* the cursor's own entry */
         int64_t start = (int64_t)store_be64_get(key + ID_BYTES);
         if (start >= to)
             break;
-        if (vl != 8) {
-            rc = ES_INTERNAL;
-            goto fail;
-        }
         int64_t end = (int64_t)store_be64_get(vp);
         if (end <= from || start < lo)
             continue;
-        if (out->n == limit || bytes >= max_bytes) {
-            out->more = 1;
+        if ((out->more = s_page_full(out->n, limit, bytes, max_bytes)))
             break;
-        }
         Espace__V1__AgendaEvent *e = NULL;
         if ((rc = s_load_indexed(t, key + ID_BYTES + 8, pid, 0, &e)) != 0)
             goto fail;
@@ -337,6 +335,8 @@ int agenda_db_list(store_txn_t *t, const uint8_t pid[ID_BYTES], int64_t from,
         out->events[out->n++] = e;
         memcpy(out->next, key + ID_BYTES, AGENDA_CURSOR_BYTES);
     }
+    if (rc < 0)
+        goto fail;
     store_cursor_close(&cur);
     return ES_OK;
 fail:
@@ -384,22 +384,11 @@ int agenda_db_changes(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t sinc
     if ((rc = store_cursor_open(t, AGENDA_T_CHANGES, k0, sizeof k0, &cur)) != 0)
         goto fail;
     size_t bytes = 0;
-    for (;;) {
-        const uint8_t *key = NULL;
-        const void *vp = NULL;
-        size_t vl = 0;
-        if ((rc = s_next_of(cur, pid, KEY_CHANGE, &key, &vp, &vl)) < 0)
-            goto fail;
-        if (rc == 0)
+    const uint8_t *key = NULL;
+    const void *vp = NULL;
+    while ((rc = s_next_of(cur, pid, KEY_CHANGE, ID_BYTES + 1, &key, &vp)) == 1) {
+        if ((out->more = s_page_full(out->n, limit, bytes, max_bytes)))
             break;
-        if (vl != ID_BYTES + 1) {
-            rc = ES_INTERNAL;
-            goto fail;
-        }
-        if (out->n == limit || bytes >= max_bytes) {
-            out->more = 1;
-            break;
-        }
         uint64_t cv = store_be64_get(key + ID_BYTES);
         Espace__V1__AgendaChange *ch = malloc(sizeof *ch);
         if (!ch) {
@@ -419,6 +408,8 @@ int agenda_db_changes(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t sinc
         bytes += protobuf_c_message_get_packed_size(&ch->base);
         out->last = cv;
     }
+    if (rc < 0)
+        goto fail;
     if (!out->more)
         out->last = head;
     store_cursor_close(&cur);

@@ -142,6 +142,20 @@ static int s_write_patient(svc_call_t *c, const Espace__V1__AgendaEvent *ev,
     return ES_OK;
 }
 
+/* The patient of a request on event `id` with a `reason` (Cancel,
+ * Reschedule), both checked: 0 and *a, or the call failed. */
+static int s_reasoned_patient(svc_call_t *c, const ProtobufCBinaryData *id, const char *reason,
+                              const svc_access_t **a)
+{
+    agenda_err_t err;
+    int rc = agenda_patient(c, a);
+    if (rc == 0)
+        rc = agenda_event_id_check(c, id, "event_id");
+    if (rc == 0 && agenda_text_check(reason, 0, AGENDA_MAX_REASON, 0, "reason", &err) != 0)
+        rc = agenda_fail(c, &err);
+    return rc;
+}
+
 /* Load event id of pid, being changed from version expected (field names
  * it), and a draft for its new state: 0, *old (codec_free) and *d (free), or
  * the call failed and both are freed and NULL. */
@@ -167,11 +181,12 @@ static int s_open(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_
     return rc;
 }
 
-/* Create the event described by src for patient hex: validate, mint, store,
- * reply, notify. reply_kind 0 = AgendaCreateReply, 1 = AgendaUpsertReply. */
-static int s_create(svc_call_t *c, store_txn_t *t, const uint8_t pid[ID_BYTES],
-                    const char *hex, const Espace__V1__AgendaEvent *src, int upsert)
+/* Create the event described by src for the patient of a: validate, mint,
+ * store, reply (AgendaUpsertReply if upsert, else AgendaCreateReply), notify. */
+static int s_create(svc_call_t *c, store_txn_t *t, const svc_access_t *a,
+                    const Espace__V1__AgendaEvent *src, int upsert)
 {
+    const char *hex = a->patient_id;
     agenda_draft_t *d = malloc(sizeof *d);
     if (!d)
         return svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
@@ -196,7 +211,7 @@ static int s_create(svc_call_t *c, store_txn_t *t, const uint8_t pid[ID_BYTES],
         goto done;
     if (e->source_id[0]) {
         uint8_t held[ID_BYTES];
-        rc = agenda_db_source_find(t, pid, e->source, e->source_id, held);
+        rc = agenda_db_source_find(t, a->patient, e->source, e->source_id, held);
         if (rc == 0) {
             rc = svc_fail(c, ES_ALREADY_EXISTS, "event.source_id",
                           "this source id is taken (use Upsert)");
@@ -287,11 +302,7 @@ int agenda_create(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     (void)st;
     const svc_access_t *a = NULL;
     int rc = s_write_patient(c, r->event, &a);
-    if (rc != 0)
-        return rc;
-    const uint8_t *pid = a->patient;
-    const char *hex = a->patient_id;
-    return s_create(c, t, pid, hex, r->event, 0);
+    return rc != 0 ? rc : s_create(c, t, a, r->event, 0);
 }
 
 /* ---- Update ---- */
@@ -349,7 +360,6 @@ int agenda_update(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     int rc = s_write_patient(c, r->event, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
     if ((rc = agenda_event_id_check(c, &r->event->id, "event.id")) != 0)
         return rc;
     if (r->event->version == 0)
@@ -357,7 +367,7 @@ int agenda_update(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
                         "the version being modified is required");
     Espace__V1__AgendaEvent *old = NULL;
     agenda_draft_t *d = NULL;
-    if ((rc = s_open(c, t, r->event->id.data, pid, r->event->version, "event.version", &old,
+    if ((rc = s_open(c, t, r->event->id.data, a->patient, r->event->version, "event.version", &old,
                      &d)) != 0)
         return rc;
     int kind = CH(UPDATED);
@@ -383,19 +393,11 @@ int agenda_cancel(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     const Espace__V1__AgendaCancelRequest *r = (const Espace__V1__AgendaCancelRequest *)m;
     (void)st;
     const svc_access_t *a = NULL;
-    int rc = agenda_patient(c, &a);
-    if (rc != 0)
-        return rc;
-    const uint8_t *pid = a->patient;
-    if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0)
-        return rc;
-    agenda_err_t err;
-    if (agenda_text_check(r->reason, 0, AGENDA_MAX_REASON, 0, "reason", &err) != 0)
-        return agenda_fail(c, &err);
     Espace__V1__AgendaEvent *old = NULL;
     agenda_draft_t *d = NULL;
-    if ((rc = s_open(c, t, r->event_id.data, pid, r->expected_version, "expected_version", &old,
-                     &d)) != 0)
+    int rc = s_reasoned_patient(c, &r->event_id, r->reason, &a);
+    if (rc != 0 || (rc = s_open(c, t, r->event_id.data, a->patient, r->expected_version,
+                                "expected_version", &old, &d)) != 0)
         return rc;
     if (old->status == ST(CANCELLED) || !agenda_status_can_move(old->status, ST(CANCELLED))) {
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "status", "a %s event cannot be cancelled",
@@ -425,11 +427,9 @@ int agenda_delete(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     if (who->kind != ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT ||
         id_parse(who->principal, pid) != 0)
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "only the patient deletes events");
-    int rc = agenda_event_id_check(c, &r->event_id, "event_id");
-    if (rc != 0)
-        return rc;
     Espace__V1__AgendaEvent *old = NULL;
-    if ((rc = agenda_event_load(c, t, r->event_id.data, pid, &old)) != 0)
+    int rc = agenda_event_get(c, t, &r->event_id, pid, &old);
+    if (rc != 0)
         return rc;
     if ((rc = s_version(c, old, r->expected_version, "expected_version")) != 0)
         goto done;
@@ -487,8 +487,6 @@ int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     int rc = s_write_patient(c, r->event, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
-    const char *hex = a->patient_id;
     if (!r->event->source_id || !r->event->source_id[0])
         return svc_fail(c, ES_INVALID_ARGUMENT, "event.source_id", "Upsert needs a source id");
     /* Resolve the source as Create would, to find the key. */
@@ -498,16 +496,16 @@ int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     agenda_draft_t *d = NULL;
     if (strlen(probe.source_id) > AGENDA_MAX_SOURCE_ID) {
         /* Let validation name it. */
-        return s_create(c, t, pid, hex, &probe, 1);
+        return s_create(c, t, a, &probe, 1);
     }
     uint8_t id[ID_BYTES];
-    rc = agenda_db_source_find(t, pid, probe.source, probe.source_id, id);
+    rc = agenda_db_source_find(t, a->patient, probe.source, probe.source_id, id);
     if (rc == ES_NOT_FOUND)
-        return s_create(c, t, pid, hex, &probe, 1);
+        return s_create(c, t, a, &probe, 1);
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     Espace__V1__AgendaEvent *old = NULL;
-    rc = agenda_db_load(t, id, pid, 0, &old);
+    rc = agenda_db_load(t, id, a->patient, 0, &old);
     if (rc != 0)
         return svc_fail(c, ES_INTERNAL, NULL, "source index without event");
     d = malloc(sizeof *d);
@@ -552,24 +550,18 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
         (const Espace__V1__AgendaRescheduleRequest *)m;
     (void)st;
     const svc_access_t *a = NULL;
-    int rc = agenda_patient(c, &a);
+    agenda_err_t err;
+    int64_t end = 0;
+    int rc = s_reasoned_patient(c, &r->event_id, r->reason, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
-    if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0)
-        return rc;
-    agenda_err_t err;
-    if (agenda_text_check(r->reason, 0, AGENDA_MAX_REASON, 0, "reason", &err) != 0)
-        return agenda_fail(c, &err);
-    int64_t end = 0;
     if (agenda_times_check(r->start_ms, r->end_ms, r->all_day, "", &end, &err) != 0)
         return agenda_fail(c, &err);
     Espace__V1__AgendaEvent *old = NULL;
-    if ((rc = agenda_event_load(c, t, r->event_id.data, pid, &old)) != 0)
-        return rc;
     agenda_draft_t *was = NULL, *d = NULL;
-    if ((rc = s_version(c, old, r->expected_version, "expected_version")) != 0)
-        goto done;
+    if ((rc = s_open(c, t, r->event_id.data, a->patient, r->expected_version,
+                     "expected_version", &old, &d)) != 0)
+        return rc;
     if (!agenda_status_can_move(old->status, ST(CANCELLED))) {
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "status", "a %s event cannot be rescheduled",
                       agenda_status_code(old->status));
@@ -582,8 +574,7 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
         goto done;
     }
     was = malloc(sizeof *was);
-    d = malloc(sizeof *d);
-    if (!was || !d) {
+    if (!was) {
         rc = svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
         goto done;
     }

@@ -19,19 +19,28 @@ static int s_limit(svc_call_t *c, uint32_t limit, size_t *out)
     return ES_OK;
 }
 
+/* from_ms, to_ms of a listing: from not negative, to after from. */
+static int s_range(svc_call_t *c, int64_t from, int64_t to)
+{
+    if (from < 0)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "from_ms", "negative");
+    if (to <= from)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "to_ms", "to_ms is not after from_ms");
+    return ES_OK;
+}
+
 /* The page of an export over [from, to) (both 0 = everything; to 0 = no
  * end): at most AGENDA_EXPORT_MAX events, and about half a reply's bytes, as
  * the text is about twice the packed size at most. 0 and *p, or the call failed. */
 static int s_export_page(svc_call_t *c, store_txn_t *t, const uint8_t *pid, int64_t from,
                          int64_t to, agenda_page_t *p)
 {
-    if (from < 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "from_ms", "negative");
     if (to == 0)
         to = INT64_MAX;
-    if (to <= from)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "to_ms", "to_ms is not after from_ms");
-    int rc = agenda_db_list(t, pid, from, to, NULL, AGENDA_EXPORT_MAX, AGENDA_REPLY_BUDGET / 2, p);
+    int rc = s_range(c, from, to);
+    if (rc != 0)
+        return rc;
+    rc = agenda_db_list(t, pid, from, to, NULL, AGENDA_EXPORT_MAX, AGENDA_REPLY_BUDGET / 2, p);
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     return ES_OK;
@@ -45,10 +54,8 @@ int agenda_get(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *
     int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
     Espace__V1__AgendaEvent *e = NULL;
-    if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0 ||
-        (rc = agenda_event_load(c, t, r->event_id.data, pid, &e)) != 0)
+    if ((rc = agenda_event_get(c, t, &r->event_id, a->patient, &e)) != 0)
         return rc;
     Espace__V1__AgendaGetReply rep = ESPACE__V1__AGENDA_GET_REPLY__INIT;
     rep.event = e;
@@ -65,18 +72,15 @@ int agenda_list(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t 
     int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
     size_t limit = 0; /* set by s_limit (gcc -O2 cannot see it) */
     if ((rc = s_limit(c, r->limit, &limit)) != 0)
         return rc;
-    if (r->from_ms < 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "from_ms", "negative");
-    if (r->to_ms <= r->from_ms)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "to_ms", "to_ms is not after from_ms");
+    if ((rc = s_range(c, r->from_ms, r->to_ms)) != 0)
+        return rc;
     if (r->cursor.len != 0 && r->cursor.len != AGENDA_CURSOR_BYTES)
         return svc_fail(c, ES_INVALID_ARGUMENT, "cursor", "malformed cursor");
     agenda_page_t p;
-    rc = agenda_db_list(t, pid, r->from_ms, r->to_ms, r->cursor.len ? r->cursor.data : NULL,
+    rc = agenda_db_list(t, a->patient, r->from_ms, r->to_ms, r->cursor.len ? r->cursor.data : NULL,
                         limit, AGENDA_REPLY_BUDGET, &p);
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
@@ -101,12 +105,11 @@ int agenda_list_changes(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
     int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
     size_t limit = 0; /* set by s_limit (gcc -O2 cannot see it) */
     if ((rc = s_limit(c, r->limit, &limit)) != 0)
         return rc;
     agenda_changes_t ch;
-    rc = agenda_db_changes(t, pid, r->since_version, limit, AGENDA_REPLY_BUDGET, &ch);
+    rc = agenda_db_changes(t, a->patient, r->since_version, limit, AGENDA_REPLY_BUDGET, &ch);
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     Espace__V1__AgendaListChangesReply rep = ESPACE__V1__AGENDA_LIST_CHANGES_REPLY__INIT;
@@ -127,9 +130,8 @@ int agenda_export_ics(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
     agenda_page_t p;
-    if ((rc = s_export_page(c, t, pid, r->from_ms, r->to_ms, &p)) != 0)
+    if ((rc = s_export_page(c, t, a->patient, r->from_ms, r->to_ms, &p)) != 0)
         return rc;
     size_t len = 0;
     char *ics = agenda_ics(p.events, p.n, svc_now_ms(c), &len);
@@ -151,20 +153,18 @@ int agenda_export_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m, store
     int rc = agenda_patient(c, &a);
     if (rc != 0)
         return rc;
-    const uint8_t *pid = a->patient;
     Espace__V1__AgendaExportFhirReply rep = ESPACE__V1__AGENDA_EXPORT_FHIR_REPLY__INIT;
     size_t len = 0;
     char *json = NULL;
     if (r->event_id.len != 0) {
         Espace__V1__AgendaEvent *e = NULL;
-        if ((rc = agenda_event_id_check(c, &r->event_id, "event_id")) != 0 ||
-            (rc = agenda_event_load(c, t, r->event_id.data, pid, &e)) != 0)
+        if ((rc = agenda_event_get(c, t, &r->event_id, a->patient, &e)) != 0)
             return rc;
         json = agenda_fhir_appointment(e, &len);
         codec_free(&e->base);
     } else {
         agenda_page_t p;
-        if ((rc = s_export_page(c, t, pid, r->from_ms, r->to_ms, &p)) != 0)
+        if ((rc = s_export_page(c, t, a->patient, r->from_ms, r->to_ms, &p)) != 0)
             return rc;
         json = agenda_fhir_bundle(p.events, p.n, svc_now_ms(c), &len);
         rep.truncated = p.more;

@@ -269,8 +269,8 @@ int consent_verify_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     int rc = ES_OK;
 
     if (req->patient_id && req->patient_id[0]) {
-        if (id_parse(req->patient_id, pid) != 0)
-            return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+        if ((rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
+            return rc;
         if ((rc = s_verify_chain(t, pid, &broken, &entries)) != 0)
             return svc_fail(c, rc, NULL, "storage failure");
         chains = 1;

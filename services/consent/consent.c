@@ -15,36 +15,32 @@
 
 /* ---- ids and strings ---- */
 
-int consent_code_valid(const char *s)
+/* 1 if s has min..max characters, each a lower-case letter, a digit, '.',
+ * '_' or '-', or (upper) an upper-case letter. */
+static int s_token_valid(const char *s, size_t min, size_t max, int upper)
 {
     if (!s)
         return 0;
     size_t n = strlen(s);
-    if (n < 1 || n > CONSENT_MAX_CODE)
+    if (n < min || n > max)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-'))
+        if (!((ch >= 'a' && ch <= 'z') || (upper && ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
             return 0;
     }
     return 1;
 }
 
+int consent_code_valid(const char *s)
+{
+    return s_token_valid(s, 1, CONSENT_MAX_CODE, 1);
+}
+
 int consent_app_id_valid(const char *s)
 {
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
-    if (n < 3 || n > CONSENT_MAX_GRANTEE)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-              ch == '-'))
-            return 0;
-    }
-    return 1;
+    return s_token_valid(s, 3, CONSENT_MAX_GRANTEE, 0);
 }
 
 long consent_utf8_chars(const char *s)
@@ -80,6 +76,20 @@ int consent_caller_pro(svc_call_t *c, const char **rpps)
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "professionals only");
     *rpps = who->principal;
     return ES_OK;
+}
+
+int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYTES])
+{
+    if (id_parse(text, pid) != 0)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+    return ES_OK;
+}
+
+int consent_pro_on_patient(svc_call_t *c, const char *patient_id, const char **rpps,
+                           uint8_t pid[ID_BYTES])
+{
+    int rc = consent_caller_pro(c, rpps);
+    return rc != 0 ? rc : consent_patient_id_check(c, patient_id, pid);
 }
 
 /* ---- scopes, periods, purposes ---- */

@@ -50,6 +50,13 @@ long consent_utf8_chars(const char *s);
  * status) unless the caller is of the kind required. */
 int consent_caller_patient(svc_call_t *c, uint8_t pid[ID_BYTES]);
 int consent_caller_pro(svc_call_t *c, const char **rpps);
+/* The patient_id of a request (untrusted text) into pid: 0, or the call
+ * failed INVALID_ARGUMENT on "patient_id" and that status is returned. */
+int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYTES]);
+/* A professional's request on a patient (RequestAccess, DeclareEmergency):
+ * consent_caller_pro, then consent_patient_id_check of patient_id. */
+int consent_pro_on_patient(svc_call_t *c, const char *patient_id, const char **rpps,
+                           uint8_t pid[ID_BYTES]);
 
 /* Validate scopes (field prefix such as scopes or app.scopes). 0 or the
  * status set with svc_fail. */
@@ -84,6 +91,12 @@ int consent_grant_covers(const Espace__V1__Grant *g, int category, int action,
                          const char *detail);
 int consent_grant_load(store_txn_t *t, const uint8_t gid[ID_BYTES],
                        Espace__V1__Grant **out);
+/* Call each(t, gid, arg) for the id of every grant of patient pid, in id
+ * order, until it returns non-zero. 0 when all were visited or each
+ * returned 1 (stop); else the negative status each or the store returned. */
+int consent_patient_grants(store_txn_t *t, const uint8_t pid[ID_BYTES],
+                           int (*each)(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg),
+                           void *arg);
 
 /* ---- audit.c ---- */
 /* Append e to the patient's chain (sets e->seq; e->hash is ignored). */

@@ -33,40 +33,50 @@ typedef struct decision {
     const char *reason;                   /* static text */
 } decision_t;
 
+/* What s_find_grant looks for, and where it answers. */
+typedef struct {
+    int kind;
+    const char *id;
+    int category, action;
+    const char *detail;
+    int64_t now;
+    decision_t *d;
+} s_want_t;
+
+/* consent_patient_grants visitor: 1 (stop) once grant gid allows w. */
+static int s_grant_allows(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg)
+{
+    const s_want_t *w = arg;
+    decision_t *d = w->d;
+    Espace__V1__Grant *g = NULL;
+    int rc = consent_grant_load(t, gid, &g);
+    if (rc != 0)
+        return rc;
+    if ((int)g->grantee_kind == w->kind && strcmp(g->grantee_id, w->id) == 0 &&
+        g->status == ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE && g->period &&
+        g->period->start_ms <= w->now && (g->period->end_ms == 0 || w->now < g->period->end_ms) &&
+        consent_grant_covers(g, w->category, w->action, w->detail)) {
+        d->allowed = 1;
+        d->basis = ESPACE__V1__BASIS__BASIS_GRANT;
+        memcpy(d->ref, g->id.data, ID_BYTES);
+        d->has_ref = g->id.len == ID_BYTES;
+        d->purpose = g->purpose;
+        d->purpose_of_use = "TREAT";
+        d->reason = "active grant";
+    }
+    codec_free(&g->base);
+    return d->allowed;
+}
+
 /* Look for an active grant of (kind, id) on the patient covering the access. */
 static int s_find_grant(store_txn_t *t, const uint8_t pid[ID_BYTES], int kind,
                         const char *id, int category, int action, const char *detail,
                         int64_t now, decision_t *d)
 {
-    store_cursor_t *cur = NULL;
-    int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, ID_BYTES, &cur);
-    while (rc == 0 && !d->allowed) {
-        const void *k, *v;
-        size_t kl, vl;
-        rc = store_cursor_next(cur, &k, &kl, &v, &vl);
-        if (rc != 0)
-            break;
-        if (kl != 2 * ID_BYTES || memcmp(k, pid, ID_BYTES) != 0)
-            break;
-        Espace__V1__Grant *g = NULL;
-        if ((rc = consent_grant_load(t, (const uint8_t *)k + ID_BYTES, &g)) != 0)
-            break;
-        if ((int)g->grantee_kind == kind && strcmp(g->grantee_id, id) == 0 &&
-            g->status == ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE && g->period &&
-            g->period->start_ms <= now && (g->period->end_ms == 0 || now < g->period->end_ms) &&
-            consent_grant_covers(g, category, action, detail)) {
-            d->allowed = 1;
-            d->basis = ESPACE__V1__BASIS__BASIS_GRANT;
-            memcpy(d->ref, g->id.data, ID_BYTES);
-            d->has_ref = g->id.len == ID_BYTES;
-            d->purpose = g->purpose;
-            d->purpose_of_use = "TREAT";
-            d->reason = "active grant";
-        }
-        codec_free(&g->base);
-    }
-    store_cursor_close(&cur);
-    return rc == ES_NOT_FOUND ? ES_OK : rc;
+    if (d->allowed)
+        return ES_OK;
+    s_want_t w = {kind, id, category, action, detail, now, d};
+    return consent_patient_grants(t, pid, s_grant_allows, &w);
 }
 
 static int s_find_emergency(store_txn_t *t, const uint8_t pid[ID_BYTES],
@@ -122,8 +132,8 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     if (!acc->principal || strlen(acc->principal) > ACCESSOR_MAX)
         return svc_fail(c, ES_INVALID_ARGUMENT, "accessor.principal", "at most %d bytes",
                         ACCESSOR_MAX);
-    if (id_parse(req->patient_id, pid) != 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+    if ((rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
+        return rc;
     int category = req->category, action = req->action;
     if (category < ESPACE__V1__CATEGORY__CATEGORY_AGENDA ||
         category > ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
@@ -224,11 +234,9 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
         (const Espace__V1__DeclareEmergencyRequest *)m;
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
-    int rc;
-    if ((rc = consent_caller_pro(c, &rpps)) != 0)
+    int rc = consent_pro_on_patient(c, req->patient_id, &rpps, pid);
+    if (rc != 0)
         return rc;
-    if (id_parse(req->patient_id, pid) != 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
     long rn = consent_utf8_chars(req->reason);
     if (rn < 1 || rn > CONSENT_MAX_REASON)
         return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "1..%d characters of UTF-8",

@@ -78,16 +78,12 @@ static int s_grant_put(store_txn_t *t, const Espace__V1__Grant *g, const uint8_t
     return store_put(t, CONSENT_T_BY_GRANTEE, k, n + ID_BYTES, "", 0);
 }
 
-/* Grants of a patient; with rpps, also whether a proposal of that
- * professional is pending. */
-static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpps,
-                          size_t *count, int *pending)
+int consent_patient_grants(store_txn_t *t, const uint8_t pid[ID_BYTES],
+                           int (*each)(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg),
+                           void *arg)
 {
     store_cursor_t *cur = NULL;
     int rc = store_cursor_open(t, CONSENT_T_BY_PATIENT, pid, ID_BYTES, &cur);
-    *count = 0;
-    if (pending)
-        *pending = 0;
     while (rc == 0) {
         const void *k, *v;
         size_t kl, vl;
@@ -96,21 +92,48 @@ static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpp
             break;
         if (kl != 2 * ID_BYTES || memcmp(k, pid, ID_BYTES) != 0)
             break;
-        (*count)++;
-        if (rpps && pending) {
-            Espace__V1__Grant *g = NULL;
-            rc = consent_grant_load(t, (const uint8_t *)k + ID_BYTES, &g);
-            if (rc != 0)
-                break;
-            if (g->grantee_kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL &&
-                strcmp(g->grantee_id, rpps) == 0 &&
-                g->status == ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED)
-                *pending = 1;
-            codec_free(&g->base);
-        }
+        rc = each(t, (const uint8_t *)k + ID_BYTES, arg);
     }
     store_cursor_close(&cur);
-    return rc == ES_NOT_FOUND ? ES_OK : rc;
+    return rc == ES_NOT_FOUND || rc == 1 ? ES_OK : rc;
+}
+
+/* What s_patient_scan counts. */
+typedef struct {
+    const char *rpps; /* NULL: count only */
+    size_t count;
+    int pending; /* a proposal of rpps is pending */
+} s_scan_t;
+
+static int s_scan_one(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg)
+{
+    s_scan_t *sc = arg;
+    sc->count++;
+    if (!sc->rpps)
+        return 0;
+    Espace__V1__Grant *g = NULL;
+    int rc = consent_grant_load(t, gid, &g);
+    if (rc != 0)
+        return rc;
+    if (g->grantee_kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL &&
+        strcmp(g->grantee_id, sc->rpps) == 0 &&
+        g->status == ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED)
+        sc->pending = 1;
+    codec_free(&g->base);
+    return 0;
+}
+
+/* Grants of a patient; with rpps, also whether a proposal of that
+ * professional is pending. */
+static int s_patient_scan(store_txn_t *t, const uint8_t pid[16], const char *rpps,
+                          size_t *count, int *pending)
+{
+    s_scan_t sc = {.rpps = pending ? rpps : NULL};
+    int rc = consent_patient_grants(t, pid, s_scan_one, &sc);
+    *count = sc.count;
+    if (pending)
+        *pending = sc.pending;
+    return rc;
 }
 
 /* The common part of a new grant of patient pid: a fresh random id (in gid),
@@ -198,6 +221,19 @@ static int s_within_app(svc_call_t *c, const Espace__V1__App *app,
     return ES_OK;
 }
 
+/* Store g (s_grant_put) and reply with it, as it reads now
+ * (consent_grant_effective), in a message of desc. 0, or the call failed. */
+static int s_grant_store_reply(svc_call_t *c, store_txn_t *t, Espace__V1__Grant *g,
+                               const uint8_t pid[ID_BYTES], int is_new,
+                               const ProtobufCMessageDescriptor *desc)
+{
+    int rc = s_grant_put(t, g, pid, is_new);
+    if (rc != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
+    (void)consent_grant_effective(g, svc_now_ms(c)); /* the caller restores the reason */
+    return s_reply_grant(c, desc, g);
+}
+
 /* ---- Grant ---- */
 
 int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
@@ -210,8 +246,8 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     if ((rc = consent_caller_patient(c, pid)) != 0)
         return rc;
     if (req->patient_id && req->patient_id[0]) {
-        if (id_parse(req->patient_id, body_pid) != 0)
-            return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+        if ((rc = consent_patient_id_check(c, req->patient_id, body_pid)) != 0)
+            return rc;
         if (memcmp(body_pid, pid, ID_BYTES) != 0)
             return svc_fail(c, ES_PERMISSION_DENIED, "patient_id",
                             "a patient grants only on their own behalf");
@@ -276,11 +312,7 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     g.n_scopes = req->n_scopes;
     g.purpose = req->purpose;
     g.status = ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE;
-    if ((rc = s_grant_put(t, &g, pid, 1)) != 0) {
-        rc = svc_fail(c, rc, NULL, "storage failure");
-        goto done;
-    }
-    if ((rc = s_reply_grant(c, &espace__v1__grant_reply__descriptor, &g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, &g, pid, 1, &espace__v1__grant_reply__descriptor)) != 0)
         goto done;
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.given", "patient=%s grant=%s grantee_kind=%d grantee=%s",
@@ -318,8 +350,8 @@ int consent_list_grants(void *st, svc_call_t *c, const ProtobufCMessage *m, stor
                        : ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL;
         plen = s_grantee_prefix(kind, who->principal, prefix);
         if (req->patient_id && req->patient_id[0]) {
-            if (id_parse(req->patient_id, filter) != 0)
-                return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
+            if ((rc = consent_patient_id_check(c, req->patient_id, filter)) != 0)
+                return rc;
             filtered = 1;
         }
     } else {
@@ -407,37 +439,47 @@ done:
     return rc;
 }
 
-/* Load a grant of the calling patient; NOT_FOUND (never "someone else's"). */
-static int s_own_grant(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id,
-                       uint8_t pid[ID_BYTES], Espace__V1__Grant **out)
+/* A grant of the calling patient, loaded to be changed. */
+typedef struct s_own {
+    uint8_t pid[ID_BYTES];  /* the caller */
+    Espace__V1__Grant *g;   /* the grant (s_own_free) */
+    char *reason;           /* g's own inactive_reason, restored before freeing */
+} s_own_t;
+
+/* Load grant `id` of the calling patient into *o; NOT_FOUND (never "someone
+ * else's"). 0, or the call failed and nothing is held. */
+static int s_own_grant(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *id, s_own_t *o)
 {
     int rc;
-    *out = NULL;
-    if ((rc = consent_caller_patient(c, pid)) != 0)
+    memset(o, 0, sizeof *o);
+    if ((rc = consent_caller_patient(c, o->pid)) != 0)
         return rc;
     if (id->len != ID_BYTES)
         return svc_fail(c, ES_INVALID_ARGUMENT, "grant_id", "16 bytes");
-    rc = consent_grant_load(t, id->data, out);
+    rc = consent_grant_load(t, id->data, &o->g);
     if (rc == ES_NOT_FOUND)
         return svc_fail(c, rc, "grant_id", "no such grant");
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     uint8_t gp[ID_BYTES];
-    if (id_parse((*out)->patient_id, gp) != 0 || memcmp(gp, pid, ID_BYTES) != 0) {
-        codec_free(&(*out)->base);
-        *out = NULL;
+    if (id_parse(o->g->patient_id, gp) != 0 || memcmp(gp, o->pid, ID_BYTES) != 0) {
+        codec_free(&o->g->base);
+        o->g = NULL;
         return svc_fail(c, ES_NOT_FOUND, "grant_id", "no such grant");
     }
+    o->reason = o->g->inactive_reason;
     return ES_OK;
 }
 
-/* Free a grant whose inactive_reason may be borrowed (static or request). */
-static void s_grant_free(Espace__V1__Grant *g, char *own_reason)
+/* Free o's grant, whose inactive_reason may now be borrowed (static or
+ * request). */
+static void s_own_free(s_own_t *o)
 {
-    if (!g)
+    if (!o->g)
         return;
-    g->inactive_reason = own_reason;
-    codec_free(&g->base);
+    o->g->inactive_reason = o->reason;
+    codec_free(&o->g->base);
+    o->g = NULL;
 }
 
 /* ---- RevokeGrant ---- */
@@ -446,12 +488,11 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
 {
     (void)st;
     const Espace__V1__RevokeGrantRequest *req = (const Espace__V1__RevokeGrantRequest *)m;
-    uint8_t pid[ID_BYTES];
-    Espace__V1__Grant *g = NULL;
-    int rc = s_own_grant(c, t, &req->grant_id, pid, &g);
+    s_own_t o;
+    int rc = s_own_grant(c, t, &req->grant_id, &o);
     if (rc != 0)
         return rc;
-    char *own_reason = g->inactive_reason;
+    Espace__V1__Grant *g = o.g;
     consent_grant_effective(g, svc_now_ms(c));
     if (g->status != ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE &&
         g->status != ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED) {
@@ -461,18 +502,15 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     g->status = ESPACE__V1__GRANT_STATUS__GRANT_INACTIVE;
     g->inactive_reason = (char *)"revoked";
     g->updated_ms = svc_now_ms(c);
-    if ((rc = s_grant_put(t, g, pid, 0)) != 0) {
-        rc = svc_fail(c, rc, NULL, "storage failure");
-        goto done;
-    }
-    if ((rc = s_reply_grant(c, &espace__v1__revoke_grant_reply__descriptor, g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, g, o.pid, 0,
+                                  &espace__v1__revoke_grant_reply__descriptor)) != 0)
         goto done;
     s_publish_change(c, TOPIC_CONSENT_REVOKED, g);
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.revoked", "patient=%s grant=%s", g->patient_id,
              id_hex(g->id.data, gh));
 done:
-    s_grant_free(g, own_reason);
+    s_own_free(&o);
     return rc;
 }
 
@@ -484,11 +522,9 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     const Espace__V1__RequestAccessRequest *req = (const Espace__V1__RequestAccessRequest *)m;
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
-    int rc;
-    if ((rc = consent_caller_pro(c, &rpps)) != 0)
+    int rc = consent_pro_on_patient(c, req->patient_id, &rpps, pid);
+    if (rc != 0)
         return rc;
-    if (id_parse(req->patient_id, pid) != 0)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "patient_id", "32 hex characters");
     if ((rc = consent_scopes_check(c, "scopes", req->scopes, req->n_scopes)) != 0)
         return rc;
     if (!consent_purpose_valid(req->purpose))
@@ -522,9 +558,8 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     g.purpose = req->purpose;
     g.status = ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED;
     g.request_reason = req->reason;
-    if ((rc = s_grant_put(t, &g, pid, 1)) != 0)
-        return svc_fail(c, rc, NULL, "storage failure");
-    if ((rc = s_reply_grant(c, &espace__v1__request_access_reply__descriptor, &g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, &g, pid, 1,
+                                  &espace__v1__request_access_reply__descriptor)) != 0)
         return rc;
     s_publish_change(c, TOPIC_CONSENT_REQUEST, &g);
     char gh[ID_HEX];
@@ -539,12 +574,11 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
 {
     (void)st;
     const Espace__V1__AnswerRequestRequest *req = (const Espace__V1__AnswerRequestRequest *)m;
-    uint8_t pid[ID_BYTES];
-    Espace__V1__Grant *g = NULL;
-    int rc = s_own_grant(c, t, &req->grant_id, pid, &g);
+    s_own_t o;
+    int rc = s_own_grant(c, t, &req->grant_id, &o);
     if (rc != 0)
         return rc;
-    char *own_reason = g->inactive_reason;
+    Espace__V1__Grant *g = o.g;
     if (g->status != ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED) {
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "grant_id", "not a pending request");
         goto done;
@@ -552,17 +586,13 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     g->status = req->accept ? ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE
                             : ESPACE__V1__GRANT_STATUS__GRANT_REJECTED;
     g->updated_ms = svc_now_ms(c);
-    if ((rc = s_grant_put(t, g, pid, 0)) != 0) {
-        rc = svc_fail(c, rc, NULL, "storage failure");
-        goto done;
-    }
-    consent_grant_effective(g, svc_now_ms(c));
-    if ((rc = s_reply_grant(c, &espace__v1__answer_request_reply__descriptor, g)) != 0)
+    if ((rc = s_grant_store_reply(c, t, g, o.pid, 0,
+                                  &espace__v1__answer_request_reply__descriptor)) != 0)
         goto done;
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.answered", "patient=%s grant=%s accept=%d", g->patient_id,
              id_hex(g->id.data, gh), req->accept ? 1 : 0);
 done:
-    s_grant_free(g, own_reason);
+    s_own_free(&o);
     return rc;
 }

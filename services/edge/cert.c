@@ -30,41 +30,27 @@ static int s_add_ext(X509 *x, int nid, const char *value)
     return ok ? 0 : -1;
 }
 
-/* Write the key to path (0600) through a temporary file and a rename. */
-static int s_write_key(const char *path, EVP_PKEY *key)
+/* PEM writers of the key and of the certificate, for s_write_pem. */
+static int s_pem_key(FILE *f, void *obj)
 {
-    char tmp[4096];
-    int w = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    if (w < 0 || (size_t)w >= sizeof(tmp))
-        return -1;
-    (void)unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
-    ok = (fflush(f) == 0) && ok && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return PEM_write_PrivateKey(f, obj, NULL, NULL, 0, NULL, NULL) == 1;
 }
 
-static int s_write_cert(const char *path, X509 *x)
+static int s_pem_cert(FILE *f, void *obj)
+{
+    return PEM_write_X509(f, obj) == 1;
+}
+
+/* Write obj to path (with mode) through pem(), a synced temporary file and
+ * a rename. 0 or -1. */
+static int s_write_pem(const char *path, mode_t mode, int (*pem)(FILE *, void *), void *obj)
 {
     char tmp[4096];
     int w = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     if (w < 0 || (size_t)w >= sizeof(tmp))
         return -1;
     (void)unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
     FILE *f = fdopen(fd, "w");
@@ -73,7 +59,8 @@ static int s_write_cert(const char *path, X509 *x)
         unlink(tmp);
         return -1;
     }
-    int ok = PEM_write_X509(f, x) == 1;
+    int ok = pem(f, obj);
+    ok = (fflush(f) == 0) && ok && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         unlink(tmp);
@@ -121,11 +108,11 @@ int edge_cert_generate(const char *cert_path, const char *key_path, const char *
         goto done;
     if (X509_sign(x, key, EVP_sha256()) == 0)
         goto done;
-    if (s_write_key(key_path, key) != 0) {
+    if (s_write_pem(key_path, 0600, s_pem_key, key) != 0) {
         log_error("edge", "cert.write_failed", "file=key");
         goto done;
     }
-    if (s_write_cert(cert_path, x) != 0) {
+    if (s_write_pem(cert_path, 0644, s_pem_cert, x) != 0) {
         log_error("edge", "cert.write_failed", "file=cert");
         unlink(key_path);
         goto done;

@@ -2,6 +2,7 @@
  * db.c - the identity service's store layout (identity_int.h): records,
  * owner indexes, accounts and the keyed hash of an INS.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,42 +124,76 @@ fail:
     return rc;
 }
 
-void identity_db_records_free(ProtobufCMessage **loaded, size_t n)
+void identity_db_records_free(identity_records_t *r)
 {
-    for (size_t i = 0; loaded && i < n; i++)
-        codec_free(loaded[i]);
-    free(loaded);
+    for (size_t i = 0; r->loaded && i < r->n; i++)
+        codec_free(r->loaded[i]);
+    free(r->loaded);
+    free(r->items);
+    free(r->ptrs);
+    memset(r, 0, sizeof *r);
 }
 
 int identity_db_owner_records(store_txn_t *txn, const char *index, const char *table,
                               const ProtobufCMessageDescriptor *desc, int kind,
-                              const char *principal, ProtobufCMessage ***loaded, size_t *n)
+                              const char *principal, size_t item_size, identity_records_t *r)
 {
     uint8_t(*ids)[ID_BYTES] = NULL;
     size_t count = 0;
-    *loaded = NULL;
-    *n = 0;
+    memset(r, 0, sizeof *r);
     int rc = identity_db_index_list(txn, index, kind, principal, &ids, &count);
     if (rc != 0)
         return rc;
-    ProtobufCMessage **l = calloc(count ? count : 1, sizeof *l);
-    if (!l) {
+    size_t slots = count ? count : 1;
+    r->loaded = calloc(slots, sizeof *r->loaded);
+    r->n = count;
+    if (item_size) {
+        r->items = calloc(slots, item_size);
+        r->ptrs = calloc(slots, sizeof(void *));
+    }
+    if (!r->loaded || (item_size && (!r->items || !r->ptrs))) {
         rc = ES_RESOURCE_EXHAUSTED;
-        goto cleanup;
+        goto fail;
     }
     for (size_t i = 0; i < count; i++) {
-        rc = identity_db_load(txn, table, ids[i], ID_BYTES, desc, &l[i]);
+        rc = identity_db_load(txn, table, ids[i], ID_BYTES, desc, &r->loaded[i]);
         if (rc == ES_NOT_FOUND)
             rc = 0;
-        if (rc != 0) {
-            identity_db_records_free(l, count);
-            goto cleanup;
-        }
+        if (rc != 0)
+            goto fail;
     }
-    *loaded = l;
-    *n = count;
-cleanup:
     free(ids);
+    return 0;
+fail:
+    identity_db_records_free(r);
+    free(ids);
+    return rc;
+}
+
+/* The owner fields of a device or a session record, read through its
+ * descriptor: both messages name them `kind` and `principal`. */
+static int s_owned_by(const ProtobufCMessage *m, int kind, const char *principal)
+{
+    const ProtobufCFieldDescriptor *fk =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "kind");
+    const ProtobufCFieldDescriptor *fp =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "principal");
+    assert(fk && fk->type == PROTOBUF_C_TYPE_ENUM && fp && fp->type == PROTOBUF_C_TYPE_STRING);
+    int k = *(const int *)(const void *)((const char *)m + fk->offset);
+    const char *p = *(char *const *)(const void *)((const char *)m + fp->offset);
+    return k == kind && p && strcmp(p, principal) == 0;
+}
+
+int identity_db_load_owned(store_txn_t *txn, const char *table, const uint8_t id[ID_BYTES],
+                           const ProtobufCMessageDescriptor *desc, int kind,
+                           const char *principal, ProtobufCMessage **out)
+{
+    int rc = identity_db_load(txn, table, id, ID_BYTES, desc, out);
+    if (rc == 0 && !s_owned_by(*out, kind, principal)) {
+        codec_free(*out);
+        *out = NULL;
+        rc = ES_NOT_FOUND;
+    }
     return rc;
 }
 

@@ -117,22 +117,16 @@ cleanup:
 static int s_devices_reply(svc_call_t *call, store_txn_t *txn, int kind, const char *principal,
                            int own, int is_get_keys)
 {
-    size_t n = 0, k = 0;
-    ProtobufCMessage **loaded = NULL;
-    Espace__V1__DeviceInfo *infos = NULL, **ptrs = NULL;
+    identity_records_t r;
+    size_t k = 0;
     int rc = identity_db_owner_records(txn, IDENTITY_T_OWNER_DEVICES, IDENTITY_T_DEVICES,
                                        &espace__v1__stored_device__descriptor, kind, principal,
-                                       &loaded, &n);
+                                       sizeof(Espace__V1__DeviceInfo), &r);
     if (rc != 0)
-        goto internal;
-    infos = calloc(n ? n : 1, sizeof *infos);
-    ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    if (!infos || !ptrs) {
-        rc = ES_RESOURCE_EXHAUSTED;
-        goto internal;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Espace__V1__StoredDevice *d = (Espace__V1__StoredDevice *)loaded[i];
+        return identity_fail_storage(call, rc);
+    Espace__V1__DeviceInfo *infos = r.items, **ptrs = r.ptrs;
+    for (size_t i = 0; i < r.n; i++) {
+        Espace__V1__StoredDevice *d = (Espace__V1__StoredDevice *)r.loaded[i];
         if (!d || (!own && (d->revoked || !d->keys)))
             continue;
         Espace__V1__DeviceInfo *di = &infos[k];
@@ -155,16 +149,8 @@ static int s_devices_reply(svc_call_t *call, store_txn_t *txn, int kind, const c
         rep.devices = ptrs;
         rc = svc_reply(call, &rep.base);
     }
-    if (rc != 0)
-        goto internal;
-    goto cleanup;
-internal:
-    rc = identity_fail_storage(call, rc);
-cleanup:
-    identity_db_records_free(loaded, n);
-    free(infos);
-    free(ptrs);
-    return rc;
+    identity_db_records_free(&r);
+    return rc != 0 ? identity_fail_storage(call, rc) : 0;
 }
 
 int identity_list_devices(void *state, svc_call_t *call, const ProtobufCMessage *msg,
@@ -223,27 +209,17 @@ static int s_device_sessions_revoke(svc_call_t *call, store_txn_t *txn,
                                     const Espace__V1__StoredSession *owner,
                                     const uint8_t dev_id[ID_BYTES])
 {
-    uint8_t(*ids)[ID_BYTES] = NULL;
-    size_t n = 0;
-    int rc = identity_db_index_list(txn, IDENTITY_T_OWNER_SESSIONS, owner->kind, owner->principal,
-                                    &ids, &n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        ProtobufCMessage *m = NULL;
-        rc = identity_db_load(txn, IDENTITY_T_SESSIONS, ids[i], ID_BYTES,
-                              &espace__v1__stored_session__descriptor, &m);
-        if (rc == ES_NOT_FOUND) {
-            rc = 0;
-            continue;
-        }
-        if (rc != 0)
-            break;
-        Espace__V1__StoredSession *s = (Espace__V1__StoredSession *)m;
-        if (!s->revoked && s->device_id.len == ID_BYTES &&
+    identity_records_t r;
+    int rc = identity_db_owner_records(txn, IDENTITY_T_OWNER_SESSIONS, IDENTITY_T_SESSIONS,
+                                       &espace__v1__stored_session__descriptor, owner->kind,
+                                       owner->principal, 0, &r);
+    for (size_t i = 0; rc == 0 && i < r.n; i++) {
+        Espace__V1__StoredSession *s = (Espace__V1__StoredSession *)r.loaded[i];
+        if (s && !s->revoked && s->device_id.len == ID_BYTES &&
             memcmp(s->device_id.data, dev_id, ID_BYTES) == 0)
             rc = identity_session_revoke(call, txn, s);
-        codec_free(m);
     }
-    free(ids);
+    identity_db_records_free(&r);
     return rc;
 }
 
@@ -254,25 +230,13 @@ int identity_revoke_device(void *state, svc_call_t *call, const ProtobufCMessage
     const Espace__V1__RevokeDeviceRequest *req = (const Espace__V1__RevokeDeviceRequest *)msg;
     Espace__V1__StoredSession *cur = NULL;
     ProtobufCMessage *m = NULL;
-    identity_err_t err;
     char hex[ID_HEX];
-    int rc = identity_require_session(call, txn, &cur, NULL);
+    int rc = identity_require_owned(call, txn, &req->device_id, "device_id", "device",
+                                    IDENTITY_T_DEVICES, &espace__v1__stored_device__descriptor,
+                                    &cur, &m);
     if (rc != 0)
         return rc;
-    if (identity_id_check(&req->device_id, "device_id", &err) != 0) {
-        rc = identity_fail(call, &err);
-        goto cleanup;
-    }
-    rc = identity_db_load(txn, IDENTITY_T_DEVICES, req->device_id.data, ID_BYTES,
-                          &espace__v1__stored_device__descriptor, &m);
     Espace__V1__StoredDevice *d = (Espace__V1__StoredDevice *)m;
-    if (rc == ES_NOT_FOUND || (rc == 0 && (d->kind != cur->kind ||
-                                           strcmp(d->principal, cur->principal) != 0))) {
-        rc = svc_fail(call, ES_NOT_FOUND, "device_id", "no such device");
-        goto cleanup;
-    }
-    if (rc != 0)
-        goto internal;
     if (!d->revoked) {
         d->revoked = 1;
         d->revoked_ms = svc_now_ms(call);

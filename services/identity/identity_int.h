@@ -154,14 +154,30 @@ int identity_db_index_add(store_txn_t *txn, const char *index, int kind, const c
  * 0, ES_INTERNAL or ES_RESOURCE_EXHAUSTED (*ids NULL then). */
 int identity_db_index_list(store_txn_t *txn, const char *index, int kind, const char *principal,
                            uint8_t (**ids)[ID_BYTES], size_t *n);
+/* Every record of an owner, and room to answer them (identity_db_owner_records). */
+typedef struct identity_records {
+    ProtobufCMessage **loaded; /* n slots, NULL where the index names a missing record */
+    size_t n;
+    void *items; /* n zeroed reply items of item_size bytes (NULL if item_size is 0) */
+    void *ptrs;  /* room for n pointers to them (NULL if item_size is 0) */
+} identity_records_t;
+
 /* Every record of an owner: the ids under (kind, principal) in `index`, each
- * loaded from `table` with desc. *loaded gets *n slots, NULL where the index
- * names a missing record; free with identity_db_records_free. 0, or
- * ES_INTERNAL / ES_RESOURCE_EXHAUSTED (nothing to free then). */
+ * loaded from `table` with desc into r->loaded; with item_size > 0, also
+ * r->items and r->ptrs to build the reply in. Free with
+ * identity_db_records_free. 0, or ES_INTERNAL / ES_RESOURCE_EXHAUSTED
+ * (nothing to free then). */
 int identity_db_owner_records(store_txn_t *txn, const char *index, const char *table,
                               const ProtobufCMessageDescriptor *desc, int kind,
-                              const char *principal, ProtobufCMessage ***loaded, size_t *n);
-void identity_db_records_free(ProtobufCMessage **loaded, size_t n);
+                              const char *principal, size_t item_size, identity_records_t *r);
+/* Free what r holds and zero it (idempotent). */
+void identity_db_records_free(identity_records_t *r);
+/* Load record `id` of `table` (a StoredDevice or a StoredSession, by desc)
+ * if it belongs to (kind, principal); caller frees *out with codec_free.
+ * 0; ES_NOT_FOUND when missing or someone else's; or ES_INTERNAL. */
+int identity_db_load_owned(store_txn_t *txn, const char *table, const uint8_t id[ID_BYTES],
+                           const ProtobufCMessageDescriptor *desc, int kind,
+                           const char *principal, ProtobufCMessage **out);
 
 /* The key of a normalised INS in patient_by_ins (its keyed hash). */
 void identity_db_ins_key(const store_t *store, const char ins[INS_LEN + 1],
@@ -213,6 +229,17 @@ long long identity_lock_ms(unsigned failures);
 int identity_require_session(svc_call_t *call, store_txn_t *txn,
                              Espace__V1__StoredSession **sess,
                              Espace__V1__StoredDevice **dev);
+/* The check of the methods on one of the caller's own records
+ * (RevokeSession, RevokeDevice): identity_require_session, then `id` is
+ * checked (an id, at `field`) and loaded from `table` with desc if the
+ * session's principal owns it. 0 and *sess, *out (caller frees both with
+ * codec_free); else the call failed (the session check, INVALID_ARGUMENT at
+ * field, NOT_FOUND "no such <what>", or storage), nothing is held and its
+ * status is returned. */
+int identity_require_owned(svc_call_t *call, store_txn_t *txn, const ProtobufCBinaryData *id,
+                           const char *field, const char *what, const char *table,
+                           const ProtobufCMessageDescriptor *desc,
+                           Espace__V1__StoredSession **sess, ProtobufCMessage **out);
 /* Mark s revoked, store it, publish TOPIC_SESSION_REVOKED. 0 or the error
  * (the call is not failed). */
 int identity_session_revoke(svc_call_t *call, store_txn_t *txn, Espace__V1__StoredSession *s);

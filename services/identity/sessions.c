@@ -72,6 +72,32 @@ int identity_require_session(svc_call_t *call, store_txn_t *txn,
     return 0;
 }
 
+int identity_require_owned(svc_call_t *call, store_txn_t *txn, const ProtobufCBinaryData *id,
+                           const char *field, const char *what, const char *table,
+                           const ProtobufCMessageDescriptor *desc,
+                           Espace__V1__StoredSession **sess, ProtobufCMessage **out)
+{
+    Espace__V1__StoredSession *cur = NULL;
+    identity_err_t err;
+    *out = NULL;
+    int rc = identity_require_session(call, txn, &cur, NULL);
+    if (rc != 0)
+        return rc;
+    if (identity_id_check(id, field, &err) != 0)
+        rc = identity_fail(call, &err);
+    else if ((rc = identity_db_load_owned(txn, table, id->data, desc, cur->kind, cur->principal,
+                                          out)) == ES_NOT_FOUND)
+        rc = svc_fail(call, rc, field, "no such %s", what);
+    else if (rc != 0)
+        rc = identity_fail_storage(call, rc);
+    if (rc != 0) {
+        codec_free(&cur->base);
+        return rc;
+    }
+    *sess = cur;
+    return 0;
+}
+
 int identity_session_revoke(svc_call_t *call, store_txn_t *txn, Espace__V1__StoredSession *s)
 {
     s->revoked = 1;
@@ -410,9 +436,8 @@ int identity_list_sessions(void *state, svc_call_t *call, const ProtobufCMessage
     (void)state;
     (void)msg;
     Espace__V1__StoredSession *cur = NULL;
-    size_t n = 0, k = 0;
-    ProtobufCMessage **loaded = NULL;
-    Espace__V1__SessionInfo *infos = NULL, **ptrs = NULL;
+    identity_records_t r;
+    size_t k = 0;
     int64_t now = svc_now_ms(call);
     int rc = identity_require_session(call, txn, &cur, NULL);
     if (rc != 0)
@@ -420,17 +445,12 @@ int identity_list_sessions(void *state, svc_call_t *call, const ProtobufCMessage
 
     rc = identity_db_owner_records(txn, IDENTITY_T_OWNER_SESSIONS, IDENTITY_T_SESSIONS,
                                    &espace__v1__stored_session__descriptor, cur->kind,
-                                   cur->principal, &loaded, &n);
+                                   cur->principal, sizeof(Espace__V1__SessionInfo), &r);
     if (rc != 0)
-        goto internal;
-    infos = calloc(n ? n : 1, sizeof *infos);
-    ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    if (!infos || !ptrs) {
-        rc = ES_RESOURCE_EXHAUSTED;
-        goto internal;
-    }
-    for (size_t i = 0; i < n; i++) {
-        Espace__V1__StoredSession *s = (Espace__V1__StoredSession *)loaded[i];
+        goto cleanup;
+    Espace__V1__SessionInfo *infos = r.items, **ptrs = r.ptrs;
+    for (size_t i = 0; i < r.n; i++) {
+        Espace__V1__StoredSession *s = (Espace__V1__StoredSession *)r.loaded[i];
         if (!s || s->revoked || now >= s->expires_ms)
             continue;
         Espace__V1__SessionInfo *si = &infos[k];
@@ -447,17 +467,10 @@ int identity_list_sessions(void *state, svc_call_t *call, const ProtobufCMessage
     rep.n_sessions = k;
     rep.sessions = ptrs;
     rc = svc_reply(call, &rep.base);
-    if (rc != 0)
-        goto internal;
-    goto cleanup;
-internal:
-    rc = identity_fail_storage(call, rc);
+    identity_db_records_free(&r);
 cleanup:
-    identity_db_records_free(loaded, n);
-    free(infos);
-    free(ptrs);
     codec_free(&cur->base);
-    return rc;
+    return rc != 0 ? identity_fail_storage(call, rc) : 0;
 }
 
 int identity_revoke_session(void *state, svc_call_t *call, const ProtobufCMessage *msg,
@@ -467,23 +480,13 @@ int identity_revoke_session(void *state, svc_call_t *call, const ProtobufCMessag
     const Espace__V1__RevokeSessionRequest *req = (const Espace__V1__RevokeSessionRequest *)msg;
     Espace__V1__StoredSession *cur = NULL;
     ProtobufCMessage *m = NULL;
-    identity_err_t err;
-    int rc = identity_require_session(call, txn, &cur, NULL);
+    int rc = identity_require_owned(call, txn, &req->session_id, "session_id", "session",
+                                    IDENTITY_T_SESSIONS, &espace__v1__stored_session__descriptor,
+                                    &cur, &m);
     if (rc != 0)
         return rc;
-    if (identity_id_check(&req->session_id, "session_id", &err) != 0) {
-        rc = identity_fail(call, &err);
-        goto cleanup;
-    }
-    rc = identity_db_load(txn, IDENTITY_T_SESSIONS, req->session_id.data, ID_BYTES,
-                          &espace__v1__stored_session__descriptor, &m);
     Espace__V1__StoredSession *s = (Espace__V1__StoredSession *)m;
-    if (rc == ES_NOT_FOUND || (rc == 0 && (s->kind != cur->kind ||
-                                           strcmp(s->principal, cur->principal) != 0))) {
-        rc = svc_fail(call, ES_NOT_FOUND, "session_id", "no such session");
-        goto cleanup;
-    }
-    if (rc != 0 || (!s->revoked && (rc = identity_session_revoke(call, txn, s)) != 0)) {
+    if (!s->revoked && (rc = identity_session_revoke(call, txn, s)) != 0) {
         rc = identity_fail_storage(call, rc);
         goto cleanup;
     }

@@ -1,6 +1,9 @@
 /* harness.c - the test harness of harness.h. */
 #include "test/harness/harness.h"
 
+#include <sodium.h>
+
+#include "bus/codec.h"
 #include "proto/names.h"
 
 void h_sleep_ms(int ms)
@@ -37,38 +40,67 @@ int h_wait_byte(int fd, int ms)
     return read(fd, &b, 1) == 1 ? 0 : -1;
 }
 
-int h_mkdtemp(char dir[64], const char *prefix)
-{
-    snprintf(dir, 64, "/tmp/%sXXXXXX", prefix);
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-int h_rmtree(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cleanup of %s failed\n", dir);
-        return -1;
-    }
-    return 0;
-}
-
 unsigned h_hb(const harness_t *h)
 {
     return h->hb ? h->hb : H_HB;
 }
 
+/* ---- threads run with a stop pipe and a ready pipe (broker, services) ---- */
+
+static int h_thread_pipes(h_thread_t *t)
+{
+    if (pipe(t->stop) != 0)
+        return -1;
+    if (pipe(t->ready) != 0) {
+        close(t->stop[0]);
+        close(t->stop[1]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Start fn(arg) on t and wait (10 s at most) for its ready byte. 0, or -1
+ * (said on stderr with name) if it did not come or fn already returned an
+ * error. */
+static int h_thread_start(h_thread_t *t, void *(*fn)(void *), void *arg, const char *name)
+{
+    t->rc = 0;
+    if (pthread_create(&t->th, NULL, fn, arg) != 0)
+        return -1;
+    t->running = 1;
+    if (h_wait_byte(t->ready[0], 10000) != 0 || t->rc != 0) {
+        fprintf(stderr, "%s did not start (rc=%d)\n", name, t->rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* Ask t to stop, join it and close its pipes. Its rc (0 if not running). */
+static int h_thread_stop(h_thread_t *t)
+{
+    if (!t->running)
+        return 0;
+    if (write(t->stop[1], "x", 1) != 1)
+        abort();
+    pthread_join(t->th, NULL);
+    t->running = 0;
+    for (int i = 0; i < 2; i++) {
+        close(t->stop[i]);
+        close(t->ready[i]);
+    }
+    return t->rc;
+}
+
 static void *h_broker_main(void *arg)
 {
     harness_t *h = arg;
-    h->rc = broker_run(&h->o);
+    h->run.rc = broker_run(&h->o);
     return NULL;
 }
 
 int h_broker_start(harness_t *h)
 {
-    if (pipe(h->stop) != 0 || pipe(h->ready) != 0)
+    if (h_thread_pipes(&h->run) != 0)
         return -1;
     const char *session = h->o.session_service; /* a test may name another */
     memset(&h->o, 0, sizeof(h->o));
@@ -83,33 +115,15 @@ int h_broker_start(harness_t *h)
         h->o.sub_tcp = h->sub_tcp;
     }
     h->o.heartbeat_ms = h_hb(h);
-    h->o.stop_fd = h->stop[0];
-    h->o.ready_fd = h->ready[1];
+    h->o.stop_fd = h->run.stop[0];
+    h->o.ready_fd = h->run.ready[1];
     h->o.no_sync = 1;
-    h->rc = 0;
-    if (pthread_create(&h->th, NULL, h_broker_main, h) != 0)
-        return -1;
-    h->running = 1;
-    if (h_wait_byte(h->ready[0], 10000) != 0 || h->rc != 0) {
-        fprintf(stderr, "broker did not start (rc=%d)\n", h->rc);
-        return -1;
-    }
-    return 0;
+    return h_thread_start(&h->run, h_broker_main, h, "broker");
 }
 
 int h_broker_stop(harness_t *h)
 {
-    if (!h->running)
-        return 0;
-    if (write(h->stop[1], "x", 1) != 1)
-        abort();
-    pthread_join(h->th, NULL);
-    h->running = 0;
-    close(h->stop[0]);
-    close(h->stop[1]);
-    close(h->ready[0]);
-    close(h->ready[1]);
-    return h->rc;
+    return h_thread_stop(&h->run);
 }
 
 int h_broker_store_open(const harness_t *h, store_t **out)
@@ -188,6 +202,69 @@ bus_conn_t h_ipc(const char *endpoint)
     return c;
 }
 
+int h_peer_add(harness_t *h, h_peer_t *p, int role, const char *name)
+{
+    crypto_box_keypair(p->pub, p->sec);
+    return h_key_add(h, p->pub, role, name);
+}
+
+int h_tcp_start(harness_t *h)
+{
+    return h_broker_start(h) == 0 && h_server_key(h) == 0 ? 0 : -1;
+}
+
+bus_conn_t h_tcp(const harness_t *h, const char *endpoint, const h_peer_t *p)
+{
+    bus_conn_t c = h_ipc(endpoint);
+    c.server_key = h->server_key;
+    c.public_key = p->pub;
+    c.secret_key = p->sec;
+    return c;
+}
+
+int h_event_has(const char *t, const Espace__V1__Event *ev, const char *topic, int64_t mark)
+{
+    int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
+    Espace__V1__Period *p = NULL;
+    if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len, 0,
+                           (ProtobufCMessage **)&p, NULL) == 0) {
+        ok = p->start_ms == mark;
+        codec_free(&p->base);
+    }
+    return ok;
+}
+
+int h_recv_sub(void *sub, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+               Espace__V1__Event **event)
+{
+    return bus_sub_recv(sub, timeout_ms, topic, event);
+}
+
+int h_recv_client(void *client, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                  Espace__V1__Event **event)
+{
+    return bus_client_recv_event(client, timeout_ms, topic, event);
+}
+
+int h_publish_until(bus_pub_t *pub, const char *topic, int64_t mark, h_recv_fn recv, void *from)
+{
+    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
+    body.start_ms = mark;
+    for (int i = 0; i < 40; i++) {
+        if (bus_publish(pub, topic, &body.base) != 0)
+            return 0;
+        char t[BUS_MAX_TOPIC + 1];
+        Espace__V1__Event *ev = NULL;
+        while (recv(from, 50, t, &ev) == 0) {
+            int ok = h_event_has(t, ev, topic, mark);
+            codec_free(&ev->base);
+            if (ok)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int h_client(harness_t *h, bus_client_t **out)
 {
     bus_conn_t c = h_ipc(h->req_ipc);
@@ -228,7 +305,7 @@ int h_call_served(bus_client_t *c, const char *service, const char *method,
 static void *h_svc_main(void *arg)
 {
     h_svc_t *s = arg;
-    s->rc = svc_run(s->def, &s->o);
+    s->run.rc = svc_run(s->def, &s->o);
     return NULL;
 }
 
@@ -236,43 +313,21 @@ int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def)
 {
     memset(s, 0, sizeof(*s));
     s->def = def;
-    if (pipe(s->stop) != 0)
+    if (h_thread_pipes(&s->run) != 0)
         return -1;
-    if (pipe(s->ready) != 0) {
-        close(s->stop[0]);
-        close(s->stop[1]);
-        return -1;
-    }
     s->o.data_dir = h->dir;
     s->o.bus.endpoint = h->req_ipc;
     s->o.bus.heartbeat_ms = h_hb(h);
     s->o.pub.endpoint = h->pub_ipc;
-    s->o.stop_fd = s->stop[0];
-    s->o.ready_fd = s->ready[1];
+    s->o.stop_fd = s->run.stop[0];
+    s->o.ready_fd = s->run.ready[1];
     s->o.no_sync = 1;
-    if (pthread_create(&s->th, NULL, h_svc_main, s) != 0)
-        return -1;
-    s->running = 1;
-    if (h_wait_byte(s->ready[0], 10000) != 0) {
-        fprintf(stderr, "%s did not start (rc=%d)\n", def->name, s->rc);
-        return -1;
-    }
-    return 0;
+    return h_thread_start(&s->run, h_svc_main, s, def->name);
 }
 
 int h_svc_stop(h_svc_t *s)
 {
-    if (!s->running)
-        return 0;
-    if (write(s->stop[1], "x", 1) != 1)
-        abort();
-    pthread_join(s->th, NULL);
-    s->running = 0;
-    for (int i = 0; i < 2; i++) {
-        close(s->stop[i]);
-        close(s->ready[i]);
-    }
-    return s->rc;
+    return h_thread_stop(&s->run);
 }
 
 void tw_answer(bus_worker_t *w, tworker_t *t, bus_request_t *r)
@@ -313,26 +368,41 @@ void tw_answer(bus_worker_t *w, tworker_t *t, bus_request_t *r)
     }
 }
 
-static void *tw_main(void *arg)
+/* The worker of t on its service (t->started 1), or NULL (t->started -1). */
+static bus_worker_t *tw_open(tworker_t *t)
 {
-    tworker_t *t = arg;
     bus_worker_t *w = NULL;
     if (bus_worker_new(t->ctx, &t->conn, t->service, t->capacity, &w) != 0) {
         t->started = -1;
         return NULL;
     }
     t->started = 1;
+    return w;
+}
+
+/* Note registration, keep the heartbeat, wait up to 10 ms for requests. */
+static void tw_wait(tworker_t *t, bus_worker_t *w)
+{
+    if (!t->registered && bus_worker_registered(w))
+        t->registered = 1;
+    int wait = bus_worker_tick(w);
+    if (wait > 10)
+        wait = 10;
+    zmq_pollitem_t it = {bus_worker_socket(w), 0, ZMQ_POLLIN, 0};
+    zmq_poll(&it, 1, wait);
+}
+
+static void *tw_main(void *arg)
+{
+    tworker_t *t = arg;
+    bus_worker_t *w = tw_open(t);
+    if (!w)
+        return NULL;
     bus_request_t late[TW_LATE_MAX];
     int64_t late_at[TW_LATE_MAX];
     int nlate = 0;
     while (!t->stop) {
-        if (!t->registered && bus_worker_registered(w))
-            t->registered = 1;
-        int wait = bus_worker_tick(w);
-        if (wait > 10)
-            wait = 10;
-        zmq_pollitem_t it = {bus_worker_socket(w), 0, ZMQ_POLLIN, 0};
-        zmq_poll(&it, 1, wait);
+        tw_wait(t, w);
         bus_request_t r;
         while (bus_worker_recv(w, &r) == 0) {
             t->handled++;
@@ -376,21 +446,33 @@ int tw_wait_registered(tworker_t *t, int ms)
     return t->registered ? 0 : -1;
 }
 
-int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
-                           uint32_t capacity, int freeze)
+static void tw_init(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
+                    uint32_t capacity)
 {
     memset(t, 0, sizeof(*t));
     t->ctx = ctx;
     t->conn = conn;
     t->service = service;
     t->capacity = capacity;
-    t->freeze = freeze;
-    memset(t->session_id, 0x11, sizeof(t->session_id));
-    if (pthread_create(&t->th, NULL, tw_main, t) != 0)
+}
+
+/* Run fn on t and wait (1 s at most) until its worker is up. 0 or -1. */
+static int tw_launch(tworker_t *t, void *(*fn)(void *))
+{
+    if (pthread_create(&t->th, NULL, fn, t) != 0)
         return -1;
     for (int i = 0; i < 500 && t->started == 0; i++)
         h_sleep_ms(2);
     return t->started == 1 ? 0 : -1;
+}
+
+int tw_start(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
+                           uint32_t capacity, int freeze)
+{
+    tw_init(t, ctx, conn, service, capacity);
+    t->freeze = freeze;
+    memset(t->session_id, 0x11, sizeof(t->session_id));
+    return tw_launch(t, tw_main);
 }
 
 void tw_stop(tworker_t *t)
@@ -402,20 +484,11 @@ void tw_stop(tworker_t *t)
 static void *tw_mute_main(void *arg)
 {
     tworker_t *t = arg;
-    bus_worker_t *w = NULL;
-    if (bus_worker_new(t->ctx, &t->conn, t->service, t->capacity, &w) != 0) {
-        t->started = -1;
+    bus_worker_t *w = tw_open(t);
+    if (!w)
         return NULL;
-    }
-    t->started = 1;
     while (!t->stop) {
-        if (!t->registered && bus_worker_registered(w))
-            t->registered = 1;
-        int wait = bus_worker_tick(w);
-        if (wait > 10)
-            wait = 10;
-        zmq_pollitem_t it = {bus_worker_socket(w), 0, ZMQ_POLLIN, 0};
-        zmq_poll(&it, 1, wait);
+        tw_wait(t, w);
         bus_request_t r;
         while (bus_worker_recv(w, &r) == 0) {
             t->handled++;
@@ -429,16 +502,8 @@ static void *tw_mute_main(void *arg)
 int tw_start_mute(tworker_t *t, void *ctx, bus_conn_t conn, const char *service,
                   uint32_t capacity)
 {
-    memset(t, 0, sizeof(*t));
-    t->ctx = ctx;
-    t->conn = conn;
-    t->service = service;
-    t->capacity = capacity;
-    if (pthread_create(&t->th, NULL, tw_mute_main, t) != 0)
-        return -1;
-    for (int i = 0; i < 500 && t->started == 0; i++)
-        h_sleep_ms(2);
-    return t->started == 1 ? 0 : -1;
+    tw_init(t, ctx, conn, service, capacity);
+    return tw_launch(t, tw_mute_main);
 }
 
 void *h_raw_dealer(harness_t *h, const char *endpoint, const uint8_t *pub,

@@ -36,8 +36,19 @@
 #include "runtime/service.h"
 #include "proto/status.h"
 #include "storage/store.h"
+#include "test/harness/tmpdir.h"
 
 #define H_HB 100 /* heartbeat of tests, ms */
+
+/* A thread of the harness (the broker, a service): it ends when a byte
+ * comes on stop[0] and writes one on ready[1] once up. */
+typedef struct h_thread {
+    pthread_t th;
+    int stop[2];
+    int ready[2];
+    int running;
+    int rc; /* what its main returned (0 while it runs) */
+} h_thread_t;
 
 typedef struct harness {
     char dir[64];
@@ -45,12 +56,8 @@ typedef struct harness {
     char req_tcp[64], pub_tcp[64], sub_tcp[64];
     char server_key[BUS_KEY_Z85];
     int tcp;
-    int stop[2];
-    int ready[2];
     broker_opts_t o;
-    pthread_t th;
-    int running;
-    int rc;
+    h_thread_t run; /* the broker's thread */
     unsigned hb; /* heartbeat of the broker and services, ms; 0 = H_HB */
     void *ctx;   /* the test's context */
 } harness_t;
@@ -61,12 +68,6 @@ int h_free_port(void);
 
 /* Wait (at most ms) for one byte on fd and read it. 0 or -1. */
 int h_wait_byte(int fd, int ms);
-
-/* A fresh folder /tmp/<prefix>XXXXXX in dir. 0 or -1. */
-int h_mkdtemp(char dir[64], const char *prefix);
-
-/* rm -rf dir. 0 or -1. */
-int h_rmtree(const char *dir);
 
 unsigned h_hb(const harness_t *h);
 
@@ -97,6 +98,41 @@ int h_teardown(harness_t *h);
 
 bus_conn_t h_ipc(const char *endpoint);
 
+/* ---- CURVE peers on the broker's tcp endpoints (h_setup(h, 1)) ---- */
+
+typedef struct h_peer {
+    uint8_t pub[32], sec[32];
+} h_peer_t;
+
+/* A fresh keypair into p, registered with role and name (h_key_add: the
+ * broker must not be running). 0 or -1. */
+int h_peer_add(harness_t *h, h_peer_t *p, int role, const char *name);
+
+/* Start the broker (peers added) and read its server key. 0 or -1. */
+int h_tcp_start(harness_t *h);
+
+/* A CURVE connection as p to one of the broker's tcp endpoints (req_tcp,
+ * pub_tcp, sub_tcp); borrows h's server key and p's keys. */
+bus_conn_t h_tcp(const harness_t *h, const char *endpoint, const h_peer_t *p);
+
+/* 1 if the event ev, received on topic t, is on `topic` and carries a
+ * Period starting at mark (the tests' event body). */
+int h_event_has(const char *t, const Espace__V1__Event *ev, const char *topic, int64_t mark);
+
+/* How h_publish_until receives: bus_sub_recv or bus_client_recv_event on
+ * `from` (h_recv_sub, h_recv_client). */
+typedef int (*h_recv_fn)(void *from, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                         Espace__V1__Event **event);
+int h_recv_sub(void *sub, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+               Espace__V1__Event **event);
+int h_recv_client(void *client, int timeout_ms, char topic[BUS_MAX_TOPIC + 1],
+                  Espace__V1__Event **event);
+
+/* Publish (topic, a Period starting at mark) on pub until recv on `from`
+ * gets it (h_event_has), up to ~2 s; other events are skipped. 1 if it
+ * came, 0 if not or if publishing failed. */
+int h_publish_until(bus_pub_t *pub, const char *topic, int64_t mark, h_recv_fn recv, void *from);
+
 /* A local client on the broker's ipc request endpoint (it may stamp its
  * own Caller on each call; see h_caller). Caller destroys it. */
 int h_client(harness_t *h, bus_client_t **out);
@@ -122,11 +158,7 @@ int h_call_served(bus_client_t *c, const char *service, const char *method,
 typedef struct h_svc {
     const svc_def_t *def;
     svc_opts_t o;
-    int stop[2];
-    int ready[2];
-    pthread_t th;
-    int running;
-    int rc;
+    h_thread_t run; /* the service's thread */
 } h_svc_t;
 
 /* Start `def` in a thread on h's broker (data under h->dir, events to the

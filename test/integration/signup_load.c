@@ -87,16 +87,24 @@ static int s_connect(void *ctx, int argc, char **argv, int key_arg, const char *
     return bus_client_new(ctx, &c, out);
 }
 
+/* The sign-up of the load: Camille Durand, born 1985-04-12, with INS ins
+ * (borrowed). */
+static void s_signup(Espace__V1__SignUpPatientRequest *r, const char *ins)
+{
+    static char *first[1] = {"Camille"};
+    espace__v1__sign_up_patient_request__init(r);
+    r->ins = (char *)ins;
+    r->birth_names = "Durand";
+    r->first_names = first;
+    r->n_first_names = 1;
+    r->birth_date = "1985-04-12";
+    r->password = "correct horse battery staple";
+}
+
 static int s_send(bus_client_t *cl, const char *ins, uint64_t *id)
 {
-    Espace__V1__SignUpPatientRequest r = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
-    char *first[1] = {"Camille"};
-    r.ins = (char *)ins;
-    r.birth_names = "Durand";
-    r.first_names = first;
-    r.n_first_names = 1;
-    r.birth_date = "1985-04-12";
-    r.password = "correct horse battery staple";
+    Espace__V1__SignUpPatientRequest r;
+    s_signup(&r, ins);
     return bus_client_send(cl, "identity", "SignUpPatient", &r.base, TIMEOUT_MS, NULL, id);
 }
 
@@ -183,14 +191,8 @@ static int s_verify(bus_client_t *cl, const char *acked_path)
         line[strcspn(line, "\n")] = 0;
         if (!line[0])
             continue;
-        Espace__V1__SignUpPatientRequest r = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
-        char *first[1] = {"Camille"};
-        r.ins = line;
-        r.birth_names = "Durand";
-        r.first_names = first;
-        r.n_first_names = 1;
-        r.birth_date = "1985-04-12";
-        r.password = "correct horse battery staple";
+        Espace__V1__SignUpPatientRequest r;
+        s_signup(&r, line);
         int rc = bus_call(cl, "identity", "SignUpPatient", &r.base, NULL, TIMEOUT_MS, NULL, NULL,
                           NULL);
         checked++;
@@ -229,14 +231,8 @@ static int s_failed(const char *what, const espace_error_t *err)
 
 static int s_one(const char *endpoint, const char *ins)
 {
-    Espace__V1__SignUpPatientRequest r = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
-    char *first[1] = {"Camille"};
-    r.ins = (char *)ins;
-    r.birth_names = "Durand";
-    r.first_names = first;
-    r.n_first_names = 1;
-    r.birth_date = "1985-04-12";
-    r.password = "correct horse battery staple";
+    Espace__V1__SignUpPatientRequest r;
+    s_signup(&r, ins);
     espace_t *e = s_open(endpoint, NULL);
     espace_error_t err;
     Espace__V1__SignUpPatientReply *rep = NULL;
@@ -282,18 +278,30 @@ close:
     return rc;
 }
 
+/* A connection as patient_id for a command on the object `hex` (its id into
+ * id): NULL and *rc 2 (bad id) or 1 (cannot open), both printed. */
+static espace_t *s_open_on(const char *endpoint, const char *patient_id, const char *hex,
+                           uint8_t id[ID_BYTES], int *rc)
+{
+    if (id_parse(hex, id) < 0) {
+        fprintf(stderr, "not a 32-hex id: %s\n", hex);
+        *rc = 2;
+        return NULL;
+    }
+    espace_t *e = s_open(endpoint, patient_id);
+    *rc = e ? 0 : 1;
+    return e;
+}
+
 static int s_revoke(const char *endpoint, const char *patient_id, const char *grant_hex)
 {
     uint8_t id[ID_BYTES];
     espace_error_t err;
-    if (id_parse(grant_hex, id) < 0) {
-        fprintf(stderr, "not a 32-hex id: %s\n", grant_hex);
-        return 2;
-    }
-    espace_t *e = s_open(endpoint, patient_id);
+    int rc;
+    espace_t *e = s_open_on(endpoint, patient_id, grant_hex, id, &rc);
     if (!e)
-        return 1;
-    int rc = espace_consent_revoke_grant(e, id, NULL, &err) < 0 ? s_failed("revoke", &err) : 0;
+        return rc;
+    rc = espace_consent_revoke_grant(e, id, NULL, &err) < 0 ? s_failed("revoke", &err) : 0;
     if (rc == 0)
         printf("revoked %s\n", grant_hex);
     espace_close(&e);
@@ -306,14 +314,10 @@ static int s_cancel(const char *endpoint, const char *patient_id, const char *ev
     uint8_t id[ID_BYTES];
     espace_error_t err;
     Espace__V1__AgendaCancelReply *rep = NULL;
-    if (id_parse(event_hex, id) < 0) {
-        fprintf(stderr, "not a 32-hex id: %s\n", event_hex);
-        return 2;
-    }
-    espace_t *e = s_open(endpoint, patient_id);
+    int rc;
+    espace_t *e = s_open_on(endpoint, patient_id, event_hex, id, &rc);
     if (!e)
-        return 1;
-    int rc = 1;
+        return rc;
     if (espace_agenda_cancel(e, NULL, id, reason, 0, &rep, &err) < 0) {
         rc = s_failed("cancel", &err);
         goto close;

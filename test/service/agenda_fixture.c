@@ -1,5 +1,6 @@
 /* agenda_fixture.c - the agenda scenarios' fixture (agenda_fixture.h). */
 #include "test/service/agenda_fixture.h"
+#include "test/service/consent_requests.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -292,12 +293,8 @@ int ag_grant(const char *pid, int gkind, const char *grantee, int read, int writ
         sp[n] = &s[n];
         n++;
     }
-    Espace__V1__GrantRequest req = ESPACE__V1__GRANT_REQUEST__INIT;
-    req.grantee_kind = (Espace__V1__GranteeKind)gkind;
-    req.grantee_id = (char *)grantee;
-    req.scopes = sp;
-    req.n_scopes = n;
-    req.purpose = ESPACE__V1__PURPOSE__PURPOSE_SOINS;
+    Espace__V1__GrantRequest req;
+    cr_grant(&req, gkind, grantee, sp, n, NULL);
     bus_reply_t r;
     memset(&r, 0, sizeof r);
     ProtobufCMessage *rep = NULL;
@@ -313,9 +310,8 @@ int ag_grant(const char *pid, int gkind, const char *grantee, int read, int writ
 
 int ag_revoke(const char *pid, const uint8_t id[16])
 {
-    Espace__V1__RevokeGrantRequest req = ESPACE__V1__REVOKE_GRANT_REQUEST__INIT;
-    req.grant_id.data = (uint8_t *)id;
-    req.grant_id.len = 16;
+    Espace__V1__RevokeGrantRequest req;
+    cr_revoke(&req, id);
     return ag_call_svc(SERVICE_CONSENT, K_PATIENT, pid, "RevokeGrant", &req.base,
                        &espace__v1__revoke_grant_reply__descriptor, NULL, NULL);
 }
@@ -330,26 +326,18 @@ void ag_add_app(const char *id)
     s[0].action = ESPACE__V1__ACTION__ACTION_READ;
     s[1].action = ESPACE__V1__ACTION__ACTION_WRITE;
     Espace__V1__Purpose purposes[1] = {ESPACE__V1__PURPOSE__PURPOSE_SOINS};
-    uint8_t key[32];
-    memset(key, 9, sizeof key);
-    Espace__V1__App a = ESPACE__V1__APP__INIT;
-    a.id = (char *)id;
-    a.name = "Prise de RDV";
-    a.publisher = "RDV SAS";
-    a.description_fr = "Prise de rendez-vous en ligne.";
-    a.purposes = purposes;
-    a.n_purposes = 1;
-    a.scopes = sp;
-    a.n_scopes = 2;
-    a.curve_public_key.data = key;
-    a.curve_public_key.len = 32;
-    a.terms_url = "https://example.fr/cgu";
-    a.privacy_url = "https://example.fr/privacy";
-    Espace__V1__AddAppRequest req = ESPACE__V1__ADD_APP_REQUEST__INIT;
-    req.app = &a;
+    cr_app_t a;
+    cr_app_init(&a, id, 9);
+    a.app.name = "Prise de RDV";
+    a.app.publisher = "RDV SAS";
+    a.app.description_fr = "Prise de rendez-vous en ligne.";
+    a.app.purposes = purposes;
+    a.app.n_purposes = 1;
+    a.app.scopes = sp;
+    a.app.n_scopes = 2;
     bus_reply_t r;
     memset(&r, 0, sizeof r);
-    int rc = ag_call_svc(SERVICE_CONSENT, K_OP, "", "AddApp", &req.base,
+    int rc = ag_call_svc(SERVICE_CONSENT, K_OP, "", "AddApp", &a.req.base,
                         &espace__v1__add_app_reply__descriptor, NULL, &r);
     if (rc != 0)
         fprintf(stderr, "AddApp: %s %s %s\n", es_status_name(rc), r.field, r.message);

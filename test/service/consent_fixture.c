@@ -1,5 +1,6 @@
 /* consent_fixture.c - see consent_fixture.h. */
 #include "test/service/consent_fixture.h"
+#include "test/service/consent_requests.h"
 
 /* ---------------------------------------------------------------- fixture */
 
@@ -113,27 +114,19 @@ void cf_add_app(const char *id)
     cf_all_scopes(&ss);
     Espace__V1__Purpose purposes[2] = {ESPACE__V1__PURPOSE__PURPOSE_SOINS,
                                        ESPACE__V1__PURPOSE__PURPOSE_PREVENTION};
-    uint8_t key[32];
-    memset(key, 7, sizeof key);
-    Espace__V1__App a = ESPACE__V1__APP__INIT;
-    a.id = (char *)id;
-    a.name = "Suivi tension";
-    a.publisher = "Éditeur SAS";
-    a.description_fr = "Application de suivi de la tension artérielle.";
-    a.purposes = purposes;
-    a.n_purposes = 2;
-    a.scopes = ss.p;
-    a.n_scopes = ss.n;
-    a.hds = 1;
-    a.curve_public_key.data = key;
-    a.curve_public_key.len = 32;
-    a.terms_url = "https://example.fr/cgu";
-    a.privacy_url = "https://example.fr/privacy";
-    Espace__V1__AddAppRequest req = ESPACE__V1__ADD_APP_REQUEST__INIT;
-    req.app = &a;
+    cr_app_t a;
+    cr_app_init(&a, id, 7);
+    a.app.name = "Suivi tension";
+    a.app.publisher = "Éditeur SAS";
+    a.app.description_fr = "Application de suivi de la tension artérielle.";
+    a.app.purposes = purposes;
+    a.app.n_purposes = 2;
+    a.app.scopes = ss.p;
+    a.app.n_scopes = ss.n;
+    a.app.hds = 1;
     ProtobufCMessage *rep = NULL;
     bus_reply_t r;
-    int rc = cf_call(K_OP, "", "AddApp", &req.base, &espace__v1__add_app_reply__descriptor, &rep,
+    int rc = cf_call(K_OP, "", "AddApp", &a.req.base, &espace__v1__add_app_reply__descriptor, &rep,
                     &r);
     if (rc != 0)
         fprintf(stderr, "AddApp %s: %s %s %s\n", id, es_status_name(rc), r.field, r.message);
@@ -147,13 +140,8 @@ int cf_grant(const char *pid, int gkind, const char *grantee, scopes_t *ss, int6
 {
     Espace__V1__Period period = ESPACE__V1__PERIOD__INIT;
     period.end_ms = end_ms;
-    Espace__V1__GrantRequest req = ESPACE__V1__GRANT_REQUEST__INIT;
-    req.grantee_kind = (Espace__V1__GranteeKind)gkind;
-    req.grantee_id = (char *)grantee;
-    req.scopes = ss->p;
-    req.n_scopes = ss->n;
-    req.purpose = ESPACE__V1__PURPOSE__PURPOSE_SOINS;
-    req.period = &period;
+    Espace__V1__GrantRequest req;
+    cr_grant(&req, gkind, grantee, ss->p, ss->n, &period);
     ProtobufCMessage *rep = NULL;
     int rc = cf_call(K_PATIENT, pid, "Grant", &req.base, &espace__v1__grant_reply__descriptor, &rep,
                     r);
@@ -171,9 +159,8 @@ int cf_grant(const char *pid, int gkind, const char *grantee, scopes_t *ss, int6
 
 void cf_revoke(const char *pid, const uint8_t gid[16])
 {
-    Espace__V1__RevokeGrantRequest req = ESPACE__V1__REVOKE_GRANT_REQUEST__INIT;
-    req.grant_id.data = (uint8_t *)gid;
-    req.grant_id.len = 16;
+    Espace__V1__RevokeGrantRequest req;
+    cr_revoke(&req, gid);
     ProtobufCMessage *rep = NULL;
     assert_int_equal(cf_call(K_PATIENT, pid, "RevokeGrant", &req.base,
                             &espace__v1__revoke_grant_reply__descriptor, &rep, NULL),

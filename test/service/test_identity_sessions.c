@@ -23,6 +23,18 @@
 #include "services/identity/identity_int.h"
 #include "test/service/identity_fixture.h"
 
+/* ListSessions on session client c (it must succeed); caller frees. */
+static Espace__V1__ListSessionsReply *s_list_sessions(bus_client_t *c, bus_reply_t *r)
+{
+    Espace__V1__ListSessionsRequest req = ESPACE__V1__LIST_SESSIONS_REQUEST__INIT;
+    Espace__V1__ListSessionsReply *rep = NULL;
+    assert_int_equal(idf_call(c, "ListSessions", &req.base,
+                              &espace__v1__list_sessions_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&rep, r),
+                     0);
+    return rep;
+}
+
 static void test_lock_schedule(void **state)
 {
     (void)state;
@@ -101,12 +113,7 @@ static void test_login_and_authenticate(void **state)
     assert_memory_not_equal(rep2->session_id.data, rep->session_id.data, 16);
 
     /* ListSessions: both, the first one current */
-    Espace__V1__ListSessionsRequest lreq = ESPACE__V1__LIST_SESSIONS_REQUEST__INIT;
-    Espace__V1__ListSessionsReply *lrep = NULL;
-    assert_int_equal(idf_call(c, "ListSessions", &lreq.base,
-                              &espace__v1__list_sessions_reply__descriptor, NULL,
-                              (ProtobufCMessage **)&lrep, &r),
-                     0);
+    Espace__V1__ListSessionsReply *lrep = s_list_sessions(c, &r);
     assert_int_equal(lrep->n_sessions, 2);
     int current = 0;
     for (size_t i = 0; i < lrep->n_sessions; i++) {
@@ -243,12 +250,7 @@ static void test_sessions_per_device_capped(void **state)
     assert_int_equal(idf_authenticate(first->token, NULL), ES_UNAUTHENTICATED);
     assert_int_equal(idf_authenticate(last->token, NULL), 0);
     bus_client_t *c = idf_session_client(last->token);
-    Espace__V1__ListSessionsRequest lreq = ESPACE__V1__LIST_SESSIONS_REQUEST__INIT;
-    Espace__V1__ListSessionsReply *lrep = NULL;
-    assert_int_equal(idf_call(c, "ListSessions", &lreq.base,
-                              &espace__v1__list_sessions_reply__descriptor, NULL,
-                              (ProtobufCMessage **)&lrep, &r),
-                     0);
+    Espace__V1__ListSessionsReply *lrep = s_list_sessions(c, &r);
     assert_int_equal(lrep->n_sessions, IDENTITY_MAX_DEVICE_SESSIONS);
     codec_free(&lrep->base);
     bus_client_destroy(&c);

@@ -40,23 +40,18 @@ export function nextId(prefix) {
 }
 
 /**
- * A labelled form field: label, optional hint, input, error slot, wired
- * with aria-describedby. Returns { wrap, input, setError(msg), setOk(msg) }.
+ * A labelled form control (input, select, textarea with an id): label,
+ * optional hint, the control, an error slot, wired with aria-describedby.
+ * Returns { wrap, input, setError(msg), setOk(msg) }.
  */
-export function field({ label, name, type = 'text', hint, autocomplete, required = true, inputmode, maxLength }) {
-  const id = nextId(name);
-  const hintId = `${id}-hint`;
-  const msgId = `${id}-msg`;
-  const input = h('input', {
-    id, name, type, autocomplete, inputMode: inputmode, maxLength,
-    required, 'aria-describedby': hint ? `${hintId} ${msgId}` : msgId,
-  });
-  const msg = h('p', { id: msgId, className: 'field-msg' });
+export function labelled(label, input, hint) {
+  const hintId = hint ? `${input.id}-hint` : null;
+  const msg = h('p', { id: `${input.id}-msg`, className: 'field-msg' });
+  input.setAttribute('aria-describedby', [hintId, msg.id].filter(Boolean).join(' '));
   const wrap = h('div', { className: 'field' },
-    h('label', { for: id }, label),
+    h('label', { for: input.id }, label),
     hint ? h('p', { id: hintId, className: 'hint' }, hint) : null,
-    input,
-    msg);
+    input, msg);
   return {
     wrap,
     input,
@@ -72,6 +67,14 @@ export function field({ label, name, type = 'text', hint, autocomplete, required
       input.removeAttribute('aria-invalid');
     },
   };
+}
+
+/** A labelled text input (labelled): { wrap, input, setError, setOk }. */
+export function field({ label, name, type = 'text', hint, autocomplete, required = true, inputmode, maxLength }) {
+  const input = h('input', {
+    id: nextId(name), name, type, autocomplete, inputMode: inputmode, maxLength, required,
+  });
+  return labelled(label, input, hint);
 }
 
 /** A message box; role "alert" for errors, "status" otherwise. */

@@ -15,73 +15,19 @@
 #include "bus/codec.h"
 #include "bus/frames.h"
 
-/* The peers' keys: a service (may publish and subscribe on tcp) and a
+/* The peers: a service (may publish and subscribe on tcp) and a
  * professional's software (may not). */
 typedef struct tkeys {
-    uint8_t pro_pub[32], pro_sec[32];
-    uint8_t svc_pub[32], svc_sec[32];
+    h_peer_t pro, svc;
 } tkeys_t;
-
-/* A CURVE connection to one of the broker's tcp endpoints. */
-static bus_conn_t s_tcp(harness_t *h, const char *endpoint, const uint8_t *pub,
-                        const uint8_t *sec)
-{
-    bus_conn_t c = h_ipc(endpoint);
-    c.server_key = h->server_key;
-    c.public_key = pub;
-    c.secret_key = sec;
-    return c;
-}
 
 /* Broker with tcp endpoints, the two keys registered. */
 static void s_tcp_setup(harness_t *h, tkeys_t *k)
 {
     assert_int_equal(h_setup(h, 1), 0);
-    crypto_box_keypair(k->pro_pub, k->pro_sec);
-    crypto_box_keypair(k->svc_pub, k->svc_sec);
-    assert_int_equal(h_key_add(h, k->pro_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"),
-                     0);
-    assert_int_equal(h_key_add(h, k->svc_pub, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
-    assert_int_equal(h_broker_start(h), 0);
-    assert_int_equal(h_server_key(h), 0);
-}
-
-/* 1 if the event ev, received on topic t, is on `topic` and carries a
- * Period starting at mark. */
-static int s_event_has(const char *t, const Espace__V1__Event *ev, const char *topic,
-                       int64_t mark)
-{
-    int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
-    Espace__V1__Period *p = NULL;
-    if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len, 0,
-                           (ProtobufCMessage **)&p, NULL) == 0) {
-        ok = p->start_ms == mark;
-        codec_free(&p->base);
-    }
-    return ok;
-}
-
-/* Publish on pub until sub gets topic, up to ~2 s. 1 if received. */
-static int s_pubsub(bus_pub_t *pub, bus_sub_t *sub, const char *topic, int64_t mark)
-{
-    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
-    body.start_ms = mark;
-    for (int i = 0; i < 40; i++) {
-        if (bus_publish(pub, topic, &body.base) != 0)
-            return 0;
-        char t[BUS_MAX_TOPIC + 1];
-        Espace__V1__Event *ev = NULL;
-        while (bus_sub_recv(sub, 50, t, &ev) == 0) {
-            if (strcmp(t, topic) != 0) { /* an earlier event: skip */
-                codec_free(&ev->base);
-                continue;
-            }
-            int ok = s_event_has(t, ev, topic, mark);
-            codec_free(&ev->base);
-            return ok;
-        }
-    }
-    return 0;
+    assert_int_equal(h_peer_add(h, &k->pro, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"), 0);
+    assert_int_equal(h_peer_add(h, &k->svc, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
+    assert_int_equal(h_tcp_start(h), 0);
 }
 
 static void test_events(void **state)
@@ -96,28 +42,28 @@ static void test_events(void **state)
     assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
     assert_int_equal(bus_sub_new(h.ctx, &sc, &sub), 0);
     assert_int_equal(bus_subscribe(sub, "test."), 0);
-    assert_true(s_pubsub(pub, sub, "test.one", 7));
+    assert_true(h_publish_until(pub, "test.one", 7, h_recv_sub, sub));
     assert_int_equal(bus_publish(pub, "", NULL), ES_INVALID_ARGUMENT);
 
     /* tcp: a service subscriber gets events, a pro subscriber is refused */
-    bus_conn_t tsvc = s_tcp(&h, h.sub_tcp, k.svc_pub, k.svc_sec);
-    bus_conn_t tpro = s_tcp(&h, h.sub_tcp, k.pro_pub, k.pro_sec);
+    bus_conn_t tsvc = h_tcp(&h, h.sub_tcp, &k.svc);
+    bus_conn_t tpro = h_tcp(&h, h.sub_tcp, &k.pro);
     bus_sub_t *ssvc = NULL, *spro = NULL;
     assert_int_equal(bus_sub_new(h.ctx, &tsvc, &ssvc), 0);
     assert_int_equal(bus_sub_new(h.ctx, &tpro, &spro), 0);
     assert_int_equal(bus_subscribe(ssvc, ""), 0);
     assert_int_equal(bus_subscribe(spro, ""), 0);
-    assert_true(s_pubsub(pub, ssvc, "test.two", 8));
+    assert_true(h_publish_until(pub, "test.two", 8, h_recv_sub, ssvc));
     for (int i = 0; i < 5; i++)
         assert_int_equal(bus_publish(pub, "test.three", NULL), 0);
     char t[BUS_MAX_TOPIC + 1];
     Espace__V1__Event *ev = NULL;
     assert_int_equal(bus_sub_recv(spro, 300, t, &ev), ES_DEADLINE_EXCEEDED);
     /* a tcp service publisher reaches the ipc subscriber */
-    bus_conn_t tpub = s_tcp(&h, h.pub_tcp, k.svc_pub, k.svc_sec);
+    bus_conn_t tpub = h_tcp(&h, h.pub_tcp, &k.svc);
     bus_pub_t *pub2 = NULL;
     assert_int_equal(bus_pub_new(h.ctx, &tpub, &pub2), 0);
-    assert_true(s_pubsub(pub2, sub, "test.four", 9));
+    assert_true(h_publish_until(pub2, "test.four", 9, h_recv_sub, sub));
 
     /* a publisher sending more frames than any bus message has: proxied or
      * dropped, the broker keeps serving (under ASan: no overflow) */
@@ -131,7 +77,7 @@ static void test_events(void **state)
             zmq_send(raw, j == 0 ? "test.nine" : "x", j == 0 ? 9 : 1,
                      j < FRAMES_MAX ? ZMQ_SNDMORE : 0);
     zmq_close(raw);
-    assert_true(s_pubsub(pub, sub, "test.five", 10));
+    assert_true(h_publish_until(pub, "test.five", 10, h_recv_sub, sub));
 
     bus_pub_destroy(&pub);
     bus_pub_destroy(&pub2);

@@ -25,37 +25,20 @@ static int s_who(bus_client_t *c, const Espace__V1__Caller *send_caller,
     return rc;
 }
 
+/* The peers: registered pro, gateway and service keys, and an unknown one. */
 typedef struct tkeys {
-    uint8_t pro_pub[32], pro_sec[32];
-    uint8_t svc_pub[32], svc_sec[32];
-    uint8_t bad_pub[32], bad_sec[32];
-    uint8_t gw_pub[32], gw_sec[32];
+    h_peer_t pro, svc, bad, gw;
 } tkeys_t;
 
-static bus_conn_t s_tcp(harness_t *h, const char *endpoint, const uint8_t *pub,
-                        const uint8_t *sec)
-{
-    bus_conn_t c = h_ipc(endpoint);
-    c.server_key = h->server_key;
-    c.public_key = pub;
-    c.secret_key = sec;
-    return c;
-}
-
-/* Broker with tcp endpoints, a pro and a service key registered. */
+/* Broker with tcp endpoints, a pro, a gateway and a service key registered. */
 static void s_tcp_setup(harness_t *h, tkeys_t *k)
 {
     assert_int_equal(h_setup(h, 1), 0);
-    crypto_box_keypair(k->pro_pub, k->pro_sec);
-    crypto_box_keypair(k->svc_pub, k->svc_sec);
-    crypto_box_keypair(k->bad_pub, k->bad_sec);
-    crypto_box_keypair(k->gw_pub, k->gw_sec);
-    assert_int_equal(h_key_add(h, k->pro_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"),
-                     0);
-    assert_int_equal(h_key_add(h, k->gw_pub, ESPACE__V1__PEER_ROLE__PEER_GATEWAY, "gw"), 0);
-    assert_int_equal(h_key_add(h, k->svc_pub, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
-    assert_int_equal(h_broker_start(h), 0);
-    assert_int_equal(h_server_key(h), 0);
+    crypto_box_keypair(k->bad.pub, k->bad.sec);
+    assert_int_equal(h_peer_add(h, &k->pro, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "pro"), 0);
+    assert_int_equal(h_peer_add(h, &k->gw, ESPACE__V1__PEER_ROLE__PEER_GATEWAY, "gw"), 0);
+    assert_int_equal(h_peer_add(h, &k->svc, ESPACE__V1__PEER_ROLE__PEER_SERVICE, "svc"), 0);
+    assert_int_equal(h_tcp_start(h), 0);
 }
 
 static void test_tcp_caller_stamping(void **state)
@@ -74,7 +57,7 @@ static void test_tcp_caller_stamping(void **state)
     forged.peer_role = ESPACE__V1__PEER_ROLE__PEER_GATEWAY;
 
     /* tcp pro peer: its Caller frame is ignored */
-    bus_conn_t pc = s_tcp(&h, h.req_tcp, k.pro_pub, k.pro_sec);
+    bus_conn_t pc = h_tcp(&h, h.req_tcp, &k.pro);
     bus_client_t *pro = NULL;
     assert_int_equal(bus_client_new(h.ctx, &pc, &pro), 0);
     Espace__V1__Caller *seen = NULL;
@@ -82,7 +65,7 @@ static void test_tcp_caller_stamping(void **state)
     assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
     assert_int_equal(seen->peer_role, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE);
     char z85[BUS_KEY_Z85];
-    bus_key_z85(k.pro_pub, z85);
+    bus_key_z85(k.pro.pub, z85);
     assert_string_equal(seen->peer_key, z85);
     assert_string_equal(seen->principal, "");
     codec_free(&seen->base);
@@ -98,7 +81,7 @@ static void test_tcp_caller_stamping(void **state)
     codec_free(&seen->base);
 
     /* tcp gateway: stamps its patients, but never an operator or a service */
-    bus_conn_t gc = s_tcp(&h, h.req_tcp, k.gw_pub, k.gw_sec);
+    bus_conn_t gc = h_tcp(&h, h.req_tcp, &k.gw);
     bus_client_t *gw = NULL;
     assert_int_equal(bus_client_new(h.ctx, &gc, &gw), 0);
     assert_int_equal(s_who(gw, &forged, &seen), 0);
@@ -120,13 +103,13 @@ static void test_tcp_caller_stamping(void **state)
     bus_client_destroy(&gw);
 
     /* unregistered key: no answer at all, the call times out locally */
-    bus_conn_t bc = s_tcp(&h, h.req_tcp, k.bad_pub, k.bad_sec);
+    bus_conn_t bc = h_tcp(&h, h.req_tcp, &k.bad);
     bus_client_t *bad = NULL;
     assert_int_equal(bus_client_new(h.ctx, &bc, &bad), 0);
     assert_int_equal(bus_call(bad, "echo", "echo", NULL, NULL, 300, NULL, NULL, NULL),
                      ES_DEADLINE_EXCEEDED);
     /* registered service key is served */
-    bus_conn_t sc = s_tcp(&h, h.req_tcp, k.svc_pub, k.svc_sec);
+    bus_conn_t sc = h_tcp(&h, h.req_tcp, &k.svc);
     bus_client_t *svc = NULL;
     assert_int_equal(bus_client_new(h.ctx, &sc, &svc), 0);
     assert_int_equal(bus_call(svc, "echo", "echo", NULL, NULL, 2000, NULL, NULL, NULL), 0);

@@ -16,20 +16,6 @@
 #include "bus/codec.h"
 #include "bus/frames.h"
 
-/* 1 if the event ev, received on topic t, is on `topic` and carries a
- * Period starting at mark. */
-static int s_event_has(const char *t, const Espace__V1__Event *ev, const char *topic,
-                       int64_t mark)
-{
-    int ok = strcmp(t, topic) == 0 && strcmp(ev->topic, topic) == 0;
-    Espace__V1__Period *p = NULL;
-    if (ok && codec_decode(&espace__v1__period__descriptor, ev->body.data, ev->body.len, 0,
-                           (ProtobufCMessage **)&p, NULL) == 0) {
-        ok = p->start_ms == mark;
-        codec_free(&p->base);
-    }
-    return ok;
-}
 
 /* ---- live events for professionals (SUBSCRIBE / EVENT) ---- */
 
@@ -146,28 +132,6 @@ static bus_client_t *s_pro_client(harness_t *h, const char *token)
     }
     assert_int_equal(rc, 0);
     return c;
-}
-
-/* Publish (topic, mark) until c receives an event on `topic` carrying mark,
- * up to ~2 s; events on other topics or with other marks are skipped. 1 if
- * it came. */
-static int s_pro_gets(bus_pub_t *pub, bus_client_t *c, const char *topic, int64_t mark)
-{
-    Espace__V1__Period body = ESPACE__V1__PERIOD__INIT;
-    body.start_ms = mark;
-    for (int i = 0; i < 40; i++) {
-        if (bus_publish(pub, topic, &body.base) != 0)
-            return 0;
-        char t[BUS_MAX_TOPIC + 1];
-        Espace__V1__Event *ev = NULL;
-        while (bus_client_recv_event(c, 50, t, &ev) == 0) {
-            int ok = s_event_has(t, ev, topic, mark);
-            codec_free(&ev->base);
-            if (ok)
-                return 1;
-        }
-    }
-    return 0;
 }
 
 /* Nothing at all arrives on c within ms (after draining what was queued
@@ -308,10 +272,10 @@ static void test_pro_events_forwarded(void **state)
     assert_int_equal(bus_client_subscribe(sh, "pro." P_RPPS_A ".agenda", 2000, &r), 0);
 
     /* each receives its own events */
-    assert_true(s_pro_gets(pub, a, "pro." P_RPPS_A ".agenda", 1));
-    assert_true(s_pro_gets(pub, a2, "pro." P_RPPS_A ".agenda", 2));
-    assert_true(s_pro_gets(pub, b, "pro." P_RPPS_B ".agenda", 3));
-    assert_true(s_pro_gets(pub, a, "pro." P_RPPS_A ".documents", 4));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 1, h_recv_client, a));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 2, h_recv_client, a2));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_B ".agenda", 3, h_recv_client, b));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".documents", 4, h_recv_client, a));
     s_drain(a);
     s_drain(a2);
     s_drain(b);
@@ -363,7 +327,7 @@ static void test_pro_events_forwarded(void **state)
     assert_true(unbound);
     s_drain(a);
     s_drain(a2);
-    assert_true(s_pro_gets(pub, a2, "pro." P_RPPS_A ".agenda", 6));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 6, h_recv_client, a2));
     assert_true(s_silent(a, 300));
 
     /* a connection that went away is dropped at the next event (no crash,
@@ -371,7 +335,7 @@ static void test_pro_events_forwarded(void **state)
     bus_client_destroy(&b);
     h_sleep_ms(100);
     assert_int_equal(bus_publish(pub, "pro." P_RPPS_B ".agenda", &body.base), 0);
-    assert_true(s_pro_gets(pub, a2, "pro." P_RPPS_A ".agenda", 7));
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 7, h_recv_client, a2));
 
     bus_pub_destroy(&pub);
     bus_client_destroy(&a);
@@ -429,14 +393,11 @@ static void test_session_bound_to_peer_key(void **state)
 {
     (void)state;
     harness_t h;
-    uint8_t p1_pub[32], p1_sec[32], p2_pub[32], p2_sec[32];
+    h_peer_t p1, p2;
     assert_int_equal(h_setup(&h, 1), 0);
-    crypto_box_keypair(p1_pub, p1_sec);
-    crypto_box_keypair(p2_pub, p2_sec);
-    assert_int_equal(h_key_add(&h, p1_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p1"), 0);
-    assert_int_equal(h_key_add(&h, p2_pub, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p2"), 0);
-    assert_int_equal(h_broker_start(&h), 0);
-    assert_int_equal(h_server_key(&h), 0);
+    assert_int_equal(h_peer_add(&h, &p1, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p1"), 0);
+    assert_int_equal(h_peer_add(&h, &p2, ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, "p2"), 0);
+    assert_int_equal(h_tcp_start(&h), 0);
     pid_worker_t idw = {.ctx = h.ctx, .conn = h_ipc(h.req_ipc)};
     assert_int_equal(pthread_create(&idw.th, NULL, s_pid_main, &idw), 0);
     tworker_t ew;
@@ -446,11 +407,11 @@ static void test_session_bound_to_peer_key(void **state)
     static const char rid[] = "fixed-routing-id";
     uint64_t next = 1;
     char z1[BUS_KEY_Z85], z2[BUS_KEY_Z85];
-    bus_key_z85(p1_pub, z1);
-    bus_key_z85(p2_pub, z2);
+    bus_key_z85(p1.pub, z1);
+    bus_key_z85(p2.pub, z2);
 
     /* P binds a professional session on tcp, subscribes, then disconnects */
-    void *a = h_raw_dealer(&h, h.req_tcp, p1_pub, p1_sec, rid, sizeof rid - 1);
+    void *a = h_raw_dealer(&h, h.req_tcp, p1.pub, p1.sec, rid, sizeof rid - 1);
     assert_non_null(a);
     Espace__V1__AuthenticateRequest ar = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
     ar.token = "pro-A";
@@ -474,7 +435,7 @@ static void test_session_bound_to_peer_key(void **state)
 
     /* another registered pro key with the same routing id inherits nothing:
      * SUBSCRIBE is refused, requests are stamped anonymous */
-    void *b = h_raw_dealer(&h, h.req_tcp, p2_pub, p2_sec, rid, sizeof rid - 1);
+    void *b = h_raw_dealer(&h, h.req_tcp, p2.pub, p2.sec, rid, sizeof rid - 1);
     assert_non_null(b);
     r = s_raw_call(b, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sr.base, &next);
     assert_non_null(r);
@@ -491,7 +452,7 @@ static void test_session_bound_to_peer_key(void **state)
 
     /* the stale binding was dropped, not merely hidden: P itself, back with
      * the same routing id, must authenticate again */
-    a = h_raw_dealer(&h, h.req_tcp, p1_pub, p1_sec, rid, sizeof rid - 1);
+    a = h_raw_dealer(&h, h.req_tcp, p1.pub, p1.sec, rid, sizeof rid - 1);
     assert_non_null(a);
     seen = s_raw_who(a, &next);
     assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);

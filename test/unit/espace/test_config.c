@@ -16,33 +16,20 @@
 
 #include "espace/config.h"
 #include "proto/status.h"
+#include "test/harness/tmpdir.h"
 
 static char s_dir[64];
 
 static int s_setup(void **state)
 {
     (void)state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/es-config-XXXXXX");
-    return mkdtemp(s_dir) ? 0 : -1;
+    return h_mkdtemp(s_dir, "es-config-");
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *s_write(const char *name, const char *text)
-{
-    static char path[128];
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
+    return h_rmtree(s_dir);
 }
 
 static void test_defaults(void **state)
@@ -72,7 +59,7 @@ static void test_file(void **state)
     espace_config_t c;
     char err[CONFIG_ERR_MAX] = "";
     config_defaults(&c);
-    const char *p = s_write("ok.conf", "# comment\n\n  data_dir = /srv/x#y  \nreq_port=6000\n"
+    const char *p = h_write_file(s_dir, "ok.conf", "# comment\n\n  data_dir = /srv/x#y  \nreq_port=6000\n"
                                        "no_sync = true\nlog_level = debug\ntcp = false\n");
     assert_int_equal(config_load_file(&c, p, err), 0);
     assert_string_equal(c.data_dir, "/srv/x#y"); /* '#' inside a value is kept */
@@ -82,20 +69,20 @@ static void test_file(void **state)
     assert_int_equal(c.tcp, 0);
     assert_string_equal(c.config_file, p);
 
-    p = s_write("unknown.conf", "req_port = 1\n# x\nfoo = bar\n");
+    p = h_write_file(s_dir, "unknown.conf", "req_port = 1\n# x\nfoo = bar\n");
     assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
     assert_non_null(strstr(err, ":3: unknown key 'foo'"));
-    p = s_write("badval.conf", "req_port = 70000\n");
+    p = h_write_file(s_dir, "badval.conf", "req_port = 70000\n");
     assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
     assert_non_null(strstr(err, ":1: bad value for req_port"));
-    p = s_write("noeq.conf", "\n\nreq_port 5\n");
+    p = h_write_file(s_dir, "noeq.conf", "\n\nreq_port 5\n");
     assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
     assert_non_null(strstr(err, ":3: expected key = value"));
-    p = s_write("neg.conf", "heartbeat_ms = -5\n");
+    p = h_write_file(s_dir, "neg.conf", "heartbeat_ms = -5\n");
     assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
-    p = s_write("bool.conf", "no_sync = maybe\n");
+    p = h_write_file(s_dir, "bool.conf", "no_sync = maybe\n");
     assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
-    p = s_write("empty.conf", "data_dir =\n");
+    p = h_write_file(s_dir, "empty.conf", "data_dir =\n");
     assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
     char missing[128];
     snprintf(missing, sizeof missing, "%s/none.conf", s_dir);
@@ -107,7 +94,7 @@ static void test_args(void **state)
     (void)state;
     espace_config_t c;
     char err[CONFIG_ERR_MAX];
-    const char *p = s_write("args.conf", "req_port = 6000\npub_port = 6001\n");
+    const char *p = h_write_file(s_dir, "args.conf", "req_port = 6000\npub_port = 6001\n");
     char conf[128];
     snprintf(conf, sizeof conf, "%s", p);
     char *argv[] = {"--req-port", "7000", "admin", "--config", conf, "keys", "--no-tcp",

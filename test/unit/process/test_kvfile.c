@@ -13,6 +13,7 @@
 
 #include "process/kvfile.h"
 #include "proto/status.h"
+#include "test/harness/tmpdir.h"
 
 static char s_dir[64];
 
@@ -38,30 +39,16 @@ static int s_collect(const char *key, const char *value, void *ctx)
     return 0;
 }
 
-static const char *s_write(const char *name, const char *text)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 static int s_setup(void **state)
 {
     (void)state;
-    snprintf(s_dir, sizeof s_dir, "/tmp/es-kvfile.XXXXXX");
-    return mkdtemp(s_dir) ? 0 : -1;
+    return h_mkdtemp(s_dir, "es-kvfile.");
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return h_rmtree(s_dir);
 }
 
 static void test_parse_ok(void **state)
@@ -70,7 +57,7 @@ static void test_parse_ok(void **state)
     seen_t s;
     memset(&s, 0, sizeof s);
     char err[256] = "x";
-    const char *p = s_write("ok.conf", "# comment\n\n   \n  # indented comment\n"
+    const char *p = h_write_file(s_dir, "ok.conf", "# comment\n\n   \n  # indented comment\n"
                                        "  a = 1  \nb=two words\r\n\tc\t=\t/x#y # not a comment\n"
                                        "empty =\nkey = =v=\n");
     assert_int_equal(kvfile_parse(p, s_collect, &s, err, sizeof err), 0);
@@ -89,9 +76,9 @@ static void test_parse_ok(void **state)
 
     /* an empty file and one without a final newline */
     memset(&s, 0, sizeof s);
-    assert_int_equal(kvfile_parse(s_write("empty.conf", ""), s_collect, &s, err, sizeof err), 0);
+    assert_int_equal(kvfile_parse(h_write_file(s_dir, "empty.conf", ""), s_collect, &s, err, sizeof err), 0);
     assert_int_equal(s.n, 0);
-    assert_int_equal(kvfile_parse(s_write("nonl.conf", "z = 9"), s_collect, &s, err, sizeof err),
+    assert_int_equal(kvfile_parse(h_write_file(s_dir, "nonl.conf", "z = 9"), s_collect, &s, err, sizeof err),
                      0);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.vals[0], "9");
@@ -103,21 +90,21 @@ static void test_parse_errors(void **state)
     seen_t s;
     char err[256];
     memset(&s, 0, sizeof s);
-    const char *p = s_write("noeq.conf", "a = 1\n\nkey value\nb = 2\n");
+    const char *p = h_write_file(s_dir, "noeq.conf", "a = 1\n\nkey value\nb = 2\n");
     assert_int_equal(kvfile_parse(p, s_collect, &s, err, sizeof err), ES_INVALID_ARGUMENT);
     assert_non_null(strstr(err, "noeq.conf:3: expected key = value"));
     assert_int_equal(s.n, 1); /* stopped at the bad line */
 
     memset(&s, 0, sizeof s);
-    p = s_write("nokey.conf", " = v\n");
+    p = h_write_file(s_dir, "nokey.conf", " = v\n");
     assert_int_equal(kvfile_parse(p, s_collect, &s, err, sizeof err), ES_INVALID_ARGUMENT);
     assert_non_null(strstr(err, ":1: expected key = value"));
 
-    p = s_write("unknown.conf", "a = 1\n# x\n\nunknown_thing = 3\n");
+    p = h_write_file(s_dir, "unknown.conf", "a = 1\n# x\n\nunknown_thing = 3\n");
     assert_int_equal(kvfile_parse(p, s_collect, &s, err, sizeof err), ES_INVALID_ARGUMENT);
     assert_non_null(strstr(err, "unknown.conf:4: unknown key 'unknown_thing'"));
 
-    p = s_write("bad.conf", "bad_port = secret-value\n");
+    p = h_write_file(s_dir, "bad.conf", "bad_port = secret-value\n");
     assert_int_equal(kvfile_parse(p, s_collect, &s, err, sizeof err), ES_INVALID_ARGUMENT);
     assert_non_null(strstr(err, "bad.conf:1: bad value for bad_port"));
     assert_null(strstr(err, "secret-value")); /* values never reach the message */
@@ -129,7 +116,7 @@ static void test_parse_errors(void **state)
     memcpy(text, "a = 1\nk = ", 10);
     memset(text + 10, 'v', big);
     memcpy(text + 10 + big, "\n", 2);
-    p = s_write("long.conf", text);
+    p = h_write_file(s_dir, "long.conf", text);
     free(text);
     memset(&s, 0, sizeof s);
     assert_int_equal(kvfile_parse(p, s_collect, &s, err, sizeof err), ES_INVALID_ARGUMENT);
@@ -141,7 +128,7 @@ static void test_parse_errors(void **state)
     memcpy(text, "k=", 2);
     memset(text + 2, 'v', KVFILE_LINE_MAX - 4);
     memcpy(text + KVFILE_LINE_MAX - 2, "\n", 2);
-    p = s_write("fits.conf", text);
+    p = h_write_file(s_dir, "fits.conf", text);
     free(text);
     memset(&s, 0, sizeof s);
     assert_int_equal(kvfile_parse(p, s_collect, &s, err, sizeof err), 0);

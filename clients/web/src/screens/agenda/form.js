@@ -4,7 +4,7 @@
 // and the inline cancel confirmation. Update and Cancel send the version
 // read; a conflict (CODE_ABORTED) reads the event again (Get) and shows the
 // current version in the panel with a French explanation.
-import { h, hex, notice, nextId } from '../../dom.js';
+import { h, hex, labelled, notice, nextId } from '../../dom.js';
 import { fr } from '../../i18n/fr.js';
 import { Code, EspaceError, describeError } from '../../errors.js';
 import {
@@ -69,26 +69,6 @@ export function createPanel({ store, view, msgs }) {
       const c = fr.agenda.reminderChoices.find(([v]) => v === m);
       return c ? c[1] : fr.agenda.reminderOther(m);
     }).join(', ');
-  }
-
-  function labelled(label, input, hint) {
-    const hintId = hint ? `${input.id}-hint` : null;
-    const msg = h('p', { id: `${input.id}-msg`, className: 'field-msg' });
-    input.setAttribute('aria-describedby', [hintId, msg.id].filter(Boolean).join(' '));
-    const wrap = h('div', { className: 'field' },
-      h('label', { for: input.id }, label),
-      hint ? h('p', { id: hintId, className: 'hint' }, hint) : null,
-      input, msg);
-    return {
-      wrap,
-      input,
-      setError(text) {
-        msg.textContent = text || '';
-        msg.className = text ? 'field-msg error' : 'field-msg';
-        if (text) input.setAttribute('aria-invalid', 'true');
-        else input.removeAttribute('aria-invalid');
-      },
-    };
   }
 
   function formPanel(ev, date, message) {
