@@ -37,9 +37,11 @@ int topic_patient_id(const char *topic, char out[ID_HEX])
     if (!topic || strncmp(topic, TOPIC_PATIENT, h) != 0)
         return ES_INVALID_ARGUMENT;
     char id[ID_HEX];
-    memcpy(id, topic + h, ID_HEX - 1); /* the NUL may come early: checked next */
+    if (strnlen(topic + h, ID_HEX - 1) != ID_HEX - 1)
+        return ES_INVALID_ARGUMENT; /* before the copy: never read past the NUL */
+    memcpy(id, topic + h, ID_HEX - 1);
     id[ID_HEX - 1] = '\0';
-    if (strnlen(topic + h, ID_HEX - 1) != ID_HEX - 1 || !id_hex_valid(id) ||
+    if (!id_hex_valid(id) ||
         (topic[h + ID_HEX - 1] != '.' && topic[h + ID_HEX - 1] != '\0'))
         return ES_INVALID_ARGUMENT;
     memcpy(out, id, ID_HEX);
