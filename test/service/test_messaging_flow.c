@@ -256,7 +256,7 @@ static void test_queue_order_ack_receipts(void **state)
     /* pat2 is offline; the professional and pat write 5 messages */
     const mf_dev_t *to_pats[] = {&pat, &pat2};
     const mf_dev_t *from_pat[] = {&pro, &pat2};
-    char text[5][8];
+    char text[5][16];
     for (int i = 0; i < 5; i++) {
         snprintf(text[i], sizeof text[i], "m%d", i);
         ProtobufCBinaryData t2[] = {s_bytes(text[i]), s_bytes(text[i])};
