@@ -11,6 +11,7 @@
 #include "services/consent/consent.h"
 #include "services/edge/edge.h"
 #include "services/identity/identity.h"
+#include "services/messaging/messaging.h"
 #include "process/log.h"
 #include "proto/names.h"
 #include "proto/status.h"
@@ -26,6 +27,7 @@ const part_def_t parts_table[] = {
     {"identity", s_run_service, &identity_service, "the identity service alone"},
     {"consent", s_run_service, &consent_service, "the consent service alone"},
     {"agenda", s_run_service, &agenda_service, "the agenda service alone"},
+    {"messaging", s_run_service, &messaging_service, "the messaging service alone"},
     {"edge", s_run_edge, NULL, "the websocket edge alone (web app, live updates)"},
 };
 const size_t parts_count = sizeof parts_table / sizeof parts_table[0];

@@ -58,6 +58,61 @@ size_t topic_pro_head(const char *topic)
     return topic[h + RPPS_LEN] == '.' ? h + RPPS_LEN + 1 : 0;
 }
 
+static int s_device_topic(char *out, size_t n, const char *head, const char *who,
+                          const uint8_t device[ID_BYTES], const char *area)
+{
+    if (!device)
+        return ES_INVALID_ARGUMENT;
+    char hex[ID_HEX];
+    id_hex(device, hex);
+    int w = area ? snprintf(out, n, "%s%s.%s%s.%s", head, who, TOPIC_DEVICE, hex, area)
+                 : snprintf(out, n, "%s%s.%s%s.", head, who, TOPIC_DEVICE, hex);
+    return (w < 0 || (size_t)w >= n || (size_t)w > TOPIC_MAX) ? ES_TOO_LARGE : ES_OK;
+}
+
+int topic_patient_device(char *out, size_t n, const char *patient_id,
+                         const uint8_t device[ID_BYTES], const char *area)
+{
+    if (!id_hex_valid(patient_id))
+        return ES_INVALID_ARGUMENT;
+    return s_device_topic(out, n, TOPIC_PATIENT, patient_id, device, area);
+}
+
+int topic_pro_device(char *out, size_t n, const char *rpps, const uint8_t device[ID_BYTES],
+                     const char *area)
+{
+    if (rpps_validate(rpps) != 0)
+        return ES_INVALID_ARGUMENT;
+    return s_device_topic(out, n, TOPIC_PRO, rpps, device, area);
+}
+
+int topic_device_id(const char *topic, uint8_t device[ID_BYTES])
+{
+    char pid[ID_HEX];
+    size_t head = 0;
+    if (topic_patient_id(topic, pid) == 0)
+        head = sizeof TOPIC_PATIENT - 1 + ID_HEX - 1;
+    else if ((head = topic_pro_head(topic)) != 0)
+        head--; /* at the '.' like the patient form */
+    else
+        return ES_INVALID_ARGUMENT;
+    if (topic[head] != '.')
+        return ES_NOT_FOUND;
+    const char *rest = topic + head + 1;
+    size_t dl = sizeof TOPIC_DEVICE - 1;
+    if (strncmp(rest, TOPIC_DEVICE, dl) != 0)
+        return ES_NOT_FOUND;
+    rest += dl;
+    char hex[ID_HEX];
+    if (strnlen(rest, ID_HEX - 1) != ID_HEX - 1)
+        return ES_INVALID_ARGUMENT;
+    memcpy(hex, rest, ID_HEX - 1);
+    hex[ID_HEX - 1] = '\0';
+    if (rest[ID_HEX - 1] != '.' && rest[ID_HEX - 1] != '\0')
+        return ES_INVALID_ARGUMENT;
+    return id_parse(hex, device) == 0 ? ES_OK : ES_INVALID_ARGUMENT;
+}
+
 /* Length of the prefix shared by every value name of d ("AGENDA_KIND_"),
  * cut after its last '_'. */
 static size_t s_prefix(const ProtobufCEnumDescriptor *d)

@@ -14,6 +14,11 @@
  *   pro.<rpps>.<area>             a professional's notices; the broker lets a
  *                                 professional's session subscribe to its own
  *                                 "pro.<rpps>." prefix only
+ *   patient.<id>.device.<device id>.<area>, pro.<rpps>.device.<device id>.<area>
+ *                                 addressed to one device of the principal
+ *                                 (messaging): the edge forwards the patient
+ *                                 form only to that patient's connections
+ *                                 whose session is of that device
  *   identity.session.revoked      SessionRevoked, honoured by the broker and
  *                                 the edge before the token expires
  *   consent.*                     grants requested, revoked, emergencies
@@ -33,6 +38,7 @@
 #define SERVICE_IDENTITY "identity"
 #define SERVICE_CONSENT "consent"
 #define SERVICE_AGENDA "agenda"
+#define SERVICE_MESSAGING "messaging"
 
 /* Topic heads and areas. */
 #define TOPIC_PATIENT "patient."                  /* + <patient id> + "." + area */
@@ -43,6 +49,8 @@
 #define TOPIC_CONSENT_REVOKED "consent.grant.revoked" /* a grant revoked */
 #define TOPIC_AREA_AGENDA "agenda"
 #define TOPIC_AREA_AGENDA_REMINDER "agenda.reminder"
+#define TOPIC_AREA_MESSAGING "messaging"
+#define TOPIC_DEVICE "device."                    /* + <device id> + "." + area, after the head */
 #define TOPIC_MAX 255                             /* longest topic on the bus */
 
 /* "patient.<id>.<area>" into out, or the prefix "patient.<id>." when area is
@@ -60,6 +68,23 @@ int topic_patient_id(const char *topic, char out[ID_HEX]);
 
 /* Length of the "pro.<rpps>." head of a topic or prefix, or 0 if it has none. */
 size_t topic_pro_head(const char *topic);
+
+/* Topics addressed to one device (16-byte id, hex in the topic):
+ * "patient.<id>.device.<device>.<area>" / "pro.<rpps>.device.<device>.<area>"
+ * (area NULL: the prefix up to the device's '.'). 0, ES_INVALID_ARGUMENT
+ * for a bad patient id / RPPS or a NULL device, ES_TOO_LARGE. */
+int topic_patient_device(char *out, size_t n, const char *patient_id,
+                         const uint8_t device[ID_BYTES], const char *area);
+int topic_pro_device(char *out, size_t n, const char *rpps, const uint8_t device[ID_BYTES],
+                     const char *area);
+
+/* The device a "patient.<id>." or "pro.<rpps>." topic is addressed to:
+ * 0 and device when the rest starts with "device.<32 hex>." (or is exactly
+ * "device.<32 hex>"); ES_NOT_FOUND when the topic has the head but is not
+ * device-addressed (its rest does not start with "device."); ES_INVALID_
+ * ARGUMENT when it has no such head, or starts "device." malformed (a
+ * gateway drops those). */
+int topic_device_id(const char *topic, uint8_t device[ID_BYTES]);
 
 /* ---- enum labels ----
  * The label of an enum value is its schema name without the prefix shared by

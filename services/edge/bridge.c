@@ -200,6 +200,19 @@ static void s_on_revoked(edge_t *e, const Espace__V1__Event *ev)
     codec_free((ProtobufCMessage *)sr);
 }
 
+/* 1 if connection c may receive an event addressed to device dev (NULL:
+ * not device-addressed, every connection of the patient may). */
+static int s_conn_device(const edge_conn_t *c, const uint8_t *dev)
+{
+    if (dev == NULL)
+        return 1;
+    const Espace__V1__Caller *k = c->caller;
+    return k && k->device_id.len == ID_BYTES && memcmp(k->device_id.data, dev, ID_BYTES) == 0;
+}
+
+/* An event "patient.<id>.<area>" goes to every connection of that patient;
+ * "patient.<id>.device.<device>.<area>" only to those whose session is of
+ * that device (a malformed device part is dropped). */
 static void s_on_patient_event(edge_t *e, const char *topic, const Espace__V1__Event *ev)
 {
     char pid[ID_HEX];
@@ -207,6 +220,10 @@ static void s_on_patient_event(edge_t *e, const char *topic, const Espace__V1__E
         return;
     edge_principal_t *pr = edge_principal_find(e, pid);
     if (pr == NULL)
+        return;
+    uint8_t dev[ID_BYTES];
+    int drc = topic_device_id(topic, dev);
+    if (drc != 0 && drc != ES_NOT_FOUND)
         return;
     Espace__V1__LiveEvent le = ESPACE__V1__LIVE_EVENT__INIT;
     le.topic = (char *)topic;
@@ -219,7 +236,8 @@ static void s_on_patient_event(edge_t *e, const char *topic, const Espace__V1__E
     if (m == NULL)
         return;
     for (edge_conn_t *c = pr->conns; c != NULL; c = c->pnext)
-        edge_conn_event(c, m);
+        if (s_conn_device(c, drc == 0 ? dev : NULL))
+            edge_conn_event(c, m);
     edge_msg_unref(&m);
 }
 

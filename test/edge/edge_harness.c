@@ -1,6 +1,6 @@
 /*
  * edge_harness.c - test program: broker + identity + consent + agenda +
- * edge in one process (threads), on a temporary data folder under /tmp, ipc
+ * messaging + edge in one process (threads), on a temporary data folder under /tmp, ipc
  * endpoints, and a free loopback port. Used by the protocol tests (test/edge/NAME.test.mjs) and
  * the browser tests.
  *
@@ -22,6 +22,9 @@
  *                        {PRINCIPAL_PATIENT, patient_id}): AGENDA read+write
  *                        for professional <rpps>, purpose soins, no end;
  *                        answers "ok <grant id hex>" or "error <CODE_...>"
+ *   grant-msg <patient_id> <rpps>
+ *                        the same for MESSAGING write (a professional may
+ *                        start a conversation with the patient)
  *   as-pro-create <patient_id> <rpps> <start_ms> <end_ms> <title...>
  *                        agenda Create as professional <rpps> (local Caller
  *                        frame {PRINCIPAL_PROFESSIONAL, rpps}): a booked
@@ -54,6 +57,7 @@
 #include "espace/v1/consent.pb-c.h"
 #include "services/edge/edge.h"
 #include "services/identity/identity.h"
+#include "services/messaging/messaging.h"
 #include "process/log.h"
 #include "runtime/service.h"
 #include "proto/status.h"
@@ -69,9 +73,9 @@ typedef struct part {
 static char g_dir[64];
 static char g_req[160], g_pub[160], g_sub[160];
 static broker_opts_t g_bo;
-static svc_opts_t g_so, g_co, g_ao;
+static svc_opts_t g_so, g_co, g_ao, g_mo;
 static edge_opts_t g_eo;
-static part_t g_broker, g_identity, g_consent, g_agenda, g_edge;
+static part_t g_broker, g_identity, g_consent, g_agenda, g_messaging, g_edge;
 static int g_port;
 
 static void *s_broker_main(void *arg)
@@ -105,6 +109,15 @@ static void *s_agenda_main(void *arg)
 {
     part_t *p = arg;
     p->rc = svc_run(&agenda_service, &g_ao);
+    if (write(p->ready[1], "x", 1) != 1)
+        abort();
+    return NULL;
+}
+
+static void *s_messaging_main(void *arg)
+{
+    part_t *p = arg;
+    p->rc = svc_run(&messaging_service, &g_mo);
     if (write(p->ready[1], "x", 1) != 1)
         abort();
     return NULL;
@@ -202,8 +215,8 @@ static int s_call(bus_client_t *c, const char *service, const char *method,
     return rc;
 }
 
-/* grant <patient_id> <rpps> */
-static void s_cmd_grant(bus_client_t *c, char *patient, char *rpps)
+/* grant <patient_id> <rpps> (AGENDA read and write), grant-msg (MESSAGING write) */
+static void s_cmd_grant(bus_client_t *c, char *patient, char *rpps, int messaging)
 {
     Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
     who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT;
@@ -220,6 +233,11 @@ static void s_cmd_grant(bus_client_t *c, char *patient, char *rpps)
     req.grantee_id = rpps;
     req.n_scopes = 2;
     req.scopes = scopes;
+    if (messaging) {
+        write.category = ESPACE__V1__CATEGORY__CATEGORY_MESSAGING;
+        scopes[0] = &write;
+        req.n_scopes = 1;
+    }
     req.purpose = ESPACE__V1__PURPOSE__PURPOSE_SOINS;
     ProtobufCMessage *out = NULL;
     int rc = s_call(c, "consent", "Grant", &req.base, &espace__v1__grant_reply__descriptor, &who,
@@ -284,8 +302,10 @@ static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
         st.message = line + off;
         int rc = bus_publish(pub, topic, &st.base);
         printf("%s\n", rc == 0 ? "ok" : "error");
+    } else if (sscanf(line, "grant-msg %64s %64s", a, b) == 2 && cli != NULL) {
+        s_cmd_grant(cli, a, b, 1);
     } else if (sscanf(line, "grant %64s %64s", a, b) == 2 && cli != NULL) {
-        s_cmd_grant(cli, a, b);
+        s_cmd_grant(cli, a, b, 0);
     } else if (sscanf(line, "as-pro-create %64s %64s %lld %lld %n", a, b, &start, &end, &off) == 4 &&
                off > 0 && line[off] != '\0' && cli != NULL) {
         s_cmd_pro_create(cli, a, b, start, end, line + off);
@@ -442,6 +462,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "agenda failed\n");
         goto stop;
     }
+    g_mo = g_so;
+    g_mo.ready_fd = -1;
+    if (s_start(&g_messaging, s_messaging_main, &g_mo.ready_fd) != 0) {
+        fprintf(stderr, "messaging failed\n");
+        goto stop;
+    }
 
     if (web_root == NULL) {
         snprintf(www, sizeof(www), "%s/www", g_dir);
@@ -478,14 +504,16 @@ int main(int argc, char **argv)
 stop:
     stop_request();
     s_join(&g_edge);
+    s_join(&g_messaging);
     s_join(&g_agenda);
     s_join(&g_consent);
     s_join(&g_identity);
     s_join(&g_broker);
     if (g_edge.rc != 0 || g_identity.rc != 0 || g_consent.rc != 0 || g_agenda.rc != 0 ||
-        g_broker.rc != 0) {
-        fprintf(stderr, "part failed: edge=%d identity=%d consent=%d agenda=%d broker=%d\n",
-                g_edge.rc, g_identity.rc, g_consent.rc, g_agenda.rc, g_broker.rc);
+        g_messaging.rc != 0 || g_broker.rc != 0) {
+        fprintf(stderr,
+                "part failed: edge=%d identity=%d consent=%d agenda=%d messaging=%d broker=%d\n",
+                g_edge.rc, g_identity.rc, g_consent.rc, g_agenda.rc, g_messaging.rc, g_broker.rc);
         rc = 1;
     }
     char cmd[128];

@@ -231,6 +231,41 @@ describe('edge (plain ws)', { skip }, () => {
     await stranger.close();
   });
 
+  it('delivers a device-addressed event only to that device\'s connections', async () => {
+    // Two logins of one patient: two devices (a login without device_id makes a new one).
+    const a = await Client.open(url, T);
+    const la = await login(a, account.ins, account.password);
+    const b = await Client.open(url, T);
+    const lb = await login(b, account.ins, account.password);
+    const hex = (u8) => Buffer.from(u8).toString('hex');
+    assert.notEqual(hex(la.device_id), hex(lb.device_id));
+    const topic = `patient.${account.patientId}.device.${hex(la.device_id)}.messaging`;
+    let got = null;
+    const waiting = a.next((x) => x.event && x.event.topic === topic, 8000).then((m) => { got = m; });
+    for (let i = 0; i < 40 && !got; i++) {
+      assert.equal(await h.pub(topic, 'for device a'), 'ok');
+      await sleep(100);
+    }
+    await waiting;
+    assert.equal(T.Status.decode(got.event.body).message, 'for device a');
+    // A malformed device part reaches no one; the patient-wide topic reaches both.
+    assert.equal(await h.pub(`patient.${account.patientId}.device.zz.messaging`, 'bad'), 'ok');
+    const wide = `patient.${account.patientId}.agenda`;
+    let both = 0;
+    const wa = a.next((x) => x.event && x.event.topic === wide, 8000).then(() => { both++; });
+    const wb = b.next((x) => x.event && x.event.topic === wide, 8000).then(() => { both++; });
+    for (let i = 0; i < 40 && both < 2; i++) {
+      assert.equal(await h.pub(wide, 'everyone'), 'ok');
+      await sleep(100);
+    }
+    await Promise.all([wa, wb]);
+    await sleep(200);
+    assert.equal(b.queue.filter((x) => x.event && x.event.topic.includes('.device.')).length, 0);
+    assert.equal(a.queue.filter((x) => x.event && x.event.topic.includes('.device.zz')).length, 0);
+    await a.close();
+    await b.close();
+  });
+
   it('rate limits a connection with RESOURCE_EXHAUSTED', async () => {
     const c = await Client.open(url, T);
     const ids = [];

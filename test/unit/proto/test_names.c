@@ -40,6 +40,40 @@ static void test_topics(void **state)
     assert_int_equal(topic_pro_head("patient." PID "."), 0);
 }
 
+/* Device-addressed topics: built and parsed back; the edge relies on the
+ * parse to pick one device's connections. */
+static void test_device_topics(void **state)
+{
+    (void)state;
+    const char *pid = "0123456789abcdef0123456789abcdef";
+    uint8_t dev[ID_BYTES], got[ID_BYTES];
+    for (int i = 0; i < ID_BYTES; i++)
+        dev[i] = (uint8_t)(0xa0 + i);
+    char t[TOPIC_MAX + 1];
+    assert_int_equal(topic_patient_device(t, sizeof t, pid, dev, TOPIC_AREA_MESSAGING), ES_OK);
+    assert_string_equal(t, "patient.0123456789abcdef0123456789abcdef.device."
+                           "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf.messaging");
+    assert_int_equal(topic_device_id(t, got), ES_OK);
+    assert_memory_equal(got, dev, ID_BYTES);
+    assert_int_equal(topic_pro_device(t, sizeof t, "81000000001", dev, NULL), ES_OK);
+    assert_string_equal(t, "pro.81000000001.device.a0a1a2a3a4a5a6a7a8a9aaabacadaeaf.");
+    assert_int_equal(topic_device_id(t, got), ES_OK);
+    assert_int_equal(topic_pro_device(t, sizeof t, "123", dev, NULL), ES_INVALID_ARGUMENT);
+    assert_int_equal(topic_patient_device(t, sizeof t, "xyz", dev, NULL), ES_INVALID_ARGUMENT);
+    assert_int_equal(topic_patient_device(t, 20, pid, dev, "x"), ES_TOO_LARGE);
+    /* not device-addressed; malformed device part; no head */
+    assert_int_equal(topic_device_id("patient.0123456789abcdef0123456789abcdef.agenda", got),
+                     ES_NOT_FOUND);
+    assert_int_equal(topic_device_id("patient.0123456789abcdef0123456789abcdef", got),
+                     ES_NOT_FOUND);
+    assert_int_equal(topic_device_id("patient.0123456789abcdef0123456789abcdef.device.zz", got),
+                     ES_INVALID_ARGUMENT);
+    assert_int_equal(topic_device_id("patient.0123456789abcdef0123456789abcdef.device."
+                                     "a0a1a2a3a4a5a6a7a8a9aaabacadaeafx", got),
+                     ES_INVALID_ARGUMENT);
+    assert_int_equal(topic_device_id("identity.session.revoked", got), ES_INVALID_ARGUMENT);
+}
+
 static void test_enum_labels(void **state)
 {
     (void)state;
@@ -70,6 +104,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topics),
+        cmocka_unit_test(test_device_topics),
         cmocka_unit_test(test_enum_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
