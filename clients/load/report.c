@@ -174,6 +174,8 @@ static void s_table(FILE *f, const run_t *r)
                 wall > 0 ? (double)cpu / 1e4 / wall : 0.0);
         if (r->delivered)
             fprintf(f, ", %.1f us CPU per delivery", (double)cpu / (double)r->delivered);
+        else if (r->sent)
+            fprintf(f, ", %.1f us CPU per write", (double)cpu / (double)r->sent);
         fprintf(f, "; RSS %lld KiB (anon %lld), peak %lld KiB\n", (long long)r->srv1.rss_kib,
                 (long long)r->srv1.anon_kib, (long long)r->rss_peak_kib);
     }
