@@ -122,6 +122,7 @@ static char *s_json(const run_t *r, size_t *len)
     json_int(&j, "unmatched", (int64_t)r->unmatched);
     json_obj_close(&j);
     json_int(&j, "delivered_per_s", (int64_t)r->delivered * 1000000000 / s_window_ns(r));
+    json_int(&j, "acked_per_s", (int64_t)r->acked * 1000000000 / s_window_ns(r));
     json_int(&j, "sender_max_lag_us", r->max_lag_ns / 1000);
     json_obj_open(&j, "conns");
     json_int(&j, "opened", (int64_t)r->conn_opened);
