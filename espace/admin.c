@@ -39,7 +39,7 @@ const char admin_help[] =
     "                                   <data>/edge/edge.crt and edge.key, CN localhost)\n"
     "  audit verify [--patient ID]      recompute the audit hash chains (one patient, or all);\n"
     "                                   exit 1 if one is broken\n"
-    "  seed --patients N [--devices D] [--first K] [--out FILE]\n"
+    "  seed --patients N [--devices D] [--first K] [--out FILE] [--pros M [--pro-patients P]]\n"
     "                                   BENCH accounts for espace-load (known password):\n"
     "                                   never next to real patients; needs `espace up`\n";
 

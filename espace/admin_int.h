@@ -32,6 +32,12 @@ int admin_options(const char *cmd, int argc, char **argv, cli_opt_t *opts, size_
  * or the exit code (printed; UNAVAILABLE when espace is not running). */
 int admin_connect(const espace_config_t *cfg, espace_t **e);
 
+/* Register a CURVE public key in the broker's key registry (admin_keys.c,
+ * shared with seed): 0, ES_ALREADY_EXISTS, ES_INTERNAL (the store could not
+ * be opened: already printed), or keys_add's error. */
+struct keys_entry;
+int admin_keys_register(const espace_config_t *cfg, const struct keys_entry *e);
+
 /* Subcommand of a family: the function for argv[0] in a table of
  * {name, function}, or the usage exit code. */
 typedef int (*admin_run_fn)(const espace_config_t *cfg, int argc, char **argv);

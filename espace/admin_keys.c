@@ -64,17 +64,24 @@ static int s_add(const espace_config_t *cfg, int argc, char **argv)
                               "not a Z85 public key (40 characters)");
     snprintf(e.name, sizeof e.name, "%s", name);
     e.created_ms = cli_wall_ms();
-    store_t *s = NULL;
-    if ((rc = s_open_store(cfg, &s)) != 0)
-        return rc;
-    rc = keys_add(s, &e);
-    store_close(&s);
+    if ((rc = admin_keys_register(cfg, &e)) == ES_INTERNAL)
+        return 1; /* said */
     if (rc == ES_ALREADY_EXISTS)
         return cli_fail_field(rc, "public", "this key is already registered");
     if (rc < 0)
         return cli_fail(rc, "cannot register the key");
     printf("added %s key %s (%s)\n", keys_role_name(e.role), pub, name);
     return 0;
+}
+
+int admin_keys_register(const espace_config_t *cfg, const keys_entry_t *e)
+{
+    store_t *s = NULL;
+    if (s_open_store(cfg, &s) != 0)
+        return ES_INTERNAL;
+    int rc = keys_add(s, e);
+    store_close(&s);
+    return rc;
 }
 
 static int s_remove(const espace_config_t *cfg, int argc, char **argv)

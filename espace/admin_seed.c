@@ -2,6 +2,7 @@
  * admin_seed.c - `espace admin seed`: make BENCH accounts for espace-load.
  *
  *   seed --patients N [--devices D] [--first K] [--out FILE]
+ *        [--pros M [--pro-patients P]]
  *
  * Signs up N patients (identity SignUpPatient: real accounts, password
  * hashed with Argon2id at the server's ESPACE_PWHASH cost) with made-up
@@ -14,6 +15,17 @@
  * to FILE (default "espace-load.accounts"), mode 0600: it holds passwords
  * and session tokens.
  *
+ * With --pros M it also makes M professionals (identity CreateProfessional
+ * as the operator; RPPS 19900000000 + K + j, same password), a CURVE
+ * keypair for each in FOLDER = FILE.keys/<RPPS>.key (0600; the public key
+ * registered in the broker's key registry with role pro, name
+ * "bench-<RPPS>"), and has P patients (default min(N, 16); pro j gets
+ * patients j*P .. j*P+P-1, modulo N) grant each professional agenda read
+ * and write for "soins" (consent Grant, as the patient: over ipc the
+ * command names its caller). Their lines: "pro <RPPS> <password>
+ * <patient id>,...". A second seed finds the pros and keys there and adds
+ * the grants again.
+ *
  * These are bench accounts with a known password: seed them only into a
  * data folder made for a benchmark, never next to real patients.
  * Needs `espace up` (goes over ipc to the broker, like the other admin
@@ -21,6 +33,7 @@
  *
  * THREAD SAFETY: main thread only.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +44,7 @@
 
 #include <sodium.h>
 
+#include "broker/keys.h"
 #include "espace/admin_int.h"
 #include "espace/v1/identity.pb-c.h"
 #include "proto/names.h"
@@ -39,6 +53,10 @@
 #define ADMIN_SEED_PASSWORD "espace-bench-password" /* when $ESPACE_PASSWORD is unset */
 #define ADMIN_SEED_MAX_PATIENTS 100000
 #define ADMIN_SEED_MAX_DEVICES 8
+#define ADMIN_SEED_MAX_PROS 1000
+#define ADMIN_SEED_MAX_PRO_PATIENTS 256 /* CREDS_MAX_PATIENTS_PER_PRO */
+#define S_RPPS_BASE 19900000000ULL
+#define S_SCOPES "agenda:read,agenda:write"
 #define S_TIMEOUT_MS 30000 /* a sign-up hashes a password: give it time */
 #define S_PASSWORD_MAX 257
 
@@ -103,14 +121,99 @@ static int s_login(espace_t *e, const char *ins, const char *pw, unsigned d, cha
     return ret;
 }
 
+/* Professional j: the account (operator call), the keypair and its key. */
+static int s_pro(const espace_config_t *cfg, espace_t *op, const char *rpps, const char *pw,
+                 const char *keydir)
+{
+    espace_professional_t p = {.rpps = rpps, .last_name = "BANC", .first_name = "Essai",
+                               .profession = "Médecin"};
+    espace_error_t err;
+    int rc = espace_identity_create_professional(op, &p, pw, NULL, &err);
+    if (rc < 0 && rc != ES_ALREADY_EXISTS)
+        return cli_fail_err(&err);
+    char path[CONFIG_PATH_MAX + 64], z85[ESPACE_KEY_Z85];
+    snprintf(path, sizeof path, "%s/%s.key", keydir, rpps);
+    keys_entry_t k;
+    memset(&k, 0, sizeof k);
+    if ((rc = espace_keypair(path, 1, z85, NULL)) < 0 || espace_key_parse(z85, k.public_key) < 0)
+        return cli_fail(rc < 0 ? rc : ES_INTERNAL, "cannot make the keypair %s", path);
+    k.role = keys_role_parse("pro");
+    snprintf(k.name, sizeof k.name, "bench-%s", rpps);
+    k.created_ms = cli_wall_ms();
+    rc = admin_keys_register(cfg, &k);
+    if (rc == ES_INTERNAL)
+        return 1; /* said */
+    if (rc < 0 && rc != ES_ALREADY_EXISTS)
+        return cli_fail(rc, "cannot register the key of %s", rpps);
+    return 0;
+}
+
+/* The patient `patient_id` grants the professional rpps agenda read+write. */
+static int s_grant(const espace_config_t *cfg, const char *patient_id, const char *rpps)
+{
+    espace_opts_t o = {.endpoint = cfg->req_ipc, .timeout_ms = S_TIMEOUT_MS,
+                       .as_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT,
+                       .as_principal = patient_id};
+    espace_t *e = NULL;
+    espace_error_t err;
+    static espace_scopes_t scopes; /* large; main thread only */
+    int rc = espace_scopes_parse(S_SCOPES, &scopes, NULL, 0);
+    if (rc == 0 && (rc = espace_open(&o, &e)) == 0)
+        rc = espace_consent_grant(e, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, rpps,
+                                  &scopes, ESPACE__V1__PURPOSE__PURPOSE_SOINS, 0, NULL, &err);
+    else
+        snprintf(err.message, sizeof err.message, "cannot open the ipc connection");
+    espace_close(&e);
+    if (rc < 0) {
+        err.status = rc;
+        return cli_fail_err(&err);
+    }
+    return 0;
+}
+
+/* --pros: M professionals, each granted by per_pro of the seeded patients
+ * (ids), one "pro" line each in f. */
+static int s_pros(const espace_config_t *cfg, const char *out, uint64_t first, uint64_t pros,
+                  uint64_t per_pro, char (*ids)[65], uint64_t patients, const char *pw, FILE *f)
+{
+    char keydir[CONFIG_PATH_MAX + 16];
+    snprintf(keydir, sizeof keydir, "%s.keys", out);
+    if (mkdir(keydir, 0700) < 0 && errno != EEXIST)
+        return cli_fail(ES_INTERNAL, "cannot create %s", keydir);
+    espace_t *op = NULL;
+    int rc = admin_connect(cfg, &op);
+    if (rc)
+        return rc;
+    fprintf(f, "# pro <rpps> <password> <patient ids that granted agenda read+write>\n");
+    for (uint64_t j = 0; j < pros && rc == 0; j++) {
+        char rpps[16];
+        snprintf(rpps, sizeof rpps, "%011" PRIu64, (uint64_t)(S_RPPS_BASE + first + j));
+        if ((rc = s_pro(cfg, op, rpps, pw, keydir)) != 0)
+            break;
+        fprintf(f, "pro %s %s ", rpps, pw);
+        for (uint64_t i = 0; i < per_pro && rc == 0; i++) {
+            const char *id = ids[(j * per_pro + i) % patients];
+            rc = s_grant(cfg, id, rpps);
+            fprintf(f, "%s%s", i ? "," : "", id);
+        }
+        fputc('\n', f);
+    }
+    espace_close(&op);
+    if (rc == 0)
+        printf("seeded %" PRIu64 " professionals (%" PRIu64 " patients each, keys in %s)\n",
+               pros, per_pro, keydir);
+    return rc;
+}
+
 int admin_seed(const espace_config_t *cfg, int argc, char **argv)
 {
     cli_opt_t o[] = {CLI_OPT("--patients", CLI_REQUIRED), CLI_OPT("--devices", 0),
-                     CLI_OPT("--first", 0), CLI_OPT("--out", 0)};
+                     CLI_OPT("--first", 0), CLI_OPT("--out", 0), CLI_OPT("--pros", 0),
+                     CLI_OPT("--pro-patients", 0)};
     int rc = admin_options("seed", argc, argv, o, CLI_COUNT(o));
     if (rc)
         return rc;
-    uint64_t patients = 0, devices = 2, first = 0;
+    uint64_t patients = 0, devices = 2, first = 0, pros = 0, per_pro = 0;
     const char *v;
     if (cli_parse_u64(CLI_VALUE(o, "--patients"), ADMIN_SEED_MAX_PATIENTS, &patients) < 0 ||
         patients == 0)
@@ -120,6 +223,13 @@ int admin_seed(const espace_config_t *cfg, int argc, char **argv)
         return admin_usage("seed", "--devices takes a number from 1 to 8");
     if ((v = CLI_VALUE(o, "--first")) && cli_parse_u64(v, 900000000ULL, &first) < 0)
         return admin_usage("seed", "--first takes a number from 0 to 900000000");
+    if ((v = CLI_VALUE(o, "--pros")) && cli_parse_u64(v, ADMIN_SEED_MAX_PROS, &pros) < 0)
+        return admin_usage("seed", "--pros takes a number from 0 to 1000");
+    per_pro = patients < 16 ? patients : 16;
+    if ((v = CLI_VALUE(o, "--pro-patients")) &&
+        (cli_parse_u64(v, ADMIN_SEED_MAX_PRO_PATIENTS, &per_pro) < 0 || per_pro == 0 ||
+         per_pro > patients))
+        return admin_usage("seed", "--pro-patients takes a number from 1 to 256, at most --patients");
     const char *out = CLI_VALUE(o, "--out") ? CLI_VALUE(o, "--out") : "espace-load.accounts";
     char pw[S_PASSWORD_MAX];
     const char *env = getenv("ESPACE_PASSWORD");
@@ -131,6 +241,11 @@ int admin_seed(const espace_config_t *cfg, int argc, char **argv)
     int ret = 1;
     espace_t *e = NULL;
     FILE *f = NULL;
+    char(*ids)[65] = calloc(patients, sizeof *ids);
+    if (!ids) {
+        fprintf(stderr, "error: RESOURCE_EXHAUSTED: no memory\n");
+        goto done;
+    }
     espace_opts_t eo = {.endpoint = cfg->req_ipc, .timeout_ms = S_TIMEOUT_MS};
     if (access(cfg->req_ipc + strlen("ipc://"), F_OK) < 0) {
         fprintf(stderr, "error: UNAVAILABLE: espace is not running (no %s)\n",
@@ -152,7 +267,7 @@ int admin_seed(const espace_config_t *cfg, int argc, char **argv)
                "passwords and session tokens)\n"
                "# patient <id> <ins> <password> <token per device>\n");
     for (uint64_t k = first; k < first + patients; k++) {
-        char ins[16], id[65] = "";
+        char ins[16], *id = ids[k - first];
         s_ins(k, ins);
         if (s_signup(e, ins, pw))
             goto done;
@@ -176,6 +291,8 @@ int admin_seed(const espace_config_t *cfg, int argc, char **argv)
         if ((k - first + 1) % 100 == 0)
             fprintf(stderr, "seed: %" PRIu64 " of %" PRIu64 " patients\n", k - first + 1, patients);
     }
+    if (pros && s_pros(cfg, out, first, pros, per_pro, ids, patients, pw, f) != 0)
+        goto done;
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         fprintf(stderr, "error: INTERNAL: cannot write %s\n", out);
         goto done;
@@ -188,5 +305,6 @@ done:
         ret = 1;
     sodium_memzero(pw, sizeof pw);
     espace_close(&e);
+    free(ids);
     return ret;
 }

@@ -1,16 +1,24 @@
 /*
- * agenda.c - the `agenda` scenario (run.h): pairs of connections, the two
- * devices of one patient. Write i goes to pair i % pairs; within a pair the
- * writer alternates between the devices (so each connection sends
- * rate / connections per second, under the edge's 50/s per-connection
- * limit up to 50 000/s with 1 000 connections), and the write counts as
- * delivered when its live event reaches the *other* device. Each write is
- * an agenda Create whose description is `payload` bytes of text.
+ * agenda.c - the write scenarios (agenda_int.h):
  *
- * Against the relay (test/bench/relay.c) the same bytes go to the relay,
- * which forwards them to the paired connection: no login, no reply.
+ *   agenda   pairs of connections, the two devices of one patient. Write i
+ *            goes to pair i % pairs; within a pair the writer alternates
+ *            between the devices (so each connection sends rate / connections
+ *            per second, under the edge's 50/s per-connection limit up to
+ *            50 000/s with 1 000 connections), and the write counts as
+ *            delivered when it reaches the *other* device.
+ *   fanout   one group of all connections, each a device of the first
+ *            patient of the accounts file (its seeded tokens round robin:
+ *            the edge lets several connections resume one session). Write i
+ *            is sent by connection i % conns and must reach every one of them,
+ *            the writer's own included: deliveries = writes x connections.
  *
- * Phases, on a 1 ms timer: connect (open at connect_rate, authenticate) ->
+ * Targets: espace (each write an agenda Create whose description is
+ * `payload` bytes of text, its live event the delivery), relay
+ * (test/bench/relay.c: the same bytes forwarded to the paired connection,
+ * no login, no reply) and mosquitto (agenda_mqtt.c).
+ *
+ * Phases, on a 1 ms timer: connect (open at connect_rate, make ready) ->
  * send (open loop, sched.h) -> drain (wait drain_s for late deliveries)
  * -> done.
  */
@@ -18,8 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clients/load/run.h"
-#include "clients/load/sched.h"
+#include "clients/load/agenda_int.h"
 #include "clients/load/wire.h"
 #include "proto/status.h"
 
@@ -28,35 +35,13 @@
 #define S_MSG_MAX (WIRE_MAX_PAYLOAD + 512)
 
 enum { S_CONNECTING, S_SENDING, S_DRAINING, S_DONE };
-enum { S_ACKED = 1, S_DELIVERED = 2, S_FAILED = 4 };
 
-typedef struct agenda {
-    run_t *r;
-    int relay;
-    unsigned pairs;
-    int phase;
-    uv_timer_t tick;
-    sched_t opens;            /* connection openings */
-    sched_t sends;
-    int64_t connect_deadline, drain_deadline;
-    unsigned resolved;        /* connections ready or failed */
-    uint8_t *ready;           /* per connection */
-    int64_t *at;              /* per write: scheduled time */
-    uint8_t *state;           /* per write: S_ACKED | S_DELIVERED | S_FAILED */
-    uint64_t done;            /* writes delivered or failed */
-} agenda_t;
-
-static unsigned s_writer(const agenda_t *a, uint64_t seq)
+unsigned agenda_writer(const agenda_t *a, uint64_t seq)
 {
-    return (unsigned)(2 * (seq % a->pairs) + (seq / a->pairs) % 2);
+    return (unsigned)((seq % a->groups) * a->group + (seq / a->groups) % a->group);
 }
 
-static unsigned s_reader(const agenda_t *a, uint64_t seq)
-{
-    return s_writer(a, seq) ^ 1u;
-}
-
-static void s_resolve(agenda_t *a, unsigned conn, int ok)
+void agenda_ready(agenda_t *a, unsigned conn, int ok)
 {
     if (a->ready[conn] != 0)
         return;
@@ -64,21 +49,156 @@ static void s_resolve(agenda_t *a, unsigned conn, int ok)
     a->resolved++;
 }
 
+static void s_fail(agenda_t *a, uint64_t seq)
+{
+    if (!(a->state[seq] & (AGENDA_FAILED | AGENDA_DONE))) {
+        a->state[seq] |= AGENDA_FAILED;
+        a->done++;
+    }
+}
+
+/* Deliveries write seq must make (its group's ready connections then). */
+static uint32_t s_expected(const agenda_t *a, uint64_t seq)
+{
+    unsigned ready = a->group_ready[seq % a->groups];
+    return a->count_writer || ready == 0 ? ready : ready - 1;
+}
+
+void agenda_acked(agenda_t *a, uint64_t seq, int code, int64_t now)
+{
+    run_t *r = a->r;
+    if (seq >= a->sends.next || (a->state[seq] & AGENDA_ACKED)) {
+        r->unmatched++;
+        return;
+    }
+    a->state[seq] |= AGENDA_ACKED;
+    run_count_status(r, code);
+    if (code == 0)
+        hist_record(r->ack, (now - a->at[seq]) / 1000);
+    else
+        s_fail(a, seq);
+}
+
+void agenda_delivered(agenda_t *a, unsigned conn, uint64_t seq, int64_t now)
+{
+    run_t *r = a->r;
+    if (seq >= a->sends.next || conn / a->group != seq % a->groups) {
+        r->unmatched++;
+        return;
+    }
+    if (!a->count_writer && conn == agenda_writer(a, seq))
+        return; /* the writer's own device gets it too: not measured */
+    uint64_t bit = seq * a->group + conn % a->group;
+    if (a->seen[bit / 8] & (1u << bit % 8)) {
+        r->unmatched++;
+        return;
+    }
+    a->seen[bit / 8] |= (uint8_t)(1u << bit % 8);
+    a->got[seq]++;
+    r->delivered++;
+    hist_record(r->deliver, (now - a->at[seq]) / 1000);
+    if (a->got[seq] >= s_expected(a, seq) && !(a->state[seq] & AGENDA_DONE)) {
+        if (!(a->state[seq] & AGENDA_FAILED))
+            a->done++;
+        a->state[seq] |= AGENDA_DONE;
+    }
+}
+
+/* ---- the espace target: login or resume, agenda Create, live events ---- */
+
+static void s_espace_opened(agenda_t *a, unsigned conn)
+{
+    run_t *r = a->r;
+    const creds_patient_t *p = &r->creds->patients[conn / a->group];
+    if (run_auth(r, conn, p, conn % a->group) < 0) {
+        r->auth_failed++;
+        agenda_ready(a, conn, 0);
+    }
+}
+
+static void s_espace_message(agenda_t *a, unsigned conn, const uint8_t *data, size_t len,
+                             int64_t now)
+{
+    run_t *r = a->r;
+    Espace__V1__ServerMessage *m = wire_parse(data, len);
+    if (!m) {
+        r->bad_messages++;
+        return;
+    }
+    uint64_t seq;
+    switch (m->kind_case) {
+    case ESPACE__V1__SERVER_MESSAGE__KIND_REPLY: {
+        int code = m->reply->status ? m->reply->status->code : 0;
+        if (m->id == RUN_AUTH_ID) {
+            if (code == 0)
+                r->auth_ok++;
+            else
+                r->auth_failed++;
+            agenda_ready(a, conn, code == 0);
+        } else if (m->id >= 2) {
+            agenda_acked(a, m->id - 2, code, now);
+        } else {
+            r->unmatched++;
+        }
+        break;
+    }
+    case ESPACE__V1__SERVER_MESSAGE__KIND_EVENT:
+        if (wire_find_seq(m->event->body.data, m->event->body.len, &seq))
+            agenda_delivered(a, conn, seq, now);
+        else
+            r->unmatched++;
+        break;
+    case ESPACE__V1__SERVER_MESSAGE__KIND_RESYNC:
+        r->errors[-ES_RESOURCE_EXHAUSTED]++; /* events dropped by the edge */
+        break;
+    default:
+        break;
+    }
+    wire_free(m);
+}
+
+static int s_espace_write(agenda_t *a, unsigned writer, uint64_t seq, uint8_t *buf, size_t cap,
+                          size_t *len)
+{
+    (void)writer;
+    return wire_agenda_create(buf, cap, seq + 2, seq, a->r->o.payload, NULL, len);
+}
+
+const agenda_target_t agenda_target_espace = {
+    .name = "espace", .subprotocol = "espace.v1", .opened = s_espace_opened,
+    .message = s_espace_message, .write = s_espace_write,
+};
+
+/* ---- the relay target: the same bytes, forwarded to the pair ---- */
+
+static void s_relay_opened(agenda_t *a, unsigned conn)
+{
+    agenda_ready(a, conn, 1);
+}
+
+static void s_relay_message(agenda_t *a, unsigned conn, const uint8_t *data, size_t len,
+                            int64_t now)
+{
+    uint64_t seq;
+    if (wire_find_seq(data, len, &seq))
+        agenda_delivered(a, conn, seq, now);
+    else
+        a->r->unmatched++;
+}
+
+const agenda_target_t agenda_target_relay = {
+    .name = "relay", .subprotocol = "espace.v1", .opened = s_relay_opened,
+    .message = s_relay_message, .write = s_espace_write,
+};
+
+/* ---- the run ---- */
+
 static void s_opened(net_t *n, unsigned conn, void *user)
 {
     (void)n;
     agenda_t *a = user;
-    run_t *r = a->r;
-    r->conn_opened++;
-    if (a->relay) {
-        s_resolve(a, conn, 1);
-        return;
-    }
-    const creds_patient_t *p = &r->creds->patients[conn / 2];
-    if (run_auth(r, conn, p, conn % 2) < 0) {
-        r->auth_failed++;
-        s_resolve(a, conn, 0);
-    }
+    a->r->conn_opened++;
+    a->t->opened(a, conn);
 }
 
 static void s_closed(net_t *n, unsigned conn, int was_open, void *user)
@@ -89,93 +209,16 @@ static void s_closed(net_t *n, unsigned conn, int was_open, void *user)
         a->r->conn_failed++;
     else if (a->phase != S_DONE)
         a->r->conn_closed++;
-    s_resolve(a, conn, 0);
-}
-
-static void s_fail(agenda_t *a, uint64_t seq)
-{
-    if (!(a->state[seq] & (S_FAILED | S_DELIVERED))) {
-        a->state[seq] |= S_FAILED;
-        a->done++;
-    }
-}
-
-static void s_reply(agenda_t *a, unsigned conn, const Espace__V1__ServerMessage *m, int64_t now)
-{
-    run_t *r = a->r;
-    int code = m->reply->status ? m->reply->status->code : 0;
-    if (m->id == RUN_AUTH_ID) {
-        if (code == 0)
-            r->auth_ok++;
-        else
-            r->auth_failed++;
-        s_resolve(a, conn, code == 0);
-        return;
-    }
-    uint64_t seq = m->id - 2;
-    if (m->id < 2 || seq >= a->sends.next || (a->state[seq] & S_ACKED)) {
-        r->unmatched++;
-        return;
-    }
-    a->state[seq] |= S_ACKED;
-    run_count_status(r, code);
-    if (code == 0)
-        hist_record(r->ack, (now - a->at[seq]) / 1000);
-    else
-        s_fail(a, seq);
-}
-
-static void s_delivered(agenda_t *a, unsigned conn, const uint8_t *data, size_t len,
-                        int64_t now)
-{
-    run_t *r = a->r;
-    uint64_t seq;
-    if (!wire_find_seq(data, len, &seq) || seq >= a->sends.next) {
-        r->unmatched++;
-        return;
-    }
-    if (conn == s_writer(a, seq))
-        return; /* the writer's own device gets it too: not measured */
-    if (conn != s_reader(a, seq) || (a->state[seq] & S_DELIVERED)) {
-        r->unmatched++;
-        return;
-    }
-    int was_failed = a->state[seq] & S_FAILED;
-    a->state[seq] |= S_DELIVERED;
-    if (!was_failed)
-        a->done++;
-    r->delivered++;
-    hist_record(r->deliver, (now - a->at[seq]) / 1000);
+    if (a->t->closed)
+        a->t->closed(a, conn);
+    agenda_ready(a, conn, 0);
 }
 
 static void s_message(net_t *n, unsigned conn, const uint8_t *data, size_t len, void *user)
 {
     (void)n;
     agenda_t *a = user;
-    int64_t now = run_now_ns();
-    if (a->relay) {
-        s_delivered(a, conn, data, len, now);
-        return;
-    }
-    Espace__V1__ServerMessage *m = wire_parse(data, len);
-    if (!m) {
-        a->r->bad_messages++;
-        return;
-    }
-    switch (m->kind_case) {
-    case ESPACE__V1__SERVER_MESSAGE__KIND_REPLY:
-        s_reply(a, conn, m, now);
-        break;
-    case ESPACE__V1__SERVER_MESSAGE__KIND_EVENT:
-        s_delivered(a, conn, m->event->body.data, m->event->body.len, now);
-        break;
-    case ESPACE__V1__SERVER_MESSAGE__KIND_RESYNC:
-        a->r->errors[-ES_RESOURCE_EXHAUSTED]++; /* events dropped by the edge */
-        break;
-    default:
-        break;
-    }
-    wire_free(m);
+    a->t->message(a, conn, data, len, run_now_ns());
 }
 
 static void s_send_due(agenda_t *a, int64_t now)
@@ -189,15 +232,16 @@ static void s_send_due(agenda_t *a, int64_t now)
     while (sched_next_due(&a->sends, now, &at) == 1) {
         uint64_t seq = a->sends.next - 1;
         a->at[seq] = at;
-        unsigned w = s_writer(a, seq);
+        unsigned w = agenda_writer(a, seq);
         size_t len = 0;
         int rc = ES_UNAVAILABLE;
-        if (a->ready[w] == 1 && a->ready[w ^ 1u] == 1)
-            rc = wire_agenda_create(buf, sizeof buf, seq + 2, seq, r->o.payload, NULL, &len);
+        if (a->ready[w] == 1 && s_expected(a, seq) > 0)
+            rc = a->t->write(a, w, seq, buf, sizeof buf, &len);
         if (rc == 0)
             rc = net_send(r->net, w, buf, len);
         if (rc == 0) {
             r->sent++;
+            a->expected += s_expected(a, seq);
         } else {
             r->send_failed++;
             s_fail(a, seq);
@@ -211,8 +255,9 @@ static void s_finish(agenda_t *a)
     a->phase = S_DONE;
     r->lost = 0;
     for (uint64_t i = 0; i < a->sends.next; i++)
-        if (!(a->state[i] & (S_DELIVERED | S_FAILED)))
+        if (!(a->state[i] & (AGENDA_DONE | AGENDA_FAILED)))
             r->lost++;
+    r->expected = a->expected;
     if (run_sample_server(r, &r->srv1) == 0 && r->o.server_pid)
         r->have_server = 1;
     uv_timer_stop(&a->tick);
@@ -222,9 +267,14 @@ static void s_finish(agenda_t *a)
 static void s_start_sending(agenda_t *a, int64_t now)
 {
     run_t *r = a->r;
+    unsigned ready = 0;
+    for (unsigned c = 0; c < r->o.conns; c++)
+        if (a->ready[c] == 1) {
+            a->group_ready[c / a->group]++;
+            ready++;
+        }
     a->phase = S_SENDING;
-    fprintf(stderr, "espace-load: %u of %u connections ready, sending\n",
-            (unsigned)r->auth_ok + (a->relay ? (unsigned)r->conn_opened : 0), r->o.conns);
+    fprintf(stderr, "espace-load: %u of %u connections ready, sending\n", ready, r->o.conns);
     if (run_sample_server(r, &r->srv0) < 0)
         r->o.server_pid = 0;
     r->send_start_ns = now;
@@ -236,11 +286,13 @@ static void s_tick(uv_timer_t *t)
     agenda_t *a = t->data;
     run_t *r = a->r;
     int64_t now = run_now_ns(), at;
+    if (a->t->tick)
+        a->t->tick(a, now);
     switch (a->phase) {
     case S_CONNECTING:
         while (sched_next_due(&a->opens, now, &at) == 1)
             if (run_open(r, (unsigned)a->opens.next - 1) < 0)
-                s_resolve(a, (unsigned)a->opens.next - 1, 0);
+                agenda_ready(a, (unsigned)a->opens.next - 1, 0);
         if (a->resolved >= r->o.conns || now > a->connect_deadline)
             s_start_sending(a, now);
         break;
@@ -261,32 +313,58 @@ static void s_tick(uv_timer_t *t)
     }
 }
 
+/* The scenario's shape and target; 0, or a message and ES_INVALID_ARGUMENT. */
+static int s_setup(agenda_t *a, run_t *r)
+{
+    int fanout = !strcmp(r->o.scenario, "fanout");
+    const char *t = r->o.target;
+    a->t = !strcmp(t, "relay")       ? &agenda_target_relay
+           : !strcmp(t, "mosquitto") ? &agenda_target_mqtt
+                                     : &agenda_target_espace;
+    a->group = fanout ? r->o.conns : 2;
+    a->groups = r->o.conns / a->group;
+    a->count_writer = fanout;
+    if (fanout && a->t != &agenda_target_espace) {
+        fprintf(stderr, "espace-load: fanout runs against espace only\n");
+        return ES_INVALID_ARGUMENT;
+    }
+    if (!fanout && (a->groups == 0 || r->o.conns % 2)) {
+        fprintf(stderr, "espace-load: agenda needs an even number of connections\n");
+        return ES_INVALID_ARGUMENT;
+    }
+    if (a->t == &agenda_target_espace && (!r->creds || r->creds->n_patients < a->groups)) {
+        fprintf(stderr, "espace-load: %s needs %u patients in the accounts file, it has %zu\n",
+                r->o.scenario, a->groups, r->creds ? r->creds->n_patients : (size_t)0);
+        return ES_INVALID_ARGUMENT;
+    }
+    return 0;
+}
+
 int agenda_run(run_t *r)
 {
     agenda_t a;
     memset(&a, 0, sizeof a);
     a.r = r;
-    a.relay = !strcmp(r->o.target, "relay");
-    a.pairs = r->o.conns / 2;
-    if (a.pairs == 0 || r->o.conns % 2) {
-        fprintf(stderr, "espace-load: agenda needs an even number of connections\n");
-        return ES_INVALID_ARGUMENT;
-    }
-    if (!a.relay && (!r->creds || r->creds->n_patients < a.pairs)) {
-        fprintf(stderr, "espace-load: agenda needs %u patients in the accounts file, it has %zu\n",
-                a.pairs, r->creds ? r->creds->n_patients : (size_t)0);
-        return ES_INVALID_ARGUMENT;
-    }
-    uint64_t count = (uint64_t)((double)r->o.rate * r->o.duration_s);
+    int rc = s_setup(&a, r);
+    if (rc < 0)
+        return rc;
+    uint64_t count = (uint64_t)((double)r->o.rate * r->o.duration_s), n = count ? count : 1;
+    rc = ES_RESOURCE_EXHAUSTED;
+    if (n > UINT64_MAX / 8 / a.group)
+        return rc;
     a.ready = calloc(r->o.conns, 1);
-    a.at = calloc(count ? count : 1, sizeof *a.at);
-    a.state = calloc(count ? count : 1, 1);
-    int rc = ES_RESOURCE_EXHAUSTED;
-    if (!a.ready || !a.at || !a.state)
+    a.group_ready = calloc(a.groups, sizeof *a.group_ready);
+    a.at = calloc(n, sizeof *a.at);
+    a.state = calloc(n, 1);
+    a.got = calloc(n, sizeof *a.got);
+    a.seen = calloc((n * a.group + 7) / 8, 1);
+    if (!a.ready || !a.group_ready || !a.at || !a.state || !a.got || !a.seen)
+        goto out;
+    if (a.t->init && (rc = a.t->init(&a)) < 0)
         goto out;
     static const net_handlers_t h = {s_opened, s_message, s_closed};
     net_opts_t no = {.host = r->o.host, .port = r->o.port, .path = r->o.path,
-                     .subprotocol = "espace.v1", .max_conns = r->o.conns, .handlers = &h,
+                     .subprotocol = a.t->subprotocol, .max_conns = r->o.conns, .handlers = &h,
                      .user = &a};
     if ((rc = net_new(&no, &r->net)) < 0) {
         fprintf(stderr, "espace-load: cannot create the lws context\n");
@@ -309,8 +387,13 @@ int agenda_run(run_t *r)
     rc = a.phase == S_DONE ? 0 : ES_INTERNAL;
 out:
     net_destroy(&r->net);
+    if (a.t && a.t->fini)
+        a.t->fini(&a);
     free(a.ready);
+    free(a.group_ready);
     free(a.at);
     free(a.state);
+    free(a.got);
+    free(a.seen);
     return rc;
 }

@@ -10,7 +10,9 @@
  * device, made by seed with identity Login), so the load client can resume
  * its sessions instead of paying Argon2id per connection; a patient line
  * without tokens makes espace-load log in with the password. A pro line
- * lists the patients who granted that professional AGENDA read+write.
+ * lists the patients who granted that professional AGENDA read+write; its
+ * CURVE keypair (registered with the broker by seed) is the file
+ * <accounts file>.keys/<RPPS>.key (the pro scenario, pro.c).
  *
  * These are BENCH accounts with known passwords: the file is a secret
  * (mode 0600; tokens and passwords are wiped at creds_destroy), and the

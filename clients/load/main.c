@@ -1,7 +1,7 @@
 /*
  * main.c - espace-load: the load client of espace (docs/benchmarks.md).
  *
- *   espace-load agenda|connect [options]
+ *   espace-load agenda|fanout|connect|pro [options]
  *
  * Exit status: 0 when the run went to its end (the JSON says how well the
  * server did), 1 when it could not run (bad accounts file, no server...),
@@ -21,10 +21,20 @@ static const char s_help[] =
     "  agenda    pairs of connections (two devices of one patient); each write is an\n"
     "            agenda Create with a PAYLOAD-byte description on one device, measured\n"
     "            until its live event reaches the other (open loop, --rate per second)\n"
+    "  fanout    --conns connections, all devices of the first patient of the accounts\n"
+    "            file (its tokens round robin); each write reaches all of them:\n"
+    "            server CPU per delivery = CPU / (writes x connections)\n"
     "  connect   open --conns authenticated connections, hold them idle --hold seconds;\n"
     "            with --server-pid: server RSS per connection\n"
+    "  pro       --conns professionals' libespace connections (tcp + CURVE, one thread\n"
+    "            each) write agenda Creates to their patients (consent-checked) at\n"
+    "            --rate per second, open loop; latency = scheduled send -> reply\n"
     "options:\n"
-    "  --target espace|relay   server kind (default espace; relay: test/bench/relay)\n"
+    "  --target espace|relay|mosquitto  server kind (default espace; relay:\n"
+    "                          test/bench/relay; mosquitto: MQTT over websockets)\n"
+    "  --qos 0|1               mosquitto: QoS of the subscriptions and publishes\n"
+    "  --broker tcp://H:P      pro: the broker (its tcp request port)\n"
+    "  --broker-key Z85        pro: the broker's public key (espace admin keys show)\n"
     "  --host H --port P       websocket server (default 127.0.0.1:8080)\n"
     "  --accounts FILE         accounts file of `espace admin seed` (espace target)\n"
     "  --conns N               connections (default 1000)\n"
@@ -69,8 +79,15 @@ static int s_parse(int argc, char **argv, run_opts_t *o)
         if (!v)
             return -1;
         i++;
-        if (!strcmp(k, "--target") && (!strcmp(v, "espace") || !strcmp(v, "relay")))
+        if (!strcmp(k, "--target") &&
+            (!strcmp(v, "espace") || !strcmp(v, "relay") || !strcmp(v, "mosquitto")))
             o->target = v;
+        else if (!strcmp(k, "--qos") && s_num(v, 0, 1, &d) == 0)
+            o->qos = (int)d;
+        else if (!strcmp(k, "--broker"))
+            o->broker = v;
+        else if (!strcmp(k, "--broker-key"))
+            o->broker_key = v;
         else if (!strcmp(k, "--host"))
             o->host = v;
         else if (!strcmp(k, "--port") && s_num(v, 1, 65535, &d) == 0)
@@ -116,13 +133,19 @@ int main(int argc, char **argv)
                        .port = 8080, .path = "/", .conns = 1000, .rate = 1000,
                        .duration_s = 10, .drain_s = 2, .payload = 256, .connect_rate = 500,
                        .hold_s = 5};
-    if (strcmp(r.o.scenario, "agenda") && strcmp(r.o.scenario, "connect"))
+    const char *sc = r.o.scenario;
+    int pro = !strcmp(sc, "pro");
+    if (strcmp(sc, "agenda") && strcmp(sc, "fanout") && strcmp(sc, "connect") && !pro)
         return s_usage("unknown scenario");
     if (s_parse(argc, argv, &r.o) < 0)
         return s_usage("bad option");
     int espace = !strcmp(r.o.target, "espace");
     if (espace && !r.o.accounts)
         return s_usage("--accounts FILE is needed against espace (espace admin seed)");
+    if (pro && (!espace || !r.o.broker || !r.o.broker_key))
+        return s_usage("pro needs --broker, --broker-key and --accounts (target espace)");
+    if (!strcmp(r.o.target, "mosquitto") && strcmp(sc, "agenda"))
+        return s_usage("--target mosquitto runs the agenda scenario only");
     int rc = 1;
     if (espace) {
         int lrc = creds_load(r.o.accounts, &r.creds);
@@ -135,7 +158,7 @@ int main(int argc, char **argv)
     if (hist_new(&r.deliver) < 0 || hist_new(&r.ack) < 0)
         goto out;
     r.t0_ns = run_now_ns();
-    int src = !strcmp(r.o.scenario, "agenda") ? agenda_run(&r) : connect_run(&r);
+    int src = pro ? pro_run(&r) : !strcmp(sc, "connect") ? connect_run(&r) : agenda_run(&r);
     if (src < 0)
         goto out;
     if (report_write(&r) < 0) {

@@ -101,6 +101,8 @@ static char *s_json(const run_t *r, size_t *len)
     json_obj_open(&j, NULL);
     json_str(&j, "scenario", r->o.scenario);
     json_str(&j, "target", r->o.target);
+    if (!strcmp(r->o.target, "mosquitto"))
+        json_int(&j, "qos", r->o.qos);
     json_int(&j, "connections", r->o.conns);
     json_int(&j, "offered_per_s", (int64_t)r->o.rate);
     json_int(&j, "duration_ms", (int64_t)(r->o.duration_s * 1000));
@@ -108,6 +110,7 @@ static char *s_json(const run_t *r, size_t *len)
     json_int(&j, "sent", (int64_t)r->sent);
     json_int(&j, "acked", (int64_t)r->acked);
     json_int(&j, "delivered", (int64_t)r->delivered);
+    json_int(&j, "deliveries_expected", (int64_t)r->expected);
     json_int(&j, "lost", (int64_t)r->lost);
     json_int(&j, "errors", (int64_t)s_errors(r));
     json_obj_open(&j, "error_detail");
@@ -119,6 +122,7 @@ static char *s_json(const run_t *r, size_t *len)
     json_int(&j, "unmatched", (int64_t)r->unmatched);
     json_obj_close(&j);
     json_int(&j, "delivered_per_s", (int64_t)r->delivered * 1000000000 / s_window_ns(r));
+    json_int(&j, "acked_per_s", (int64_t)r->acked * 1000000000 / s_window_ns(r));
     json_int(&j, "sender_max_lag_us", r->max_lag_ns / 1000);
     json_obj_open(&j, "conns");
     json_int(&j, "opened", (int64_t)r->conn_opened);
@@ -143,8 +147,10 @@ static void s_table(FILE *f, const run_t *r)
         fprintf(f, "\nconnect -> %s: %u connections, held %.1f s\n", r->o.target, r->o.conns,
                 r->o.hold_s);
     else
-        fprintf(f, "\n%s -> %s: %u connections, offered %llu/s for %.1f s\n", r->o.scenario,
-                r->o.target, r->o.conns, (unsigned long long)r->o.rate, r->o.duration_s);
+        fprintf(f, "\n%s -> %s%s: %u connections, offered %llu/s for %.1f s\n", r->o.scenario,
+                r->o.target, !strcmp(r->o.target, "mosquitto") ? (r->o.qos ? " QoS 1" : " QoS 0")
+                                                               : "",
+                r->o.conns, (unsigned long long)r->o.rate, r->o.duration_s);
     fprintf(f, "  sent %llu  acked %llu  delivered %llu (%llu/s)  lost %llu  errors %llu\n",
             (unsigned long long)r->sent, (unsigned long long)r->acked,
             (unsigned long long)r->delivered,
@@ -169,6 +175,8 @@ static void s_table(FILE *f, const run_t *r)
                 wall > 0 ? (double)cpu / 1e4 / wall : 0.0);
         if (r->delivered)
             fprintf(f, ", %.1f us CPU per delivery", (double)cpu / (double)r->delivered);
+        else if (r->sent)
+            fprintf(f, ", %.1f us CPU per write", (double)cpu / (double)r->sent);
         fprintf(f, "; RSS %lld KiB (anon %lld), peak %lld KiB\n", (long long)r->srv1.rss_kib,
                 (long long)r->srv1.anon_kib, (long long)r->rss_peak_kib);
     }

@@ -11,6 +11,8 @@
  *   acked      replies with CODE_OK; errors[] counts the other replies by code
  *   delivered  live events matched to a send, on the device that must get it
  *   lost       sends neither delivered by the end of the drain time
+ *   expected   deliveries the sent writes should make (fanout: writes x
+ *              connections ready)
  *   deliver    histogram of scheduled time -> delivery (us)
  *   ack        histogram of scheduled time -> reply (us)
  *
@@ -32,8 +34,8 @@
 #define RUN_CODES 14 /* es_status 0..-13 */
 
 typedef struct run_opts {
-    const char *scenario;      /* "agenda" | "connect" */
-    const char *target;        /* "espace" | "relay" */
+    const char *scenario;      /* "agenda" | "fanout" | "connect" | "pro" */
+    const char *target;        /* "espace" | "relay" | "mosquitto" */
     const char *host;
     int port;
     const char *path;
@@ -50,6 +52,9 @@ typedef struct run_opts {
     const char *sources[RUN_MAX_SOURCES]; /* local addresses, round robin */
     unsigned n_sources;
     int quiet;                 /* no progress line */
+    int qos;                   /* mosquitto: MQTT QoS 0 or 1 */
+    const char *broker;        /* pro: "tcp://HOST:PORT" of the broker */
+    const char *broker_key;    /* pro: its CURVE public key (Z85) */
 } run_opts_t;
 
 typedef struct run {
@@ -57,7 +62,7 @@ typedef struct run {
     creds_t *creds;
     net_t *net;
     /* counters */
-    uint64_t sent, send_failed, acked, delivered, lost, unmatched, bad_messages;
+    uint64_t sent, send_failed, acked, delivered, lost, unmatched, bad_messages, expected;
     uint64_t errors[RUN_CODES];
     uint64_t conn_opened, conn_failed, conn_closed, auth_ok, auth_failed;
     int64_t max_lag_ns;        /* worst sender lag behind the schedule */
@@ -108,7 +113,8 @@ int run_open(run_t *r, unsigned conn);
 int run_auth(run_t *r, unsigned conn, const creds_patient_t *p, unsigned device);
 
 /* The scenarios: 0 once the run is over (report it), or an es_status after
- * a message on stderr. */
+ * a message on stderr. agenda_run runs `agenda` and `fanout` (agenda.c). */
 int agenda_run(run_t *r);
 int connect_run(run_t *r);
+int pro_run(run_t *r);
 #endif

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "espace/v1/agenda.pb-c.h"
 #include "proto/status.h"
 
 #define S_START_MS INT64_C(1893456000000) /* 2030-01-01T00:00:00Z */
@@ -46,25 +45,31 @@ int wire_resume(uint8_t *out, size_t cap, uint64_t id, const char *token, size_t
     return s_pack(&m, out, cap, len);
 }
 
+int wire_agenda_event(Espace__V1__AgendaEvent *ev, uint64_t seq, size_t payload,
+                      char title[WIRE_TITLE_MAX], char *desc)
+{
+    if (payload > WIRE_MAX_PAYLOAD)
+        return ES_INVALID_ARGUMENT;
+    snprintf(title, WIRE_TITLE_MAX, WIRE_MARK "%016" PRIx64, seq);
+    memset(desc, 'x', payload);
+    desc[payload] = '\0';
+    espace__v1__agenda_event__init(ev);
+    ev->kind = ESPACE__V1__AGENDA_KIND__AGENDA_KIND_RDV;
+    ev->title = title;
+    ev->description = desc;
+    ev->start_ms = S_START_MS + (int64_t)(seq % 100000) * 60000;
+    ev->end_ms = ev->start_ms + 30 * 60000;
+    return 0;
+}
+
 int wire_agenda_create(uint8_t *out, size_t cap, uint64_t id, uint64_t seq, size_t payload,
                        const char *patient_id, size_t *len)
 {
-    static char text[WIRE_MAX_PAYLOAD + 1];
-    if (!text[0])
-        memset(text, 'x', WIRE_MAX_PAYLOAD);
-    if (payload > WIRE_MAX_PAYLOAD)
-        return ES_INVALID_ARGUMENT;
-    char title[64], body[WIRE_MAX_PAYLOAD + 64];
-    snprintf(title, sizeof title, WIRE_MARK "%016" PRIx64, seq);
-    char desc[WIRE_MAX_PAYLOAD + 1];
-    memcpy(desc, text, payload);
-    desc[payload] = '\0';
-    Espace__V1__AgendaEvent ev = ESPACE__V1__AGENDA_EVENT__INIT;
-    ev.kind = ESPACE__V1__AGENDA_KIND__AGENDA_KIND_RDV;
-    ev.title = title;
-    ev.description = desc;
-    ev.start_ms = S_START_MS + (int64_t)(seq % 100000) * 60000;
-    ev.end_ms = ev.start_ms + 30 * 60000;
+    char title[WIRE_TITLE_MAX], body[WIRE_MAX_PAYLOAD + 64], desc[WIRE_MAX_PAYLOAD + 1];
+    Espace__V1__AgendaEvent ev;
+    int rc = wire_agenda_event(&ev, seq, payload, title, desc);
+    if (rc < 0)
+        return rc;
     Espace__V1__AgendaCreateRequest req = ESPACE__V1__AGENDA_CREATE_REQUEST__INIT;
     req.patient_id = (char *)(patient_id ? patient_id : "");
     req.event = &ev;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "espace/v1/agenda.pb-c.h"
 #include "espace/v1/edge.pb-c.h"
 
 #define WIRE_MARK "espace-load:"
@@ -28,6 +29,15 @@ int wire_login(uint8_t *out, size_t cap, uint64_t id, const char *ins, const cha
 
 /* ClientMessage{id, resume{token}}. */
 int wire_resume(uint8_t *out, size_t cap, uint64_t id, const char *token, size_t *len);
+
+/* The appointment of write seq, in caller storage: *ev gets kind RDV, a
+ * start from seq, title = the marker of seq (written into title), and
+ * description = `payload` bytes of text (written into desc, which holds
+ * payload + 1 bytes). 0, or ES_INVALID_ARGUMENT (payload over
+ * WIRE_MAX_PAYLOAD). libespace callers (the pro scenario) send it as is. */
+#define WIRE_TITLE_MAX 64
+int wire_agenda_event(Espace__V1__AgendaEvent *ev, uint64_t seq, size_t payload,
+                      char title[WIRE_TITLE_MAX], char *desc);
 
 /* ClientMessage{id, call agenda.Create}: an appointment whose title is the
  * marker of `seq` and whose description is `payload` bytes of text

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # load_smoke.sh - espace-load against a running `espace up`: `espace admin
 # seed` makes 4 bench patients (2 devices each, tokens in a 0600 accounts
-# file; a second seed of the same patients works), espace-load agenda runs
-# 8 connections at 40 writes/s for 3 s, and its JSON summary must report
-# every write delivered to the other device, no error, no loss; the connect
-# scenario holds 20 authenticated connections and reports server memory.
-# A bad accounts file and a closed port make espace-load fail.
+# file) and 2 professionals (CURVE keys registered, each granted agenda
+# read+write by 2 patients); a second seed of the same accounts works.
+# espace-load agenda runs 8 connections at 40 writes/s for 3 s, and its JSON
+# summary must report every write delivered to the other device, no error,
+# no loss; fanout runs 12 connections of one patient (each write reaches all
+# 12); pro runs the 2 professionals over tcp + CURVE with libespace (every
+# write acknowledged; to patients who granted nothing: PERMISSION_DENIED);
+# the connect scenario holds 20 authenticated connections and reports server
+# memory. A bad accounts file and a closed port make espace-load fail.
 # Behaviour, not speed: benchmarks live in test/bench/run.
 # Needs ES_BIN (build folder); run by ctest as integration.load_smoke.
 set -euo pipefail
@@ -27,16 +31,24 @@ EDGE_PORT=$(grep -o 'comp=edge event=listen host=[0-9.]* port=[0-9]*' "$ES_TMP/u
   sed 's/.*port=//' | head -1)
 [[ -n $EDGE_PORT ]] || fail "no edge port in the log"
 
-step "seed 4 patients, twice"
+step "seed 4 patients and 2 professionals, twice"
 ACC=$ES_TMP/accounts
-run "${ES_ADMIN[@]}" seed --patients 4 --out "$ACC"
+run "${ES_ADMIN[@]}" seed --patients 4 --pros 2 --pro-patients 2 --out "$ACC"
 [[ $RC -eq 0 ]] || fail "seed: $OUT"
-run "${ES_ADMIN[@]}" seed --patients 4 --out "$ACC"
+run "${ES_ADMIN[@]}" seed --patients 4 --pros 2 --pro-patients 2 --out "$ACC"
 [[ $RC -eq 0 ]] || fail "second seed: $OUT"
 [[ $(stat -c %a "$ACC") == 600 ]] || fail "accounts file mode $(stat -c %a "$ACC")"
 [[ $(grep -c '^patient ' "$ACC") -eq 4 ]] || fail "accounts file: $(cat "$ACC")"
+[[ $(grep -c '^pro [0-9]\{11\} [^ ]* [0-9a-f]\{32\},[0-9a-f]\{32\}$' "$ACC") -eq 2 ]] ||
+  fail "pro lines: $(grep '^pro' "$ACC")"
+[[ $(stat -c %a "$ACC.keys") == 700 && $(ls "$ACC.keys"/*.key | wc -l) -eq 2 ]] ||
+  fail "keys folder: $(ls -l "$ACC.keys")"
+[[ $(stat -c %a "$(ls "$ACC.keys"/*.key | head -1)") == 600 ]] || fail "key file mode"
+[[ $("${ES_ADMIN[@]}" keys list | grep -c ' pro .*bench-') -eq 2 ]] || fail "pro keys not registered"
 run "${ES_ADMIN[@]}" seed --patients 0 --out "$ACC.x"
 [[ $RC -eq 2 ]] || fail "seed --patients 0 should be a usage error"
+run "${ES_ADMIN[@]}" seed --patients 2 --pros 1 --pro-patients 3 --out "$ACC.x"
+[[ $RC -eq 2 ]] || fail "seed --pro-patients over --patients should be a usage error"
 
 # json_num FILE KEY...: the value at that path of the JSON file (jq).
 json_num() {
@@ -61,6 +73,44 @@ echo "$OUT"
 [[ $(json_num "$J" latency_us deliver p99) -gt 0 ]] || fail "p99 is 0"
 [[ $(json_num "$J" server cpu_us) -ge 0 ]] || fail "no server CPU"
 [[ $(json_num "$J" server rss_kib) -gt 0 ]] || fail "no server RSS"
+
+step "fanout: 12 connections of one patient, 5 writes/s, 2 s"
+J=$ES_TMP/fanout.json
+run timeout 60 "$LOAD" fanout --port "$EDGE_PORT" --accounts "$ACC" --conns 12 --rate 5 \
+  --duration 2 --drain 3 --server-pid "$UP_PID" --json "$J" --quiet
+[[ $RC -eq 0 ]] || fail "espace-load fanout exited $RC: $OUT"
+echo "$OUT"
+[[ $(json_num "$J" sent) -eq 10 ]] || fail "fanout sent $(json_num "$J" sent), not 10"
+[[ $(json_num "$J" acked) -eq 10 ]] || fail "fanout acked $(json_num "$J" acked)"
+[[ $(json_num "$J" deliveries_expected) -eq 120 ]] || fail "expected $(json_num "$J" deliveries_expected)"
+[[ $(json_num "$J" delivered) -eq 120 ]] || fail "fanout delivered $(json_num "$J" delivered)"
+[[ $(json_num "$J" errors) -eq 0 && $(json_num "$J" lost) -eq 0 ]] || fail "fanout errors or lost"
+[[ $(json_num "$J" server cpu_ns_per_delivery) -gt 0 ]] || fail "no CPU per delivery"
+
+step "pro: 2 professionals over tcp + CURVE, 20 writes/s, 2 s"
+PRO_ARGS=(--broker "tcp://127.0.0.1:$REQ" --broker-key "$BROKER_KEY" --conns 2 --rate 20
+  --duration 2 --drain 1 --quiet)
+J=$ES_TMP/pro.json
+run timeout 60 "$LOAD" pro --accounts "$ACC" "${PRO_ARGS[@]}" --server-pid "$UP_PID" --json "$J"
+[[ $RC -eq 0 ]] || fail "espace-load pro exited $RC: $OUT"
+echo "$OUT"
+[[ $(json_num "$J" sent) -eq 40 ]] || fail "pro sent $(json_num "$J" sent), not 40"
+[[ $(json_num "$J" acked) -eq 40 ]] || fail "pro acked $(json_num "$J" acked)"
+[[ $(json_num "$J" errors) -eq 0 ]] || fail "pro errors $(json_num "$J" errors)"
+[[ $(json_num "$J" conns auth_ok) -eq 2 ]] || fail "pro logins $(json_num "$J" conns auth_ok)"
+[[ $(json_num "$J" latency_us ack count) -eq 40 ]] || fail "pro latency count"
+# the first professional names patients who granted it nothing: consent refuses
+cp -r "$ACC.keys" "$ES_TMP/swap.keys"
+P1=$(grep '^pro ' "$ACC" | head -1 | cut -d' ' -f2)
+P2PATIENTS=$(grep '^pro ' "$ACC" | sed -n 2p | cut -d' ' -f4)
+grep '^patient ' "$ACC" >"$ES_TMP/swap"
+echo "pro $P1 $(grep '^pro ' "$ACC" | head -1 | cut -d' ' -f3) $P2PATIENTS" >>"$ES_TMP/swap"
+J=$ES_TMP/denied.json
+run timeout 60 "$LOAD" pro --accounts "$ES_TMP/swap" "${PRO_ARGS[@]}" --json "$J"
+[[ $RC -eq 0 ]] || fail "espace-load pro (no grant) exited $RC: $OUT"
+[[ $(json_num "$J" acked) -eq 0 ]] || fail "writes without a grant were acknowledged"
+[[ $(json_num "$J" error_detail PERMISSION_DENIED) -eq 40 ]] ||
+  fail "no grant: $(jq -c .error_detail "$J")"
 
 step "connect: 20 authenticated connections"
 J=$ES_TMP/connect.json
