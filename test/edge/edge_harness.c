@@ -25,6 +25,17 @@
  *   grant-msg <patient_id> <rpps>
  *                        the same for MESSAGING write (a professional may
  *                        start a conversation with the patient)
+ *   as-pro-msg <rpps> <device hex> <Method> <request base64>
+ *                        messaging <Method> as professional <rpps> on device
+ *                        <device hex> (32 hex; a local Caller frame with that
+ *                        device_id): the request is the base64 of the
+ *                        method's <Method>Request bytes (empty: "-");
+ *                        answers "ok <reply base64>" (or "ok -" when empty)
+ *                        or "error <CODE_...>". A line is at most 512 KiB:
+ *                        upload pieces of 128 KiB fit. The browser tests act
+ *                        as the professional's software through it.
+ *   dir                  answers "ok <data folder>" (tests look for
+ *                        plaintext in its files)
  *   as-pro-create <patient_id> <rpps> <start_ms> <end_ms> <title...>
  *                        agenda Create as professional <rpps> (local Caller
  *                        frame {PRINCIPAL_PROFESSIONAL, rpps}): a booked
@@ -46,6 +57,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "services/agenda/agenda.h"
@@ -55,6 +67,8 @@
 #include "bus/codec.h"
 #include "services/consent/consent.h"
 #include "espace/v1/consent.pb-c.h"
+#include "espace/v1/messaging.pb-c.h"
+#include "proto/names.h"
 #include "services/edge/edge.h"
 #include "services/identity/identity.h"
 #include "services/messaging/messaging.h"
@@ -62,6 +76,8 @@
 #include "runtime/service.h"
 #include "proto/status.h"
 #include "process/stop.h"
+
+#define LINE_MAX_BYTES (512 * 1024) /* a command line (as-pro-msg carries base64) */
 
 typedef struct part {
     pthread_t th;
@@ -291,10 +307,56 @@ static void s_cmd_pro_create(bus_client_t *c, char *patient, char *rpps, long lo
     codec_free(out);
 }
 
+/* as-pro-msg <rpps> <device hex> <Method> <request base64> */
+static void s_cmd_pro_msg(bus_client_t *c, char *rpps, char *dev_hex, char *method, char *b64)
+{
+    static uint8_t bin[LINE_MAX_BYTES];
+    uint8_t dev[16];
+    size_t dev_len = 0, bin_len = 0;
+    ProtobufCMessage *req = NULL, *out = NULL;
+    const ProtobufCMethodDescriptor *m =
+        protobuf_c_service_descriptor_get_method_by_name(&espace__v1__messaging__descriptor, method);
+    if (m == NULL || sodium_hex2bin(dev, sizeof(dev), dev_hex, strlen(dev_hex), NULL, &dev_len,
+                                    NULL) != 0 || dev_len != sizeof(dev) ||
+        (strcmp(b64, "-") != 0 &&
+         sodium_base642bin(bin, sizeof(bin), b64, strlen(b64), NULL, &bin_len, NULL,
+                           sodium_base64_VARIANT_ORIGINAL) != 0)) {
+        printf("error CODE_INVALID_ARGUMENT\n");
+        return;
+    }
+    req = protobuf_c_message_unpack(m->input, NULL, bin_len, bin);
+    if (req == NULL) {
+        printf("error CODE_INVALID_ARGUMENT\n");
+        return;
+    }
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL;
+    who.principal = rpps;
+    who.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    who.device_id.data = dev;
+    who.device_id.len = sizeof(dev);
+    int rc = s_call(c, SERVICE_MESSAGING, method, req, m->output, &who, &out);
+    if (rc == 0 && out != NULL) {
+        size_t n = protobuf_c_message_get_packed_size(out);
+        static char text[sodium_base64_ENCODED_LEN(LINE_MAX_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+        if (n <= sizeof(bin)) {
+            protobuf_c_message_pack(out, bin);
+            sodium_bin2base64(text, sizeof(text), bin, n, sodium_base64_VARIANT_ORIGINAL);
+            printf("ok %s\n", n ? text : "-");
+        } else {
+            s_print_error(ES_INTERNAL);
+        }
+    } else {
+        s_print_error(rc == 0 ? ES_INTERNAL : rc);
+    }
+    codec_free(out);
+    protobuf_c_message_free_unpacked(req, NULL);
+}
+
 /* One command line (NUL-terminated, modified in place). */
 static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
 {
-    char topic[BUS_MAX_TOPIC + 1], a[65], b[65];
+    char topic[BUS_MAX_TOPIC + 1], a[65], b[65], m[65];
     long long start = 0, end = 0;
     int off = 0;
     if (sscanf(line, "pub %255s %n", topic, &off) == 1 && pub != NULL) {
@@ -302,6 +364,11 @@ static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
         st.message = line + off;
         int rc = bus_publish(pub, topic, &st.base);
         printf("%s\n", rc == 0 ? "ok" : "error");
+    } else if (strcmp(line, "dir") == 0) {
+        printf("ok %s\n", g_dir);
+    } else if (sscanf(line, "as-pro-msg %64s %64s %64s %n", a, b, m, &off) == 3 && off > 0 &&
+               line[off] != '\0' && cli != NULL) {
+        s_cmd_pro_msg(cli, a, b, m, line + off);
     } else if (sscanf(line, "grant-msg %64s %64s", a, b) == 2 && cli != NULL) {
         s_cmd_grant(cli, a, b, 1);
     } else if (sscanf(line, "grant %64s %64s", a, b) == 2 && cli != NULL) {
@@ -335,7 +402,7 @@ static void s_commands(void)
         fprintf(stderr, "bus client failed\n");
         stop_request();
     }
-    char line[1024];
+    static char line[LINE_MAX_BYTES];
     size_t have = 0;
     while (!stop_requested()) {
         struct pollfd fds[2] = {{0, POLLIN, 0}, {stop_fd(), POLLIN, 0}};

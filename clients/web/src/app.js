@@ -13,6 +13,9 @@ import * as home from './screens/home.js';
 import * as sessions from './screens/sessions.js';
 import * as agenda from './screens/agenda/index.js';
 import * as consent from './screens/consent.js';
+import * as messaging from './screens/messaging/index.js';
+import { Messenger } from './messaging/messenger.js';
+import { SealedStore, idbBackend, memoryBackend } from './messaging/store.js';
 import { reminderText } from './screens/agenda/index.js';
 
 const ROUTES = {
@@ -21,6 +24,7 @@ const ROUTES = {
   '/accueil': { screen: home, auth: true },
   '/agenda': { screen: agenda, auth: true },
   '/autorisations': { screen: consent, auth: true },
+  '/messagerie': { screen: messaging, auth: true },
   '/sessions': { screen: sessions, auth: true },
 };
 
@@ -106,11 +110,13 @@ class App {
 
   sessionEnded() {
     if (this.booting || this.loggingOut || !this.session.loggedIn) return;
+    this.stopMessenger();
     this.session.forget();
     this.navigate('/connexion', fr.login.sessionEnded);
   }
 
   async logout() {
+    this.stopMessenger();
     this.loggingOut = true; // our own Logout also makes the edge send Closing
     try {
       await this.session.logout();
@@ -130,20 +136,65 @@ class App {
 
   currentPath() {
     const p = location.hash.replace(/^#/, '');
+    if (/^\/messagerie\/[0-9a-f]{32}$/.test(p)) return p;
     return ROUTES[p] ? p : null;
+  }
+
+  /** The messaging engine once logged in with unlocked device keys (null otherwise). */
+  messengerFor() {
+    const s = this.session;
+    if (!s.loggedIn || !s.keys || !s.keys.wrapKey || !s.account) {
+      this.stopMessenger();
+      return null;
+    }
+    if (this.messenger && this.messengerKeys === s.keys) return this.messenger;
+    this.stopMessenger();
+    let backend;
+    try {
+      backend = globalThis.indexedDB ? idbBackend() : memoryBackend();
+    } catch {
+      backend = memoryBackend(); // no IndexedDB (private mode): this tab only
+    }
+    const m = new Messenger({ conn: this.conn, store: new SealedStore(backend, s.keys.wrapKey, s.account), keys: s.keys, me: s.me });
+    this.messenger = m;
+    this.messengerKeys = s.keys;
+    m.on(() => this.showUnread());
+    m.start().catch((err) => {
+      m.error = err;
+      console.warn('espace: messaging not ready:', err.message);
+      m.emit();
+    });
+    return m;
+  }
+
+  stopMessenger() {
+    if (this.messenger) this.messenger.stop();
+    this.messenger = null;
+    this.messengerKeys = null;
+  }
+
+  showUnread() {
+    const el = document.getElementById('nav-unread');
+    if (!el || !this.messenger) return;
+    const n = this.messenger.totalUnread();
+    el.textContent = n ? ` (${n})` : '';
+    el.title = n ? fr.nav.unread(n) : '';
+    el.hidden = !n;
   }
 
   route() {
     if (this.booting) return;
     const logged = this.session.loggedIn;
     let path = this.currentPath();
-    if (!path || ROUTES[path].auth !== logged) {
+    if (!path || ROUTES[path.startsWith('/messagerie/') ? '/messagerie' : path].auth !== logged) {
       path = logged ? '/accueil' : '/connexion';
       if (location.hash !== `#${path}`) {
         history.replaceState(null, '', `#${path}`);
       }
     }
-    this.renderHeader(path);
+    const base = path.startsWith('/messagerie/') ? '/messagerie' : path;
+    const param = base === path ? null : path.slice(base.length + 1);
+    this.renderHeader(base);
     if (this.current && this.current.destroy) this.current.destroy();
     this.current = null;
     if (!logged) this.remindersEl.replaceChildren();
@@ -151,11 +202,14 @@ class App {
       conn: this.conn,
       session: this.session,
       flash: this.flash,
+      param,
+      messenger: this.messengerFor(),
       navigate: (p, f) => this.navigate(p, f),
       logout: () => this.logout(),
     };
     this.flash = '';
-    this.current = ROUTES[path].screen.render(ctx);
+    this.showUnread();
+    this.current = ROUTES[base].screen.render(ctx);
     const { el, title } = this.current;
     document.title = `${title} · ${fr.app.name}`;
     this.main.replaceChildren(el);
@@ -180,6 +234,7 @@ class App {
     }, text));
     const items = me
       ? [link('/accueil', fr.nav.home), link('/agenda', fr.nav.agenda),
+        link('/messagerie', [fr.nav.messaging, h('span', { id: 'nav-unread', className: 'unread', hidden: true })]),
         link('/autorisations', fr.nav.consent), link('/sessions', fr.nav.sessions),
         h('li', {}, h('button', { type: 'button', className: 'link', id: 'nav-logout', onclick: () => this.logout() }, fr.nav.logout))]
       : [link('/connexion', fr.nav.login), link('/inscription', fr.nav.signup)];

@@ -6,6 +6,10 @@
 //   under a key derived from the account password with Argon2id
 //   (crypto_pwhash, a random 16-byte salt stored beside the ciphertext). The
 //   associated data binds the ciphertext to the record's account key.
+// - While the session lasts, the derived wrapping key stays in memory beside
+//   the unwrapped keys (keys.wrapKey): the messaging records (prekey secrets,
+//   ratchet sessions, conversations: src/messaging/store.js) are sealed under
+//   it too. forgetKeys wipes it with the rest.
 // - Records are keyed by a keyed BLAKE2b hash of the INS, not the INS itself,
 //   so the store names no one.
 // - The public keys go to identity (LoginRequest.device_keys or
@@ -74,7 +78,8 @@ export async function wrapDeviceKeys(keys, password, account, cost = {}) {
   const wrapped = s.crypto_aead_xchacha20poly1305_ietf_encrypt(plain, s.from_string(AD_PREFIX + account),
     null, nonce, key);
   s.memzero(plain);
-  s.memzero(key);
+  if (keys.wrapKey) s.memzero(keys.wrapKey);
+  keys.wrapKey = key; // kept for the messaging records; wiped by forgetKeys
   return {
     account,
     version: RECORD_VERSION,
@@ -100,14 +105,14 @@ export async function unwrapDeviceKeys(record, password) {
     plain = s.crypto_aead_xchacha20poly1305_ietf_decrypt(null, record.wrapped,
       s.from_string(AD_PREFIX + record.account), record.nonce, key);
   } catch {
-    throw new Error('wrong key');
-  } finally {
     s.memzero(key);
+    throw new Error('wrong key');
   }
   const signLen = s.crypto_sign_SECRETKEYBYTES;
   const keys = {
     sign: { publicKey: record.sign_public, privateKey: plain.slice(0, signLen) },
     dh: { publicKey: record.dh_public, privateKey: plain.slice(signLen) },
+    wrapKey: key, // kept for the messaging records; wiped by forgetKeys
   };
   s.memzero(plain);
   return keys;
@@ -119,6 +124,7 @@ export async function forgetKeys(keys) {
   const s = await sodiumReady();
   s.memzero(keys.sign.privateKey);
   s.memzero(keys.dh.privateKey);
+  if (keys.wrapKey) s.memzero(keys.wrapKey);
 }
 
 // ---- IndexedDB ----

@@ -55,6 +55,7 @@ export class Session {
     this.me = null;         // WhoAmIReply once known
     this.keys = null;       // unwrapped device keys (memory only; gone after a reload)
     this.keysError = null;  // why the device keys could not be prepared, if so
+    this.account = null;    // crypto.js accountKey of the logged-in patient (with the keys)
   }
 
   get loggedIn() {
@@ -113,6 +114,7 @@ export class Session {
         keys = await unwrapDeviceKeys(record, password);
       }
       this.keys = keys;
+      this.account = account;
     } catch (err) {
       // The session is fine; only end-to-end features would miss the keys.
       this.keysError = err;
@@ -143,6 +145,7 @@ export class Session {
     this.me = null;
     forgetKeys(this.keys);
     this.keys = null;
+    this.account = null;
     this.conn.restart();
   }
 }

@@ -1,0 +1,145 @@
+// Screen "Messagerie": the conversations (with unread counts), "Nouveau
+// message" to a professional holding a MESSAGING grant, and the thread of
+// one conversation (#/messagerie/<id>, thread.js). The engine is
+// ctx.messenger (src/messaging/messenger.js), made by the app after log-in;
+// without the unlocked device keys (after a reload) the screen asks to log
+// in again.
+import { h, notice } from '../../dom.js';
+import { fr } from '../../i18n/fr.js';
+import { describeError } from '../../errors.js';
+import { enumConstants } from '../../enums.js';
+import { unreadCount, lastMessage } from '../../messaging/thread.js';
+import * as thread from './thread.js';
+
+const T = fr.messaging;
+const Category = enumConstants('espace.v1.Category', 'CATEGORY_');
+const Action = enumConstants('espace.v1.Action', 'ACTION_');
+const GranteeKind = enumConstants('espace.v1.GranteeKind', 'GRANTEE_');
+const GrantStatus = enumConstants('espace.v1.GrantStatus', 'GRANT_');
+
+/** "Professionnel de santé (RPPS …)" for each professional of a conversation. */
+export const membersText = (conv) => conv.professionals.map(T.professional).join(', ');
+
+/** The status line: starting, syncing, caught up or failed. */
+export function statusText(m) {
+  if (!m.ready) return T.starting;
+  if (m.error) return T.syncFailed;
+  return m.caughtUp && !m.syncing ? T.caughtUp : T.syncing;
+}
+
+/** The screen without a messenger: the keys are locked (reload) or not usable. */
+function lockedScreen(ctx) {
+  return {
+    title: T.title,
+    el: h('section', { className: 'screen' },
+      h('h1', { tabIndex: -1 }, T.title),
+      notice('info', T.locked),
+      h('p', {}, h('button', { type: 'button', className: 'primary', onclick: () => ctx.logout() }, T.relogin))),
+  };
+}
+
+function preview(conv) {
+  const m = lastMessage(conv);
+  if (!m) return T.noMessage;
+  if (m.unreadable) return T.unreadable;
+  const text = (m.text || '').trim() ? m.text.trim().replace(/\s+/g, ' ').slice(0, 80) : T.attachmentOnly;
+  return m.mine ? T.lastFromMe(text) : text;
+}
+
+function listScreen(ctx) {
+  const m = ctx.messenger;
+  const status = h('p', { id: 'msg-status', className: 'aside', role: 'status' });
+  const list = h('div', { id: 'conv-list' });
+  const newBox = h('div', { id: 'new-message' }, h('p', { className: 'loading' }, fr.app.loading));
+  const newMsg = h('div', { id: 'new-message-msg', role: 'status' });
+
+  function renderList() {
+    status.textContent = statusText(m);
+    const convs = m.list();
+    if (convs.length === 0) {
+      list.replaceChildren(h('p', {}, T.listEmpty));
+      return;
+    }
+    list.replaceChildren(h('ul', { className: 'items conversations' }, convs.map((c) => {
+      const n = unreadCount(c);
+      const last = lastMessage(c);
+      const when = last ? last.sentMs : c.startedMs;
+      return h('li', { className: n ? 'conv unread' : 'conv', 'data-id': c.id },
+        h('a', { href: `#/messagerie/${c.id}`, 'aria-label': T.openLabel(membersText(c), n ? T.unread(n) : '') },
+          h('span', { className: 'item-title' }, membersText(c)),
+          n ? h('span', { className: 'badge', 'aria-hidden': 'true' }, T.unread(n)) : null,
+          c.closed ? h('span', { className: 'tag' }, T.closedTag) : null,
+          h('span', { className: 'item-meta' }, preview(c)),
+          when ? h('span', { className: 'item-meta' }, fr.time.short(new Date(when))) : null));
+    })));
+  }
+
+  async function loadGrants() {
+    try {
+      const rpps = new Set();
+      let cursor = new Uint8Array(0);
+      for (let i = 0; i < 10; i++) {
+        const r = await ctx.conn.call('consent', 'ListGrants', { cursor, limit: 200 });
+        for (const g of r.grants) {
+          if (g.grantee_kind === GranteeKind.PROFESSIONAL && g.status === GrantStatus.ACTIVE
+            && g.scopes.some((s) => s.category === Category.MESSAGING && s.action === Action.WRITE)) rpps.add(g.grantee_id);
+        }
+        if (!r.next_cursor || r.next_cursor.length === 0) break;
+        cursor = r.next_cursor;
+      }
+      // the professionals who already wrote can be answered too
+      for (const c of m.list()) for (const p of c.professionals) rpps.add(p);
+      renderNew([...rpps].sort());
+    } catch (err) {
+      newBox.replaceChildren(notice('error', describeError(err)));
+    }
+  }
+
+  function renderNew(rppsList) {
+    if (rppsList.length === 0) {
+      newBox.replaceChildren(h('p', {}, T.newPickNone));
+      return;
+    }
+    const select = h('select', { id: 'new-pro', name: 'pro' },
+      rppsList.map((r) => h('option', { value: r }, T.professional(r))));
+    const form = h('form', {
+      className: 'inline-form',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const rpps = select.value;
+        const open = m.list().find((c) => !c.closed && c.professionals.includes(rpps))
+          || m.list().find((c) => c.professionals.includes(rpps));
+        if (open) ctx.navigate(`/messagerie/${open.id}`);
+        else newMsg.replaceChildren(notice('info', T.newNoConversation(T.professional(rpps))));
+      },
+    },
+    h('div', { className: 'field' }, h('label', { for: 'new-pro' }, T.newPick), select),
+    h('button', { type: 'submit', className: 'primary' }, T.newGo));
+    newBox.replaceChildren(form);
+  }
+
+  const off = m.on(renderList);
+  renderList();
+  m.refreshConversations().catch((err) => { status.textContent = describeError(err); });
+  loadGrants();
+
+  return {
+    title: T.title,
+    destroy: off,
+    el: h('section', { className: 'screen messaging' },
+      h('h1', { tabIndex: -1 }, T.title),
+      ctx.flash ? notice('info', ctx.flash) : null,
+      h('p', {}, T.intro),
+      status,
+      h('section', { className: 'card', 'aria-labelledby': 'conv-title' },
+        h('h2', { id: 'conv-title' }, T.listTitle), list),
+      h('section', { className: 'card', 'aria-labelledby': 'new-title' },
+        h('h2', { id: 'new-title' }, T.newTitle), h('p', { className: 'hint' }, T.newIntro), newBox, newMsg)),
+  };
+}
+
+export function render(ctx) {
+  if (!ctx.messenger) return lockedScreen(ctx);
+  if (ctx.param) return thread.render(ctx, ctx.param);
+  return listScreen(ctx);
+}
