@@ -69,7 +69,8 @@ typedef struct msg_store {
     size_t n_lines;
 } msg_store_t;
 
-/* Open the store of `device` in home with the passphrase: 0; ES_NOT_FOUND
+/* Open the store of `device` in home with the passphrase (on error only
+ * st->path is kept, for messages): 0; ES_NOT_FOUND
  * when there is none (create with msg_store_create); ES_UNAUTHENTICATED
  * for a wrong passphrase (or a damaged file); ES_INVALID_ARGUMENT for a
  * malformed content. Printed errors are the caller's. */

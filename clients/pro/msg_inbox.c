@@ -194,7 +194,7 @@ int msg_inbox_run(pro_conf_t *c, espace_t *e, msg_store_t *st, const char *dir, 
             return cli_fail_err(&err);
         for (size_t i = 0; i < f->n_entries; i++) {
             const Espace__V1__Entry *en = f->entries[i];
-            char hex[ID_HEX], who[80], when[CLI_TIME_MAX];
+            char hex[ID_HEX], mid[ID_HEX], who[80], when[CLI_TIME_MAX];
             if (en->kind == ESPACE__V1__ENTRY_KIND__ENTRY_KIND_MESSAGE) {
                 *printed += s_message(e, st, en, dir);
             } else if (en->kind == ESPACE__V1__ENTRY_KIND__ENTRY_KIND_RECEIPT) {
@@ -202,7 +202,7 @@ int msg_inbox_run(pro_conf_t *c, espace_t *e, msg_store_t *st, const char *dir, 
                 printf("%s  %s  receipt %s received by %s\n",
                        pro_paris_format(en->receipt_ms, when),
                        id_hex_bytes(en->conversation_id.data, en->conversation_id.len, hex),
-                       id_hex_bytes(en->message_id.data, en->message_id.len, hex), who);
+                       id_hex_bytes(en->message_id.data, en->message_id.len, mid), who);
             }
         }
         int done = f->caught_up || f->n_entries == 0, low = f->hint && f->hint->low;

@@ -327,8 +327,12 @@ free_plain:
     sodium_free(plain);
 free_file:
     free(file);
-    if (rc < 0)
+    if (rc < 0) { /* the path stays, for the error message */
+        char path[sizeof st->path];
+        memcpy(path, st->path, sizeof path);
         msg_store_close(st);
+        memcpy(st->path, path, sizeof path);
+    }
     return rc;
 }
 
