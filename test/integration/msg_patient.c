@@ -222,7 +222,7 @@ static int s_read(phone_t *d, int count, int seconds, const char *dir, uint8_t c
 /* Send a payload to every device of every member but ours. */
 static int s_send(phone_t *d, const uint8_t conv[16], const espace_msg_payload_t *p)
 {
-    espace_error_t err;
+    espace_error_t err = {.status = ES_INVALID_ARGUMENT, .message = "payload too large"};
     uint8_t plain[E2E_MAX_PLAINTEXT], msg_id[16], need[PEERS][16];
     uint8_t *ct[PEERS] = {0};
     size_t plen = 0, k = 0;
