@@ -11,6 +11,9 @@
  *               emergency, audit; scopes and purposes as text (consent.c)
  *   agenda.h    agenda service: create, get, update, cancel, list,
  *               changes, live changes                       (agenda.c)
+ *   messaging.h messaging service: key directory, conversations, send,
+ *               fetch, ack, attachments; payload layout, sealed
+ *               attachments, live notices                   (messaging.c)
  *
  * Each service has its pair <service>.h/.c: typed calls named
  * espace_<service>_<method in snake case> (e.g. espace_agenda_list_changes
@@ -70,5 +73,6 @@
 #include "clients/lib/identity.h"
 #include "clients/lib/consent.h"
 #include "clients/lib/agenda.h"
+#include "clients/lib/messaging.h"
 
 #endif

@@ -7,6 +7,7 @@
  *            | access status [--patient INS|ID]
  *            | emergency --patient INS|ID --reason TEXT
  *            | agenda list|create|update|cancel|watch --patient INS|ID ... (see pro_usage)
+ *            | msg keys|start|list|send|attach|inbox|read|watch|safety|close ... (msg.h)
  *
  * Home folder ($ESPACE_PRO_HOME, else ~/.config/espace-pro), mode 0700:
  *   config         `broker = ...`, `broker_key = ...`, `timeout_ms = ...` lines
@@ -14,6 +15,8 @@
  *   curve.key      own CURVE secret key (0600), made by keygen
  *   curve.key.pub  its public key (Z85), to be registered by the operator
  *   session        the session token (0600), written by login
+ *   messaging-<device>.store  the device's messaging keys, sessions and history,
+ *                  encrypted under a passphrase (0600; clients/pro/msg.h)
  * Password: $ESPACE_PASSWORD, else one line on stdin.
  * Errors: "error: STATUS: message" on stderr, exit 1 (2 for usage).
  */
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients/pro/msg.h"
 #include "clients/pro/pro.h"
 
 #define PRO_MAX_ARGS 256 /* arguments of one command line */
@@ -53,6 +57,18 @@ const char pro_usage[] =
     "                                print live changes of events you take part in:\n"
     "                                change version, change, id, start, title (read\n"
     "                                with agenda Get; \"(no access)\" once the grant ended)\n"
+    "  msg keys [--rotate]           make, register and publish this device's messaging keys\n"
+    "                                (passphrase: $ESPACE_PRO_PASSPHRASE or stdin)\n"
+    "  msg start --patient P [--pro RPPS]...   a new conversation; prints its id\n"
+    "  msg list                      your conversations: id, started, patient, open/closed\n"
+    "  msg send (--conversation ID | --patient P) --text TEXT\n"
+    "                                end-to-end encrypted, one copy per device\n"
+    "  msg attach (--conversation ID | --patient P) --file F [--text TEXT]\n"
+    "  msg inbox [--out DIR]         new messages (Paris time), attachments saved in DIR\n"
+    "  msg read --conversation ID    the thread as kept on this device\n"
+    "  msg watch [--count N] [--seconds S] [--out DIR]   live arrivals\n"
+    "  msg safety --conversation ID  safety numbers with the other members' devices\n"
+    "  msg close --conversation ID   close the conversation to replies\n"
     "options:\n"
     "  --home DIR         folder of config, keys and session\n"
     "                     (default $ESPACE_PRO_HOME or ~/.config/espace-pro)\n"
@@ -86,6 +102,16 @@ static const struct {
     {"agenda", "update", pro_agenda_update},
     {"agenda", "cancel", pro_agenda_cancel},
     {"agenda", "watch", pro_agenda_watch},
+    {"msg", "keys", pro_msg_keys},
+    {"msg", "start", pro_msg_start},
+    {"msg", "list", pro_msg_list},
+    {"msg", "send", pro_msg_send},
+    {"msg", "attach", pro_msg_attach},
+    {"msg", "inbox", pro_msg_inbox},
+    {"msg", "read", pro_msg_read},
+    {"msg", "watch", pro_msg_watch},
+    {"msg", "safety", pro_msg_safety},
+    {"msg", "close", pro_msg_close},
 };
 #define S_NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
 
