@@ -325,6 +325,19 @@ int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def)
     return h_thread_start(&s->run, h_svc_main, s, def->name);
 }
 
+int h_svc_start_served(harness_t *h, h_svc_t *s, const svc_def_t *def, bus_client_t *c,
+                       const char *method, const ProtobufCMessage *req,
+                       const ProtobufCMessageDescriptor *rdesc)
+{
+    if (h_svc_start(h, s, def) != 0)
+        return -1;
+    Espace__V1__Caller op = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR, "");
+    ProtobufCMessage *rep = NULL;
+    int rc = h_call_served(c, def->name, method, req, rdesc, 1000, &op, &rep, NULL);
+    codec_free(rep);
+    return rc == ES_UNAVAILABLE || rc == ES_DEADLINE_EXCEEDED ? -1 : 0;
+}
+
 int h_svc_stop(h_svc_t *s)
 {
     return h_thread_stop(&s->run);

@@ -167,6 +167,14 @@ typedef struct h_svc {
  * h_svc_stop. 0 or -1. */
 int h_svc_start(harness_t *h, h_svc_t *s, const svc_def_t *def);
 
+/* h_svc_start, then call `method` (request req, reply type rdesc) as the
+ * local operator through client c until the broker routes to the service
+ * (h_call_served): the service is then served. 0, or -1 if it did not start
+ * or was not reached. */
+int h_svc_start_served(harness_t *h, h_svc_t *s, const svc_def_t *def, bus_client_t *c,
+                       const char *method, const ProtobufCMessage *req,
+                       const ProtobufCMessageDescriptor *rdesc);
+
 /* Stop the service thread (if running; the batch in progress is answered
  * first), close its pipes; svc_run's rc. */
 int h_svc_stop(h_svc_t *s);
