@@ -14,8 +14,6 @@
 #include "proto/names.h"
 
 #define S_UPLOAD_RETRIES 8
-#define S_PAYLOAD_VERSION 1
-#define S_PAYLOAD_ATTACHMENT 0x01
 #define S_SS_CHUNK (ESPACE_MSG_PLAIN_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
 
 _Static_assert(ESPACE_MSG_ID == 16, "ids of messaging.h");
@@ -321,7 +319,7 @@ int espace_messaging_attachment_seal(const uint8_t *plain, size_t len,
         return ES_INVALID_ARGUMENT;
     *ct = NULL;
     *ct_len = 0;
-    size_t chunks = len / ESPACE_MSG_PLAIN_CHUNK + 1; /* the last may be empty */
+    size_t chunks = len ? (len - 1) / ESPACE_MSG_PLAIN_CHUNK + 1 : 1; /* the last is FINAL */
     if (len > ESPACE_MSG_ATTACH_MAX || hdr + len + chunks * ab > ESPACE_MSG_ATTACH_MAX)
         return ES_TOO_LARGE;
     size_t total = hdr + len + chunks * ab;
@@ -499,74 +497,178 @@ fail:
     return rc;
 }
 
-/* ---- payload ---- */
+/* ---- content ---- */
 
-int espace_messaging_payload_encode(const espace_msg_payload_t *p, uint8_t *out, size_t cap,
+/* 1 if name is a file name the content may carry: at most 255 bytes of
+ * UTF-8, no '/' (it becomes part of a path). */
+static int s_name_ok(const char *name, size_t cap)
+{
+    size_t n = strnlen(name, cap);
+    return n < cap && codec_utf8_valid(name, n) && !memchr(name, '/', n);
+}
+
+static int s_att_ok(const espace_msg_attachment_t *a)
+{
+    return a->size > 0 && a->size <= ESPACE_MSG_ATTACH_MAX &&
+           s_name_ok(a->name, ESPACE_MSG_NAME_MAX) &&
+           strnlen(a->mime, ESPACE_MSG_NAME_MAX) < ESPACE_MSG_NAME_MAX &&
+           codec_utf8_valid(a->mime, strlen(a->mime));
+}
+
+/* The rules of a content, shared by encode and decode. */
+static int s_content_ok(const espace_msg_content_t *c)
+{
+    if (c->kind == ESPACE_MSG_READ)
+        return c->n_read > 0 && c->n_read <= ESPACE_MSG_READ_MAX;
+    if (c->kind != ESPACE_MSG_TEXT || c->n_att > ESPACE_MSG_ATTACH_PER_MSG ||
+        c->text_len > ESPACE_MSG_TEXT_MAX || (c->text_len && !c->text) ||
+        (c->text_len == 0 && c->n_att == 0) || !codec_utf8_valid(c->text ? c->text : "", c->text_len))
+        return 0;
+    for (size_t i = 0; i < c->n_att; i++)
+        if (!s_att_ok(&c->att[i]))
+            return 0;
+    return 1;
+}
+
+int espace_messaging_content_encode(const espace_msg_content_t *c, uint8_t *out, size_t cap,
                                     size_t *len)
 {
-    if (!p || !out || !len || (p->text_len && !p->text))
+    if (!c || !out || !len || !s_content_ok(c))
         return ES_INVALID_ARGUMENT;
-    size_t name_len = p->has_attachment ? strnlen(p->att_name, ESPACE_MSG_NAME_MAX) : 0;
-    if (name_len >= ESPACE_MSG_NAME_MAX)
-        return ES_INVALID_ARGUMENT;
-    size_t need = 6 + p->text_len + (p->has_attachment ? 16 + 32 + 32 + 8 + 2 + name_len : 0);
-    if (p->text_len > E2E_MAX_PLAINTEXT || need > E2E_MAX_PLAINTEXT || need > cap)
-        return ES_TOO_LARGE;
-    uint8_t *w = out;
-    *w++ = S_PAYLOAD_VERSION;
-    *w++ = p->has_attachment ? S_PAYLOAD_ATTACHMENT : 0;
-    for (int i = 3; i >= 0; i--)
-        *w++ = (uint8_t)(p->text_len >> (8 * i));
-    if (p->text_len)
-        memcpy(w, p->text, p->text_len);
-    w += p->text_len;
-    if (p->has_attachment) {
-        memcpy(w, p->att_id, 16);
-        memcpy(w + 16, p->att_key, 32);
-        memcpy(w + 48, p->att_hash, 32);
-        w += 80;
-        for (int i = 7; i >= 0; i--)
-            *w++ = (uint8_t)(p->att_size >> (8 * i));
-        *w++ = (uint8_t)(name_len >> 8);
-        *w++ = (uint8_t)name_len;
-        memcpy(w, p->att_name, name_len);
-        w += name_len;
+    Espace__V1__MessageContent m = ESPACE__V1__MESSAGE_CONTENT__INIT;
+    Espace__V1__TextContent t = ESPACE__V1__TEXT_CONTENT__INIT;
+    Espace__V1__ReadReceipt r = ESPACE__V1__READ_RECEIPT__INIT;
+    Espace__V1__AttachmentRef refs[ESPACE_MSG_ATTACH_PER_MSG], *refp[ESPACE_MSG_ATTACH_PER_MSG];
+    ProtobufCBinaryData ids[ESPACE_MSG_READ_MAX];
+    char text[ESPACE_MSG_TEXT_MAX + 1];
+    if (c->kind == ESPACE_MSG_READ) {
+        for (size_t i = 0; i < c->n_read; i++)
+            ids[i] = s_bin(c->read[i], ESPACE_MSG_ID);
+        r.message_ids = ids;
+        r.n_message_ids = c->n_read;
+        m.kind_case = ESPACE__V1__MESSAGE_CONTENT__KIND_READ;
+        m.read = &r;
+    } else {
+        if (c->text_len)
+            memcpy(text, c->text, c->text_len);
+        text[c->text_len] = '\0';
+        t.text = text;
+        for (size_t i = 0; i < c->n_att; i++) {
+            const espace_msg_attachment_t *a = &c->att[i];
+            espace__v1__attachment_ref__init(&refs[i]);
+            refs[i].id = s_bin(a->id, ESPACE_MSG_ID);
+            refs[i].key = s_bin(a->key, ESPACE_MSG_ATTACH_KEY);
+            refs[i].hash = s_bin(a->hash, ESPACE_MSG_HASH);
+            refs[i].size = a->size;
+            refs[i].plain_size = a->plain_size;
+            refs[i].name = (char *)a->name;
+            refs[i].mime = (char *)a->mime;
+            refp[i] = &refs[i];
+        }
+        t.attachments = refp;
+        t.n_attachments = c->n_att;
+        m.kind_case = ESPACE__V1__MESSAGE_CONTENT__KIND_TEXT;
+        m.text = &t;
     }
-    *len = (size_t)(w - out);
+    size_t need = espace__v1__message_content__get_packed_size(&m);
+    int rc = need > E2E_MAX_PLAINTEXT || need > cap ? ES_TOO_LARGE : 0;
+    if (rc == 0)
+        *len = espace__v1__message_content__pack(&m, out);
+    sodium_memzero(text, c->text_len + 1);
+    return rc;
+}
+
+static int s_ref_in(const Espace__V1__AttachmentRef *r, espace_msg_attachment_t *a)
+{
+    if (r->id.len != ESPACE_MSG_ID || r->key.len != ESPACE_MSG_ATTACH_KEY ||
+        r->hash.len != ESPACE_MSG_HASH || strlen(r->name) >= ESPACE_MSG_NAME_MAX ||
+        strlen(r->mime) >= ESPACE_MSG_NAME_MAX)
+        return ES_INVALID_ARGUMENT;
+    memcpy(a->id, r->id.data, ESPACE_MSG_ID);
+    memcpy(a->key, r->key.data, ESPACE_MSG_ATTACH_KEY);
+    memcpy(a->hash, r->hash.data, ESPACE_MSG_HASH);
+    a->size = r->size;
+    a->plain_size = r->plain_size;
+    snprintf(a->name, sizeof a->name, "%s", r->name);
+    snprintf(a->mime, sizeof a->mime, "%s", r->mime);
     return 0;
 }
 
-int espace_messaging_payload_decode(const uint8_t *in, size_t len, espace_msg_payload_t *p)
+/* Fill c from the decoded message m; the rules are checked after. */
+static int s_content_in(const Espace__V1__MessageContent *m, espace_msg_content_t *c)
 {
-    if (!in || !p)
+    if (m->kind_case == ESPACE__V1__MESSAGE_CONTENT__KIND_READ) {
+        const Espace__V1__ReadReceipt *r = m->read;
+        if (r->n_message_ids > ESPACE_MSG_READ_MAX)
+            return ES_INVALID_ARGUMENT;
+        c->kind = ESPACE_MSG_READ;
+        for (size_t i = 0; i < r->n_message_ids; i++) {
+            if (r->message_ids[i].len != ESPACE_MSG_ID)
+                return ES_INVALID_ARGUMENT;
+            memcpy(c->read[i], r->message_ids[i].data, ESPACE_MSG_ID);
+        }
+        c->n_read = r->n_message_ids;
+        return 0;
+    }
+    if (m->kind_case != ESPACE__V1__MESSAGE_CONTENT__KIND_TEXT)
+        return ES_UNIMPLEMENTED;
+    const Espace__V1__TextContent *t = m->text;
+    size_t tl = strlen(t->text);
+    if (tl > ESPACE_MSG_TEXT_MAX || t->n_attachments > ESPACE_MSG_ATTACH_PER_MSG)
         return ES_INVALID_ARGUMENT;
-    memset(p, 0, sizeof *p);
-    if (len < 6 || in[0] != S_PAYLOAD_VERSION || (in[1] & ~S_PAYLOAD_ATTACHMENT))
-        return ES_INVALID_ARGUMENT;
-    size_t tl = ((size_t)in[2] << 24) | ((size_t)in[3] << 16) | ((size_t)in[4] << 8) | in[5];
-    if (tl > len - 6)
-        return ES_INVALID_ARGUMENT;
-    p->text = (const char *)in + 6;
-    p->text_len = tl;
-    const uint8_t *r = in + 6 + tl;
-    size_t left = len - 6 - tl;
-    if (!(in[1] & S_PAYLOAD_ATTACHMENT))
-        return left == 0 ? 0 : ES_INVALID_ARGUMENT;
-    if (left < 90)
-        return ES_INVALID_ARGUMENT;
-    p->has_attachment = 1;
-    memcpy(p->att_id, r, 16);
-    memcpy(p->att_key, r + 16, 32);
-    memcpy(p->att_hash, r + 48, 32);
-    for (int i = 0; i < 8; i++)
-        p->att_size = (p->att_size << 8) | r[80 + i];
-    size_t nl = ((size_t)r[88] << 8) | r[89];
-    if (nl >= ESPACE_MSG_NAME_MAX || nl != left - 90 || memchr(r + 90, 0, nl) ||
-        memchr(r + 90, '/', nl))
-        return ES_INVALID_ARGUMENT;
-    memcpy(p->att_name, r + 90, nl);
-    p->att_name[nl] = '\0';
+    c->kind = ESPACE_MSG_TEXT;
+    c->owned_ = malloc(tl + 1);
+    if (!c->owned_)
+        return ES_RESOURCE_EXHAUSTED;
+    memcpy(c->owned_, t->text, tl + 1);
+    c->text = c->owned_;
+    c->text_len = tl;
+    for (size_t i = 0; i < t->n_attachments; i++)
+        if (s_ref_in(t->attachments[i], &c->att[i]) < 0)
+            return ES_INVALID_ARGUMENT;
+    c->n_att = t->n_attachments;
     return 0;
+}
+
+int espace_messaging_content_decode(const uint8_t *in, size_t len, espace_msg_content_t *c)
+{
+    if (!c)
+        return ES_INVALID_ARGUMENT;
+    memset(c, 0, sizeof *c);
+    if (!in && len)
+        return ES_INVALID_ARGUMENT;
+    if (len > E2E_MAX_PLAINTEXT)
+        return ES_TOO_LARGE;
+    ProtobufCMessage *m = NULL;
+    int rc = codec_decode(&espace__v1__message_content__descriptor, in, len, E2E_MAX_PLAINTEXT, &m,
+                          NULL);
+    if (rc < 0)
+        return rc == ES_TOO_LARGE ? rc : ES_INVALID_ARGUMENT;
+    rc = s_content_in((const Espace__V1__MessageContent *)m, c);
+    if (rc == 0 && !s_content_ok(c))
+        rc = ES_INVALID_ARGUMENT;
+    /* the unpacked message holds the text and keys: wipe what it owns */
+    Espace__V1__MessageContent *mc = (Espace__V1__MessageContent *)m;
+    if (mc->kind_case == ESPACE__V1__MESSAGE_CONTENT__KIND_TEXT) {
+        sodium_memzero(mc->text->text, strlen(mc->text->text));
+        for (size_t i = 0; i < mc->text->n_attachments; i++)
+            sodium_memzero(mc->text->attachments[i]->key.data, mc->text->attachments[i]->key.len);
+    }
+    codec_free(m);
+    if (rc < 0)
+        espace_messaging_content_clear(c);
+    return rc;
+}
+
+void espace_messaging_content_clear(espace_msg_content_t *c)
+{
+    if (!c)
+        return;
+    if (c->owned_) {
+        sodium_memzero(c->owned_, c->text_len + 1);
+        free(c->owned_);
+    }
+    sodium_memzero(c, sizeof *c);
 }
 
 /* ---- the session's device and live notices ---- */
