@@ -105,7 +105,8 @@ static void s_content_json(const espace_msg_content_t *c)
     } else {
         char *t = malloc(c->text_len + 1);
         CHECK(t);
-        memcpy(t, c->text, c->text_len);
+        if (c->text_len)
+            memcpy(t, c->text, c->text_len);
         t[c->text_len] = '\0';
         json_str(&J, "kind", "text");
         json_str(&J, "text", t);
