@@ -14,8 +14,6 @@
 #include "proto/names.h"
 
 #define S_UPLOAD_RETRIES 8
-#define S_PAYLOAD_VERSION 1
-#define S_PAYLOAD_ATTACHMENT 0x01
 #define S_SS_CHUNK (ESPACE_MSG_PLAIN_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
 
 _Static_assert(ESPACE_MSG_ID == 16, "ids of messaging.h");
@@ -321,7 +319,7 @@ int espace_messaging_attachment_seal(const uint8_t *plain, size_t len,
         return ES_INVALID_ARGUMENT;
     *ct = NULL;
     *ct_len = 0;
-    size_t chunks = len / ESPACE_MSG_PLAIN_CHUNK + 1; /* the last may be empty */
+    size_t chunks = len ? (len - 1) / ESPACE_MSG_PLAIN_CHUNK + 1 : 1; /* the last is FINAL */
     if (len > ESPACE_MSG_ATTACH_MAX || hdr + len + chunks * ab > ESPACE_MSG_ATTACH_MAX)
         return ES_TOO_LARGE;
     size_t total = hdr + len + chunks * ab;
@@ -497,76 +495,6 @@ int espace_messaging_download(espace_t *e, const uint8_t att[ESPACE_MSG_ID],
 fail:
     free(buf);
     return rc;
-}
-
-/* ---- payload ---- */
-
-int espace_messaging_payload_encode(const espace_msg_payload_t *p, uint8_t *out, size_t cap,
-                                    size_t *len)
-{
-    if (!p || !out || !len || (p->text_len && !p->text))
-        return ES_INVALID_ARGUMENT;
-    size_t name_len = p->has_attachment ? strnlen(p->att_name, ESPACE_MSG_NAME_MAX) : 0;
-    if (name_len >= ESPACE_MSG_NAME_MAX)
-        return ES_INVALID_ARGUMENT;
-    size_t need = 6 + p->text_len + (p->has_attachment ? 16 + 32 + 32 + 8 + 2 + name_len : 0);
-    if (p->text_len > E2E_MAX_PLAINTEXT || need > E2E_MAX_PLAINTEXT || need > cap)
-        return ES_TOO_LARGE;
-    uint8_t *w = out;
-    *w++ = S_PAYLOAD_VERSION;
-    *w++ = p->has_attachment ? S_PAYLOAD_ATTACHMENT : 0;
-    for (int i = 3; i >= 0; i--)
-        *w++ = (uint8_t)(p->text_len >> (8 * i));
-    if (p->text_len)
-        memcpy(w, p->text, p->text_len);
-    w += p->text_len;
-    if (p->has_attachment) {
-        memcpy(w, p->att_id, 16);
-        memcpy(w + 16, p->att_key, 32);
-        memcpy(w + 48, p->att_hash, 32);
-        w += 80;
-        for (int i = 7; i >= 0; i--)
-            *w++ = (uint8_t)(p->att_size >> (8 * i));
-        *w++ = (uint8_t)(name_len >> 8);
-        *w++ = (uint8_t)name_len;
-        memcpy(w, p->att_name, name_len);
-        w += name_len;
-    }
-    *len = (size_t)(w - out);
-    return 0;
-}
-
-int espace_messaging_payload_decode(const uint8_t *in, size_t len, espace_msg_payload_t *p)
-{
-    if (!in || !p)
-        return ES_INVALID_ARGUMENT;
-    memset(p, 0, sizeof *p);
-    if (len < 6 || in[0] != S_PAYLOAD_VERSION || (in[1] & ~S_PAYLOAD_ATTACHMENT))
-        return ES_INVALID_ARGUMENT;
-    size_t tl = ((size_t)in[2] << 24) | ((size_t)in[3] << 16) | ((size_t)in[4] << 8) | in[5];
-    if (tl > len - 6)
-        return ES_INVALID_ARGUMENT;
-    p->text = (const char *)in + 6;
-    p->text_len = tl;
-    const uint8_t *r = in + 6 + tl;
-    size_t left = len - 6 - tl;
-    if (!(in[1] & S_PAYLOAD_ATTACHMENT))
-        return left == 0 ? 0 : ES_INVALID_ARGUMENT;
-    if (left < 90)
-        return ES_INVALID_ARGUMENT;
-    p->has_attachment = 1;
-    memcpy(p->att_id, r, 16);
-    memcpy(p->att_key, r + 16, 32);
-    memcpy(p->att_hash, r + 48, 32);
-    for (int i = 0; i < 8; i++)
-        p->att_size = (p->att_size << 8) | r[80 + i];
-    size_t nl = ((size_t)r[88] << 8) | r[89];
-    if (nl >= ESPACE_MSG_NAME_MAX || nl != left - 90 || memchr(r + 90, 0, nl) ||
-        memchr(r + 90, '/', nl))
-        return ES_INVALID_ARGUMENT;
-    memcpy(p->att_name, r + 90, nl);
-    p->att_name[nl] = '\0';
-    return 0;
 }
 
 /* ---- the session's device and live notices ---- */

@@ -9,23 +9,24 @@
  * professional's login, a patient's session): ES_FAILED_PRECONDITION (field
  * "device_id") without. Ids (conversation, message, device, attachment) are
  * 16 bytes. The server never sees a plaintext: a client encrypts one copy
- * per device with es_e2e and puts inside each copy the plaintext layout of
- * espace_messaging_payload_encode (text, attachment reference).
+ * per device with es_e2e and puts inside each copy the MessageContent of
+ * espace_messaging_content_encode (text and attachments, read receipts).
  *
  * Besides the typed calls, what every espace messaging client does the same
  * way: the device of the session (espace_messaging_device), bundles as
- * es_e2e structs, the payload layout, attachments sealed with secretstream
+ * es_e2e structs, the content format, attachments sealed with secretstream
  * and moved in pieces (espace_messaging_upload / _download), and the live
  * notices of a professional's device (espace_messaging_watch).
  *
  * THREAD SAFETY: as conn.h (one espace_t per thread); the pure helpers
- * (payload, seal/open, bundle) are reentrant.
+ * (content, seal/open, bundle) are reentrant.
  */
 #ifndef ESPACE_LIB_MESSAGING_H
 #define ESPACE_LIB_MESSAGING_H
 
 #include "clients/e2e/e2e.h"
 #include "clients/lib/conn.h"
+#include "espace/v1/content.pb-c.h"
 #include "espace/v1/messaging.pb-c.h"
 
 #define ESPACE_MSG_ID 16                           /* every id of the service, bytes */
@@ -127,8 +128,10 @@ int espace_messaging_download_attachment(espace_t *e, const uint8_t att[ESPACE_M
 /* ---- attachments: seal, move, open ---- */
 
 /* Seal plain[len] (at most what fits ESPACE_MSG_ATTACH_MAX) with a fresh
- * key: secretstream XChaCha20-Poly1305, header then ESPACE_MSG_PLAIN_CHUNK
- * chunks, the last tagged FINAL. *ct (caller frees with free) and *ct_len,
+ * key: secretstream XChaCha20-Poly1305, the 24-byte header then
+ * ceil(len / ESPACE_MSG_PLAIN_CHUNK) chunks (one empty chunk when len is
+ * 0), each full but the last, tagged MESSAGE (0) but the last, tagged FINAL
+ * (docs/messaging.md "Attachments"; the web app seals the same way). *ct (caller frees with free) and *ct_len,
  * key (SECRET: travels only inside a message) and the BLAKE2b-256 hash of
  * *ct. 0, ES_TOO_LARGE, ES_RESOURCE_EXHAUSTED. */
 int espace_messaging_attachment_seal(const uint8_t *plain, size_t len,
@@ -156,29 +159,58 @@ int espace_messaging_download(espace_t *e, const uint8_t att[ESPACE_MSG_ID],
                               const uint8_t hash[ESPACE_MSG_HASH], uint8_t **ct, size_t *len,
                               espace_error_t *err);
 
-/* ---- the plaintext inside a copy (docs/operations.md "msg") ----
- * version 1 (1 byte) | flags (1 byte: 0x01 attachment) | text length
- * (4 bytes, big-endian) | text (UTF-8) | when flagged: attachment id (16) |
- * key (32) | hash (32) | ciphertext size (8, big-endian) | name length (2,
- * big-endian, < ESPACE_MSG_NAME_MAX) | name. Nothing may follow. */
-typedef struct espace_msg_payload {
-    const char *text; /* borrowed (encode) / points into the input (decode); not NUL-terminated */
-    size_t text_len;
-    int has_attachment;
-    uint8_t att_id[ESPACE_MSG_ID];
-    uint8_t att_key[ESPACE_MSG_ATTACH_KEY]; /* SECRET */
-    uint8_t att_hash[ESPACE_MSG_HASH];
-    uint64_t att_size;
-    char att_name[ESPACE_MSG_NAME_MAX];     /* NUL-terminated */
-} espace_msg_payload_t;
+/* ---- the content inside a copy (docs/messaging.md "Message content") ----
+ * The plaintext every copy carries is an espace.v1.MessageContent
+ * (proto/espace/v1/content.proto), the same bytes the web app writes: a
+ * text with 0..ESPACE_MSG_ATTACH_PER_MSG attachment references, or a read
+ * receipt (ids of messages read). test/vectors/messaging/ pins it. */
+#define ESPACE_MSG_TEXT_MAX 40000      /* bytes of UTF-8 text in one message */
+#define ESPACE_MSG_ATTACH_PER_MSG 10   /* attachments in one message */
+#define ESPACE_MSG_READ_MAX 500        /* message ids in one read receipt */
 
-/* Encode into out[cap] (*len gets the length; ES_TOO_LARGE beyond
- * E2E_MAX_PLAINTEXT or cap). */
-int espace_messaging_payload_encode(const espace_msg_payload_t *p, uint8_t *out, size_t cap,
+typedef enum espace_msg_kind {
+    ESPACE_MSG_TEXT = 1, /* text and attachments */
+    ESPACE_MSG_READ = 2, /* read receipt: read[n_read] */
+} espace_msg_kind_t;
+
+typedef struct espace_msg_attachment {
+    uint8_t id[ESPACE_MSG_ID];
+    uint8_t key[ESPACE_MSG_ATTACH_KEY]; /* SECRET */
+    uint8_t hash[ESPACE_MSG_HASH];      /* BLAKE2b-256 of the ciphertext as uploaded */
+    uint64_t size;                      /* ciphertext bytes, 1..ESPACE_MSG_ATTACH_MAX */
+    uint64_t plain_size;                /* file bytes */
+    char name[ESPACE_MSG_NAME_MAX];     /* NUL-terminated; no '/' */
+    char mime[ESPACE_MSG_NAME_MAX];     /* NUL-terminated; may be empty */
+} espace_msg_attachment_t;
+
+typedef struct espace_msg_content {
+    espace_msg_kind_t kind;
+    /* ESPACE_MSG_TEXT. text is not NUL-terminated. Encode: borrowed. Decode:
+     * owned by the struct until espace_messaging_content_clear. */
+    const char *text;
+    size_t text_len;
+    size_t n_att;
+    espace_msg_attachment_t att[ESPACE_MSG_ATTACH_PER_MSG];
+    /* ESPACE_MSG_READ */
+    size_t n_read;
+    uint8_t read[ESPACE_MSG_READ_MAX][ESPACE_MSG_ID];
+    char *owned_; /* decode's copy of the text (private) */
+} espace_msg_content_t;
+
+/* Encode c into out[cap] (*len gets the length). ES_INVALID_ARGUMENT when c
+ * breaks a rule above (an empty text without attachment, a name with '/',
+ * text not UTF-8, ...), ES_TOO_LARGE beyond E2E_MAX_PLAINTEXT or cap. */
+int espace_messaging_content_encode(const espace_msg_content_t *c, uint8_t *out, size_t cap,
                                     size_t *len);
-/* Decode (ES_INVALID_ARGUMENT when malformed: wrong version, lengths, a
- * NUL or '/' in the name, trailing bytes). */
-int espace_messaging_payload_decode(const uint8_t *in, size_t len, espace_msg_payload_t *p);
+
+/* Decode in[len] into *c (call espace_messaging_content_clear after, also
+ * on error). ES_INVALID_ARGUMENT when malformed or a rule is broken,
+ * ES_UNIMPLEMENTED for a content of a kind this version does not know (a
+ * newer client's: skip it). */
+int espace_messaging_content_decode(const uint8_t *in, size_t len, espace_msg_content_t *c);
+
+/* Wipe *c (keys, text) and free what decode allocated. NULL is a no-op. */
+void espace_messaging_content_clear(espace_msg_content_t *c);
 
 /* ---- the session's device and live notices ---- */
 

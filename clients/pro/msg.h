@@ -39,11 +39,14 @@ typedef struct msg_peer {
     int64_t used_ms;
 } msg_peer_t;
 
+#define MSG_LINE_OUT 0x01  /* msg_line_t.out: sent by this device */
+#define MSG_LINE_READ 0x02 /* msg_line_t.out: a read receipt named it (a sent line) */
+
 /* One line of the history: a message sent or received. */
 typedef struct msg_line {
     uint8_t conv[16], id[16];
     int64_t ms;
-    uint8_t out;       /* 1: sent by this device */
+    uint8_t out;       /* MSG_LINE_OUT: sent by this device; MSG_LINE_READ: and read */
     char from[80];     /* "rpps:<RPPS>" or "patient:<id>" */
     char *text;        /* NUL-terminated, owned */
     char att[ESPACE_MSG_NAME_MAX + PRO_PATH_MAX + 80]; /* "" or "name -> saved path" */

@@ -84,26 +84,26 @@ static int s_decrypt(msg_store_t *st, const uint8_t dev[16], const uint8_t *ct, 
 }
 
 /* Download, check and decrypt an attachment into dir; its path into out. */
-static int s_attachment(espace_t *e, const espace_msg_payload_t *p, const char *dir, char *out,
+static int s_attachment(espace_t *e, const espace_msg_attachment_t *a, const char *dir, char *out,
                         size_t n)
 {
     espace_error_t err;
     uint8_t *ct = NULL, *plain = NULL;
     size_t ctlen = 0, plen = 0;
     char hex[ID_HEX];
-    if (p->att_size > ESPACE_MSG_ATTACH_MAX)
-        return cli_fail(ES_TOO_LARGE, "attachment %s too large", p->att_name);
-    if (espace_messaging_download(e, p->att_id, p->att_hash, &ct, &ctlen, &err) < 0)
+    if (a->size > ESPACE_MSG_ATTACH_MAX)
+        return cli_fail(ES_TOO_LARGE, "attachment %s too large", a->name);
+    if (espace_messaging_download(e, a->id, a->hash, &ct, &ctlen, &err) < 0)
         return cli_fail_err(&err);
-    int rc = espace_messaging_attachment_open(p->att_key, ct, ctlen, &plain, &plen);
+    int rc = espace_messaging_attachment_open(a->key, ct, ctlen, &plain, &plen);
     free(ct);
     if (rc < 0)
-        return cli_fail(rc, "attachment %s does not decrypt", p->att_name);
+        return cli_fail(rc, "attachment %s does not decrypt", a->name);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         rc = cli_fail(ES_INTERNAL, "cannot create %s: %s", dir, strerror(errno));
         goto free;
     }
-    int w = snprintf(out, n, "%s/%s-%s", dir, id_hex(p->att_id, hex), p->att_name);
+    int w = snprintf(out, n, "%s/%s-%s", dir, id_hex(a->id, hex), a->name);
     if (w < 0 || (size_t)w >= n) {
         rc = cli_fail(ES_INVALID_ARGUMENT, "attachment path too long");
         goto free;
@@ -129,6 +129,24 @@ free:
     return rc;
 }
 
+/* A read receipt: mark the lines this device sent that it names as read,
+ * print one line. */
+static void s_read_receipt(msg_store_t *st, const Espace__V1__Entry *en, const char *from,
+                           const espace_msg_content_t *p)
+{
+    char hex[ID_HEX], when[CLI_TIME_MAX];
+    for (size_t i = 0; i < st->n_lines; i++) {
+        msg_line_t *l = &st->lines[i];
+        if (!(l->out & MSG_LINE_OUT) || memcmp(l->conv, en->conversation_id.data, 16))
+            continue;
+        for (size_t k = 0; k < p->n_read; k++)
+            if (!memcmp(l->id, p->read[k], 16))
+                l->out |= MSG_LINE_READ;
+    }
+    printf("%s  %s  %s  read %zu message%s\n", pro_paris_format(en->sent_ms, when),
+           id_hex(en->conversation_id.data, hex), from, p->n_read, p->n_read > 1 ? "s" : "");
+}
+
 /* One MESSAGE entry: decrypt, keep, print. 1 when printed, 0 when
  * skipped (said on stderr). */
 static int s_message(espace_t *e, msg_store_t *st, const Espace__V1__Entry *en, const char *dir)
@@ -136,7 +154,7 @@ static int s_message(espace_t *e, msg_store_t *st, const Espace__V1__Entry *en, 
     uint8_t plain[E2E_MAX_PLAINTEXT];
     size_t plen = 0;
     char hex[ID_HEX], from[80], when[CLI_TIME_MAX];
-    espace_msg_payload_t p;
+    espace_msg_content_t p = {.kind = ESPACE_MSG_TEXT};
     s_member(en->sender, from, sizeof from);
     if (en->sender_device.len != 16 || en->conversation_id.len != 16 || en->message_id.len != 16)
         return 0;
@@ -145,23 +163,32 @@ static int s_message(espace_t *e, msg_store_t *st, const Espace__V1__Entry *en, 
     if (rc == ES_ALREADY_EXISTS) /* read before (the acknowledgement was lost) */
         return 0;
     if (rc == 0)
-        rc = espace_messaging_payload_decode(plain, plen, &p);
+        rc = espace_messaging_content_decode(plain, plen, &p);
+    sodium_memzero(plain, sizeof plain);
     if (rc < 0) {
         fprintf(stderr, "warning: message %s from %s cannot be read: %s\n",
                 id_hex(en->message_id.data, hex), from, es_status_name(rc));
-        sodium_memzero(plain, sizeof plain);
+        espace_messaging_content_clear(&p);
         return 0;
+    }
+    if (p.kind == ESPACE_MSG_READ) {
+        s_read_receipt(st, en, from, &p);
+        espace_messaging_content_clear(&p);
+        return 1;
     }
     msg_line_t l = {.ms = en->sent_ms};
     memcpy(l.conv, en->conversation_id.data, 16);
     memcpy(l.id, en->message_id.data, 16);
     snprintf(l.from, sizeof l.from, "%s", from);
-    if (p.has_attachment) {
+    for (size_t i = 0; i < p.n_att; i++) {
+        const espace_msg_attachment_t *a = &p.att[i];
         char path[PRO_PATH_MAX + 64];
-        if (s_attachment(e, &p, dir, path, sizeof path) == 0)
-            snprintf(l.att, sizeof l.att, "%s -> %s", p.att_name, path);
+        size_t at = strlen(l.att);
+        const char *sep = at ? "; " : "";
+        if (s_attachment(e, a, dir, path, sizeof path) == 0)
+            snprintf(l.att + at, sizeof l.att - at, "%s%s -> %s", sep, a->name, path);
         else
-            snprintf(l.att, sizeof l.att, "%s (not saved)", p.att_name);
+            snprintf(l.att + at, sizeof l.att - at, "%s%s (not saved)", sep, a->name);
     }
     rc = msg_store_line(st, &l, p.text, p.text_len);
     printf("%s  %s  %s  ", pro_paris_format(en->sent_ms, when),
@@ -173,8 +200,7 @@ static int s_message(espace_t *e, msg_store_t *st, const Espace__V1__Entry *en, 
         s_print_text(l.att, strlen(l.att));
         putchar('\n');
     }
-    sodium_memzero(plain, sizeof plain);
-    sodium_memzero(&p, sizeof p);
+    espace_messaging_content_clear(&p);
     return rc < 0 ? 0 : 1;
 }
 
@@ -261,9 +287,10 @@ int pro_msg_read(pro_conf_t *c, int argc, char **argv)
         const msg_line_t *l = &st.lines[i];
         if (memcmp(l->conv, conv, 16))
             continue;
-        printf("%s  %s%s  ", pro_paris_format(l->ms, when), l->out ? "> " : "", l->from);
+        printf("%s  %s%s  ", pro_paris_format(l->ms, when), l->out & MSG_LINE_OUT ? "> " : "",
+               l->from);
         s_print_text(l->text, strlen(l->text));
-        putchar('\n');
+        printf("%s\n", l->out & MSG_LINE_READ ? "  (lu)" : "");
         if (l->att[0]) {
             printf("  attachment ");
             s_print_text(l->att, strlen(l->att));

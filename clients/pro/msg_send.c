@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clients/pro/msg.h"
 #include "proto/ids.h"
@@ -133,7 +134,7 @@ static int s_encrypt(msg_store_t *st, s_copies_t *c, uint8_t targets[][16], size
     return 0;
 }
 
-/* Send plain (a payload) into conv; the history line shows `shown`. */
+/* Send plain (an encoded MessageContent) into conv; the history line shows `shown`. */
 static int s_send(espace_t *e, msg_store_t *st, const uint8_t conv[16], const uint8_t *plain,
                   size_t plen, const char *shown, const char *att)
 {
@@ -203,7 +204,7 @@ static int s_send(espace_t *e, msg_store_t *st, const uint8_t conv[16], const ui
         rc = cli_fail(ES_INTERNAL, "unexpected send result %d", (int)sr->result);
         goto free;
     }
-    msg_line_t l = {.ms = sr->sent_ms, .out = 1};
+    msg_line_t l = {.ms = sr->sent_ms, .out = MSG_LINE_OUT};
     memcpy(l.conv, conv, 16);
     memcpy(l.id, msg_id, 16);
     snprintf(l.from, sizeof l.from, "rpps:%s", st->rpps);
@@ -302,6 +303,21 @@ static int s_read(const char *path, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* The media type of a file name, from its extension (the web app offers
+ * the file under it). */
+static const char *s_mime(const char *name)
+{
+    static const char *const map[][2] = {
+        {".pdf", "application/pdf"}, {".txt", "text/plain"}, {".png", "image/png"},
+        {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"}, {".xml", "application/xml"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
+        if (!strcasecmp(dot, map[i][0]))
+            return map[i][1];
+    return "application/octet-stream";
+}
+
 /* send and attach: file NULL for a text only. */
 static int s_run(pro_conf_t *c, const char *cmd, const char *conv_arg, const char *patient,
                  const char *text, const char *file)
@@ -312,14 +328,20 @@ static int s_run(pro_conf_t *c, const char *cmd, const char *conv_arg, const cha
     uint8_t conv[16], plain[E2E_MAX_PLAINTEXT], *data = NULL, *ct = NULL;
     size_t plen = 0, dlen = 0, ctlen = 0;
     char att[ESPACE_MSG_NAME_MAX + 32] = "";
-    espace_msg_payload_t p = {.text = text ? text : "", .text_len = text ? strlen(text) : 0};
+    espace_msg_content_t p = {.kind = ESPACE_MSG_TEXT, .text = text ? text : "",
+                              .text_len = text ? strlen(text) : 0};
+    espace_msg_attachment_t *a = &p.att[0];
     if (!text && !file)
         return cli_usage(cmd, "missing --text", pro_usage);
+    if (p.text_len > ESPACE_MSG_TEXT_MAX)
+        return cli_fail_field(ES_TOO_LARGE, "--text", "the text is too long (at most %d bytes)",
+                              ESPACE_MSG_TEXT_MAX);
     if (file) {
         const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
         if (!*base || strlen(base) >= ESPACE_MSG_NAME_MAX)
             return cli_fail_field(ES_INVALID_ARGUMENT, "--file", "bad file name");
-        snprintf(p.att_name, sizeof p.att_name, "%s", base);
+        snprintf(a->name, sizeof a->name, "%s", base);
+        snprintf(a->mime, sizeof a->mime, "%s", s_mime(base));
     }
     int rc = msg_begin(c, &e, &st, 0, NULL);
     if (rc)
@@ -329,22 +351,28 @@ static int s_run(pro_conf_t *c, const char *cmd, const char *conv_arg, const cha
     if (file) {
         if ((rc = s_read(file, &data, &dlen)) != 0)
             goto close;
-        int r = espace_messaging_attachment_seal(data, dlen, p.att_key, &ct, &ctlen, p.att_hash);
+        int r = espace_messaging_attachment_seal(data, dlen, a->key, &ct, &ctlen, a->hash);
         if (r < 0) {
             rc = cli_fail(r, "cannot encrypt %s", file);
             goto close;
         }
-        randombytes_buf(p.att_id, sizeof p.att_id);
-        p.has_attachment = 1;
-        p.att_size = ctlen;
-        if (espace_messaging_upload(e, conv, p.att_id, ct, ctlen, p.att_hash, &err) < 0) {
+        randombytes_buf(a->id, sizeof a->id);
+        p.n_att = 1;
+        a->size = ctlen;
+        a->plain_size = dlen;
+        if (espace_messaging_upload(e, conv, a->id, ct, ctlen, a->hash, &err) < 0) {
             rc = cli_fail_err(&err);
             goto close;
         }
-        snprintf(att, sizeof att, "%s (%zu bytes)", p.att_name, dlen);
+        snprintf(att, sizeof att, "%s (%zu bytes)", a->name, dlen);
     }
-    if (espace_messaging_payload_encode(&p, plain, sizeof plain, &plen) < 0) {
+    int r = espace_messaging_content_encode(&p, plain, sizeof plain, &plen);
+    if (r == ES_TOO_LARGE) {
         rc = cli_fail_field(ES_TOO_LARGE, "--text", "the text is too long (at most 64 KiB)");
+        goto close;
+    } else if (r < 0) {
+        rc = cli_fail_field(r, file ? "--file" : "--text",
+                            "not a message (an empty text, text or file name not UTF-8?)");
         goto close;
     }
     rc = s_send(e, &st, conv, plain, plen, p.text_len ? p.text : "", att);

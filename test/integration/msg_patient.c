@@ -154,10 +154,11 @@ static int s_decrypt(phone_t *d, const Espace__V1__Entry *en, uint8_t *plain, si
     return rc;
 }
 
-static int s_save(const char *dir, const espace_msg_payload_t *p, const uint8_t *data, size_t n)
+static int s_save(const char *dir, const espace_msg_attachment_t *a, const uint8_t *data,
+                  size_t n)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, p->att_name);
+    snprintf(path, sizeof path, "%s/%s", dir, a->name);
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(data, 1, n, f) == n;
     if (f && fclose(f) != 0)
@@ -179,31 +180,38 @@ static int s_read(phone_t *d, int count, int seconds, const char *dir, uint8_t c
             const Espace__V1__Entry *en = f->entries[i];
             uint8_t plain[E2E_MAX_PLAINTEXT], *ct = NULL, *file = NULL;
             size_t plen = 0, clen = 0, flen = 0;
-            espace_msg_payload_t p;
+            static espace_msg_content_t p; /* large: not on the stack */
             if (en->kind != ESPACE__V1__ENTRY_KIND__ENTRY_KIND_MESSAGE)
                 continue;
             int rc = s_decrypt(d, en, plain, &plen);
             if (rc == 0)
-                rc = espace_messaging_payload_decode(plain, plen, &p);
+                rc = espace_messaging_content_decode(plain, plen, &p);
+            if (rc == 0 && p.kind != ESPACE_MSG_TEXT) { /* a read receipt */
+                espace_messaging_content_clear(&p);
+                continue;
+            }
             if (rc < 0) {
+                espace_messaging_content_clear(&p);
                 fprintf(stderr, "undecryptable message: %s\n", es_status_name(rc));
                 continue;
             }
             memcpy(conv, en->conversation_id.data, 16);
             printf("message %.*s\n", (int)p.text_len, p.text);
-            if (p.has_attachment) {
-                if (espace_messaging_download(d->e, p.att_id, p.att_hash, &ct, &clen, &err) < 0)
+            for (size_t k = 0; k < p.n_att; k++) {
+                const espace_msg_attachment_t *a = &p.att[k];
+                if (espace_messaging_download(d->e, a->id, a->hash, &ct, &clen, &err) < 0)
                     return s_failed("download", &err);
-                rc = espace_messaging_attachment_open(p.att_key, ct, clen, &file, &flen);
+                rc = espace_messaging_attachment_open(a->key, ct, clen, &file, &flen);
                 free(ct);
-                if (rc < 0 || s_save(dir, &p, file, flen) != 0) {
+                if (rc < 0 || s_save(dir, a, file, flen) != 0) {
                     free(file);
                     fprintf(stderr, "attachment: %s\n", es_status_name(rc));
                     return 1;
                 }
                 free(file);
-                printf("attachment %s %zu\n", p.att_name, flen);
+                printf("attachment %s %zu\n", a->name, flen);
             }
+            espace_messaging_content_clear(&p);
             fflush(stdout);
             got++;
         }
@@ -219,10 +227,10 @@ static int s_read(phone_t *d, int count, int seconds, const char *dir, uint8_t c
     return got == count ? 0 : (fprintf(stderr, "only %d of %d messages\n", got, count), 1);
 }
 
-/* Send a payload to every device of every member but ours. */
-static int s_send(phone_t *d, const uint8_t conv[16], const espace_msg_payload_t *p)
+/* Send a content to every device of every member but ours. */
+static int s_send(phone_t *d, const uint8_t conv[16], const espace_msg_content_t *p)
 {
-    espace_error_t err = {.status = ES_INVALID_ARGUMENT, .message = "payload too large"};
+    espace_error_t err = {.status = ES_INVALID_ARGUMENT, .message = "content does not encode"};
     uint8_t plain[E2E_MAX_PLAINTEXT], msg_id[16], need[PEERS][16];
     uint8_t *ct[PEERS] = {0};
     size_t plen = 0, k = 0;
@@ -230,7 +238,7 @@ static int s_send(phone_t *d, const uint8_t conv[16], const espace_msg_payload_t
     Espace__V1__GetConversationReply *g = NULL;
     Espace__V1__SendReply *sr = NULL;
     int rc = 1;
-    if (espace_messaging_payload_encode(p, plain, sizeof plain, &plen) < 0 ||
+    if (espace_messaging_content_encode(p, plain, sizeof plain, &plen) < 0 ||
         espace_messaging_get_conversation(d->e, conv, &g, &err) < 0)
         return s_failed("get conversation", &err);
     size_t n = 0;
@@ -298,8 +306,9 @@ free:
 static int s_reply(phone_t *d, const uint8_t conv[16], const char *file)
 {
     espace_error_t err;
-    espace_msg_payload_t p = {.text = "Merci docteur, bien reçu",
-                              .text_len = strlen("Merci docteur, bien reçu")};
+    static espace_msg_content_t p; /* large: not on the stack */
+    p = (espace_msg_content_t){.kind = ESPACE_MSG_TEXT, .text = "Merci docteur, bien reçu",
+                               .text_len = strlen("Merci docteur, bien reçu")};
     if (s_send(d, conv, &p) != 0)
         return 1;
     FILE *f = fopen(file, "rb");
@@ -309,15 +318,16 @@ static int s_reply(phone_t *d, const uint8_t conv[16], const char *file)
         fclose(f);
     if (!n)
         return 1;
-    memset(&p, 0, sizeof p);
+    p = (espace_msg_content_t){.kind = ESPACE_MSG_TEXT, .n_att = 1};
+    espace_msg_attachment_t *a = &p.att[0];
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    snprintf(p.att_name, sizeof p.att_name, "%s", base);
-    p.has_attachment = 1;
-    randombytes_buf(p.att_id, sizeof p.att_id);
-    if (espace_messaging_attachment_seal(buf, n, p.att_key, &ct, &clen, p.att_hash) < 0)
+    snprintf(a->name, sizeof a->name, "%s", base);
+    randombytes_buf(a->id, sizeof a->id);
+    if (espace_messaging_attachment_seal(buf, n, a->key, &ct, &clen, a->hash) < 0)
         return 1;
-    p.att_size = clen;
-    int rc = espace_messaging_upload(d->e, conv, p.att_id, ct, clen, p.att_hash, &err);
+    a->size = clen;
+    a->plain_size = n;
+    int rc = espace_messaging_upload(d->e, conv, a->id, ct, clen, a->hash, &err);
     free(ct);
     if (rc < 0)
         return s_failed("upload", &err);

@@ -159,14 +159,14 @@ static int s_teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* Encrypt payload p with session s for device dev and send it. */
+/* Encrypt content p with session s for device dev and send it. */
 static void s_send(dev_t_ *from, const uint8_t conv[16], const char *pid, const uint8_t dev[16],
-                   const espace_msg_payload_t *p)
+                   const espace_msg_content_t *p)
 {
     uint8_t plain[E2E_MAX_PLAINTEXT], ct[E2E_MESSAGE_MAX], mid[16];
     size_t plen = 0, clen = 0;
     espace_error_t err;
-    assert_int_equal(espace_messaging_payload_encode(p, plain, sizeof plain, &plen), 0);
+    assert_int_equal(espace_messaging_content_encode(p, plain, sizeof plain, &plen), 0);
     assert_int_equal(e2e_session_encrypt(from->s, plain, plen, ct, sizeof ct, &clen), 0);
     Espace__V1__Copy c = ESPACE__V1__COPY__INIT, *cp = &c;
     c.device_id.data = (uint8_t *)dev;
@@ -249,7 +249,8 @@ static void test_exchange(void **state)
     assert_int_equal(e2e_x3dh_initiate(&PRO.s, &PRO.ik, &b), 0);
     espace_free(&cb->base);
     const char *hello = "Bonjour, vos résultats sont normaux.";
-    espace_msg_payload_t p = {.text = hello, .text_len = strlen(hello)};
+    static espace_msg_content_t p, got, a, t; /* large: not on the stack */
+    p = (espace_msg_content_t){.kind = ESPACE_MSG_TEXT, .text = hello, .text_len = strlen(hello)};
     s_send(&PRO, conv, PID, PAT.id, &p);
 
     /* the patient reads it: X3DH as the responder with the named prekey */
@@ -270,11 +271,12 @@ static void test_exchange(void **state)
     assert_int_equal(e2e_x3dh_respond(&PAT.s, &PAT.ik, &PAT.spk, opk, en->ciphertext.data,
                                       en->ciphertext.len, plain, sizeof plain, &plen),
                      0);
-    espace_msg_payload_t got;
-    assert_int_equal(espace_messaging_payload_decode(plain, plen, &got), 0);
+    assert_int_equal(espace_messaging_content_decode(plain, plen, &got), 0);
+    assert_int_equal(got.kind, ESPACE_MSG_TEXT);
     assert_int_equal(got.text_len, strlen(hello));
     assert_memory_equal(got.text, hello, got.text_len);
-    assert_false(got.has_attachment);
+    assert_int_equal(got.n_att, 0);
+    espace_messaging_content_clear(&got);
     uint64_t acked = 0;
     assert_int_equal(espace_messaging_ack(PAT.e, f->last_seq, &acked, &err), 0);
     assert_int_equal(acked, f->last_seq);
@@ -286,17 +288,19 @@ static void test_exchange(void **state)
     size_t ctlen = 0;
     assert_non_null(file);
     randombytes_buf(file, flen);
-    espace_msg_payload_t a = {.text = "Voici le compte rendu", .text_len = 21,
-                              .has_attachment = 1, .att_name = "cr.pdf"};
-    randombytes_buf(a.att_id, sizeof a.att_id);
-    assert_int_equal(espace_messaging_attachment_seal(file, flen, a.att_key, &ct, &ctlen,
-                                                      a.att_hash),
+    a = (espace_msg_content_t){.kind = ESPACE_MSG_TEXT, .text = "Voici le compte rendu",
+                               .text_len = 21, .n_att = 1};
+    espace_msg_attachment_t *aa = &a.att[0];
+    snprintf(aa->name, sizeof aa->name, "cr.pdf");
+    snprintf(aa->mime, sizeof aa->mime, "application/pdf");
+    randombytes_buf(aa->id, sizeof aa->id);
+    assert_int_equal(espace_messaging_attachment_seal(file, flen, aa->key, &ct, &ctlen, aa->hash),
                      0);
-    a.att_size = ctlen;
+    aa->size = ctlen;
+    aa->plain_size = flen;
     assert_true(ctlen > 2 * ESPACE_MSG_PIECE);
-    assert_int_equal(espace_messaging_upload(PAT.e, conv, a.att_id, ct, ctlen, a.att_hash, &err),
-                     0);
-    assert_int_equal(espace_messaging_upload(PAT.e, conv, a.att_id, ct, ctlen, a.att_hash, &err),
+    assert_int_equal(espace_messaging_upload(PAT.e, conv, aa->id, ct, ctlen, aa->hash, &err), 0);
+    assert_int_equal(espace_messaging_upload(PAT.e, conv, aa->id, ct, ctlen, aa->hash, &err),
                      0); /* again: already complete */
     s_send(&PAT, conv, NULL, PRO.id, &a);
 
@@ -320,32 +324,34 @@ static void test_exchange(void **state)
         assert_int_equal(e2e_session_decrypt(PRO.s, en->ciphertext.data, en->ciphertext.len,
                                              plain, sizeof plain, &plen),
                          0);
-        assert_int_equal(espace_messaging_payload_decode(plain, plen, &got), 0);
-        assert_true(got.has_attachment);
-        assert_string_equal(got.att_name, "cr.pdf");
+        assert_int_equal(espace_messaging_content_decode(plain, plen, &got), 0);
+        assert_int_equal(got.n_att, 1);
+        const espace_msg_attachment_t *ga = &got.att[0];
+        assert_string_equal(ga->name, "cr.pdf");
+        assert_string_equal(ga->mime, "application/pdf");
+        assert_int_equal(ga->plain_size, flen);
         uint8_t *dl = NULL, *back = NULL;
         size_t dlen = 0, blen = 0;
-        assert_int_equal(espace_messaging_download(PRO.e, got.att_id, got.att_hash, &dl, &dlen,
-                                                   &err),
-                         0);
-        assert_int_equal(dlen, got.att_size);
-        assert_int_equal(espace_messaging_attachment_open(got.att_key, dl, dlen, &back, &blen), 0);
+        assert_int_equal(espace_messaging_download(PRO.e, ga->id, ga->hash, &dl, &dlen, &err), 0);
+        assert_int_equal(dlen, ga->size);
+        assert_int_equal(espace_messaging_attachment_open(ga->key, dl, dlen, &back, &blen), 0);
         assert_int_equal(blen, flen);
         assert_memory_equal(back, file, flen);
         /* a wrong hash or a tampered stream is refused */
         uint8_t bad[ESPACE_MSG_HASH] = {0};
         uint8_t *x = NULL;
         size_t xl = 0;
-        assert_int_equal(espace_messaging_download(PRO.e, got.att_id, bad, &x, &xl, &err),
+        assert_int_equal(espace_messaging_download(PRO.e, ga->id, bad, &x, &xl, &err),
                          ES_UNAUTHENTICATED);
         assert_null(x);
         dl[dlen / 2] ^= 1;
-        assert_int_equal(espace_messaging_attachment_open(got.att_key, dl, dlen, &x, &xl),
+        assert_int_equal(espace_messaging_attachment_open(ga->key, dl, dlen, &x, &xl),
                          ES_UNAUTHENTICATED);
-        assert_int_equal(espace_messaging_attachment_open(got.att_key, dl, dlen - 1, &x, &xl),
+        assert_int_equal(espace_messaging_attachment_open(ga->key, dl, dlen - 1, &x, &xl),
                          ES_UNAUTHENTICATED);
         free(dl);
         free(back);
+        espace_messaging_content_clear(&got);
     }
     assert_int_equal(receipts, 1);
     assert_int_equal(messages, 1);
@@ -356,7 +362,7 @@ static void test_exchange(void **state)
 
     /* the professional answers on the ratchet (no more X3DH fields) */
     const char *bye = "Merci, à bientôt";
-    espace_msg_payload_t t = {.text = bye, .text_len = strlen(bye)};
+    t = (espace_msg_content_t){.kind = ESPACE_MSG_TEXT, .text = bye, .text_len = strlen(bye)};
     s_send(&PRO, conv, PID, PAT.id, &t);
     en = s_fetch_one(&PAT, &f);
     assert_int_equal(e2e_message_info(&info, en->ciphertext.data, en->ciphertext.len), 0);
@@ -364,8 +370,9 @@ static void test_exchange(void **state)
     assert_int_equal(e2e_session_decrypt(PAT.s, en->ciphertext.data, en->ciphertext.len, plain,
                                          sizeof plain, &plen),
                      0);
-    assert_int_equal(espace_messaging_payload_decode(plain, plen, &got), 0);
+    assert_int_equal(espace_messaging_content_decode(plain, plen, &got), 0);
     assert_memory_equal(got.text, bye, got.text_len);
+    espace_messaging_content_clear(&got);
     espace_free(&f->base);
 
     /* list, get, close: then sends are refused */
@@ -397,25 +404,41 @@ static void test_exchange(void **state)
     espace_free(&ks->base);
 }
 
-/* The pure helpers refuse malformed input. */
+/* The pure helpers refuse malformed input (the content's encoding itself:
+ * test/vectors/messaging, test_messaging_vectors.c). */
 static void test_helpers(void **state)
 {
     (void)state;
-    uint8_t buf[512];
+    uint8_t buf[1024];
     size_t len = 0;
-    espace_msg_payload_t p = {.text = "x", .text_len = 1, .has_attachment = 1,
-                              .att_name = "a.txt"}, q;
-    assert_int_equal(espace_messaging_payload_encode(&p, buf, sizeof buf, &len), 0);
-    assert_int_equal(espace_messaging_payload_decode(buf, len, &q), 0);
-    assert_string_equal(q.att_name, "a.txt");
-    assert_int_equal(espace_messaging_payload_decode(buf, len - 1, &q), ES_INVALID_ARGUMENT);
-    buf[len] = 0;
-    assert_int_equal(espace_messaging_payload_decode(buf, len + 1, &q), ES_INVALID_ARGUMENT);
-    buf[len - 1] = '/'; /* a path in the name */
-    assert_int_equal(espace_messaging_payload_decode(buf, len, &q), ES_INVALID_ARGUMENT);
-    buf[0] = 2;
-    assert_int_equal(espace_messaging_payload_decode(buf, len, &q), ES_INVALID_ARGUMENT);
-    assert_int_equal(espace_messaging_payload_encode(&p, buf, 10, &len), ES_TOO_LARGE);
+    static espace_msg_content_t p, q;
+    p = (espace_msg_content_t){.kind = ESPACE_MSG_TEXT, .text = "x", .text_len = 1, .n_att = 1};
+    p.att[0].size = 100;
+    snprintf(p.att[0].name, sizeof p.att[0].name, "a.txt");
+    assert_int_equal(espace_messaging_content_encode(&p, buf, sizeof buf, &len), 0);
+    assert_int_equal(espace_messaging_content_decode(buf, len, &q), 0);
+    assert_string_equal(q.att[0].name, "a.txt");
+    espace_messaging_content_clear(&q);
+    assert_int_equal(espace_messaging_content_decode(buf, len - 1, &q), ES_INVALID_ARGUMENT);
+    assert_int_equal(espace_messaging_content_encode(&p, buf, 10, &len), ES_TOO_LARGE);
+    /* a path in the name, an empty message, a zero size, an empty receipt */
+    snprintf(p.att[0].name, sizeof p.att[0].name, "../a.txt");
+    assert_int_equal(espace_messaging_content_encode(&p, buf, sizeof buf, &len),
+                     ES_INVALID_ARGUMENT);
+    snprintf(p.att[0].name, sizeof p.att[0].name, "a.txt");
+    p.att[0].size = 0;
+    assert_int_equal(espace_messaging_content_encode(&p, buf, sizeof buf, &len),
+                     ES_INVALID_ARGUMENT);
+    p.n_att = 0;
+    p.text_len = 0;
+    assert_int_equal(espace_messaging_content_encode(&p, buf, sizeof buf, &len),
+                     ES_INVALID_ARGUMENT);
+    p.kind = ESPACE_MSG_READ;
+    assert_int_equal(espace_messaging_content_encode(&p, buf, sizeof buf, &len),
+                     ES_INVALID_ARGUMENT);
+    /* an empty MessageContent (a kind from a newer client) */
+    assert_int_equal(espace_messaging_content_decode(buf, 0, &q), ES_UNIMPLEMENTED);
+    espace_messaging_content_clear(&q);
     Espace__V1__Bundle b = ESPACE__V1__BUNDLE__INIT;
     e2e_bundle_t eb;
     assert_int_equal(espace_messaging_bundle(&b, &eb), ES_INVALID_ARGUMENT);

@@ -9,156 +9,30 @@
 //   `espace-pro agenda list` is PERMISSION_DENIED -> "Qui a consulté mon
 //   dossier" lists the allowed create/list and the denied list.
 //
-// Environment:
-//   ES_BIN           build folder (espace/espace, clients/pro/espace-pro). Default:
-//                    three levels above ES_EDGE_HARNESS (<build>/test/edge/edge_harness)
-//                    when that is set, else <repo>/build. When neither ES_BIN nor
-//                    ES_EDGE_HARNESS is set and the binaries are missing, the test is
-//                    skipped; when either is set and they are missing, it fails.
-//   ES_CHROMIUM, ES_WEB_DIST, ES_ARTIFACTS   as browser.test.mjs
+// Environment: ES_BIN as espace-up.mjs; ES_CHROMIUM, ES_WEB_DIST, ES_ARTIFACTS
+// as browser.test.mjs.
 // Run: cd clients/web && npm run test:browser
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
 import {
-  repo, dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
 } from './lib.mjs';
-
-const bin = process.env.ES_BIN
-  || (process.env.ES_EDGE_HARNESS ? path.resolve(process.env.ES_EDGE_HARNESS, '../../..') : path.join(repo, 'build'));
-const ESPACE = path.join(bin, 'espace/espace');
-const ESPACE_PRO = path.join(bin, 'clients/pro/espace-pro');
-
-const missing = [ESPACE, ESPACE_PRO].filter((f) => !fs.existsSync(f));
-const missingText = missing.length ? `not built: ${missing.join(', ')} (ES_BIN=${bin})` : '';
-if (missingText && (process.env.ES_BIN || process.env.ES_EDGE_HARNESS)) throw new Error(missingText);
-const skip = missingText || false;
+import { EspaceUp, RPPS, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
-const PRO_PASSWORD = 'correct horse battery staple';
-const RPPS = '10001234567';
-const CMD_TIMEOUT_MS = 15000;
 
 let tmp;        // temporary folder: data, config, professional home
-let up;         // { proc, exited: Promise<{code, signal}>, out, err }
-let conf;       // config file path
+let sys;        // the EspaceUp in tmp
 let edgeBase;   // http://127.0.0.1:<edge_port>/
 let context;
 let profileDir;
 let page;
 const problems = [];
-
-/** `count` distinct free TCP ports on 127.0.0.1 (held open together, then released). */
-async function freePorts(count) {
-  const servers = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const s = net.createServer();
-      await new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', resolve);
-      });
-      servers.push(s);
-    }
-    return servers.map((s) => s.address().port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  }
-}
-
-/** Run a command to its end (bounded): { code, out, err }. */
-function run(cmd, args, { env = {}, input = null, timeout = CMD_TIMEOUT_MS } = {}) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const t = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`${path.basename(cmd)} ${args.join(' ')}: no answer within ${timeout} ms`));
-    }, timeout);
-    proc.stdout.on('data', (d) => { out += d; });
-    proc.stderr.on('data', (d) => { err += d; });
-    proc.on('error', (e) => { clearTimeout(t); reject(e); });
-    proc.on('close', (code) => { clearTimeout(t); resolve({ code, out, err }); });
-    if (input !== null) proc.stdin.end(input);
-    else proc.stdin.end();
-  });
-}
-
-const admin = (...args) => run(ESPACE, ['--config', conf, 'admin', ...args]);
-const pro = (...args) => run(ESPACE_PRO, ['--home', path.join(tmp, 'pro'), ...args]);
-
-function upLog() {
-  return up ? `\n---- espace up stdout ----\n${up.out.slice(-2000)}\n---- stderr ----\n${up.err.slice(-4000)}` : '';
-}
-
-async function startEspace() {
-  const [req, pub, sub, edge] = await freePorts(4);
-  conf = path.join(tmp, 'espace.conf');
-  fs.writeFileSync(conf, [
-    '# web e2e test',
-    `data_dir = ${path.join(tmp, 'data')}`,
-    `req_port = ${req}`,
-    `pub_port = ${pub}`,
-    `sub_port = ${sub}`,
-    `edge_port = ${edge}`,
-    `web_root = ${dist}`,
-    'heartbeat_ms = 200',
-    'no_sync = true',
-    '',
-  ].join('\n'));
-  const proc = spawn(ESPACE, ['--config', conf, 'up'], {
-    env: { ...process.env, ESPACE_PWHASH: 'min', ESPACE_LOG: process.env.ESPACE_LOG || 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  up = { proc, out: '', err: '' };
-  up.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  proc.stdout.on('data', (d) => { up.out += d; });
-  proc.stderr.on('data', (d) => { up.err = (up.err + d).slice(-20000); });
-  // Ready when it logs `event=up` (ESPACE_LOG info) or prints its summary
-  // (always, on stdout, after every part reported ready).
-  const deadline = Date.now() + 20000;
-  while (!/espace is up/.test(up.out) && !/event=up/.test(up.err)) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`espace up exited early${upLog()}`);
-    if (Date.now() > deadline) throw new Error(`espace up not ready within 20 s${upLog()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { req, edge };
-}
-
-/** SIGTERM, then the exit status (SIGKILL after 10 s). */
-async function stopEspace() {
-  if (!up || up.proc.exitCode !== null || up.proc.signalCode !== null) return up ? up.exited : null;
-  up.proc.kill('SIGTERM');
-  const t = setTimeout(() => up.proc.kill('SIGKILL'), 10000);
-  const r = await up.exited;
-  clearTimeout(t);
-  return r;
-}
-
-async function setUpProfessional(reqPort) {
-  const key = await admin('keys', 'show');
-  assert.equal(key.code, 0, `keys show: ${key.err}`);
-  const brokerKey = key.out.trim();
-  assert.equal(brokerKey.length, 40, `broker key '${brokerKey}'`);
-  const kg = await pro('keygen');
-  assert.equal(kg.code, 0, `keygen: ${kg.err}`);
-  const add = await admin('keys', 'add', '--role', 'pro', '--name', 'cabinet-e2e', '--public', kg.out.trim());
-  assert.equal(add.code, 0, `keys add: ${add.out}${add.err}`);
-  const cp = await run(ESPACE, ['--config', conf, 'admin', 'create-pro', '--rpps', RPPS,
-    '--last-name', 'Martin', '--first-name', 'Claire', '--profession', 'Médecin'],
-  { env: { ESPACE_PASSWORD: PRO_PASSWORD } });
-  assert.equal(cp.code, 0, `create-pro: ${cp.out}${cp.err}`);
-  const lg = await run(ESPACE_PRO, ['--home', path.join(tmp, 'pro'), '--broker', `tcp://127.0.0.1:${reqPort}`,
-    '--broker-key', brokerKey, 'login', '--rpps', RPPS], { env: { ESPACE_PASSWORD: PRO_PASSWORD } });
-  assert.equal(lg.code, 0, `login: ${lg.out}${lg.err}`);
-  assert.match(lg.out, new RegExp(`logged in as ${RPPS}`));
-}
+const pro = (...args) => sys.pro(...args);
 
 const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
 
@@ -181,9 +55,10 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
     assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-e2e-'));
-    const { req, edge } = await startEspace();
-    edgeBase = `http://127.0.0.1:${edge}/`;
-    await setUpProfessional(req);
+    sys = new EspaceUp(tmp);
+    await sys.start();
+    edgeBase = sys.edgeBase;
+    await sys.setUpProfessional();
     ({ context, profileDir } = await launchChromium('espace-web-e2e-chromium-', { timezoneId: 'Europe/Paris' }));
   });
 
@@ -191,11 +66,11 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     try {
       if (context) await context.close();
     } finally {
-      const r = await stopEspace();
+      const r = sys ? await sys.stop() : null;
       if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
       if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
       // a clean shutdown on SIGTERM is part of the contract
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${upLog()}`);
+      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
     }
   });
 

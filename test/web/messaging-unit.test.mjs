@@ -179,7 +179,11 @@ test('content: text, attachments and read receipts; anything else refused', () =
     { v: 1, type: 'other' }]) {
     assert.throws(() => content.contentEncode(bad), content.ContentError, JSON.stringify(bad));
   }
-  assert.throws(() => content.contentDecode(enc.encode('pas du JSON')), content.ContentError);
+  assert.throws(() => content.contentDecode(Uint8Array.from([0x0a, 0x05, 0x0a, 0x03, 0x61])), content.ContentError); // truncated
+  assert.deepEqual(content.contentDecode(new Uint8Array(0)), { v: 1, type: 'unknown' }); // a newer kind
+  assert.equal(content.fitName('a/b\0c'), 'a_b_c');
+  assert.equal(new TextEncoder().encode(content.fitName('é'.repeat(300))).length, 254);
+  assert.equal(content.fitMime('application/pdf'), 'application/pdf');
   assert.throws(() => content.contentDecode(Uint8Array.from([0xff, 0xfe])), content.ContentError);
 });
 

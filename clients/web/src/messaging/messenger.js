@@ -28,7 +28,7 @@ import { sessionEncrypt, sessionDecrypt } from '../e2e/ratchet.js';
 import { sessionSerialize, sessionDeserialize } from '../e2e/session.js';
 import { safetyNumber } from '../e2e/safety.js';
 import { DeviceKeys, deviceIdentity } from './keys.js';
-import { contentEncode, contentDecode, textContent, readContent } from './content.js';
+import { contentEncode, contentDecode, textContent, readContent, fitName, fitMime } from './content.js';
 import {
   convFromServer, convUpdate, hasMessage, addMessage, unreadCount, markAllRead, applyRead, applyDelivered,
   lastMessage,
@@ -318,6 +318,8 @@ export class Messenger {
     if (content.type === 'read') {
       applyRead(conv, content.ids, sender.principal, bySelf);
       conv.controlIds = [...conv.controlIds, msgId].slice(-CONTROL_IDS_KEPT);
+    } else if (content.type === 'unknown') { // a newer client's kind: nothing to show
+      conv.controlIds = [...conv.controlIds, msgId].slice(-CONTROL_IDS_KEPT);
     } else {
       addMessage(conv, { ...base, text: content.text, attachments: content.attachments });
     }
@@ -475,7 +477,7 @@ export class Messenger {
     const s = sodium();
     return {
       id: hex(attId), key: s.to_base64(key, s.base64_variants.ORIGINAL), hash: hex(hash),
-      size: ciphertext.length, name: name.slice(0, 255), mime: (mime || '').slice(0, 255), plainSize: bytes.length,
+      size: ciphertext.length, name: fitName(name), mime: fitMime(mime), plainSize: bytes.length,
     };
   }
 

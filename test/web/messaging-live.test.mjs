@@ -1,0 +1,187 @@
+// Messagerie between the two real clients, live (issue 10): a patient in
+// real Chromium and the real espace-pro binary, against the real
+// `espace up` (espace-up.mjs). Nothing is played in Node: the page and
+// espace-pro only share the content format (docs/messaging.md "Message
+// content") and the attachment sealing. Scenario:
+//   sign-up -> `espace-pro access request --scope messaging:write` ->
+//   "Accepter" in "Mes autorisations" -> `espace-pro msg keys` ->
+//   `msg send --patient INS` shows live in the open Messagerie page ->
+//   the page's read receipt: `msg inbox` prints it, `msg read` shows "(lu)"
+//   -> `msg attach`: the page downloads and decrypts the same file -> the
+//   patient answers with a text and an attachment: `msg inbox` prints the
+//   text and saves the file, byte for byte the original -> no plaintext
+//   marker in the data folder.
+// Environment: as e2e.test.mjs. Run: cd clients/web && npm run test:browser
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+} from './lib.mjs';
+import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+
+const INS = '279035121518989';
+const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
+const MARK_PRO = 'MARQUEUR-LIVE-PRO-3e8d1b';
+const MARK_PATIENT = 'MARQUEUR-LIVE-PATIENT-a47c02';
+const MARK_FILE_PRO = 'MARQUEUR-LIVE-FICHIER-PRO-9d20';
+const MARK_FILE_PATIENT = 'MARQUEUR-LIVE-FICHIER-PATIENT-61fe';
+
+let tmp;
+let sys;
+let context;
+let profileDir;
+let page;
+let convId;
+const problems = [];
+
+const blake2b = (bytes) => crypto.createHash('blake2b512').update(bytes).digest('hex'); // comparison only
+const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
+
+/** espace-pro msg <args> with the store's passphrase; asserts exit 0, returns stdout. */
+async function msg(...args) {
+  const r = await sys.pro('msg', ...args, PASSPHRASE);
+  assert.equal(r.code, 0, `msg ${args.join(' ')}: ${r.out}${r.err}`);
+  return r;
+}
+
+/** `msg inbox` until its output matches re (bounded): everything it printed. */
+async function inboxUntil(re, what) {
+  let all = '';
+  for (let i = 0; i < 40; i++) {
+    const r = await msg('inbox', '--out', path.join(tmp, 'received'));
+    all += r.out;
+    if (re.test(all)) return all;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  throw new Error(`espace-pro msg inbox never printed ${what}:\n${all}`);
+}
+
+/** Every regular file under dir. */
+function filesUnder(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () => {
+  test.before(async () => {
+    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
+    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-msg-live-'));
+    sys = new EspaceUp(tmp);
+    await sys.start();
+    await sys.setUpProfessional();
+    ({ context, profileDir } = await launchChromium('espace-web-msg-live-chromium-', {
+      timezoneId: 'Europe/Paris', acceptDownloads: true,
+    }));
+  });
+
+  test.after(async () => {
+    try {
+      if (context) await context.close();
+    } finally {
+      const r = sys ? await sys.stop() : null;
+      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
+    }
+  });
+
+  test('the patient signs up and grants messaging to the professional in "Mes autorisations"', async () => {
+    page = await newPage();
+    await signUpAndLogin(page, sys.edgeBase,
+      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1990-11-02' });
+    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'messaging:write',
+      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
+    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
+    await page.getByRole('link', { name: 'Mes autorisations' }).click();
+    await expectH1(page, 'Mes autorisations');
+    const item = page.locator('#grants-pending > li');
+    await item.first().waitFor({ timeout: 15000 });
+    assert.match(await item.innerText(), /Messagerie : écriture/);
+    await item.getByRole('button', { name: `Accepter la demande de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    const st = await sys.pro('access', 'status', '--patient', INS);
+    assert.match(st.out, /messaging:write\s+active/, `${st.out}${st.err}`);
+  });
+
+  test('espace-pro writes: the message shows live in the open Messagerie page', async () => {
+    const keys = await msg('keys');
+    assert.match(keys.out, /device [0-9a-f]{32}/);
+    await page.getByRole('link', { name: 'Messagerie' }).click();
+    await expectH1(page, 'Messagerie');
+    await page.locator('#msg-status', { hasText: 'Vous êtes à jour' }).waitFor({ timeout: 15000 });
+    const sent = await msg('send', '--patient', INS, '--text', `${MARK_PRO} Bonjour, vos résultats sont arrivés.`);
+    assert.match(sent.out, /^sent [0-9a-f]{32} to 1 device/m);
+    convId = /new conversation ([0-9a-f]{32})/.exec(sent.err)?.[1];
+    assert.ok(convId, `no new conversation in: ${sent.err}`);
+    const item = page.locator(`#conv-list li[data-id="${convId}"]`);
+    await item.waitFor({ timeout: 10000 }); // live: no reload
+    await item.locator('.badge', { hasText: '1 non lu' }).waitFor({ timeout: 10000 });
+    assert.match(await item.innerText(), /vos résultats sont arrivés/);
+  });
+
+  test('the page shows the decrypted message; its read receipt reaches espace-pro ("lu")', async () => {
+    await page.locator(`#conv-list li[data-id="${convId}"] a`).click();
+    await expectH1(page, `Conversation avec Professionnel de santé (RPPS ${RPPS})`);
+    const theirs = page.locator('#thread > li.msg.theirs');
+    await theirs.first().waitFor({ timeout: 10000 });
+    assert.match(await theirs.innerText(), new RegExp(`${MARK_PRO} Bonjour`));
+    const out = await inboxUntil(/ read 1 message\n/, 'the read receipt');
+    assert.match(out, new RegExp(`${convId}  patient:[0-9a-f]{32}  read 1 message`));
+    const rd = await msg('read', '--conversation', convId);
+    assert.match(rd.out, new RegExp(`> rpps:${RPPS}  ${MARK_PRO} Bonjour.*\\(lu\\)`));
+  });
+
+  test('espace-pro attaches a file: the page downloads and decrypts the same bytes', async () => {
+    const file = path.join(tmp, 'compte-rendu.pdf');
+    const original = Buffer.concat([Buffer.from(`${MARK_FILE_PRO}\n`), crypto.randomBytes(150000)]);
+    fs.writeFileSync(file, original);
+    await msg('attach', '--conversation', convId, '--file', file, '--text', 'Voici le compte rendu.');
+    const btn = page.getByRole('button', { name: /Télécharger « compte-rendu\.pdf »/ });
+    await btn.waitFor({ timeout: 10000 });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), btn.click()]);
+    const saved = fs.readFileSync(await download.path());
+    assert.equal(download.suggestedFilename(), 'compte-rendu.pdf');
+    assert.equal(saved.length, original.length);
+    assert.equal(blake2b(saved), blake2b(original));
+    await page.locator('.att-status', { hasText: 'est déchiffré et enregistré' }).waitFor({ timeout: 5000 });
+  });
+
+  test('the patient answers with an attachment: espace-pro prints it and saves the same file', async () => {
+    const original = Buffer.concat([Buffer.from(`${MARK_FILE_PATIENT}\n`), crypto.randomBytes(300000)]);
+    await page.getByLabel('Joindre un fichier (20 Mo au plus)').setInputFiles({
+      name: 'ordonnance.bin', mimeType: 'application/octet-stream', buffer: original,
+    });
+    await page.getByLabel('Votre message').fill(`${MARK_PATIENT} Merci docteur, voici mon ordonnance.`);
+    await page.getByRole('button', { name: 'Envoyer' }).click();
+    await page.locator('#compose-msg', { hasText: 'Message envoyé' }).waitFor({ timeout: 20000 });
+    const out = await inboxUntil(/attachment ordonnance\.bin -> /, 'the answer');
+    assert.match(out, new RegExp(`${convId}  patient:[0-9a-f]{32}  ${MARK_PATIENT} Merci docteur`));
+    const saved = /attachment ordonnance\.bin -> (\S+)/.exec(out)[1];
+    assert.ok(saved.startsWith(path.join(tmp, 'received')), saved);
+    assert.ok(fs.readFileSync(saved).equals(original), 'the saved attachment differs from the original');
+    await shot(page, '45-messagerie-espace-pro');
+  });
+
+  test('no plaintext marker in any file of the data folder; no page error', () => {
+    const files = filesUnder(sys.dataDir);
+    assert.ok(files.length > 0, 'the data folder has files');
+    for (const f of files) {
+      const bytes = fs.readFileSync(f);
+      for (const mark of [MARK_PRO, MARK_PATIENT, MARK_FILE_PRO, MARK_FILE_PATIENT, 'Merci docteur',
+        'ordonnance.bin', 'compte-rendu']) {
+        assert.equal(bytes.includes(Buffer.from(mark)), false, `${mark} in ${f}`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+});
