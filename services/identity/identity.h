@@ -41,10 +41,10 @@
  * hash), as a known one. A success refills its (account, source) bucket.
  * The state is in memory (limits.c, throttle.h): a restart refills it.
  *
- * Argon2id budget: a batch spends at most IDENTITY_PWHASH_BATCH_MS hashing
- * in each of two pools (log-ins from a device the account knows; everything
- * else); past it the request answers RESOURCE_EXHAUSTED "busy; retry" at
- * once. A request whose caller's deadline passed (svc_remaining_ms) is
+ * Argon2id budget: two pools (log-ins from a device the account knows;
+ * everything else) each with a share of the service's time
+ * (IDENTITY_PWHASH_* below); past it the request answers RESOURCE_EXHAUSTED
+ * "busy; retry" at once. A request whose caller's deadline passed (svc_remaining_ms) is
  * dropped before any Argon2id (DEADLINE_EXCEEDED, nothing written), and
  * again after it, before its writes are kept.
  *
@@ -69,12 +69,18 @@
 
 #define IDENTITY_SESSION_MS (12LL * 3600 * 1000)  /* session and token lifetime */
 
-/* Argon2id time one batch may spend per pool. One interactive hash takes
- * some 50-150 ms on one core; the runtime aims a batch at half a heartbeat
- * (500 ms) and every request queued behind it (each connection's
- * Authenticate, every session check) waits for it: 300 ms keep a batch, and
- * so everyone else, near that aim. The first hash of a batch always runs. */
-#define IDENTITY_PWHASH_BATCH_MS 300
+/* Argon2id budget, per pool: a pool may spend IDENTITY_PWHASH_BURST_MS at
+ * once, then its share of the time (percent) as it passes; while its budget
+ * is spent its requests answer RESOURCE_EXHAUSTED at once. One interactive
+ * hash takes some 50-150 ms on one core and the service thread does
+ * everything else between hashes (each connection's Authenticate, every
+ * session check): hashes for sign-ups, activations and log-ins from unknown
+ * sources take at most half of its time, log-ins from a known device a
+ * quarter more, so a flood of the former can neither starve the latter nor
+ * everything else, and the rejections stay cheap enough to drain it. */
+#define IDENTITY_PWHASH_BURST_MS 1000
+#define IDENTITY_PWHASH_SHARE_OTHER 50
+#define IDENTITY_PWHASH_SHARE_KNOWN 25
 /* Log-in throttle. Per (account, source): 5 failures, then one more a
  * minute. Per account, from sources it does not know: 20, then one every 5
  * minutes (288 guesses a day at most, whoever guesses), which the owner's

@@ -11,7 +11,7 @@
  *                hash of an INS, whether a session is active
  *   accounts.c   SignUpPatient, CreateProfessional, ResolvePatient
  *   activation.c ActivateAccount, IssueActivationCode
- *   limits.c     the Argon2id budget of a batch, the caller's deadline,
+ *   limits.c     the Argon2id budget, the caller's deadline,
  *                the log-in throttle, the rate of ResolvePatient
  *   throttle.c   token buckets in a bounded table (throttle.h)
  *   sessions.c   Login, Authenticate, WhoAmI, Logout, ListSessions,
@@ -82,9 +82,12 @@ typedef struct identity_state {
     uint8_t secret_key[TOKEN_SECRET_BYTES];       /* wiped in fini */
     char dummy_hash[PASSWORD_HASH_MAX];           /* verified for unknown accounts */
     throttle_t *throttle;                         /* log-in and ResolvePatient buckets */
-    int64_t pwhash_batch_ms;                      /* svc_now_ms of the batch counted below */
-    int64_t pwhash_used_us[2];                    /* Argon2id time of that batch, per pool */
+    struct identity_pwhash_pool {
+        int64_t budget_us; /* Argon2id time it may spend now (< 0: a debt) */
+        int64_t at;        /* monotonic us of the last refill, 0 = never */
+    } pwhash[2];           /* per IDENTITY_POOL_* */
 } identity_state_t;
+typedef struct identity_pwhash_pool identity_pwhash_pool_t;
 
 /* The Argon2id pools (identity.h "Argon2id budget"). */
 #define IDENTITY_POOL_OTHER 0 /* sign-ups, activations, log-ins from unknown sources */
@@ -247,9 +250,8 @@ void identity_account_free(identity_account_t *a);
  * failed with DEADLINE_EXCEEDED (its status returned; drop the work). */
 int identity_deadline_check(svc_call_t *call);
 /* May the call run one Argon2id in `pool` (IDENTITY_POOL_*)? 0; else the
- * call failed (DEADLINE_EXCEEDED, or RESOURCE_EXHAUSTED "busy; retry" once
- * the batch spent IDENTITY_PWHASH_BATCH_MS in the pool) and its status is
- * returned. */
+ * call failed (DEADLINE_EXCEEDED, or RESOURCE_EXHAUSTED "busy; retry" while
+ * the pool's budget is spent, identity.h) and its status is returned. */
 int identity_pwhash_admit(identity_state_t *st, svc_call_t *call, int pool);
 /* password_hash / password_verify, their time counted in pool. A NULL hash
  * verifies the dummy hash (same cost) and answers ES_UNAUTHENTICATED. */

@@ -1,6 +1,6 @@
 /*
- * limits.c - the identity service's limits (identity_int.h): the Argon2id
- * work one batch may do, the deadline of a caller, the log-in throttle and
+ * limits.c - the identity service's limits (identity_int.h): the share of
+ * its time the service spends in Argon2id, the deadline of a caller, the log-in throttle and
  * the rate of ResolvePatient. Rules and their reasons: identity.h.
  */
 #include <sodium.h>
@@ -36,17 +36,28 @@ int identity_deadline_check(svc_call_t *call)
     return svc_fail(call, ES_DEADLINE_EXCEEDED, NULL, "deadline passed before the work began");
 }
 
+/* The pool's budget at t (us): refilled at its share of the time since
+ * the last look, at most IDENTITY_PWHASH_BURST_MS. */
+static int64_t s_budget(identity_state_t *st, int pool, int64_t t)
+{
+    static const int s_share[2] = {IDENTITY_PWHASH_SHARE_OTHER, IDENTITY_PWHASH_SHARE_KNOWN};
+    identity_pwhash_pool_t *p = &st->pwhash[pool];
+    if (p->at == 0)
+        p->budget_us = IDENTITY_PWHASH_BURST_MS * 1000;
+    else if (t > p->at)
+        p->budget_us += (t - p->at) * s_share[pool] / 100;
+    if (p->budget_us > IDENTITY_PWHASH_BURST_MS * 1000)
+        p->budget_us = IDENTITY_PWHASH_BURST_MS * 1000;
+    p->at = t;
+    return p->budget_us;
+}
+
 int identity_pwhash_admit(identity_state_t *st, svc_call_t *call, int pool)
 {
     int rc = identity_deadline_check(call);
     if (rc != 0)
         return rc;
-    int64_t batch = svc_now_ms(call);
-    if (batch != st->pwhash_batch_ms) { /* a new batch: a new budget */
-        st->pwhash_batch_ms = batch;
-        memset(st->pwhash_used_us, 0, sizeof st->pwhash_used_us);
-    }
-    if (st->pwhash_used_us[pool] >= IDENTITY_PWHASH_BATCH_MS * 1000) {
+    if (s_budget(st, pool, s_mono_us()) <= 0) {
         log_debug(IDENTITY_LOG, "pwhash.busy", "pool=%d", pool);
         return svc_fail(call, ES_RESOURCE_EXHAUSTED, NULL, "busy; retry");
     }
@@ -55,7 +66,9 @@ int identity_pwhash_admit(identity_state_t *st, svc_call_t *call, int pool)
 
 static void s_spent(identity_state_t *st, int pool, int64_t t0)
 {
-    st->pwhash_used_us[pool] += s_mono_us() - t0;
+    int64_t t = s_mono_us();
+    s_budget(st, pool, t);
+    st->pwhash[pool].budget_us -= t - t0; /* may go below 0: a debt */
 }
 
 int identity_pwhash(identity_state_t *st, int pool, const char *pw, size_t len,

@@ -254,8 +254,11 @@ int identity_activate_check(const Espace__V1__ActivateAccountRequest *req,
                             identity_err_t *err)
 {
     size_t n = 0;
-    if (identity_ins_check(req->ins, ins, err) != 0)
+    code[0] = '\0';
+    if (identity_ins_check(req->ins, ins, err) != 0) {
+        sodium_memzero(code, IDENTITY_ACTIVATION_CODE_LEN + 1);
         return err->status;
+    }
     for (const char *p = req->code ? req->code : ""; *p; p++) {
         if (*p == ' ')
             continue;
