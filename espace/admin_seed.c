@@ -87,7 +87,8 @@ static int s_signup(espace_t *e, const char *ins, const char *pw)
     req.sex = ESPACE__V1__SEX__SEX_FEMALE;
     req.password = (char *)pw;
     espace_error_t err;
-    int rc = s_call(e, "SignUpPatient", &req.base, NULL, NULL, &err);
+    int rc = s_call(e, "SignUpPatient", &req.base, &espace__v1__sign_up_patient_reply__descriptor,
+                    NULL, &err);
     if (rc < 0)
         return cli_fail_err(&err);
     Espace__V1__IssueActivationCodeRequest ireq = ESPACE__V1__ISSUE_ACTIVATION_CODE_REQUEST__INIT;
@@ -104,7 +105,8 @@ static int s_signup(espace_t *e, const char *ins, const char *pw)
     areq.ins = (char *)ins;
     areq.code = code->code;
     areq.password = (char *)pw;
-    rc = s_call(e, "ActivateAccount", &areq.base, NULL, NULL, &err);
+    rc = s_call(e, "ActivateAccount", &areq.base, &espace__v1__activate_account_reply__descriptor,
+                NULL, &err);
     sodium_memzero(code->code, strlen(code->code));
     espace_free(&code->base);
     return rc < 0 ? cli_fail_err(&err) : 0;
