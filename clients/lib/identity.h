@@ -76,10 +76,11 @@ int espace_identity_create_professional(espace_t *e, const espace_professional_t
                                         Espace__V1__CreateProfessionalReply **out,
                                         espace_error_t *err);
 
-/* SignUpPatient: a patient's account (`req`: INS, birth names, first
- * names, birth date, password; see identity.proto). ES_ALREADY_EXISTS for a
- * known INS; ES_INVALID_ARGUMENT with the field at fault. *out (may be
- * NULL): the reply (the new patient id), free with espace_free. */
+/* SignUpPatient: a pending patient account (`req`: INS, birth names, first
+ * names, birth date, sex, password; see identity.proto), activated later with
+ * identity ActivateAccount. The same answer whether the INS has an account;
+ * ES_INVALID_ARGUMENT with the field at fault. *out (may be NULL): the reply
+ * (empty), free with espace_free. */
 int espace_identity_sign_up_patient(espace_t *e, const Espace__V1__SignUpPatientRequest *req,
                                     Espace__V1__SignUpPatientReply **out, espace_error_t *err);
 
