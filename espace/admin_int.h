@@ -58,7 +58,8 @@ int admin_dispatch(const char *family, const admin_sub_t *subs, size_t n,
     X("catalogue", admin_catalogue)   /* admin_catalogue.c: consent's app catalogue */       \
     X("audit", admin_audit)           /* admin_audit.c: consent VerifyAudit */               \
     X("gen-cert", admin_gen_cert)     /* admin_cert.c: the edge's TLS pair */                \
-    X("seed", admin_seed)             /* admin_seed.c: bench accounts for espace-load */
+    X("seed", admin_seed)             /* admin_seed.c: bench accounts for espace-load */     \
+    X("activation", admin_activation) /* admin_activation.c: identity IssueActivationCode */
 
 #define ADMIN_DECLARE(name, fn) int fn(const espace_config_t *cfg, int argc, char **argv);
 ADMIN_FAMILIES(ADMIN_DECLARE)

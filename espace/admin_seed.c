@@ -7,9 +7,11 @@
  * Signs up N patients (identity SignUpPatient: real accounts, password
  * hashed with Argon2id at the server's ESPACE_PWHASH cost) with made-up
  * INS numbers K..K+N-1 (sex 2, department 99: "born abroad", so they do not
- * collide with test patients), all with one known password:
- * $ESPACE_PASSWORD, else ADMIN_SEED_PASSWORD. A patient that already exists
- * (a second seed) is logged in again. Then logs each patient in D times
+ * collide with test patients; the birth date the INS says), all with one
+ * known password: $ESPACE_PASSWORD, else ADMIN_SEED_PASSWORD, and activates
+ * them at once (IssueActivationCode then ActivateAccount: the seed runs as
+ * the operator). A patient that is active already (a second seed) is logged
+ * in again. Identity's "busy; retry" answers are retried. Then logs each patient in D times
  * (identity Login, one new device "bench-<d>" each) and writes the accounts
  * file (clients/load/creds.h: "patient <id> <ins> <password> <token>...")
  * to FILE (default "espace-load.accounts"), mode 0600: it holds passwords
@@ -40,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -69,23 +72,61 @@ static void s_ins(uint64_t n, char out[16])
     snprintf(out, 16, "%013" PRIu64 "%02u", body, (unsigned)(97 - body % 97));
 }
 
+/* espace_call to identity, again while it answers RESOURCE_EXHAUSTED
+ * ("busy; retry": its Argon2id budget) for up to S_TIMEOUT_MS. */
+static int s_call(espace_t *e, const char *method, const ProtobufCMessage *req,
+                  const ProtobufCMessageDescriptor *desc, ProtobufCMessage **reply,
+                  espace_error_t *err)
+{
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    int rc = ES_RESOURCE_EXHAUSTED;
+    for (int i = 0; i < S_TIMEOUT_MS / 20 && rc == ES_RESOURCE_EXHAUSTED; i++) {
+        if (i)
+            nanosleep(&pause, NULL);
+        rc = espace_call(e, SERVICE_IDENTITY, method, req, desc, reply, err);
+    }
+    return rc;
+}
+
+/* Sign the patient up and activate the account (an operator's code); an
+ * account active already (a second seed) is left as it is. */
 static int s_signup(espace_t *e, const char *ins, const char *pw)
 {
     Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
     char *first[1] = {(char *)"Banc"};
+    char date[11];
+    /* the birth date the INS says: 19<digits 2-3>-<digits 4-5>-01, a woman */
+    snprintf(date, sizeof date, "19%.2s-%.2s-01", ins + 1, ins + 3);
     req.ins = (char *)ins;
     req.birth_names = (char *)"ESSAI";
     req.first_names = first;
     req.n_first_names = 1;
-    req.birth_date = (char *)"1980-01-01";
+    req.birth_date = date;
+    req.sex = ESPACE__V1__SEX__SEX_FEMALE;
     req.password = (char *)pw;
     espace_error_t err;
-    Espace__V1__SignUpPatientReply *reply = NULL;
-    int rc = espace_identity_sign_up_patient(e, &req, &reply, &err);
-    if (reply)
-        espace_free(&reply->base);
-    if (rc == ES_ALREADY_EXISTS)
-        return 0;
+    int rc = s_call(e, "SignUpPatient", &req.base, &espace__v1__sign_up_patient_reply__descriptor,
+                    NULL, &err);
+    if (rc < 0)
+        return cli_fail_err(&err);
+    Espace__V1__IssueActivationCodeRequest ireq = ESPACE__V1__ISSUE_ACTIVATION_CODE_REQUEST__INIT;
+    ireq.ins = (char *)ins;
+    Espace__V1__IssueActivationCodeReply *code = NULL;
+    rc = s_call(e, "IssueActivationCode", &ireq.base,
+                &espace__v1__issue_activation_code_reply__descriptor, (ProtobufCMessage **)&code,
+                &err);
+    if (rc == ES_NOT_FOUND)
+        return 0; /* no pending account: active already */
+    if (rc < 0)
+        return cli_fail_err(&err);
+    Espace__V1__ActivateAccountRequest areq = ESPACE__V1__ACTIVATE_ACCOUNT_REQUEST__INIT;
+    areq.ins = (char *)ins;
+    areq.code = code->code;
+    areq.password = (char *)pw;
+    rc = s_call(e, "ActivateAccount", &areq.base, &espace__v1__activate_account_reply__descriptor,
+                NULL, &err);
+    sodium_memzero(code->code, strlen(code->code));
+    espace_free(&code->base);
     return rc < 0 ? cli_fail_err(&err) : 0;
 }
 
@@ -102,8 +143,7 @@ static int s_login(espace_t *e, const char *ins, const char *pw, unsigned d, cha
     req.device_name = device;
     ProtobufCMessage *reply = NULL;
     espace_error_t err;
-    int rc = espace_call(e, SERVICE_IDENTITY, "Login", &req.base,
-                         &espace__v1__login_reply__descriptor, &reply, &err);
+    int rc = s_call(e, "Login", &req.base, &espace__v1__login_reply__descriptor, &reply, &err);
     if (rc < 0)
         return cli_fail_err(&err);
     Espace__V1__LoginReply *r = (Espace__V1__LoginReply *)reply;
@@ -246,7 +286,11 @@ int admin_seed(const espace_config_t *cfg, int argc, char **argv)
         fprintf(stderr, "error: RESOURCE_EXHAUSTED: no memory\n");
         goto done;
     }
-    espace_opts_t eo = {.endpoint = cfg->req_ipc, .timeout_ms = S_TIMEOUT_MS};
+    /* as the operator, who issues the activation codes */
+    espace_opts_t eo = {.endpoint = cfg->req_ipc,
+                        .timeout_ms = S_TIMEOUT_MS,
+                        .as_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR,
+                        .as_principal = "operator"};
     if (access(cfg->req_ipc + strlen("ipc://"), F_OK) < 0) {
         fprintf(stderr, "error: UNAVAILABLE: espace is not running (no %s)\n",
                 cfg->req_ipc + strlen("ipc://"));

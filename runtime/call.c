@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus/codec.h"
 #include "proto/status.h"
@@ -103,6 +104,17 @@ uint64_t svc_request_id(const svc_call_t *c)
 int64_t svc_now_ms(const svc_call_t *c)
 {
     return c->now_ms;
+}
+
+int64_t svc_remaining_ms(const svc_call_t *c)
+{
+    if (!c->req.req)
+        return INT64_MAX; /* the tick */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    uint32_t t = c->req.req->timeout_ms ? c->req.req->timeout_ms : BUS_DEFAULT_TIMEOUT_MS;
+    return (int64_t)t - (now_us - c->t0_us) / 1000;
 }
 
 int svc_reply(svc_call_t *c, const ProtobufCMessage *reply)

@@ -231,6 +231,15 @@ uint64_t svc_request_id(const svc_call_t *c);
 /* Wall-clock time of the group the request runs in, ms since the epoch. */
 int64_t svc_now_ms(const svc_call_t *c);
 
+/* Milliseconds left before the request's deadline, as this worker can know
+ * it: Request.timeout_ms (BUS_DEFAULT_TIMEOUT_MS when 0) counted from the
+ * request's arrival at the worker, minus the time since. <= 0 once passed:
+ * the broker has answered DEADLINE_EXCEEDED already, so costly work (and
+ * writes the caller was told failed) may be dropped. An upper bound: the
+ * time the request waited in the broker's queue is not known here.
+ * INT64_MAX for the tick. */
+int64_t svc_remaining_ms(const svc_call_t *c);
+
 /* Set the reply body (packed now; the message may be freed afterwards).
  * Returns 0 or ES_RESOURCE_EXHAUSTED (allocation, or the batch's
  * SVC_BATCH_BYTES); also ES_TOO_LARGE when the body cannot fit in a bus

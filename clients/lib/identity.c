@@ -154,3 +154,48 @@ int espace_identity_sign_up_patient(espace_t *e, const Espace__V1__SignUpPatient
     int rc = s_call(e, "SignUpPatient", &req->base, &m, err);
     ESPACE_RETURN_REPLY(out, m, rc);
 }
+
+int espace_identity_issue_activation_code(espace_t *e, const char *ins,
+                                          char code[ESPACE_ACTIVATION_CODE_MAX],
+                                          espace_error_t *err)
+{
+    if (!e || !ins || !code)
+        return s_missing(err);
+    Espace__V1__IssueActivationCodeRequest req = ESPACE__V1__ISSUE_ACTIVATION_CODE_REQUEST__INIT;
+    req.ins = (char *)ins;
+    ProtobufCMessage *m = NULL;
+    int rc = s_call(e, "IssueActivationCode", &req.base, &m, err);
+    if (rc == 0) {
+        const Espace__V1__IssueActivationCodeReply *r =
+            (const Espace__V1__IssueActivationCodeReply *)m;
+        if (!r->code || strlen(r->code) >= ESPACE_ACTIVATION_CODE_MAX)
+            rc = espace_err_set(err, ES_INTERNAL, NULL, "malformed activation code");
+        else
+            snprintf(code, ESPACE_ACTIVATION_CODE_MAX, "%s", r->code);
+    }
+    espace_free(m);
+    return rc;
+}
+
+int espace_identity_activate_account(espace_t *e, const char *ins, const char *code,
+                                     const char *password,
+                                     char patient_id[ESPACE_PATIENT_ID_MAX], espace_error_t *err)
+{
+    if (!e || !ins || !code || !password || !patient_id)
+        return s_missing(err);
+    Espace__V1__ActivateAccountRequest req = ESPACE__V1__ACTIVATE_ACCOUNT_REQUEST__INIT;
+    req.ins = (char *)ins;
+    req.code = (char *)code;
+    req.password = (char *)password;
+    ProtobufCMessage *m = NULL;
+    int rc = s_call(e, "ActivateAccount", &req.base, &m, err);
+    if (rc == 0) {
+        const Espace__V1__ActivateAccountReply *r = (const Espace__V1__ActivateAccountReply *)m;
+        if (!r->patient_id || strlen(r->patient_id) >= ESPACE_PATIENT_ID_MAX)
+            rc = espace_err_set(err, ES_INTERNAL, NULL, "malformed patient id");
+        else
+            snprintf(patient_id, ESPACE_PATIENT_ID_MAX, "%s", r->patient_id);
+    }
+    espace_free(m);
+    return rc;
+}

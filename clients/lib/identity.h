@@ -76,11 +76,28 @@ int espace_identity_create_professional(espace_t *e, const espace_professional_t
                                         Espace__V1__CreateProfessionalReply **out,
                                         espace_error_t *err);
 
-/* SignUpPatient: a patient's account (`req`: INS, birth names, first
- * names, birth date, password; see identity.proto). ES_ALREADY_EXISTS for a
- * known INS; ES_INVALID_ARGUMENT with the field at fault. *out (may be
- * NULL): the reply (the new patient id), free with espace_free. */
+/* SignUpPatient: a pending patient account (`req`: INS, birth names, first
+ * names, birth date, sex, password; see identity.proto), activated later with
+ * identity ActivateAccount. The same answer whether the INS has an account;
+ * ES_INVALID_ARGUMENT with the field at fault. *out (may be NULL): the reply
+ * (empty), free with espace_free. */
 int espace_identity_sign_up_patient(espace_t *e, const Espace__V1__SignUpPatientRequest *req,
                                     Espace__V1__SignUpPatientReply **out, espace_error_t *err);
+
+/* IssueActivationCode (the local operator only): a fresh one-time code for
+ * the pending account of `ins`, to hand to its owner out of band. The code
+ * (10 digits) into code[ESPACE_ACTIVATION_CODE_MAX]. ES_NOT_FOUND when the
+ * INS has no pending account. */
+#define ESPACE_ACTIVATION_CODE_MAX 16
+int espace_identity_issue_activation_code(espace_t *e, const char *ins,
+                                          char code[ESPACE_ACTIVATION_CODE_MAX],
+                                          espace_error_t *err);
+
+/* ActivateAccount: activate the pending account of `ins` with its code and
+ * the sign-up's password; the patient id (32 hex) into patient_id. Every
+ * refusal is the same "invalid activation code". */
+int espace_identity_activate_account(espace_t *e, const char *ins, const char *code,
+                                     const char *password,
+                                     char patient_id[ESPACE_PATIENT_ID_MAX], espace_error_t *err);
 
 #endif

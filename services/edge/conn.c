@@ -414,7 +414,8 @@ static void s_call(edge_conn_t *c, uint64_t id, Espace__V1__CallRequest *r)
         t = EDGE_MAX_REQUEST_TIMEOUT_MS;
     const Espace__V1__Caller *caller = c->caller;
     if (caller == NULL) {
-        if (strcmp(r->service, SERVICE_IDENTITY) != 0 || strcmp(r->method, "SignUpPatient") != 0) {
+        if (strcmp(r->service, SERVICE_IDENTITY) != 0 ||
+            (strcmp(r->method, "SignUpPatient") != 0 && strcmp(r->method, "ActivateAccount") != 0)) {
             s_local(c, id, ES_UNAUTHENTICATED, "log in first", NULL);
             return;
         }

@@ -15,15 +15,12 @@
 #include "proto/status.h"
 #include "services/identity/identity_int.h"
 
-/* Store a new patient (record and INS index) whose INS hashes to ins_key. */
+/* Store the pending patient pid (new: is_new = 1, with its INS index; or
+ * replacing a pending one) from req, with password hash pw_hash. */
 static int s_patient_store(store_txn_t *txn, const Espace__V1__SignUpPatientRequest *req,
                            char *ins, const uint8_t ins_key[STORE_HASH_BYTES],
-                           const uint8_t pid[ID_BYTES], int64_t now)
+                           const uint8_t pid[ID_BYTES], char *pw_hash, int is_new, int64_t now)
 {
-    char pw_hash[PASSWORD_HASH_MAX];
-    int rc = password_hash(req->password, strlen(req->password), pw_hash);
-    if (rc != 0)
-        return rc;
     Espace__V1__StoredCredential cred = ESPACE__V1__STORED_CREDENTIAL__INIT;
     cred.password_hash = pw_hash;
     Espace__V1__StoredPatient p = ESPACE__V1__STORED_PATIENT__INIT;
@@ -34,54 +31,72 @@ static int s_patient_store(store_txn_t *txn, const Espace__V1__SignUpPatientRequ
     p.n_first_names = req->n_first_names;
     p.first_names = req->first_names;
     p.birth_date = req->birth_date;
+    p.sex = req->sex;
     p.credential = &cred;
     p.created_ms = now;
-    rc = identity_db_save(txn, IDENTITY_T_PATIENTS, pid, ID_BYTES, &p.base, 1);
-    if (rc == 0) {
+    p.pending = 1;
+    int rc = identity_db_save(txn, IDENTITY_T_PATIENTS, pid, ID_BYTES, &p.base, is_new);
+    if (rc == 0 && is_new) {
         Espace__V1__StoredPatientRef ref = ESPACE__V1__STORED_PATIENT_REF__INIT;
         ref.patient_id = p.patient_id;
         rc = identity_db_save(txn, IDENTITY_T_BY_INS, ins_key, STORE_HASH_BYTES, &ref.base, 1);
     }
-    sodium_memzero(pw_hash, sizeof pw_hash);
     return rc;
 }
 
+/* SignUpPatient: the same answer and cost whatever the INS's state (no
+ * account: a pending one; pending: replaced; active: untouched). */
 int identity_sign_up_patient(void *state, svc_call_t *call, const ProtobufCMessage *msg,
                              store_txn_t *txn)
 {
     identity_state_t *st = state;
     const Espace__V1__SignUpPatientRequest *req = (const Espace__V1__SignUpPatientRequest *)msg;
     int64_t now = svc_now_ms(call);
-    char ins[INS_LEN + 1], hex[ID_HEX];
+    char ins[INS_LEN + 1], hex[ID_HEX], pw_hash[PASSWORD_HASH_MAX];
     uint8_t ins_key[STORE_HASH_BYTES], pid[ID_BYTES];
+    identity_account_t a;
     identity_err_t err;
-    const void *v;
-    size_t vlen;
     int rc;
 
+    memset(&a, 0, sizeof a);
     if (identity_sign_up_check(req, now, ins, &err) != 0)
         return identity_fail(call, &err);
-    identity_db_ins_key(st->store, ins, ins_key);
-    rc = store_get(txn, IDENTITY_T_BY_INS, ins_key, sizeof ins_key, &v, &vlen);
-    if (rc == 0) {
-        rc = svc_fail(call, ES_ALREADY_EXISTS, "ins", "this INS already has an account");
+    if ((rc = identity_pwhash_admit(st, call, IDENTITY_POOL_OTHER)) != 0)
         goto cleanup;
-    }
-    if (rc != ES_NOT_FOUND)
+    rc = identity_pwhash(st, IDENTITY_POOL_OTHER, req->password, strlen(req->password), pw_hash);
+    if (rc != 0)
         goto internal;
-    randombytes_buf(pid, sizeof pid);
-    if ((rc = s_patient_store(txn, req, ins, ins_key, pid, now)) != 0)
+    if ((rc = identity_deadline_check(call)) != 0)
+        goto cleanup; /* the caller was told it failed: write nothing */
+    identity_db_ins_key(st->store, ins, ins_key);
+    rc = identity_account_load(st, txn, IDENTITY_PATIENT, ins, &a);
+    if (rc == ES_NOT_FOUND) {
+        randombytes_buf(pid, sizeof pid);
+        rc = s_patient_store(txn, req, ins, ins_key, pid, pw_hash, 1, now);
+    } else if (rc == 0 && a.patient->pending) {
+        rc = id_parse(a.principal, pid) == 0 ? 0 : ES_INTERNAL;
+        if (rc == 0)
+            rc = s_patient_store(txn, req, ins, ins_key, pid, pw_hash, 0, now);
+    } else if (rc == 0) {
+        memset(pid, 0, sizeof pid); /* active: nothing changes */
+    }
+    if (rc != 0)
         goto internal;
 
     Espace__V1__SignUpPatientReply rep = ESPACE__V1__SIGN_UP_PATIENT_REPLY__INIT;
-    rep.patient_id = (char *)id_hex(pid, hex);
     if ((rc = svc_reply(call, &rep.base)) != 0)
         goto internal;
-    log_info(IDENTITY_LOG, "patient.created", "patient=%s", hex);
+    if (!a.patient)
+        log_info(IDENTITY_LOG, "patient.pending", "patient=%s", id_hex(pid, hex));
+    else
+        log_info(IDENTITY_LOG, "patient.sign_up_again", "patient=%s pending=%d", a.principal,
+                 (int)a.patient->pending);
     goto cleanup;
 internal:
     rc = identity_fail_storage(call, rc);
 cleanup:
+    identity_account_free(&a);
+    sodium_memzero(pw_hash, sizeof pw_hash);
     sodium_memzero(ins, sizeof ins);
     return rc;
 }
@@ -144,7 +159,7 @@ int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessa
     const Espace__V1__Caller *c = svc_caller(call);
     Espace__V1__StoredSession *cur = NULL;
     char ins[INS_LEN + 1], hex[ID_HEX];
-    uint8_t key[STORE_HASH_BYTES], pid[ID_BYTES];
+    uint8_t pid[ID_BYTES];
     identity_err_t err;
     int rc;
 
@@ -155,9 +170,18 @@ int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessa
     codec_free(&cur->base);
     if (identity_ins_check(req->ins, ins, &err) != 0)
         return identity_fail(call, &err);
-    identity_db_ins_key(st->store, ins, key);
+    if ((rc = identity_resolve_throttled(st, call, c->principal)) != 0) {
+        sodium_memzero(ins, sizeof ins);
+        return rc;
+    }
+    identity_account_t a;
+    rc = identity_account_load(st, txn, IDENTITY_PATIENT, ins, &a);
     sodium_memzero(ins, sizeof ins);
-    rc = identity_db_patient_by_ins(txn, key, pid);
+    if (rc == 0 && a.patient->pending)
+        rc = ES_NOT_FOUND; /* a pending account is nobody's yet */
+    if (rc == 0 && id_parse(a.principal, pid) != 0)
+        rc = ES_INTERNAL;
+    identity_account_free(&a);
     if (rc == ES_NOT_FOUND)
         return svc_fail(call, rc, "ins", "no account for this INS");
     if (rc != 0)

@@ -22,6 +22,19 @@ static int s_keys_equal(const Espace__V1__DeviceKeys *a, const Espace__V1__Devic
            memcmp(a->dh_public.data, b->dh_public.data, a->dh_public.len) == 0;
 }
 
+int identity_device_known(store_txn_t *txn, const identity_account_t *a, const uint8_t *dev_id,
+                          size_t len)
+{
+    ProtobufCMessage *m = NULL;
+    if (len != ID_BYTES || identity_db_load_owned(txn, IDENTITY_T_DEVICES, dev_id,
+                                                  &espace__v1__stored_device__descriptor,
+                                                  a->kind, a->principal, &m) != 0)
+        return 0;
+    int live = !((Espace__V1__StoredDevice *)m)->revoked;
+    codec_free(m);
+    return live;
+}
+
 int identity_device_for_login(svc_call_t *call, store_txn_t *txn, const identity_account_t *a,
                               const Espace__V1__LoginRequest *req, uint8_t dev_id[ID_BYTES],
                               const char **field)

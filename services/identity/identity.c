@@ -49,9 +49,12 @@ static int s_init(const svc_env_t *env, void **state)
     }
     if ((rc = s_dummy_hash(st->dummy_hash)) != 0)
         goto fail;
+    if ((rc = throttle_new(IDENTITY_THROTTLE_SLOTS, &st->throttle)) != 0)
+        goto fail;
     *state = st;
     return 0;
 fail:
+    throttle_destroy(&st->throttle);
     sodium_memzero(st, sizeof *st);
     free(st);
     return rc;
@@ -62,13 +65,15 @@ static void s_fini(void *state)
     identity_state_t *st = state;
     if (!st)
         return;
+    throttle_destroy(&st->throttle);
     sodium_memzero(st, sizeof *st);
     free(st);
 }
 
 static const char *s_tables[] = {IDENTITY_T_PATIENTS, IDENTITY_T_BY_INS, IDENTITY_T_PROS,
                                  IDENTITY_T_SESSIONS, IDENTITY_T_DEVICES,
-                                 IDENTITY_T_OWNER_SESSIONS, IDENTITY_T_OWNER_DEVICES, NULL};
+                                 IDENTITY_T_OWNER_SESSIONS, IDENTITY_T_OWNER_DEVICES,
+                                 IDENTITY_T_ACTIVATIONS, NULL};
 
 #define M(n, d, h, f) {n, &espace__v1__##d##__descriptor, h, f}
 static const svc_method_t s_methods[] = {
@@ -87,6 +92,10 @@ static const svc_method_t s_methods[] = {
     M("RevokeDevice", revoke_device_request, identity_revoke_device, SVC_WRITE),
     M("GetDeviceKeys", get_device_keys_request, identity_get_device_keys, 0),
     M("ResolvePatient", resolve_patient_request, identity_resolve_patient, 0),
+    M("ActivateAccount", activate_account_request, identity_activate_account,
+      SVC_PUBLIC | SVC_WRITE),
+    M("IssueActivationCode", issue_activation_code_request, identity_issue_activation_code,
+      SVC_OPERATOR | SVC_WRITE),
 };
 #undef M
 

@@ -4,9 +4,11 @@
  * devices.
  *
  * Methods (proto/espace/v1/identity.proto; flags of runtime/service.h):
- *   SignUpPatient       public, write
+ *   SignUpPatient       public, write (a PENDING account)
+ *   ActivateAccount     public, write (a pending account with its code)
+ *   IssueActivationCode operator, write
  *   CreateProfessional  operator, write
- *   Login               public, write (failed attempts are recorded)
+ *   Login               public, write
  *   Authenticate        public, read  (the broker/edge checks a token)
  *   WhoAmI, ListSessions, ListDevices, GetDeviceKeys         read
  *   Logout, RevokeSession, RegisterDeviceKeys, RevokeDevice  write
@@ -21,12 +23,30 @@
  * key IDENTITY_TOKEN_KEY / IDENTITY_TOKEN_KEY.pub (formats in
  * services/identity/token.h), created on first start.
  *
- * Login slow-down, per account: after IDENTITY_LOCK_AFTER consecutive
- * failures the account is locked for IDENTITY_LOCK_BASE_MS, doubling with
- * each further failure up to IDENTITY_LOCK_MAX_MS. While locked, Login
- * answers RESOURCE_EXHAUSTED without checking the password. A success
- * resets the count. Unknown accounts and wrong passwords get the same
- * UNAUTHENTICATED "invalid credentials" after a comparable Argon2id cost.
+ * Accounts prove who owns the INS: SignUpPatient makes a PENDING patient
+ * (no session, invisible to ResolvePatient) until ActivateAccount with the
+ * one-time code the operator issued (IDENTITY_ACTIVATION_* below). The
+ * birth date and sex of a sign-up must agree with the INS's digits. A
+ * sign-up answers the same, after the same Argon2id cost, whether the INS
+ * has an account or not.
+ *
+ * Log-in throttling (never a lock-out, never a tell): failed attempts take a
+ * token from the bucket of (account, source) and, when the source is not a
+ * device of the account, from the account's bucket of unknown sources. The
+ * source is the account's own device when the request names one (not
+ * revoked), else the connection's peer (role and CURVE key as stamped). An
+ * empty bucket answers RESOURCE_EXHAUSTED without checking the password. The
+ * buckets are keyed by the account's id whether it exists or not, so an
+ * unknown account gets the same answers, and the same Argon2id cost (a dummy
+ * hash), as a known one. A success refills its (account, source) bucket.
+ * The state is in memory (limits.c, throttle.h): a restart refills it.
+ *
+ * Argon2id budget: two pools (log-ins from a device the account knows;
+ * everything else) each with a share of the service's time
+ * (IDENTITY_PWHASH_* below); past it the request answers RESOURCE_EXHAUSTED
+ * "busy; retry" at once. A request whose caller's deadline passed (svc_remaining_ms) is
+ * dropped before any Argon2id (DEADLINE_EXCEEDED, nothing written), and
+ * again after it, before its writes are kept.
  *
  * Passwords: Argon2id, cost from ESPACE_PWHASH (services/identity/password.h).
  *
@@ -48,9 +68,40 @@
 #include "runtime/service.h"
 
 #define IDENTITY_SESSION_MS (12LL * 3600 * 1000)  /* session and token lifetime */
-#define IDENTITY_LOCK_AFTER 5                     /* failures before the first lock */
-#define IDENTITY_LOCK_BASE_MS 1000LL              /* first lock */
-#define IDENTITY_LOCK_MAX_MS (15LL * 60 * 1000)   /* longest lock */
+
+/* Argon2id budget, per pool: a pool may spend IDENTITY_PWHASH_BURST_MS at
+ * once, then its share of the time (percent) as it passes; while its budget
+ * is spent its requests answer RESOURCE_EXHAUSTED at once. One interactive
+ * hash takes some 50-150 ms on one core and the service thread does
+ * everything else between hashes (each connection's Authenticate, every
+ * session check): hashes for sign-ups, activations and log-ins from unknown
+ * sources take at most half of its time, log-ins from a known device a
+ * quarter more, so a flood of the former can neither starve the latter nor
+ * everything else, and the rejections stay cheap enough to drain it. */
+#define IDENTITY_PWHASH_BURST_MS 1000
+#define IDENTITY_PWHASH_SHARE_OTHER 50
+#define IDENTITY_PWHASH_SHARE_KNOWN 25
+/* Log-in throttle. Per (account, source): 5 failures, then one more a
+ * minute. Per account, from sources it does not know: 20, then one every 5
+ * minutes (288 guesses a day at most, whoever guesses), which the owner's
+ * own devices do not feel. */
+#define IDENTITY_LOGIN_SOURCE_BURST 5
+#define IDENTITY_LOGIN_SOURCE_REFILL_MS (60LL * 1000)
+#define IDENTITY_LOGIN_ACCOUNT_BURST 20
+#define IDENTITY_LOGIN_ACCOUNT_REFILL_MS (5LL * 60 * 1000)
+/* Buckets kept in memory (about 48 bytes each, 3 MiB): enough for every
+ * account under attack at once at the rates above. */
+#define IDENTITY_THROTTLE_SLOTS 65536
+/* Activation codes: IDENTITY_ACTIVATION_CODE_LEN digits (10^10: with 5
+ * tries a code is guessed once in 2 billion), valid 15 minutes, burnt after
+ * IDENTITY_ACTIVATION_TRIES wrong attempts. */
+#define IDENTITY_ACTIVATION_CODE_LEN 10
+#define IDENTITY_ACTIVATION_MS (15LL * 60 * 1000)
+#define IDENTITY_ACTIVATION_TRIES 5
+/* ResolvePatient per professional: 60 at once, then one a second: enough
+ * for a practice's front desk, too slow to walk the INS space. */
+#define IDENTITY_RESOLVE_BURST 60
+#define IDENTITY_RESOLVE_REFILL_MS 1000LL
 #define IDENTITY_TOKEN_KEY "token.key"            /* in <data>/identity */
 /* Live sessions kept per device: a login on a device that has this many
  * already revokes the oldest. Equal to SVC_MAX_EVENTS, so RevokeDevice can

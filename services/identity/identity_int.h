@@ -10,6 +10,10 @@
  *   db.c         store layout: records, owner indexes, accounts, the keyed
  *                hash of an INS, whether a session is active
  *   accounts.c   SignUpPatient, CreateProfessional, ResolvePatient
+ *   activation.c ActivateAccount, IssueActivationCode
+ *   limits.c     the Argon2id budget, the caller's deadline,
+ *                the log-in throttle, the rate of ResolvePatient
+ *   throttle.c   token buckets in a bounded table (throttle.h)
  *   sessions.c   Login, Authenticate, WhoAmI, Logout, ListSessions,
  *                RevokeSession; the session check every non-public method
  *                runs first; the lock schedule
@@ -23,6 +27,7 @@
  * proto/espace/v1/identity_records.proto):
  *   patients        patient id (16)                        -> StoredPatient
  *   patient_by_ins  store_keyed_hash("ins", INS) (32)      -> StoredPatientRef
+ *   activations     store_keyed_hash("ins", INS) (32)      -> StoredActivation
  *   pros            RPPS (11 ASCII digits)                 -> StoredPro
  *   sessions        session id (16)                        -> StoredSession
  *   devices         device id (16)                         -> StoredDevice
@@ -52,6 +57,7 @@
 #include "proto/ins.h"
 #include "services/identity/identity.h"
 #include "services/identity/password.h"
+#include "services/identity/throttle.h"
 #include "services/identity/token.h"
 #include "storage/store.h"
 
@@ -62,6 +68,7 @@
 #define IDENTITY_T_DEVICES "devices"
 #define IDENTITY_T_OWNER_SESSIONS "owner_sessions"
 #define IDENTITY_T_OWNER_DEVICES "owner_devices"
+#define IDENTITY_T_ACTIVATIONS "activations"
 
 #define IDENTITY_OWNER_MAX (2 + TOKEN_MAX_PRINCIPAL) /* kind | len | principal */
 #define IDENTITY_LOG "identity"                      /* log component */
@@ -74,7 +81,17 @@ typedef struct identity_state {
     uint8_t public_key[TOKEN_PUBLIC_BYTES];
     uint8_t secret_key[TOKEN_SECRET_BYTES];       /* wiped in fini */
     char dummy_hash[PASSWORD_HASH_MAX];           /* verified for unknown accounts */
+    throttle_t *throttle;                         /* log-in and ResolvePatient buckets */
+    struct identity_pwhash_pool {
+        int64_t budget_us; /* Argon2id time it may spend now (< 0: a debt) */
+        int64_t at;        /* monotonic us of the last refill, 0 = never */
+    } pwhash[2];           /* per IDENTITY_POOL_* */
 } identity_state_t;
+typedef struct identity_pwhash_pool identity_pwhash_pool_t;
+
+/* The Argon2id pools (identity.h "Argon2id budget"). */
+#define IDENTITY_POOL_OTHER 0 /* sign-ups, activations, log-ins from unknown sources */
+#define IDENTITY_POOL_KNOWN 1 /* log-ins from a device the account knows */
 
 /* ---- validate.c: request validation (pure) ----
  * Each check returns 0, or the negative status with err filled (status,
@@ -96,9 +113,17 @@ int identity_name_valid(const char *s, size_t max);
  * (UTC of now_ms). */
 int identity_birth_date_valid(const char *s, int64_t now_ms);
 
+/* The birth date (a valid YYYY-MM-DD) and sex agree with the digits of a
+ * normalised INS: digit 1 the sex (1 male, 2 female), digits 2-3 the year's
+ * last two digits, digits 4-5 the month when they are 01..12 (other values
+ * stand for an unknown month and are not compared). 0, or
+ * ES_INVALID_ARGUMENT with err on "sex" or "birth_date". */
+int identity_ins_traits_check(const char ins[INS_LEN + 1], const char *birth_date, int sex,
+                              identity_err_t *err);
 /* SignUpPatient: ins (normalised into ins, wiped on failure), birth_names,
  * first_names (count, then each: "first_names[i]"), birth_date, password
- * (IDENTITY_PASSWORD_MIN..MAX). The caller wipes ins. */
+ * (IDENTITY_PASSWORD_MIN..MAX), sex (male or female), then
+ * identity_ins_traits_check. The caller wipes ins. */
 int identity_sign_up_check(const Espace__V1__SignUpPatientRequest *req, int64_t now_ms,
                            char ins[INS_LEN + 1], identity_err_t *err);
 /* CreateProfessional: rpps, last_name, first_name, profession, password. */
@@ -117,6 +142,12 @@ int identity_login_check(const Espace__V1__LoginRequest *req, int *kind,
  * dh_public 32 bytes, not all zero ("<field>.dh_public"). */
 int identity_keys_check(const Espace__V1__DeviceKeys *k, const char *field,
                         identity_err_t *err);
+/* ActivateAccount: ins, code (IDENTITY_ACTIVATION_CODE_LEN digits once
+ * spaces are dropped, into code), password (as Login's). The caller wipes
+ * ins and code. */
+int identity_activate_check(const Espace__V1__ActivateAccountRequest *req,
+                            char ins[INS_LEN + 1], char code[IDENTITY_ACTIVATION_CODE_LEN + 1],
+                            identity_err_t *err);
 /* An INS to look up (ResolvePatient), normalised into ins (wiped on
  * failure). */
 int identity_ins_check(const char *in, char ins[INS_LEN + 1], identity_err_t *err);
@@ -213,11 +244,48 @@ int identity_account_save(store_txn_t *txn, const identity_account_t *a);
 /* Free what a holds; a stays reusable (zeroed pointers). */
 void identity_account_free(identity_account_t *a);
 
-/* ---- sessions.c ---- */
+/* ---- limits.c ---- */
 
-/* Lock duration after `failures` consecutive failures (0 below
- * IDENTITY_LOCK_AFTER). */
-long long identity_lock_ms(unsigned failures);
+/* The caller's deadline has not passed (svc_remaining_ms): 0, else the call
+ * failed with DEADLINE_EXCEEDED (its status returned; drop the work). */
+int identity_deadline_check(svc_call_t *call);
+/* May the call run one Argon2id in `pool` (IDENTITY_POOL_*)? 0; else the
+ * call failed (DEADLINE_EXCEEDED, or RESOURCE_EXHAUSTED "busy; retry" while
+ * the pool's budget is spent, identity.h) and its status is returned. */
+int identity_pwhash_admit(identity_state_t *st, svc_call_t *call, int pool);
+/* password_hash / password_verify, their time counted in pool. A NULL hash
+ * verifies the dummy hash (same cost) and answers ES_UNAUTHENTICATED. */
+int identity_pwhash(identity_state_t *st, int pool, const char *pw, size_t len,
+                    char out[PASSWORD_HASH_MAX]);
+int identity_pwverify(identity_state_t *st, int pool, const char *hash, const char *pw,
+                      size_t len);
+
+/* The buckets of one log-in attempt (identity.h "Log-in throttling"). */
+typedef struct identity_login_source {
+    uint8_t source[THROTTLE_KEY_BYTES];  /* (account, source) */
+    uint8_t account[THROTTLE_KEY_BYTES]; /* the account, unknown sources */
+    int known;                           /* the source is a device of the account */
+} identity_login_source_t;
+/* The buckets of a log-in of (kind, id: normalised INS or RPPS) by the
+ * call's caller; known_device: the request's device id when it is a live
+ * device of the account, else NULL. */
+void identity_login_source(const identity_state_t *st, const svc_call_t *call, int kind,
+                           const char *id, const uint8_t *known_device,
+                           identity_login_source_t *src);
+/* 0 when the attempt may be checked, else the call failed
+ * RESOURCE_EXHAUSTED "too many attempts; retry in N s" (status returned). */
+int identity_login_throttled(identity_state_t *st, svc_call_t *call,
+                             const identity_login_source_t *src);
+/* A failed attempt: a token taken from each bucket that applies. */
+void identity_login_count_failure(identity_state_t *st, svc_call_t *call,
+                                  const identity_login_source_t *src);
+/* A success: its (account, source) bucket refilled. */
+void identity_login_count_success(identity_state_t *st, const identity_login_source_t *src);
+/* ResolvePatient by professional rpps: 0, or the call failed
+ * RESOURCE_EXHAUSTED (status returned). */
+int identity_resolve_throttled(identity_state_t *st, svc_call_t *call, const char *rpps);
+
+/* ---- sessions.c ---- */
 
 /* THE check every non-public method runs first: the caller is a patient or
  * a professional whose session is still active in the store (not revoked,
@@ -246,6 +314,11 @@ int identity_session_revoke(svc_call_t *call, store_txn_t *txn, Espace__V1__Stor
 
 /* ---- devices.c ---- */
 
+/* 1 if dev_id (len bytes, untrusted) is a live (not revoked) device of
+ * account a, else 0 (also on a storage error: the source is then unknown). */
+int identity_device_known(store_txn_t *txn, const identity_account_t *a, const uint8_t *dev_id,
+                          size_t len);
+
 /* The device a login of account a runs on, into dev_id: the requested
  * device if it exists, belongs to a and is not revoked (its keys are
  * registered by this login if it had none); otherwise a new device, indexed
@@ -272,5 +345,9 @@ int identity_list_devices(void *st, svc_call_t *c, const ProtobufCMessage *m, st
 int identity_revoke_device(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
 int identity_get_device_keys(void *st, svc_call_t *c, const ProtobufCMessage *m,
                              store_txn_t *t);
+int identity_activate_account(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                              store_txn_t *t);
+int identity_issue_activation_code(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                                   store_txn_t *t);
 
 #endif

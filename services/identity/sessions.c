@@ -1,7 +1,7 @@
 /*
  * sessions.c - the identity methods on sessions (identity_int.h): Login,
  * Authenticate, WhoAmI, Logout, ListSessions, RevokeSession; the session
- * check of every non-public method and the lock schedule of Login.
+ * check of every non-public method. Login's limits are in limits.c.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -13,17 +13,6 @@
 #include "proto/names.h"
 #include "proto/status.h"
 #include "services/identity/identity_int.h"
-
-long long identity_lock_ms(unsigned failures)
-{
-    if (failures < IDENTITY_LOCK_AFTER)
-        return 0;
-    unsigned shift = failures - IDENTITY_LOCK_AFTER;
-    if (shift >= 20)
-        return IDENTITY_LOCK_MAX_MS;
-    long long ms = IDENTITY_LOCK_BASE_MS << shift;
-    return ms > IDENTITY_LOCK_MAX_MS ? IDENTITY_LOCK_MAX_MS : ms;
-}
 
 /* ---- the session check ---- */
 
@@ -193,26 +182,6 @@ done:
     return rc;
 }
 
-/* A failed password: count it, lock the account past IDENTITY_LOCK_AFTER.
- * The failure is answered and kept (returns 0) unless storage fails. */
-static int s_login_failed(svc_call_t *call, store_txn_t *txn, identity_account_t *a,
-                          int64_t now)
-{
-    if (a->cred->failures < UINT32_MAX)
-        a->cred->failures++;
-    long long lock = identity_lock_ms(a->cred->failures);
-    if (lock > 0)
-        a->cred->locked_until_ms = now + lock;
-    int rc = identity_account_save(txn, a);
-    if (rc != 0)
-        return identity_fail_storage(call, rc);
-    log_info(IDENTITY_LOG, "login.failed", "%s=%s failures=%u lock_ms=%lld",
-             a->kind == IDENTITY_PATIENT ? "patient" : "rpps", a->principal, a->cred->failures,
-             lock);
-    svc_fail(call, ES_UNAUTHENTICATED, NULL, "invalid credentials");
-    return 0; /* keep the failure count */
-}
-
 /* The new session s of account a on device dev_id: stored, indexed, its
  * token signed and the reply sent. Returns the call's status. */
 static int s_login_reply(identity_state_t *st, svc_call_t *call, store_txn_t *txn,
@@ -264,46 +233,48 @@ int identity_login(void *state, svc_call_t *call, const ProtobufCMessage *msg, s
     int64_t now = svc_now_ms(call);
     char id[INS_LEN + 1];
     identity_account_t a;
+    identity_login_source_t src;
     identity_err_t err;
     const char *field = NULL;
     uint8_t dev_id[ID_BYTES], sess_id[ID_BYTES];
-    int kind, rc;
+    int kind, rc, found;
 
     memset(&a, 0, sizeof a);
     if (identity_login_check(req, &kind, id, &err) != 0)
         return identity_fail(call, &err);
     size_t pw_len = strlen(req->password);
     rc = identity_account_load(st, txn, kind, id, &a);
-    sodium_memzero(id, sizeof id);
-    if (rc == ES_NOT_FOUND) {
-        /* same cost and same answer as a wrong password */
-        (void)password_verify(st->dummy_hash, req->password, pw_len);
-        log_info(IDENTITY_LOG, "login.failed", "reason=unknown");
-        return svc_fail(call, ES_UNAUTHENTICATED, NULL, "invalid credentials");
-    }
-    if (rc != 0)
+    if (rc != 0 && rc != ES_NOT_FOUND) {
+        sodium_memzero(id, sizeof id);
         return identity_fail_storage(call, rc);
-
-    if (a.cred->locked_until_ms > now) {
-        log_info(IDENTITY_LOG, "login.locked", "%s=%s",
-                 kind == IDENTITY_PATIENT ? "patient" : "rpps", a.principal);
-        rc = svc_fail(call, ES_RESOURCE_EXHAUSTED, NULL,
-                      "too many failed logins; retry in %lld s",
-                      (long long)((a.cred->locked_until_ms - now + 999) / 1000));
+    }
+    found = rc == 0;
+    int known = found && identity_device_known(txn, &a, req->device_id.data, req->device_id.len);
+    /* the same buckets, answers and Argon2id cost whether the account exists */
+    identity_login_source(st, call, kind, id, known ? req->device_id.data : NULL, &src);
+    sodium_memzero(id, sizeof id);
+    if ((rc = identity_login_throttled(st, call, &src)) != 0)
+        goto done;
+    int pool = known ? IDENTITY_POOL_KNOWN : IDENTITY_POOL_OTHER;
+    if ((rc = identity_pwhash_admit(st, call, pool)) != 0)
+        goto done;
+    if (identity_pwverify(st, pool, found ? a.cred->password_hash : NULL, req->password,
+                          pw_len) != 0) {
+        identity_login_count_failure(st, call, &src);
+        log_info(IDENTITY_LOG, "login.failed", "known_device=%d", known);
+        rc = svc_fail(call, ES_UNAUTHENTICATED, NULL, "invalid credentials");
         goto done;
     }
-    if (password_verify(a.cred->password_hash, req->password, pw_len) != 0) {
-        rc = s_login_failed(call, txn, &a, now);
+    identity_login_count_success(st, &src);
+    if (a.patient && a.patient->pending) {
+        log_info(IDENTITY_LOG, "login.pending", "patient=%s", a.principal);
+        rc = svc_fail(call, ES_FAILED_PRECONDITION, "ins", "account not activated");
         goto done;
     }
+    if ((rc = identity_deadline_check(call)) != 0)
+        goto done;
 
     /* success */
-    if (a.cred->failures || a.cred->locked_until_ms) {
-        a.cred->failures = 0;
-        a.cred->locked_until_ms = 0;
-        if ((rc = identity_account_save(txn, &a)) != 0)
-            goto internal;
-    }
     rc = identity_device_for_login(call, txn, &a, req, dev_id, &field);
     if (rc == ES_FAILED_PRECONDITION) {
         rc = svc_fail(call, rc, field, "this device has other keys already");

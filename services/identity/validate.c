@@ -134,7 +134,26 @@ static int s_sign_up_rest(const Espace__V1__SignUpPatientRequest *req, int64_t n
     if (!identity_birth_date_valid(req->birth_date, now_ms))
         return s_invalid(err, "birth_date", "a date YYYY-MM-DD between %s and today",
                          IDENTITY_BIRTH_DATE_MIN);
-    return s_password_check(req->password, err);
+    if (s_password_check(req->password, err) != 0)
+        return err->status;
+    if (req->sex != ESPACE__V1__SEX__SEX_MALE && req->sex != ESPACE__V1__SEX__SEX_FEMALE)
+        return s_invalid(err, "sex", "male or female, as on the INS");
+    return ES_OK;
+}
+
+int identity_ins_traits_check(const char ins[INS_LEN + 1], const char *birth_date, int sex,
+                              identity_err_t *err)
+{
+    int ins_sex = ins[0] == '1' ? ESPACE__V1__SEX__SEX_MALE : ESPACE__V1__SEX__SEX_FEMALE;
+    if (sex != ins_sex)
+        return s_invalid(err, "sex", "does not match the INS");
+    /* birth_date is YYYY-MM-DD: year digits 2-3 at [2..3], month at [5..6] */
+    if (memcmp(ins + 1, birth_date + 2, 2) != 0)
+        return s_invalid(err, "birth_date", "the year does not match the INS");
+    int month = (ins[3] - '0') * 10 + (ins[4] - '0');
+    if (month >= 1 && month <= 12 && memcmp(ins + 3, birth_date + 5, 2) != 0)
+        return s_invalid(err, "birth_date", "the month does not match the INS");
+    return ES_OK;
 }
 
 int identity_sign_up_check(const Espace__V1__SignUpPatientRequest *req, int64_t now_ms,
@@ -142,7 +161,8 @@ int identity_sign_up_check(const Espace__V1__SignUpPatientRequest *req, int64_t 
 {
     if (identity_ins_check(req->ins, ins, err) != 0)
         return err->status;
-    if (s_sign_up_rest(req, now_ms, err) != 0) {
+    if (s_sign_up_rest(req, now_ms, err) != 0 ||
+        identity_ins_traits_check(ins, req->birth_date, req->sex, err) != 0) {
         sodium_memzero(ins, INS_LEN + 1);
         return err->status;
     }
@@ -227,6 +247,38 @@ int identity_ins_check(const char *in, char ins[INS_LEN + 1], identity_err_t *er
         return s_invalid(err, "ins", "not a valid INS (15 characters, key)");
     }
     return ES_OK;
+}
+
+int identity_activate_check(const Espace__V1__ActivateAccountRequest *req,
+                            char ins[INS_LEN + 1], char code[IDENTITY_ACTIVATION_CODE_LEN + 1],
+                            identity_err_t *err)
+{
+    size_t n = 0;
+    code[0] = '\0';
+    if (identity_ins_check(req->ins, ins, err) != 0) {
+        sodium_memzero(code, IDENTITY_ACTIVATION_CODE_LEN + 1);
+        return err->status;
+    }
+    for (const char *p = req->code ? req->code : ""; *p; p++) {
+        if (*p == ' ')
+            continue;
+        if (*p < '0' || *p > '9' || n == IDENTITY_ACTIVATION_CODE_LEN) {
+            n = 0;
+            break;
+        }
+        code[n++] = *p;
+    }
+    code[n] = '\0';
+    size_t pw_len = req->password ? strlen(req->password) : 0;
+    if (n != IDENTITY_ACTIVATION_CODE_LEN)
+        s_invalid(err, "code", "%d digits", IDENTITY_ACTIVATION_CODE_LEN);
+    else if (pw_len == 0 || pw_len > 4 * IDENTITY_PASSWORD_MAX)
+        s_invalid(err, "password", "1 to %d characters", IDENTITY_PASSWORD_MAX);
+    else
+        return ES_OK;
+    sodium_memzero(ins, INS_LEN + 1);
+    sodium_memzero(code, IDENTITY_ACTIVATION_CODE_LEN + 1);
+    return err->status;
 }
 
 int identity_id_check(const ProtobufCBinaryData *id, const char *field, identity_err_t *err)

@@ -41,6 +41,8 @@
  *                        frame {PRINCIPAL_PROFESSIONAL, rpps}): a booked
  *                        rendez-vous; the title is the rest of the line;
  *                        answers "ok <event id hex>" or "error <CODE_...>"
+ *   activation <ins>     identity IssueActivationCode as the operator:
+ *                        answers "ok <code>" or "error <CODE_...>"
  * (ipc peers are PEER_LOCAL: the broker honours the Caller frame they send,
  * docs/protocol.md). Stops on SIGTERM/SIGINT or stdin
  * EOF, removes its folder and exits 0 (1 if a part failed).
@@ -70,6 +72,7 @@
 #include "espace/v1/messaging.pb-c.h"
 #include "proto/names.h"
 #include "services/edge/edge.h"
+#include "espace/v1/identity.pb-c.h"
 #include "services/identity/identity.h"
 #include "services/messaging/messaging.h"
 #include "process/log.h"
@@ -353,6 +356,26 @@ static void s_cmd_pro_msg(bus_client_t *c, char *rpps, char *dev_hex, char *meth
     protobuf_c_message_free_unpacked(req, NULL);
 }
 
+/* activation <ins> */
+static void s_cmd_activation(bus_client_t *c, char *ins)
+{
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
+    who.principal = (char *)"operator";
+    who.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    Espace__V1__IssueActivationCodeRequest req = ESPACE__V1__ISSUE_ACTIVATION_CODE_REQUEST__INIT;
+    req.ins = ins;
+    ProtobufCMessage *out = NULL;
+    int rc = s_call(c, SERVICE_IDENTITY, "IssueActivationCode", &req.base,
+                    &espace__v1__issue_activation_code_reply__descriptor, &who, &out);
+    Espace__V1__IssueActivationCodeReply *rep = (Espace__V1__IssueActivationCodeReply *)out;
+    if (rc == 0 && rep != NULL)
+        printf("ok %s\n", rep->code);
+    else
+        s_print_error(rc == 0 ? ES_INTERNAL : rc);
+    codec_free(out);
+}
+
 /* One command line (NUL-terminated, modified in place). */
 static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
 {
@@ -371,6 +394,8 @@ static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
         s_cmd_pro_msg(cli, a, b, m, line + off);
     } else if (sscanf(line, "grant-msg %64s %64s", a, b) == 2 && cli != NULL) {
         s_cmd_grant(cli, a, b, 1);
+    } else if (sscanf(line, "activation %64s", a) == 1 && cli != NULL) {
+        s_cmd_activation(cli, a);
     } else if (sscanf(line, "grant %64s %64s", a, b) == 2 && cli != NULL) {
         s_cmd_grant(cli, a, b, 0);
     } else if (sscanf(line, "as-pro-create %64s %64s %lld %lld %n", a, b, &start, &end, &off) == 4 &&

@@ -43,7 +43,8 @@ export function loadTypes() {
   const t = (n) => root.lookupType(`espace.v1.${n}`);
   const names = ['ClientMessage', 'ServerMessage', 'LoginRequest', 'LoginReply', 'SignUpPatientRequest',
     'SignUpPatientReply', 'WhoAmIRequest', 'WhoAmIReply', 'AuthenticateReply', 'RevokeSessionRequest',
-    'LogoutRequest', 'Caller', 'Status', 'ListSessionsRequest'];
+    'LogoutRequest', 'Caller', 'Status', 'ListSessionsRequest', 'ActivateAccountRequest',
+    'ActivateAccountReply'];
   const out = {};
   for (const n of names) out[n] = t(n);
   return out;
@@ -95,6 +96,14 @@ export async function startHarness(args = []) {
     async pub(topic, text) {
       child.stdin.write(`pub ${topic} ${text}\n`);
       return nextLine();
+    },
+    // The operator's activation code for the pending account of ins.
+    async activationCode(ins) {
+      child.stdin.write(`activation ${ins}\n`);
+      const line = await nextLine();
+      const m = /^ok (\d+)$/.exec(line);
+      if (!m) throw new Error(`activation: ${line}`);
+      return m[1];
     },
     async stop() {
       child.stdin.end();
@@ -188,16 +197,24 @@ export class Client {
   close() { this.ws.close(); return this.closed; }
 }
 
-// Sign up a new patient and return { ins, password, patientId }.
-export async function signUp(c) {
+// Sign up a new patient on c, activate the account with the operator's code
+// from harness h, and return { ins, password, patientId }. The birth date and
+// sex are those the INS says (a man, the 17th of its month).
+export async function signUp(c, h) {
   const T = c.T;
   const ins = randomIns();
   const password = 'correct horse battery';
+  const birth_date = `19${ins.slice(1, 3)}-${ins.slice(3, 5)}-17`;
   const r = await c.call('identity', 'SignUpPatient', T.SignUpPatientRequest, {
-    ins, birth_names: 'Martin', first_names: ['Camille'], birth_date: '1980-05-17', password,
+    ins, birth_names: 'Martin', first_names: ['Camille'], birth_date, sex: 1, password,
   }, T.SignUpPatientReply);
   if (r.code !== 0) throw new Error(`sign-up failed: ${r.code} ${r.message} ${r.field}`);
-  return { ins, password, patientId: r.reply.patient_id };
+  const code = await h.activationCode(ins);
+  const a = await c.call('identity', 'ActivateAccount', T.ActivateAccountRequest, {
+    ins, code, password,
+  }, T.ActivateAccountReply);
+  if (a.code !== 0) throw new Error(`activation failed: ${a.code} ${a.message} ${a.field}`);
+  return { ins, password, patientId: a.reply.patient_id };
 }
 
 // Log in; returns the LoginReply.

@@ -119,7 +119,7 @@ describe('edge (plain ws)', { skip }, () => {
   let token;
   it('signs up, logs in and calls identity.WhoAmI', async () => {
     const c = await Client.open(url, T);
-    account = await signUp(c);
+    account = await signUp(c, h);
     const lr = await login(c, account.ins, account.password);
     assert.ok(lr.token.length > 20);
     assert.equal(lr.caller.principal, account.patientId);
@@ -167,7 +167,7 @@ describe('edge (plain ws)', { skip }, () => {
 
   it('ignores a forged caller and unknown fields', async () => {
     const victim = await Client.open(url, T);
-    const other = await signUp(victim);
+    const other = await signUp(victim, h);
     await victim.close();
     const c = await Client.open(url, T);
     await login(c, account.ins, account.password);
@@ -213,7 +213,7 @@ describe('edge (plain ws)', { skip }, () => {
     const a = await Client.open(url, T);
     await login(a, account.ins, account.password);
     const stranger = await Client.open(url, T);
-    const s = await signUp(stranger);
+    const s = await signUp(stranger, h);
     await login(stranger, s.ins, s.password);
     let got = null;
     const waiting = a.next((x) => x.event, 8000).then((m) => { got = m; });
@@ -360,7 +360,7 @@ describe('edge over TLS', { skip }, () => {
     assert.equal(res.body.trim(), 'ok');
     assert.match(res.headers['strict-transport-security'], /max-age=\d+/);
     const c = await Client.open(`wss://127.0.0.1:${h.port}/`, T, { rejectUnauthorized: false });
-    const acct = await signUp(c);
+    const acct = await signUp(c, h);
     await login(c, acct.ins, acct.password);
     const w = await c.call('identity', 'WhoAmI', T.WhoAmIRequest, {}, T.WhoAmIReply);
     assert.equal(w.code, Code.OK);
@@ -382,7 +382,7 @@ describe('edge session revalidation', { skip }, () => {
   it('closes the connections of a session revoked without an event', async () => {
     const url = `ws://127.0.0.1:${h.port}/`;
     const a = await Client.open(url, T);
-    const account = await signUp(a);
+    const account = await signUp(a, h);
     const la = await login(a, account.ins, account.password);
     // a second connection of the same session, bound by resume
     const a2 = await Client.open(url, T);

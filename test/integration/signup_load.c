@@ -9,11 +9,14 @@
  *       "ok=N unavailable=N other=N ok_after_unavailable=N" at the end;
  *       exits 1 if no sign-up at all was acknowledged.
  *   signup_load verify ENDPOINT ACKED_FILE [BROKER_KEY KEYFILE]
- *       Signs each acknowledged INS up again: every one must answer
- *       CODE_ALREADY_EXISTS (its first write survived). Prints
- *       "checked=N missing=N" and exits 1 if any is missing.
+ *       Logs each acknowledged INS in with its password: every one must
+ *       answer CODE_FAILED_PRECONDITION "account not activated" (its pending
+ *       account survived). Prints "checked=N missing=N" and exits 1 if any
+ *       is missing.
  *   signup_load one ENDPOINT INS
- *       Signs one patient up with this INS; prints the new patient id (32 hex).
+ *       Signs one patient up with this INS and activates the account with a
+ *       code issued as the operator (ENDPOINT: ipc); prints the new patient
+ *       id (32 hex).
  *   signup_load grant ENDPOINT PATIENT_ID RPPS
  *       As the patient (a local Caller frame: ENDPOINT must be the broker's
  *       ipc endpoint, whose peers may stamp callers), grants the professional
@@ -87,24 +90,31 @@ static int s_connect(void *ctx, int argc, char **argv, int key_arg, const char *
     return bus_client_new(ctx, &c, out);
 }
 
-/* The sign-up of the load: Camille Durand, born 1985-04-12, with INS ins
- * (borrowed). */
-static void s_signup(Espace__V1__SignUpPatientRequest *r, const char *ins)
+#define S_PASSWORD "correct horse battery staple"
+
+/* The sign-up of the load: Camille Durand with INS ins (borrowed), born on
+ * the 12th of the year and month the INS says (January when its month is
+ * not 01..12), of the sex it says; the date is written into date. */
+static void s_signup(Espace__V1__SignUpPatientRequest *r, const char *ins, char date[11])
 {
     static char *first[1] = {"Camille"};
+    int month = (ins[3] - '0') * 10 + (ins[4] - '0');
+    snprintf(date, 11, "19%.2s-%.2s-12", ins + 1, month >= 1 && month <= 12 ? ins + 3 : "01");
     espace__v1__sign_up_patient_request__init(r);
     r->ins = (char *)ins;
     r->birth_names = "Durand";
     r->first_names = first;
     r->n_first_names = 1;
-    r->birth_date = "1985-04-12";
-    r->password = "correct horse battery staple";
+    r->birth_date = date;
+    r->sex = ins[0] == '1' ? ESPACE__V1__SEX__SEX_MALE : ESPACE__V1__SEX__SEX_FEMALE;
+    r->password = S_PASSWORD;
 }
 
 static int s_send(bus_client_t *cl, const char *ins, uint64_t *id)
 {
     Espace__V1__SignUpPatientRequest r;
-    s_signup(&r, ins);
+    char date[11];
+    s_signup(&r, ins, date);
     return bus_client_send(cl, "identity", "SignUpPatient", &r.base, TIMEOUT_MS, NULL, id);
 }
 
@@ -191,12 +201,21 @@ static int s_verify(bus_client_t *cl, const char *acked_path)
         line[strcspn(line, "\n")] = 0;
         if (!line[0])
             continue;
-        Espace__V1__SignUpPatientRequest r;
-        s_signup(&r, line);
-        int rc = bus_call(cl, "identity", "SignUpPatient", &r.base, NULL, TIMEOUT_MS, NULL, NULL,
-                          NULL);
+        /* a pending account: its password is right but it is not active */
+        Espace__V1__LoginRequest r = ESPACE__V1__LOGIN_REQUEST__INIT;
+        r.who_case = ESPACE__V1__LOGIN_REQUEST__WHO_INS;
+        r.ins = line;
+        r.password = S_PASSWORD;
+        int rc = ES_RESOURCE_EXHAUSTED; /* identity's "busy; retry" */
+        for (int i = 0; i < 100 && rc == ES_RESOURCE_EXHAUSTED; i++) {
+            if (i) {
+                struct timespec pause = {.tv_sec = 0, .tv_nsec = 20000000};
+                nanosleep(&pause, NULL);
+            }
+            rc = bus_call(cl, "identity", "Login", &r.base, NULL, TIMEOUT_MS, NULL, NULL, NULL);
+        }
         checked++;
-        if (rc != ES_ALREADY_EXISTS) {
+        if (rc != ES_FAILED_PRECONDITION) {
             missing++;
             fprintf(stderr, "acknowledged sign-up lost: status %s\n", es_status_name(rc));
         }
@@ -229,24 +248,52 @@ static int s_failed(const char *what, const espace_error_t *err)
     return 1;
 }
 
+/* Sign up, then activate with the operator's code (ENDPOINT must be ipc:
+ * the operator is a local Caller frame). */
 static int s_one(const char *endpoint, const char *ins)
 {
     Espace__V1__SignUpPatientRequest r;
-    s_signup(&r, ins);
-    espace_t *e = s_open(endpoint, NULL);
+    char date[11];
+    s_signup(&r, ins, date);
+    espace_opts_t oo = {.endpoint = endpoint,
+                        .timeout_ms = TIMEOUT_MS,
+                        .as_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR,
+                        .as_principal = "operator"};
+    espace_t *e = s_open(endpoint, NULL), *op = NULL;
     espace_error_t err;
-    Espace__V1__SignUpPatientReply *rep = NULL;
+    Espace__V1__IssueActivationCodeReply *code = NULL;
+    Espace__V1__ActivateAccountReply *act = NULL;
     int rc = 1;
-    if (!e)
-        return 1;
-    if (espace_identity_sign_up_patient(e, &r, &rep, &err) < 0) {
+    if (!e || espace_open(&oo, &op) < 0)
+        goto close;
+    if (espace_identity_sign_up_patient(e, &r, NULL, &err) < 0) {
         rc = s_failed("sign-up", &err);
         goto close;
     }
-    printf("%s\n", rep->patient_id);
-    espace_free(&rep->base);
+    Espace__V1__IssueActivationCodeRequest ireq = ESPACE__V1__ISSUE_ACTIVATION_CODE_REQUEST__INIT;
+    ireq.ins = (char *)ins;
+    if (espace_call(op, "identity", "IssueActivationCode", &ireq.base,
+                    &espace__v1__issue_activation_code_reply__descriptor,
+                    (ProtobufCMessage **)&code, &err) < 0) {
+        rc = s_failed("activation code", &err);
+        goto close;
+    }
+    Espace__V1__ActivateAccountRequest areq = ESPACE__V1__ACTIVATE_ACCOUNT_REQUEST__INIT;
+    areq.ins = (char *)ins;
+    areq.code = code->code;
+    areq.password = S_PASSWORD;
+    if (espace_call(e, "identity", "ActivateAccount", &areq.base,
+                    &espace__v1__activate_account_reply__descriptor, (ProtobufCMessage **)&act,
+                    &err) < 0) {
+        rc = s_failed("activation", &err);
+        goto close;
+    }
+    printf("%s\n", act->patient_id);
     rc = 0;
 close:
+    espace_free((ProtobufCMessage *)code);
+    espace_free((ProtobufCMessage *)act);
+    espace_close(&op);
     espace_close(&e);
     return rc;
 }

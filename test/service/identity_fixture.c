@@ -22,6 +22,8 @@
 #include "services/identity/identity.h"
 
 idf_env_t *idf;
+const char *idf_pwhash = "min";
+int idf_tcp_peers = 0;
 
 int idf_setup(void **state)
 {
@@ -29,12 +31,20 @@ int idf_setup(void **state)
     idf_env_t *e = calloc(1, sizeof *e);
     if (!e || sodium_init() < 0)
         return -1;
-    setenv("ESPACE_PWHASH", "min", 1);
+    setenv("ESPACE_PWHASH", idf_pwhash, 1);
     idf = e;
-    if (h_setup(&e->h, 0) != 0)
+    int peers = idf_tcp_peers < IDF_PEERS_MAX ? idf_tcp_peers : IDF_PEERS_MAX;
+    if (h_setup(&e->h, peers > 0) != 0)
         return -1;
     e->h.hb = BUS_HEARTBEAT_MS;
-    if (h_broker_start(&e->h) != 0 || h_svc_start(&e->h, &e->svc, &identity_service) != 0)
+    for (int i = 0; i < peers; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "pro%d", i);
+        if (h_peer_add(&e->h, &e->peers[i], ESPACE__V1__PEER_ROLE__PEER_PRO_SOFTWARE, name) != 0)
+            return -1;
+    }
+    if ((peers > 0 ? h_tcp_start(&e->h) : h_broker_start(&e->h)) != 0 ||
+        h_svc_start(&e->h, &e->svc, &identity_service) != 0)
         return -1;
     if (h_client(&e->h, &e->local) != 0)
         return -1;
@@ -69,8 +79,13 @@ int idf_teardown(void **state)
 /* A fresh valid INS (13-digit body + key), distinct per call. */
 void idf_new_ins(char out[16])
 {
+    idf_ins_born('1', "85", "06", out);
+}
+
+void idf_ins_born(char sex, const char *yy, const char *mm, char out[16])
+{
     unsigned n = ++idf->ins_seq;
-    snprintf(out, 16, "1850675%06u", n % 1000000u);
+    snprintf(out, 16, "%c%.2s%.2s75%06u", sex, yy, mm, n % 1000000u);
     uint64_t body = 0;
     for (int i = 0; i < 13; i++)
         body = body * 10 + (uint64_t)(out[i] - '0');
@@ -97,7 +112,7 @@ const Espace__V1__Caller *idf_operator(void)
 
 static char *s_first_names_default[] = {"Marie", "Claire"};
 
-int idf_sign_up(const char *ins, char patient_id[33], bus_reply_t *r)
+int idf_sign_up_pending(const char *ins, const char *password, bus_reply_t *r)
 {
     Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
     req.ins = (char *)ins;
@@ -105,23 +120,77 @@ int idf_sign_up(const char *ins, char patient_id[33], bus_reply_t *r)
     req.n_first_names = 2;
     req.first_names = s_first_names_default;
     req.birth_date = "1985-06-07";
-    req.password = IDF_PASSWORD;
+    req.sex = ESPACE__V1__SEX__SEX_MALE;
+    req.password = (char *)password;
     Espace__V1__SignUpPatientReply *rep = NULL;
     int rc = idf_call(idf->local, "SignUpPatient", &req.base,
                       &espace__v1__sign_up_patient_reply__descriptor, NULL,
                       (ProtobufCMessage **)&rep, r);
-    if (rc == 0) {
-        if (patient_id)
-            snprintf(patient_id, 33, "%s", rep->patient_id);
-        codec_free(&rep->base);
-    }
+    codec_free((ProtobufCMessage *)rep);
     return rc;
+}
+
+int idf_issue_code(const char *ins, char code[IDF_CODE_MAX], bus_reply_t *r)
+{
+    Espace__V1__IssueActivationCodeRequest req = ESPACE__V1__ISSUE_ACTIVATION_CODE_REQUEST__INIT;
+    req.ins = (char *)ins;
+    Espace__V1__IssueActivationCodeReply *rep = NULL;
+    int rc = idf_call(idf->local, "IssueActivationCode", &req.base,
+                      &espace__v1__issue_activation_code_reply__descriptor, idf_operator(),
+                      (ProtobufCMessage **)&rep, r);
+    if (rc == 0)
+        snprintf(code, IDF_CODE_MAX, "%s", rep->code);
+    codec_free((ProtobufCMessage *)rep);
+    return rc;
+}
+
+int idf_activate(const char *ins, const char *code, const char *password, char patient_id[33],
+                 bus_reply_t *r)
+{
+    Espace__V1__ActivateAccountRequest req = ESPACE__V1__ACTIVATE_ACCOUNT_REQUEST__INIT;
+    req.ins = (char *)ins;
+    req.code = (char *)code;
+    req.password = (char *)password;
+    Espace__V1__ActivateAccountReply *rep = NULL;
+    int rc = idf_call(idf->local, "ActivateAccount", &req.base,
+                      &espace__v1__activate_account_reply__descriptor, NULL,
+                      (ProtobufCMessage **)&rep, r);
+    if (rc == 0 && patient_id)
+        snprintf(patient_id, 33, "%s", rep->patient_id);
+    codec_free((ProtobufCMessage *)rep);
+    return rc;
+}
+
+int idf_sign_up(const char *ins, char patient_id[33], bus_reply_t *r)
+{
+    char code[IDF_CODE_MAX];
+    int rc = idf_sign_up_pending(ins, IDF_PASSWORD, r);
+    if (rc == 0)
+        rc = idf_issue_code(ins, code, r);
+    if (rc == 0)
+        rc = idf_activate(ins, code, IDF_PASSWORD, patient_id, r);
+    return rc;
+}
+
+bus_client_t *idf_peer_client(int i)
+{
+    bus_conn_t conn = h_tcp(&idf->h, idf->h.req_tcp, &idf->peers[i]);
+    bus_client_t *c = NULL;
+    assert_int_equal(bus_client_new(idf->h.ctx, &conn, &c), 0);
+    return c;
 }
 
 /* Login by INS (or RPPS when rpps != NULL). *out freed by the caller. */
 int idf_login(const char *ins, const char *rpps, const char *password,
               const ProtobufCBinaryData *device_id, Espace__V1__DeviceKeys *keys,
               Espace__V1__LoginReply **out, bus_reply_t *r)
+{
+    return idf_login_via(idf->local, ins, rpps, password, device_id, keys, out, r);
+}
+
+int idf_login_via(bus_client_t *c, const char *ins, const char *rpps, const char *password,
+                  const ProtobufCBinaryData *device_id, Espace__V1__DeviceKeys *keys,
+                  Espace__V1__LoginReply **out, bus_reply_t *r)
 {
     Espace__V1__LoginRequest req = ESPACE__V1__LOGIN_REQUEST__INIT;
     if (rpps) {
@@ -137,7 +206,7 @@ int idf_login(const char *ins, const char *rpps, const char *password,
     req.device_name = "test browser";
     req.device_keys = keys;
     Espace__V1__LoginReply *rep = NULL;
-    int rc = idf_call(idf->local, "Login", &req.base, &espace__v1__login_reply__descriptor, NULL,
+    int rc = idf_call(c, "Login", &req.base, &espace__v1__login_reply__descriptor, NULL,
                       (ProtobufCMessage **)&rep, r);
     if (out)
         *out = rep;

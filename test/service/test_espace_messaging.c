@@ -101,8 +101,8 @@ static int s_setup(void **state)
     if (rc != 0)
         return -1;
     /* the patient: signed up, then logged in with the INS (a device) */
-    uint64_t body = 2850675000000ULL + randombytes_uniform(100000);
-    char ins[16];
+    uint64_t body = 2850675000000ULL + randombytes_uniform(100000); /* woman, born 06/1985 */
+    char ins[16], code[ESPACE_ACTIVATION_CODE_MAX];
     snprintf(ins, sizeof ins, "%013" PRIu64 "%02u", body, (unsigned)(97 - body % 97));
     Espace__V1__SignUpPatientRequest su = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
     char *first[1] = {"Camille"};
@@ -110,13 +110,13 @@ static int s_setup(void **state)
     su.birth_names = "Durand";
     su.first_names = first;
     su.n_first_names = 1;
-    su.birth_date = "1985-04-12";
+    su.birth_date = "1985-06-12";
+    su.sex = ESPACE__V1__SEX__SEX_FEMALE;
     su.password = T_PW;
-    Espace__V1__SignUpPatientReply *sr = NULL;
-    if (espace_identity_sign_up_patient(op, &su, &sr, &err) != 0)
+    if (espace_identity_sign_up_patient(op, &su, NULL, &err) != 0 ||
+        espace_identity_issue_activation_code(op, ins, code, &err) != 0 ||
+        espace_identity_activate_account(op, ins, code, T_PW, PID, &err) != 0)
         return -1;
-    snprintf(PID, sizeof PID, "%s", sr->patient_id);
-    espace_free(&sr->base);
     espace_close(&op);
     /* messaging answers too (its worker may still be on its way) */
     PAT.e = s_open(0, NULL);

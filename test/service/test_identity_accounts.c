@@ -1,9 +1,11 @@
 /*
  * test_identity_accounts.c - services/identity/accounts.c on a live bus
- * (identity_fixture.h): SignUpPatient (INS spacing, duplicates, every
- * refused field and the valid edge values), CreateProfessional (operator
- * only) and a professional's login, ResolvePatient (professionals with a
- * live session only).
+ * (identity_fixture.h): SignUpPatient (pending until activated, the same
+ * answer for an INS that has an account, INS spacing, the traits the INS
+ * carries, every refused field and the valid edge values),
+ * CreateProfessional (operator only) and a professional's login,
+ * ResolvePatient (professionals with a live session only, not a pending
+ * account, rate-limited).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,23 +20,105 @@
 
 #include "bus/codec.h"
 #include "proto/status.h"
+#include "services/identity/identity.h"
 #include "test/service/identity_fixture.h"
 
-static void test_sign_up_ok_and_duplicate(void **state)
+/* A sign-up is pending until activated; signing up an INS again answers
+ * the same and does not touch an active account. */
+static void test_sign_up_pending_then_active(void **state)
 {
     (void)state;
-    char ins[16], pid[33], spaced[40];
+    char ins[16], pid[33], spaced[40], code[IDF_CODE_MAX];
     bus_reply_t r;
     idf_new_ins(ins);
-    assert_int_equal(idf_sign_up(ins, pid, &r), 0);
+    assert_int_equal(idf_sign_up_pending(ins, IDF_PASSWORD, &r), 0);
+    /* pending: the right password does not log in */
+    assert_int_equal(idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, NULL, &r),
+                     ES_FAILED_PRECONDITION);
+    assert_string_equal(r.message, "account not activated");
+    assert_string_equal(r.field, "ins");
+    assert_int_equal(idf_issue_code(ins, code, &r), 0);
+    assert_int_equal(idf_activate(ins, code, IDF_PASSWORD, pid, &r), 0);
     assert_int_equal(strlen(pid), 32);
     for (int i = 0; i < 32; i++)
         assert_non_null(strchr("0123456789abcdef", pid[i]));
-    /* the same INS written with spaces is the same INS */
+    Espace__V1__LoginReply *lrep = NULL;
+    assert_int_equal(idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, &lrep, &r), 0);
+    assert_string_equal(lrep->caller->principal, pid);
+    codec_free(&lrep->base);
+
+    /* the same INS (written with spaces) again, by someone else: the same
+     * answer as a first sign-up (OK, empty reply), and the owner's account
+     * is untouched (their password still works, the new one does not) */
     snprintf(spaced, sizeof spaced, "%.1s %.2s %.2s %.2s %.3s %.3s %.2s", ins, ins + 1, ins + 3,
              ins + 5, ins + 7, ins + 10, ins + 13);
-    assert_int_equal(idf_sign_up(spaced, NULL, &r), ES_ALREADY_EXISTS);
-    assert_string_equal(r.field, "ins");
+    Espace__V1__SignUpPatientReply *rep = NULL;
+    Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+    char *first[] = {"Eve"};
+    req.ins = spaced;
+    req.birth_names = "Intruse";
+    req.n_first_names = 1;
+    req.first_names = first;
+    req.birth_date = "1985-06-01";
+    req.sex = ESPACE__V1__SEX__SEX_MALE;
+    req.password = "another password";
+    assert_int_equal(idf_call(idf->local, "SignUpPatient", &req.base,
+                              &espace__v1__sign_up_patient_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&rep, &r),
+                     0);
+    assert_string_equal(rep->patient_id, "");
+    codec_free(&rep->base);
+    assert_int_equal(idf_login(ins, NULL, "another password", NULL, NULL, NULL, &r),
+                     ES_UNAUTHENTICATED);
+    assert_int_equal(idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, NULL, &r), 0);
+    /* and no code can be issued for an active account */
+    assert_int_equal(idf_issue_code(ins, code, &r), ES_NOT_FOUND);
+}
+
+/* The birth date and sex must agree with the INS's digits; a month that is
+ * not 01..12 in the INS (unknown month) is not compared. */
+static void test_sign_up_ins_traits(void **state)
+{
+    (void)state;
+    char man85[16], woman90[16], unknown_month[16];
+    idf_ins_born('1', "85", "06", man85);
+    idf_ins_born('2', "90", "11", woman90);
+    idf_ins_born('2', "02", "30", unknown_month); /* born in 2002, month unknown */
+    struct {
+        const char *ins, *birth_date;
+        Espace__V1__Sex sex;
+        int status;
+        const char *field;
+    } cases[] = {
+        {man85, "1985-06-07", ESPACE__V1__SEX__SEX_UNSPECIFIED, ES_INVALID_ARGUMENT, "sex"},
+        {man85, "1985-06-07", ESPACE__V1__SEX__SEX_FEMALE, ES_INVALID_ARGUMENT, "sex"},
+        {woman90, "1990-11-02", ESPACE__V1__SEX__SEX_MALE, ES_INVALID_ARGUMENT, "sex"},
+        {man85, "1986-06-07", ESPACE__V1__SEX__SEX_MALE, ES_INVALID_ARGUMENT, "birth_date"},
+        {man85, "1885-06-07", ESPACE__V1__SEX__SEX_MALE, ES_INVALID_ARGUMENT, "birth_date"},
+        {man85, "1985-07-07", ESPACE__V1__SEX__SEX_MALE, ES_INVALID_ARGUMENT, "birth_date"},
+        {woman90, "1990-12-02", ESPACE__V1__SEX__SEX_FEMALE, ES_INVALID_ARGUMENT, "birth_date"},
+        {unknown_month, "2003-01-01", ESPACE__V1__SEX__SEX_FEMALE, ES_INVALID_ARGUMENT,
+         "birth_date"},
+        {man85, "1985-06-30", ESPACE__V1__SEX__SEX_MALE, ES_OK, ""},
+        {woman90, "1990-11-02", ESPACE__V1__SEX__SEX_FEMALE, ES_OK, ""},
+        {unknown_month, "2002-08-15", ESPACE__V1__SEX__SEX_FEMALE, ES_OK, ""},
+    };
+    char *first[] = {"Alex"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
+        req.ins = (char *)cases[i].ins;
+        req.birth_names = "Durand";
+        req.n_first_names = 1;
+        req.first_names = first;
+        req.birth_date = (char *)cases[i].birth_date;
+        req.sex = cases[i].sex;
+        req.password = IDF_PASSWORD;
+        bus_reply_t r;
+        int rc = idf_call(idf->local, "SignUpPatient", &req.base, NULL, NULL, NULL, &r);
+        if (rc != cases[i].status || (rc != 0 && strcmp(r.field, cases[i].field) != 0))
+            fail_msg("case %zu: rc=%d field=%s (want %d %s)", i, rc, r.field, cases[i].status,
+                     cases[i].field);
+    }
 }
 
 static void test_sign_up_invalid_fields(void **state)
@@ -93,12 +177,17 @@ static void test_sign_up_invalid_fields(void **state)
         req.n_first_names = cases[i].n_first;
         req.birth_date = (char *)cases[i].birth_date;
         req.password = (char *)cases[i].password;
+        req.sex = ESPACE__V1__SEX__SEX_MALE;
         bus_reply_t r;
         int rc = idf_call(idf->local, "SignUpPatient", &req.base,
                           &espace__v1__sign_up_patient_reply__descriptor, NULL, NULL, &r);
         if (rc != ES_INVALID_ARGUMENT || strcmp(r.field, cases[i].field) != 0)
             fail_msg("case %zu: rc=%d field=%s (want %s)", i, rc, r.field, cases[i].field);
     }
+    /* nothing of the refused attempts was stored: no pending account */
+    char code[IDF_CODE_MAX];
+    bus_reply_t r;
+    assert_int_equal(idf_issue_code(ins, code, &r), ES_NOT_FOUND);
     /* edge values that are valid: 1890-01-01, a leap day, 12 and 256 chars,
      * 10 first names, accents (multi-byte characters count as one) */
     Espace__V1__SignUpPatientRequest req = ESPACE__V1__SIGN_UP_PATIENT_REQUEST__INIT;
@@ -109,21 +198,21 @@ static void test_sign_up_invalid_fields(void **state)
     char name100[220] = "";
     for (int i = 0; i < 100; i++)
         strcat(name100, "é");
+    idf_ins_born('2', "00", "02", ins);
     req.ins = ins;
     req.birth_names = name100;
     req.first_names = ten;
     req.n_first_names = 10;
     req.birth_date = "2000-02-29";
+    req.sex = ESPACE__V1__SEX__SEX_FEMALE;
     req.password = pw256;
     Espace__V1__SignUpPatientReply *rep = NULL;
-    bus_reply_t r;
-    /* nothing of the refused attempts was stored: this INS is still free */
     assert_int_equal(idf_call(idf->local, "SignUpPatient", &req.base,
                               &espace__v1__sign_up_patient_reply__descriptor, NULL,
                               (ProtobufCMessage **)&rep, &r),
                      0);
     codec_free(&rep->base);
-    idf_new_ins(ins);
+    idf_ins_born('2', "90", "01", ins);
     req.ins = ins;
     req.birth_names = "Dupont";
     req.birth_date = "1890-01-01";
@@ -253,11 +342,20 @@ static void test_resolve_patient(void **state)
     req.ins = "";
     assert_int_equal(idf_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
                      ES_INVALID_ARGUMENT);
-    /* a valid INS without an account */
+    /* a valid INS without an account, and a pending account: the same */
     req.ins = other;
     assert_int_equal(idf_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
                      ES_NOT_FOUND);
     assert_string_equal(r.field, "ins");
+    bus_reply_t r2;
+    char pending[16];
+    idf_new_ins(pending);
+    assert_int_equal(idf_sign_up_pending(pending, IDF_PASSWORD, &r2), 0);
+    req.ins = pending;
+    assert_int_equal(idf_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r2),
+                     ES_NOT_FOUND);
+    assert_string_equal(r.field, r2.field);
+    assert_string_equal(r.message, r2.message);
 
     /* everyone else is refused: anonymous, operator, a patient session, a
      * local caller claiming to be a professional without a live session */
@@ -294,13 +392,66 @@ static void test_resolve_patient(void **state)
     codec_free(&lrep->base);
 }
 
+/* ResolvePatient is rate-limited per professional: a burst of
+ * IDENTITY_RESOLVE_BURST, then one per IDENTITY_RESOLVE_REFILL_MS; another
+ * professional is not affected. */
+static void test_resolve_rate_limited(void **state)
+{
+    (void)state;
+    bus_reply_t r;
+    const char *rpps[2] = {"10004000003", "10004000011"};
+    bus_client_t *pro[2];
+    Espace__V1__LoginReply *lrep[2];
+    for (int i = 0; i < 2; i++) {
+        Espace__V1__CreateProfessionalRequest creq = ESPACE__V1__CREATE_PROFESSIONAL_REQUEST__INIT;
+        creq.rpps = (char *)rpps[i];
+        creq.last_name = "Blanc";
+        creq.first_name = "Jean";
+        creq.profession = "Médecin";
+        creq.password = IDF_PASSWORD;
+        assert_int_equal(idf_call(idf->local, "CreateProfessional", &creq.base, NULL,
+                                  idf_operator(), NULL, &r),
+                         0);
+        assert_int_equal(idf_login(NULL, rpps[i], IDF_PASSWORD, NULL, NULL, &lrep[i], &r), 0);
+        pro[i] = idf_session_client(lrep[i]->token);
+    }
+    char ins[16];
+    idf_new_ins(ins);
+    Espace__V1__ResolvePatientRequest req = ESPACE__V1__RESOLVE_PATIENT_REQUEST__INIT;
+    req.ins = ins; /* no account: a walk of the INS space looks like this */
+    int64_t t0 = bus_mono_ms();
+    int n = 0, rc = ES_NOT_FOUND;
+    while (n < 3 * IDENTITY_RESOLVE_BURST &&
+           (rc = idf_call(pro[0], "ResolvePatient", &req.base, NULL, NULL, NULL, &r)) ==
+               ES_NOT_FOUND)
+        n++;
+    int64_t took = bus_mono_ms() - t0;
+    assert_int_equal(rc, ES_RESOURCE_EXHAUSTED);
+    assert_true(n >= IDENTITY_RESOLVE_BURST);
+    assert_true(n <= IDENTITY_RESOLVE_BURST + 1 + took / IDENTITY_RESOLVE_REFILL_MS);
+    assert_non_null(strstr(r.message, "too many resolutions"));
+    /* the other professional resolves */
+    assert_int_equal(idf_call(pro[1], "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_NOT_FOUND);
+    /* and a token comes back after the refill interval */
+    h_sleep_ms((int)IDENTITY_RESOLVE_REFILL_MS + 100);
+    assert_int_equal(idf_call(pro[0], "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_NOT_FOUND);
+    for (int i = 0; i < 2; i++) {
+        bus_client_destroy(&pro[i]);
+        codec_free(&lrep[i]->base);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sign_up_ok_and_duplicate),
+        cmocka_unit_test(test_sign_up_pending_then_active),
+        cmocka_unit_test(test_sign_up_ins_traits),
         cmocka_unit_test(test_sign_up_invalid_fields),
         cmocka_unit_test(test_professionals),
         cmocka_unit_test(test_resolve_patient),
+        cmocka_unit_test(test_resolve_rate_limited),
     };
     return cmocka_run_group_tests(tests, idf_setup, idf_teardown);
 }

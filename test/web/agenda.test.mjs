@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parisDate, parisToUtc, parisWeek, dateValue } from '../../clients/web/src/agenda-time.js';
 import {
   repo, dist, chromiumPath, req, harnessSkip, startHarness, stopHarness, launchChromium,
-  newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1, signUpAndLogin, harnessCode,
 } from './lib.mjs';
 
 const skip = harnessSkip();
@@ -105,8 +105,10 @@ test.describe('Agenda screen in Chromium', { skip }, () => {
   test('sign up, log in, open Agenda: the week of today, Monday first', async () => {
     page = await newPage();
     // log out and in again: the agenda is the account's, not the tab's
+    const ins = randomIns();
     await signUpAndLogin(page, edge.base,
-      { ins: randomIns(), lastName: 'DURAND', firstName: 'Léa', birthDate: '1975-02-03' });
+      { ins, lastName: 'DURAND', firstName: 'Léa', birthDate: `19${ins.slice(1, 3)}-${ins.slice(3, 5)}-03` },
+      (i) => harnessCode(edge, i));
 
     const token = await page.evaluate(() => sessionStorage.getItem('espace.session'));
     client = await sessionClient(token);

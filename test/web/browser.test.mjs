@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   dist, chromiumPath, PASSWORD, harnessSkip, startHarness, stopHarness, launchChromium,
-  newPage as libNewPage, shot, expectH1, login,
+  newPage as libNewPage, shot, expectH1, login, harnessCode,
 } from './lib.mjs';
 
 const skip = harnessSkip();
@@ -87,8 +87,16 @@ test.describe('patient web app in Chromium', { skip }, () => {
     await page.getByText('Matricule INS valide.').waitFor();
     await page.getByLabel('Nom(s) de naissance', { exact: true }).fill('MARTIN');
     await page.getByLabel('Prénom(s) de naissance', { exact: true }).fill('Élodie Marie');
+    // a birth date and sex that the INS contradicts are refused in French
     await page.getByLabel('Date de naissance').fill('1980-05-17');
+    await page.getByLabel('Sexe').selectOption('1');
     await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirmer le mot de passe').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Créer mon compte' }).click();
+    await page.getByText('L’année de naissance ne correspond pas au matricule INS (2e et 3e chiffres).').first().waitFor();
+    await page.getByText('Le sexe ne correspond pas au matricule INS (1er chiffre).').first().waitFor();
+    await page.getByLabel('Date de naissance').fill('1953-07-17');
+    await page.getByLabel('Sexe').selectOption('2');
     await page.getByLabel('Confirmer le mot de passe').fill(PASSWORD + 'x');
     await page.getByRole('button', { name: 'Créer mon compte' }).click();
     await page.getByText('Les deux mots de passe ne sont pas identiques.').first().waitFor();
@@ -96,6 +104,12 @@ test.describe('patient web app in Chromium', { skip }, () => {
     await shot(page, '03-inscription');
     await page.getByRole('button', { name: 'Créer mon compte' }).click();
 
+    // pending until activated with the code handed out by the operator
+    await expectH1(page, 'Activer mon compte');
+    await page.getByText('Demande enregistrée. Saisissez maintenant votre code d’activation.').waitFor();
+    await page.getByLabel('Code d’activation').fill(await harnessCode(edge, INS));
+    await shot(page, '03b-activation');
+    await page.getByRole('button', { name: 'Activer mon compte' }).click();
     await expectH1(page, 'Bonjour');
     const title = await h1(page).innerText();
     assert.match(title, /Élodie/);
@@ -219,6 +233,38 @@ test.describe('patient web app in Chromium', { skip }, () => {
     await page.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
     await page.getByRole('button', { name: 'Se connecter' }).click();
     await expectH1(page, 'Bonjour');
+  });
+
+  test('activation: a pending account\'s log-in asks for the code; a wrong code is refused in French', async () => {
+    const p = await newPage();
+    const ins = '295109912611193'; // a woman born in October 1995 abroad
+    await p.goto(`${edge.base}#/inscription`);
+    await expectH1(p, 'Créer mon compte');
+    await p.getByLabel('Matricule INS').fill(ins);
+    await p.getByLabel('Nom(s) de naissance', { exact: true }).fill('PETIT');
+    await p.getByLabel('Prénom(s) de naissance', { exact: true }).fill('Inès');
+    await p.getByLabel('Date de naissance').fill('1995-10-02');
+    await p.getByLabel('Sexe').selectOption('2');
+    await p.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
+    await p.getByLabel('Confirmer le mot de passe').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Créer mon compte' }).click();
+    await expectH1(p, 'Activer mon compte');
+    // leave without the code, then log in: the account is not active yet
+    await p.goto(`${edge.base}#/connexion`);
+    await login(p, ins, PASSWORD);
+    await expectH1(p, 'Activer mon compte');
+    await p.getByText('Votre compte n’est pas encore activé : saisissez votre code d’activation.').waitFor();
+    const code = await harnessCode(edge, ins);
+    const wrong = (code[0] === '9' ? '0' : String(Number(code[0]) + 1)) + code.slice(1);
+    await p.getByLabel('Code d’activation').fill(wrong);
+    await p.getByRole('button', { name: 'Activer mon compte' }).click();
+    await p.locator('.form-error').getByText(/Code d’activation invalide ou expiré/).waitFor();
+    assert.equal(await p.evaluate(() => sessionStorage.getItem('espace.session')), null);
+    await shot(p, '10-activation-erreur');
+    await p.getByLabel('Code d’activation').fill(code);
+    await p.getByRole('button', { name: 'Activer mon compte' }).click();
+    await expectH1(p, 'Bonjour');
+    await p.close();
   });
 
   test('keyboard only: skip link, then the form is reachable with Tab', async () => {

@@ -77,7 +77,11 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
   test('the patient signs up and logs in', async () => {
     page = await newPage();
     await signUpAndLogin(page, edgeBase,
-      { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' });
+      { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, async (ins) => {
+        const r = await admin('activation', 'issue', '--ins', ins);
+        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
+        return r.out.trim();
+      });
   });
 
   test('a professional\'s request appears in "Mes autorisations" and the patient accepts it', async () => {

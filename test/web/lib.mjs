@@ -145,10 +145,23 @@ export async function login(p, ins, password) {
 }
 
 /**
- * Open `base`, create the account { ins, lastName, firstName, birthDate }
- * with PASSWORD, log out, and log in again: ends on the home page ("Bonjour").
+ * The activation code of the pending account of `ins`, from an edge harness
+ * of startHarness (its `activation` command, as the operator).
  */
-export async function signUpAndLogin(p, base, { ins, lastName, firstName, birthDate }) {
+export async function harnessCode(edge, ins) {
+  const line = await edge.command(`activation ${ins}`);
+  const m = /^ok (\d+)$/.exec(line);
+  if (!m) throw new Error(`activation: ${line}`);
+  return m[1];
+}
+
+/**
+ * Open `base`, create the account { ins, lastName, firstName, birthDate }
+ * with PASSWORD (the sex the INS says; birthDate must agree with the INS),
+ * activate it with the code `issueCode(ins)` resolves to, log out, and log
+ * in again: ends on the home page ("Bonjour").
+ */
+export async function signUpAndLogin(p, base, { ins, lastName, firstName, birthDate }, issueCode) {
   await p.goto(base);
   await expectH1(p, 'Se connecter');
   await p.getByRole('link', { name: 'Créer un compte' }).click();
@@ -157,9 +170,13 @@ export async function signUpAndLogin(p, base, { ins, lastName, firstName, birthD
   await p.getByLabel('Nom(s) de naissance', { exact: true }).fill(lastName);
   await p.getByLabel('Prénom(s) de naissance', { exact: true }).fill(firstName);
   await p.getByLabel('Date de naissance').fill(birthDate);
+  await p.getByLabel('Sexe').selectOption(ins.replace(/\s/g, '')[0]);
   await p.getByLabel('Mot de passe', { exact: true }).fill(PASSWORD);
   await p.getByLabel('Confirmer le mot de passe').fill(PASSWORD);
   await p.getByRole('button', { name: 'Créer mon compte' }).click();
+  await expectH1(p, 'Activer mon compte');
+  await p.getByLabel('Code d’activation').fill(await issueCode(ins));
+  await p.getByRole('button', { name: 'Activer mon compte' }).click();
   await expectH1(p, 'Bonjour');
   // log out and in again: what follows is the account's, not the tab's
   await p.locator('#nav-logout').click();

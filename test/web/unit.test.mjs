@@ -22,7 +22,8 @@ const { fr } = await import(src('i18n/fr.js'));
 const { Codec, PbError } = await import(src('pb.js'));
 const { Connection, STATE, backoffDelay, SUBPROTOCOL } = await import(src('protocol.js'));
 const { loadRoot, buildSchema } = await import(path.join(webDir, 'scripts/schema.mjs'));
-const { birthDateMessage } = await import(src('screens/signup.js'));
+const { birthDateMessage, insTraitsMessages } = await import(src('screens/signup.js'));
+const { codeCheck } = await import(src('activation.js'));
 const { enumValues, enumValue, enumName, enumConstants } = await import(src('enums.js'));
 const agendaEvent = await import(src('screens/agenda/event.js'));
 
@@ -74,6 +75,22 @@ test('INS: French messages for the form', () => {
   assert.equal(birthDateMessage('1980-05-17'), '');
   assert.equal(birthDateMessage(''), fr.signup.birthDateEmpty);
 });
+test('sign-up: birth date and sex against the INS digits; activation code check', () => {
+  const ok = { sex: '', birthDate: '' };
+  assert.deepEqual(insTraitsMessages('253072B07300470', '2', '1953-07-17'), ok);
+  assert.equal(insTraitsMessages('253072B07300470', '1', '1953-07-17').sex, fr.signup.sexMismatch);
+  assert.equal(insTraitsMessages('253072B07300470', '2', '1954-07-17').birthDate, fr.signup.birthYearMismatch);
+  assert.equal(insTraitsMessages('253072B07300470', '2', '1953-08-17').birthDate, fr.signup.birthMonthMismatch);
+  // a month outside 01..12 in the INS stands for an unknown month
+  assert.deepEqual(insTraitsMessages('180207500000147', '1', '1980-03-02'), ok);
+  assert.deepEqual(insTraitsMessages('180207500000147', '', ''), ok);
+  assert.deepEqual(codeCheck('01234 56789'), { value: '0123456789', message: '' });
+  assert.equal(codeCheck('').message, fr.activation.codeEmpty);
+  assert.equal(codeCheck('012345678').message, fr.activation.codeFormat);
+  assert.equal(codeCheck('01234567890').message, fr.activation.codeFormat);
+  assert.equal(codeCheck('012345678a').message, fr.activation.codeFormat);
+});
+
 
 // ---- errors ----
 

@@ -9,6 +9,7 @@ import { fr } from './i18n/fr.js';
 import { Code, EspaceError } from './errors.js';
 import * as signup from './screens/signup.js';
 import * as login from './screens/login.js';
+import * as activation from './screens/activation.js';
 import * as home from './screens/home.js';
 import * as sessions from './screens/sessions.js';
 import * as agenda from './screens/agenda/index.js';
@@ -21,6 +22,7 @@ import { reminderText } from './screens/agenda/index.js';
 const ROUTES = {
   '/connexion': { screen: login, auth: false },
   '/inscription': { screen: signup, auth: false },
+  '/activation': { screen: activation, auth: false },
   '/accueil': { screen: home, auth: true },
   '/agenda': { screen: agenda, auth: true },
   '/autorisations': { screen: consent, auth: true },

@@ -118,6 +118,7 @@ static void s_sign_up_init(Espace__V1__SignUpPatientRequest *r)
     r->n_first_names = 1;
     r->birth_date = "1985-06-07";
     r->password = PW;
+    r->sex = ESPACE__V1__SEX__SEX_MALE;
 }
 
 static void test_sign_up_check(void **state)
@@ -209,7 +210,6 @@ static void test_sign_up_check(void **state)
     r.n_first_names = 10;
     r.birth_names = name100;
     r.password = pw256;
-    r.birth_date = "1890-01-01";
     assert_int_equal(identity_sign_up_check(&r, NOW, ins, &err), 0);
     ten[0] = first60;
     r.password = "exactly12chr";
@@ -223,6 +223,79 @@ static void test_sign_up_check(void **state)
 }
 
 /* ------------------------------------------------------ professionals */
+
+/* Birth date and sex against the INS's digits (REFERENCE.md 5.1). */
+static void test_ins_traits_check(void **state)
+{
+    (void)state;
+    identity_err_t err;
+    struct {
+        const char *ins, *date;
+        int sex;
+        const char *field; /* NULL: accepted */
+    } cases[] = {
+        {"185067500000163", "1985-06-07", ESPACE__V1__SEX__SEX_MALE, NULL},
+        {"185067500000163", "1985-06-07", ESPACE__V1__SEX__SEX_FEMALE, "sex"},
+        {"185067500000163", "1985-06-07", ESPACE__V1__SEX__SEX_UNSPECIFIED, "sex"},
+        {"185067500000163", "1885-06-07", ESPACE__V1__SEX__SEX_MALE, NULL}, /* no century in an INS */
+        {"185067500000163", "1986-06-07", ESPACE__V1__SEX__SEX_MALE, "birth_date"},
+        {"185067500000163", "1985-05-07", ESPACE__V1__SEX__SEX_MALE, "birth_date"},
+        {"295109912611193", "1995-10-01", ESPACE__V1__SEX__SEX_FEMALE, NULL}, /* born abroad (99) */
+        {"295109912611193", "1995-11-01", ESPACE__V1__SEX__SEX_FEMALE, "birth_date"},
+        {"253072B07300470", "1953-07-14", ESPACE__V1__SEX__SEX_FEMALE, NULL}, /* Corsica 2B */
+        {"253072B07300470", "1953-07-14", ESPACE__V1__SEX__SEX_MALE, "sex"},
+        /* months outside 01..12 stand for an unknown month: not compared */
+        {"180207500000147", "1980-03-02", ESPACE__V1__SEX__SEX_MALE, NULL},
+        {"180997500000150", "1980-12-31", ESPACE__V1__SEX__SEX_MALE, NULL},
+        {"180007500000118", "1980-01-01", ESPACE__V1__SEX__SEX_MALE, NULL},
+        {"180207500000147", "1981-03-02", ESPACE__V1__SEX__SEX_MALE, "birth_date"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(&err, 0, sizeof err);
+        int rc = identity_ins_traits_check(cases[i].ins, cases[i].date, cases[i].sex, &err);
+        if (cases[i].field ? (rc != ES_INVALID_ARGUMENT || strcmp(err.field, cases[i].field))
+                           : rc != 0)
+            fail_msg("case %zu: rc=%d field=%s", i, rc, err.field);
+    }
+}
+
+/* ActivateAccount: ins, then a code of 10 digits (spaces ignored), then a
+ * password as Login's; every refusal wipes the buffers. */
+static void test_activate_check(void **state)
+{
+    (void)state;
+    identity_err_t err;
+    char ins[INS_LEN + 1], code[IDENTITY_ACTIVATION_CODE_LEN + 1];
+    Espace__V1__ActivateAccountRequest r = ESPACE__V1__ACTIVATE_ACCOUNT_REQUEST__INIT;
+    r.ins = INS_SPACED;
+    r.code = "01234 56789";
+    r.password = "x";
+    assert_int_equal(identity_activate_check(&r, ins, code, &err), 0);
+    assert_string_equal(ins, INS);
+    assert_string_equal(code, "0123456789");
+    struct {
+        const char *ins, *code, *pw, *field;
+    } bad[] = {
+        {INS_BAD_KEY, "0123456789", "x", "ins"},  {INS, "012345678", "x", "code"},
+        {INS, "01234567890", "x", "code"},        {INS, "012345678a", "x", "code"},
+        {INS, "", "x", "code"},                   {INS, NULL, "x", "code"},
+        {INS, "0123456789", "", "password"},      {INS, "0123456789", NULL, "password"},
+        {INS, "0123-456789", "x", "code"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r.ins = (char *)bad[i].ins;
+        r.code = (char *)bad[i].code;
+        r.password = (char *)bad[i].pw;
+        memset(ins, 'x', sizeof ins);
+        memset(code, 'x', sizeof code);
+        memset(&err, 0, sizeof err);
+        int rc = identity_activate_check(&r, ins, code, &err);
+        if (rc != ES_INVALID_ARGUMENT || strcmp(err.field, bad[i].field) != 0)
+            fail_msg("case %zu: rc=%d field=%s", i, rc, err.field);
+        if (!s_zero(ins, sizeof ins) || !s_zero(code, sizeof code))
+            fail_msg("case %zu: not wiped", i);
+    }
+}
 
 static void test_create_pro_check(void **state)
 {
@@ -452,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_name_valid),
         cmocka_unit_test(test_birth_date_valid),
         cmocka_unit_test(test_sign_up_check),
+        cmocka_unit_test(test_ins_traits_check),
+        cmocka_unit_test(test_activate_check),
         cmocka_unit_test(test_create_pro_check),
         cmocka_unit_test(test_login_check),
         cmocka_unit_test(test_keys_check),

@@ -3,6 +3,7 @@ import { h, field, notice } from '../dom.js';
 import { fr } from '../i18n/fr.js';
 import { insCheck, insMessage } from '../ins.js';
 import { Code, EspaceError, describeError } from '../errors.js';
+import { handOver } from '../activation.js';
 
 /** The French message for a refused log-in. */
 export function loginErrorMessage(err) {
@@ -40,6 +41,13 @@ export function render(ctx) {
     } catch (err) {
       status.textContent = '';
       submit.disabled = false;
+      if (err instanceof EspaceError && err.code === Code.FAILED_PRECONDITION && err.field === 'ins') {
+        // the right password of a pending account: on to its activation code
+        handOver(insCheck(ins.input.value).value, password.input.value);
+        password.input.value = '';
+        ctx.navigate('/activation', fr.login.pending);
+        return;
+      }
       formError.replaceChildren(h('p', {}, loginErrorMessage(err)));
       password.input.select();
       password.input.focus();

@@ -1,9 +1,12 @@
-// Screen "Inscription": create a patient account (identity SignUpPatient),
-// then log in with the same credentials.
-import { h, field } from '../dom.js';
+// Screen "Inscription": ask for a patient account (identity SignUpPatient);
+// it stays pending until activated with the code delivered out of band
+// (screen "Activer mon compte", which then logs in).
+import { h, field, labelled, nextId } from '../dom.js';
 import { fr } from '../i18n/fr.js';
 import { insCheck, insMessage } from '../ins.js';
-import { Code, EspaceError, describeError } from '../errors.js';
+import { EspaceError, describeError } from '../errors.js';
+import { enumConstants } from '../enums.js';
+import { handOver } from '../activation.js';
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;
@@ -17,13 +20,35 @@ export function birthDateMessage(value, now = new Date()) {
   return '';
 }
 
+/**
+ * The sex ('1' male, '2' female: the INS's first digit) and birth date
+ * (YYYY-MM-DD) against a valid INS: { sex, birthDate } French problems, ''
+ * when they agree. The INS's month is compared only when it is 01..12
+ * (other values stand for an unknown month).
+ */
+export function insTraitsMessages(ins, sex, birthDate) {
+  const out = { sex: '', birthDate: '' };
+  if (sex && sex !== ins[0]) out.sex = fr.signup.sexMismatch;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(birthDate)) {
+    const month = Number(ins.slice(3, 5));
+    if (birthDate.slice(2, 4) !== ins.slice(1, 3)) out.birthDate = fr.signup.birthYearMismatch;
+    else if (month >= 1 && month <= 12 && birthDate.slice(5, 7) !== ins.slice(3, 5)) out.birthDate = fr.signup.birthMonthMismatch;
+  }
+  return out;
+}
+
 export function render(ctx) {
+  const Sex = enumConstants('espace.v1.Sex', 'SEX_');
   const ins = field({ label: fr.ins.label, name: 'ins', hint: fr.ins.hint, autocomplete: 'off', inputmode: 'text', maxLength: 24 });
   const birthNames = field({ label: fr.signup.birthNames, name: 'birth_names', hint: fr.signup.birthNamesHint, autocomplete: 'family-name', maxLength: 100 });
   const firstNames = field({ label: fr.signup.firstNames, name: 'first_names', hint: fr.signup.firstNamesHint, autocomplete: 'given-name', maxLength: 620 });
   const birthDate = field({ label: fr.signup.birthDate, name: 'birth_date', type: 'date', autocomplete: 'bday' });
   birthDate.input.min = '1890-01-01';
   birthDate.input.max = new Date().toISOString().slice(0, 10);
+  const sex = labelled(fr.signup.sex, h('select', { id: nextId('sex'), name: 'sex', required: true },
+    h('option', { value: '' }, fr.signup.sexChoose),
+    h('option', { value: '2' }, fr.signup.sexFemale),
+    h('option', { value: '1' }, fr.signup.sexMale)), fr.signup.sexHint);
   const password = field({ label: fr.signup.password, name: 'password', type: 'password', hint: fr.signup.passwordHint, autocomplete: 'new-password', maxLength: PASSWORD_MAX });
   const confirm = field({ label: fr.signup.confirm, name: 'confirm', type: 'password', autocomplete: 'new-password', maxLength: PASSWORD_MAX });
   const formError = h('div', { className: 'form-error', role: 'alert' });
@@ -68,12 +93,17 @@ export function render(ctx) {
     check(firstNames, fn.length === 0 ? fr.signup.firstNamesEmpty
       : fn.length > 10 ? fr.signup.firstNamesMany
         : fn.some((x) => x.length > 60) ? fr.signup.firstNameLong : '');
-    check(birthDate, birthDateMessage(birthDate.input.value));
+    const insOk = insCheck(ins.input.value);
+    const traits = insOk.value ? insTraitsMessages(insOk.value, sex.input.value, birthDate.input.value)
+      : { sex: '', birthDate: '' };
+    check(birthDate, birthDateMessage(birthDate.input.value) || traits.birthDate);
+    check(sex, !sex.input.value ? fr.signup.sexEmpty : traits.sex);
     const pw = password.input.value;
     check(password, [...pw].length < PASSWORD_MIN ? fr.signup.passwordShort
       : [...pw].length > PASSWORD_MAX ? fr.signup.passwordLong : '');
     check(confirm, confirm.input.value !== pw ? fr.signup.confirmMismatch : '');
-    return { problems, request: { ins: insCheck(ins.input.value).value, birth_names: bn, first_names: fn, birth_date: birthDate.input.value, password: pw } };
+    const sexValue = sex.input.value === '1' ? Sex.MALE : sex.input.value === '2' ? Sex.FEMALE : Sex.UNSPECIFIED;
+    return { problems, request: { ins: insOk.value, birth_names: bn, first_names: fn, birth_date: birthDate.input.value, sex: sexValue, password: pw } };
   }
 
   function showProblems(problems) {
@@ -95,19 +125,19 @@ export function render(ctx) {
     submit.disabled = true;
     status.textContent = fr.signup.busy;
     try {
+      // The same answer whether the INS has an account or not: always on to
+      // the activation code.
       await ctx.conn.call('identity', 'SignUpPatient', request);
-      status.textContent = fr.signup.done;
-      await ctx.session.login(request.ins, request.password);
+      handOver(request.ins, request.password);
       password.input.value = '';
       confirm.input.value = '';
-      ctx.navigate('/accueil');
+      ctx.navigate('/activation', fr.signup.done);
     } catch (err) {
       status.textContent = '';
       submit.disabled = false;
-      let text = describeError(err);
-      if (err instanceof EspaceError && err.code === Code.ALREADY_EXISTS) text = fr.signup.alreadyExists;
+      const text = describeError(err);
       formError.replaceChildren(h('p', {}, text));
-      const byField = { ins, birth_names: birthNames, first_names: firstNames, birth_date: birthDate, password };
+      const byField = { ins, birth_names: birthNames, first_names: firstNames, birth_date: birthDate, sex, password };
       const f = err instanceof EspaceError && byField[(err.field || '').replace(/[.[].*$/, '')];
       if (f) {
         f.setError(text);
@@ -121,7 +151,7 @@ export function render(ctx) {
     ins.wrap,
     h('fieldset', {},
       h('legend', {}, fr.signup.intro),
-      birthNames.wrap, firstNames.wrap, birthDate.wrap),
+      birthNames.wrap, firstNames.wrap, birthDate.wrap, sex.wrap),
     password.wrap, confirm.wrap,
     h('div', { className: 'actions' }, submit),
     status);
