@@ -31,8 +31,15 @@
  * registered in the broker's store (keys.h) and tags each peer with its role.
  * ipc endpoints are for one host: the socket files live in a 0700 folder.
  *
+ * In-process peers: with req_inproc/pub_inproc/sub_inproc and a shared
+ * context (opts->zctx), the ipc sockets also bind those inproc endpoints,
+ * so the parts of one process (espace up) reach the broker without
+ * crossing the kernel or ZeroMQ's I/O threads. An inproc peer is local, like
+ * an ipc peer (role LOCAL).
+ *
  * THREAD SAFETY: broker_run owns every socket it opens; run it in its own
- * thread (or process). It creates its own ZeroMQ context.
+ * thread (or process). It uses opts->zctx, or creates its own ZeroMQ
+ * context when that is NULL.
  */
 #ifndef ES_BROKER_H
 #define ES_BROKER_H
@@ -52,6 +59,12 @@ typedef struct broker_opts {
     const char *pub_tcp;        /* events in (XSUB) on tcp (CURVE), or NULL */
     const char *sub_ipc;        /* events out (XPUB) on ipc, or NULL */
     const char *sub_tcp;        /* events out (XPUB) on tcp (CURVE), or NULL */
+    const char *req_inproc;     /* request endpoint on inproc (needs zctx), or NULL */
+    const char *pub_inproc;     /* events in on inproc (needs zctx), or NULL */
+    const char *sub_inproc;     /* events out on inproc (needs zctx), or NULL */
+    void *zctx;                 /* ZeroMQ context shared with the in-process peers
+                                 * (borrowed: the caller terminates it after
+                                 * broker_run returned), or NULL = its own */
     const char *session_service;/* bus name of the service serving the session check
                                  * (SessionCheck.Authenticate) that AUTH goes to, e.g.
                                  * SERVICE_IDENTITY; NULL = none: AUTH is answered

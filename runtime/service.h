@@ -153,6 +153,9 @@ typedef struct svc_env {
     const bus_conn_t *bus; /* the broker endpoint the service uses, for services that call
                             * others (consent is asked by the runtime itself: ACCESS);
                             * borrowed for the life of svc_run */
+    void *zctx;            /* the ZeroMQ context of svc_run, to open sockets to
+                            * `bus` in (an inproc endpoint is reachable only from
+                            * its own context); borrowed: close them in fini */
 } svc_env_t;
 
 typedef struct svc_def {
@@ -204,11 +207,16 @@ typedef struct svc_opts {
                                UNAVAILABLE; the fd is not read */
     int ready_fd;           /* if >= 0, one byte written once registered */
     int no_sync;            /* store without fsync (tests only) */
+    void *zctx;             /* ZeroMQ context to use (shared with the broker
+                               in one process: inproc endpoints), borrowed: the
+                               caller terminates it after svc_run returned;
+                               NULL = svc_run creates and terminates its own */
 } svc_opts_t;
 
 /* Run the service until stop_fd is readable. 0 after a clean stop, or a
  * negative es_status if it could not start (store, bus, init).
- * Creates opts->data_dir (0700) if missing, and its own ZeroMQ context.
+ * Creates opts->data_dir (0700) if missing, and its own ZeroMQ context
+ * unless opts->zctx is given.
  * Within one batch the write methods run (and commit) before the read
  * methods, so a read pipelined after a write sees it. Each request is logged
  * at debug level (event=request method= rid= status= us=), at info level when
