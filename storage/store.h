@@ -143,9 +143,14 @@ void store_cursor_close(store_cursor_t **c);
  * produce its outputs afresh each time. */
 typedef int (*store_apply_fn)(store_txn_t *t, void *item, void *ctx);
 
-/* Run apply(item[i]) for i in [0, n) (n <= STORE_GROUP_MAX), each in its own
- * nested transaction, then commit once, durably. results[i] receives each
- * item's return value. Returns 0 when the group committed (then every item
+/* Run apply(item[i]) for i in [0, n) (n <= STORE_GROUP_MAX) in one write
+ * transaction, then commit once, durably. results[i] receives each item's
+ * return value. An item that fails discards its own writes only: the items
+ * run straight in the group's transaction, and when one fails after writing
+ * (a put or delete that succeeded), the group is aborted and replayed
+ * without it (its result kept); past a few such items it runs each item in
+ * a nested transaction instead (group.c). A refused item that wrote nothing
+ * costs nothing more. Returns 0 when the group committed (then every item
  * with results[i] == 0 is durable), or a negative es_status when nothing was
  * committed (then no item's writes exist, whatever its result).
  * An item whose callback ends its own transaction (store_txn_end) counts as
