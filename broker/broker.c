@@ -434,6 +434,7 @@ int broker_run(const broker_opts_t *opts)
     b->o = opts;
     b->hb = opts->heartbeat_ms ? opts->heartbeat_ms : BUS_HEARTBEAT_MS;
     b->def_timeout = opts->default_timeout_ms ? opts->default_timeout_ms : BUS_DEFAULT_TIMEOUT_MS;
+    b->admit_ms = opts->admit_ms ? opts->admit_ms : BROKER_ADMIT_MS;
     b->auth_method = BUS_SESSION_METHOD;
     b->next_ticket = 1;
     b->next_deadline = INT64_MAX;
@@ -451,9 +452,10 @@ int broker_run(const broker_opts_t *opts)
             log_warn("broker", "ready_fd.failed", "%s", "");
     }
     rc = s_loop(b);
-    log_info("broker", "stopped", "dropped=%llu events_forwarded=%llu events_dropped=%llu",
-             (unsigned long long)b->dropped, (unsigned long long)b->ev_forwarded,
-             (unsigned long long)b->ev_dropped);
+    log_info("broker", "stopped",
+             "dropped=%llu refused=%llu events_forwarded=%llu events_dropped=%llu",
+             (unsigned long long)b->dropped, (unsigned long long)b->refused,
+             (unsigned long long)b->ev_forwarded, (unsigned long long)b->ev_dropped);
 done:
     s_teardown(b);
     free(b);

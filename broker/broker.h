@@ -11,6 +11,14 @@
  * request it held is answered UNAVAILABLE. A reply arriving after that is
  * dropped: each request gets exactly one answer.
  *
+ * Admission: a request that finds no free worker waits in its service's
+ * queue (at most BROKER_MAX_QUEUE). While the oldest request of that queue
+ * has waited opts->admit_ms or more, the service is not keeping up: new
+ * requests for it are answered RESOURCE_EXHAUSTED ("service busy") at once,
+ * instead of joining seconds of backlog, and the admitted ones keep their
+ * latency. A burst is admitted whole (its requests join a young queue); the
+ * refusals stop as soon as the queue is young again.
+ *
  * Sessions: the broker knows no service by name. AUTH is the session check
  * of proto/espace/v1/bus.proto (service SessionCheck, method Authenticate):
  * the broker sends it to the service named by opts->session_service (`espace
@@ -48,6 +56,7 @@
 
 #define BROKER_MAX_PENDING 65536   /* requests in flight through the broker */
 #define BROKER_MAX_QUEUE 4096      /* requests waiting per service */
+#define BROKER_ADMIT_MS 100        /* default admission window (opts.admit_ms) */
 #define BROKER_MAX_WORKERS 256     /* live workers */
 #define BROKER_MAX_SESSIONS 100000 /* connections with a bound session */
 
@@ -71,6 +80,7 @@ typedef struct broker_opts {
                                  * UNAVAILABLE. Borrowed for the run. */
     unsigned heartbeat_ms;      /* 0 = BUS_HEARTBEAT_MS */
     unsigned default_timeout_ms;/* 0 = BUS_DEFAULT_TIMEOUT_MS */
+    unsigned admit_ms;          /* admission window (above); 0 = BROKER_ADMIT_MS */
     int stop_fd;                /* broker_run returns when this fd is readable */
     int ready_fd;               /* if >= 0, one byte is written when all endpoints are bound */
     int no_sync;                /* store without fsync (tests) */

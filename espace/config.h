@@ -22,6 +22,7 @@
  *   inproc         --no-inproc     true (`up` with the broker: the parts of
  *                                  this process talk over inproc endpoints of
  *                                  one shared ZeroMQ context; false: over ipc)
+ *   admit_ms       --admit-ms N    100 (broker admission window, broker.h)
  *   edge_host      --edge-host H   127.0.0.1 (address of the websocket edge)
  *   edge_port      --edge-port N   8080 (0: any free port, logged)
  *   web_root       --web-root DIR  the built web app (clients/web/dist of the source tree)
@@ -62,6 +63,7 @@ typedef struct espace_config {
     int log_level;                     /* log_level_t */
     int tcp;                           /* 1: bind the tcp endpoints too */
     int inproc;                        /* 1: parts of one process talk over inproc */
+    unsigned admit_ms;                 /* broker admission window, ms */
     char edge_host[256];               /* address the websocket edge binds */
     unsigned edge_port;                /* its port, 0 = any */
     char web_root[CONFIG_PATH_MAX];    /* static files served by the edge, "" = none */

@@ -55,6 +55,7 @@ static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, const p
         .sub_inproc = env->inproc ? CONFIG_SUB_INPROC : NULL,
         .zctx = env->zctx,
         .heartbeat_ms = cfg->heartbeat_ms,
+        .admit_ms = cfg->admit_ms,
         .stop_fd = stop_fd(),
         .ready_fd = env->ready_fd,
         .no_sync = cfg->no_sync,
