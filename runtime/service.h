@@ -11,8 +11,9 @@
  *      resolve the access of guarded methods (parking those consent must
  *      decide);
  *   3. run the read methods in one read transaction, and the write methods
- *      (SVC_WRITE) through store_write_group: one nested transaction each,
- *      one durable commit for all (group commit);
+ *      (SVC_WRITE) through store_write_group: one transaction for the group
+ *      (a request failing after writing is replayed out of it), one durable
+ *      commit for all (group commit);
  *   4. only then send every reply and publish the events the handlers queued.
  * Before a handler runs, the runtime checks the caller: methods without
  * SVC_PUBLIC need an authenticated caller (kind != PRINCIPAL_NONE) and get
@@ -61,7 +62,7 @@
  * PERIODIC WORK (svc_def_t.tick): a service may ask to be called every
  * tick_ms milliseconds, e.g. to fire due reminders. svc_run calls
  * tick(state, call, txn) between batches, inside a write group of its own
- * (one nested transaction, committed durably) with a call handle that works
+ * (a group of one, committed durably) with a call handle that works
  * like a request's: svc_publish queues events sent after the commit,
  * svc_now_ms gives the wall clock, svc_caller is PRINCIPAL_SERVICE with the
  * service's name, svc_request_id is 0, svc_reply / svc_fail are accepted and

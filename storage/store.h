@@ -12,8 +12,9 @@
  *     clear: never put personal data in a key (hash it with store_keyed_hash);
  *   - read transactions (store_read_begin);
  *   - group commit (store_write_group): the writes that arrive together run in
- *     one LMDB transaction, each in its own nested transaction so one failed
- *     item leaves no partial write, and are acknowledged only after the commit
+ *     one LMDB transaction; an item that fails after writing is replayed out
+ *     of it, so one failed item leaves no partial write (store_write_group);
+ *     they are acknowledged only after the commit
  *     is durable. MDB_MAP_FULL is handled by growing the map and replaying;
  *   - an online, compacting backup (store_backup).
  *
@@ -136,10 +137,11 @@ void store_cursor_close(store_cursor_t **c);
 
 /* ---- group commit ---- */
 
-/* Apply one item of a group inside write transaction `t` (a nested
- * transaction of the group's). Return 0 to keep its writes, or a negative
+/* Apply one item of a group inside write transaction `t` (the group's, or
+ * a nested one of it). Return 0 to keep its writes, or a negative
  * es_status to discard them (the other items are unaffected). It may be
- * called again for the same item (replay after the map grows): it must
+ * called again for the same item (replay after the map grows, or without
+ * an item that failed after writing): it must
  * produce its outputs afresh each time. */
 typedef int (*store_apply_fn)(store_txn_t *t, void *item, void *ctx);
 
