@@ -4,7 +4,8 @@
  * route.c, sessions in session.c, professionals' subscriptions in subs.c,
  * the event proxy in events.c, ZAP in zap.c, the key registry in keys.c.
  *
- * One thread, one zmq_poll loop, its own ZeroMQ context. Frames follow
+ * One thread, one zmq_poll loop, its own ZeroMQ context or the one it is
+ * given (inproc peers, broker.h). Frames follow
  * docs/protocol.md; they are checked by frames_parse and decoded through
  * codec_decode. Nothing from the network reaches an assert.
  */
@@ -227,6 +228,26 @@ fail:
     return rc;
 }
 
+/* Bind an inproc endpoint on the local socket *sock (opened on it when
+ * there is no ipc endpoint): its peers are local like the ipc ones. */
+static int s_bind_inproc(broker_t *b, void **sock, int type, const char *endpoint)
+{
+    if (endpoint == NULL)
+        return 0;
+    if (strncmp(endpoint, "inproc://", 9) != 0 || b->o->zctx == NULL)
+        return ES_INVALID_ARGUMENT; /* inproc peers live in the shared context */
+    if (*sock == NULL)
+        return s_bind(b, sock, type, endpoint, 0, NULL, NULL);
+    if (zmq_bind(*sock, endpoint) != 0) {
+        int err = zmq_errno();
+        char q1[256], q2[128];
+        log_error("broker", "bind.failed", "endpoint=%s error=%s",
+                  log_quote(endpoint, q1, sizeof(q1)), log_quote(zmq_strerror(err), q2, sizeof(q2)));
+        return err == EADDRINUSE ? ES_UNAVAILABLE : ES_INVALID_ARGUMENT;
+    }
+    return 0;
+}
+
 static void s_teardown(broker_t *b)
 {
     for (int i = 0; i < 2; i++) {
@@ -239,7 +260,7 @@ static void s_teardown(broker_t *b)
     }
     if (b->zap)
         zmq_close(b->zap);
-    if (b->ctx)
+    if (b->ctx && b->ctx != b->o->zctx)
         zmq_ctx_term(b->ctx);
     route_free(b);
     session_free_all(b);
@@ -290,7 +311,7 @@ static int s_open(broker_t *b)
     b->pending = calloc(BROKER_MAX_PENDING, sizeof(*b->pending));
     b->sessions = calloc(SESSION_BUCKETS, sizeof(*b->sessions));
     b->subs = calloc(SUBS_BUCKETS, sizeof(*b->subs));
-    b->ctx = zmq_ctx_new();
+    b->ctx = o->zctx ? o->zctx : zmq_ctx_new();
     rc = ES_RESOURCE_EXHAUSTED;
     if (b->pending == NULL || b->sessions == NULL || b->subs == NULL || b->ctx == NULL)
         goto wipe;
@@ -303,7 +324,10 @@ static int s_open(broker_t *b)
         (rc = s_bind(b, &b->xsub[BROKER_IPC], ZMQ_XSUB, o->pub_ipc, 0, NULL, NULL)) != 0 ||
         (rc = s_bind(b, &b->xsub[BROKER_TCP], ZMQ_XSUB, o->pub_tcp, 1, ZAP_DOMAIN_EVENTS, sec)) != 0 ||
         (rc = s_bind(b, &b->xpub[BROKER_IPC], ZMQ_XPUB, o->sub_ipc, 0, NULL, NULL)) != 0 ||
-        (rc = s_bind(b, &b->xpub[BROKER_TCP], ZMQ_XPUB, o->sub_tcp, 1, ZAP_DOMAIN_EVENTS, sec)) != 0)
+        (rc = s_bind(b, &b->xpub[BROKER_TCP], ZMQ_XPUB, o->sub_tcp, 1, ZAP_DOMAIN_EVENTS, sec)) != 0 ||
+        (rc = s_bind_inproc(b, &b->req[BROKER_IPC], ZMQ_ROUTER, o->req_inproc)) != 0 ||
+        (rc = s_bind_inproc(b, &b->xsub[BROKER_IPC], ZMQ_XSUB, o->pub_inproc)) != 0 ||
+        (rc = s_bind_inproc(b, &b->xpub[BROKER_IPC], ZMQ_XPUB, o->sub_inproc)) != 0)
         goto wipe;
     rc = events_watch(b);
 wipe:
@@ -410,6 +434,7 @@ int broker_run(const broker_opts_t *opts)
     b->o = opts;
     b->hb = opts->heartbeat_ms ? opts->heartbeat_ms : BUS_HEARTBEAT_MS;
     b->def_timeout = opts->default_timeout_ms ? opts->default_timeout_ms : BUS_DEFAULT_TIMEOUT_MS;
+    b->admit_ms = opts->admit_ms ? opts->admit_ms : BROKER_ADMIT_MS;
     b->auth_method = BUS_SESSION_METHOD;
     b->next_ticket = 1;
     b->next_deadline = INT64_MAX;
@@ -427,9 +452,10 @@ int broker_run(const broker_opts_t *opts)
             log_warn("broker", "ready_fd.failed", "%s", "");
     }
     rc = s_loop(b);
-    log_info("broker", "stopped", "dropped=%llu events_forwarded=%llu events_dropped=%llu",
-             (unsigned long long)b->dropped, (unsigned long long)b->ev_forwarded,
-             (unsigned long long)b->ev_dropped);
+    log_info("broker", "stopped",
+             "dropped=%llu refused=%llu events_forwarded=%llu events_dropped=%llu",
+             (unsigned long long)b->dropped, (unsigned long long)b->refused,
+             (unsigned long long)b->ev_forwarded, (unsigned long long)b->ev_dropped);
 done:
     s_teardown(b);
     free(b);

@@ -11,6 +11,14 @@
  * request it held is answered UNAVAILABLE. A reply arriving after that is
  * dropped: each request gets exactly one answer.
  *
+ * Admission: a request that finds no free worker waits in its service's
+ * queue (at most BROKER_MAX_QUEUE). While the oldest request of that queue
+ * has waited opts->admit_ms or more, the service is not keeping up: new
+ * requests for it are answered RESOURCE_EXHAUSTED ("service busy") at once,
+ * instead of joining seconds of backlog, and the admitted ones keep their
+ * latency. A burst is admitted whole (its requests join a young queue); the
+ * refusals stop as soon as the queue is young again.
+ *
  * Sessions: the broker knows no service by name. AUTH is the session check
  * of proto/espace/v1/bus.proto (service SessionCheck, method Authenticate):
  * the broker sends it to the service named by opts->session_service (`espace
@@ -31,8 +39,15 @@
  * registered in the broker's store (keys.h) and tags each peer with its role.
  * ipc endpoints are for one host: the socket files live in a 0700 folder.
  *
+ * In-process peers: with req_inproc/pub_inproc/sub_inproc and a shared
+ * context (opts->zctx), the ipc sockets also bind those inproc endpoints,
+ * so the parts of one process (espace up) reach the broker without
+ * crossing the kernel or ZeroMQ's I/O threads. An inproc peer is local, like
+ * an ipc peer (role LOCAL).
+ *
  * THREAD SAFETY: broker_run owns every socket it opens; run it in its own
- * thread (or process). It creates its own ZeroMQ context.
+ * thread (or process). It uses opts->zctx, or creates its own ZeroMQ
+ * context when that is NULL.
  */
 #ifndef ES_BROKER_H
 #define ES_BROKER_H
@@ -41,6 +56,7 @@
 
 #define BROKER_MAX_PENDING 65536   /* requests in flight through the broker */
 #define BROKER_MAX_QUEUE 4096      /* requests waiting per service */
+#define BROKER_ADMIT_MS 100        /* default admission window (opts.admit_ms) */
 #define BROKER_MAX_WORKERS 256     /* live workers */
 #define BROKER_MAX_SESSIONS 100000 /* connections with a bound session */
 
@@ -52,12 +68,19 @@ typedef struct broker_opts {
     const char *pub_tcp;        /* events in (XSUB) on tcp (CURVE), or NULL */
     const char *sub_ipc;        /* events out (XPUB) on ipc, or NULL */
     const char *sub_tcp;        /* events out (XPUB) on tcp (CURVE), or NULL */
+    const char *req_inproc;     /* request endpoint on inproc (needs zctx), or NULL */
+    const char *pub_inproc;     /* events in on inproc (needs zctx), or NULL */
+    const char *sub_inproc;     /* events out on inproc (needs zctx), or NULL */
+    void *zctx;                 /* ZeroMQ context shared with the in-process peers
+                                 * (borrowed: the caller terminates it after
+                                 * broker_run returned), or NULL = its own */
     const char *session_service;/* bus name of the service serving the session check
                                  * (SessionCheck.Authenticate) that AUTH goes to, e.g.
                                  * SERVICE_IDENTITY; NULL = none: AUTH is answered
                                  * UNAVAILABLE. Borrowed for the run. */
     unsigned heartbeat_ms;      /* 0 = BUS_HEARTBEAT_MS */
     unsigned default_timeout_ms;/* 0 = BUS_DEFAULT_TIMEOUT_MS */
+    unsigned admit_ms;          /* admission window (above); 0 = BROKER_ADMIT_MS */
     int stop_fd;                /* broker_run returns when this fd is readable */
     int ready_fd;               /* if >= 0, one byte is written when all endpoints are bound */
     int no_sync;                /* store without fsync (tests) */

@@ -86,6 +86,7 @@ typedef struct route_pending {
     int worker;                    /* index in workers, -1 = not held by one */
     int queued;                    /* waiting in its service's queue */
     int64_t deadline;              /* mono ms */
+    int64_t queued_at;             /* mono ms it joined its service's queue */
     int auth;                      /* AUTH: bind the session on OK */
     uint8_t *req;                  /* Request bytes */
     size_t req_len;
@@ -135,6 +136,8 @@ typedef struct broker {
     store_t *keys;                 /* broker store (key registry) */
     unsigned hb;                   /* heartbeat interval */
     unsigned def_timeout;          /* default request deadline */
+    unsigned admit_ms;             /* admission window (broker.h) */
+    uint64_t refused;              /* requests refused by admission */
     const char *session_service;   /* serves AUTH (opts), NULL = none */
     const char *auth_method;       /* SessionCheck's method name */
     route_worker_t workers[BROKER_MAX_WORKERS];

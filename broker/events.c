@@ -59,22 +59,17 @@ void events_on_publish(broker_t *b, zmq_msg_t *msgs, size_t n)
     if (n == 2 && zmq_msg_size(&msgs[0]) == rl &&
         memcmp(zmq_msg_data(&msgs[0]), TOPIC_SESSION_REVOKED, rl) == 0)
         s_on_revoked(b, &msgs[1]);
-    frame_ref_t f[FRAMES_MAX + 1]; /* as many as the loop receives */
-    for (size_t i = 0; i < n; i++)
-        f[i] = (frame_ref_t){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};
     for (int i = 0; i < 2; i++)
         if (b->xpub[i] != NULL)
-            frames_send(b->xpub[i], f, n);
+            frames_forward(b->xpub[i], msgs, n); /* shared, not copied */
     if (n == 2)
-        subs_forward(b, f[0], f[1]);
+        subs_forward(b, (frame_ref_t){zmq_msg_data(&msgs[0]), zmq_msg_size(&msgs[0])},
+                     (frame_ref_t){zmq_msg_data(&msgs[1]), zmq_msg_size(&msgs[1])});
 }
 
 void events_on_subscription(broker_t *b, zmq_msg_t *msgs, size_t n)
 {
-    frame_ref_t f[FRAMES_MAX + 1]; /* as many as the loop receives */
-    for (size_t i = 0; i < n; i++)
-        f[i] = (frame_ref_t){zmq_msg_data(&msgs[i]), zmq_msg_size(&msgs[i])};
     for (int i = 0; i < 2; i++)
         if (b->xsub[i] != NULL)
-            frames_send(b->xsub[i], f, n);
+            frames_forward(b->xsub[i], msgs, n);
 }

@@ -230,6 +230,23 @@ static int s_queue_push(broker_t *b, int si, route_pending_t *q)
     s->qlen++;
     s->queued++;
     q->queued = 1;
+    if (q->queued_at == 0)
+        q->queued_at = bus_mono_ms();
+    return 0;
+}
+
+/* 1 if the oldest live request queued for service si has waited the
+ * admission window or more (stale tickets at the head are dropped). */
+static int s_queue_late(broker_t *b, int si)
+{
+    route_service_t *s = &b->services[si];
+    while (s->qlen > 0) {
+        route_pending_t *p = s_pending_get(b, s->queue[s->qhead]);
+        if (p != NULL && p->queued && p->service == si)
+            return bus_mono_ms() - p->queued_at >= (int64_t)b->admit_ms;
+        s->qhead = (s->qhead + 1) % BROKER_MAX_QUEUE;
+        s->qlen--;
+    }
     return 0;
 }
 
@@ -319,6 +336,12 @@ void route_client_request(broker_t *b, const broker_peer_t *peer, const frames_m
     if (si < 0 || b->services[si].workers == 0) {
         broker_reply_status(b, peer->sock, peer->rid, peer->rid_len, svc, req->id,
                             ES_UNAVAILABLE, "no live worker", NULL);
+        goto done;
+    }
+    if (s_queue_late(b, si)) { /* admission (broker.h) */
+        b->refused++;
+        broker_reply_status(b, peer->sock, peer->rid, peer->rid_len, svc, req->id,
+                            ES_RESOURCE_EXHAUSTED, "service busy", NULL);
         goto done;
     }
     uint8_t *caller = NULL;

@@ -172,19 +172,42 @@ int frames_recv(void *sock, zmq_msg_t *msgs, size_t max, size_t *n, int flags)
     return 0;
 }
 
+static int s_send_errno(void)
+{
+    int err = zmq_errno();
+    if (err == EAGAIN)
+        return ES_RESOURCE_EXHAUSTED;
+    if (err == EHOSTUNREACH)
+        return ES_UNAVAILABLE;
+    return ES_INTERNAL;
+}
+
+int frames_forward(void *sock, zmq_msg_t *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_copy(&m, &msgs[i]) != 0) {
+            zmq_msg_close(&m);
+            return ES_INTERNAL;
+        }
+        int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        if (zmq_msg_send(&m, sock, flags) < 0) {
+            int rc = s_send_errno();
+            zmq_msg_close(&m);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int frames_send(void *sock, const frame_ref_t *frames, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
         const void *data = frames[i].len ? (const void *)frames[i].data : "";
-        if (zmq_send(sock, data, frames[i].len, flags) < 0) {
-            int err = zmq_errno();
-            if (err == EAGAIN)
-                return ES_RESOURCE_EXHAUSTED;
-            if (err == EHOSTUNREACH)
-                return ES_UNAVAILABLE;
-            return ES_INTERNAL;
-        }
+        if (zmq_send(sock, data, frames[i].len, flags) < 0)
+            return s_send_errno();
     }
     return 0;
 }

@@ -78,6 +78,12 @@ void frames_close(zmq_msg_t *msgs, size_t n);
  * ES_RESOURCE_EXHAUSTED (EAGAIN), ES_UNAVAILABLE (EHOSTUNREACH), ES_INTERNAL. */
 int frames_send(void *sock, const frame_ref_t *frames, size_t n);
 
+/* Send msgs[0..n) (as received by frames_recv) as one message with
+ * ZMQ_DONTWAIT, without copying their bytes: each is shared with
+ * zmq_msg_copy (reference counted), so msgs stay valid and the caller's to
+ * close. Same results as frames_send. */
+int frames_forward(void *sock, zmq_msg_t *msgs, size_t n);
+
 /* Wait until sock has input or the deadline passes (bus_mono_ms clock;
  * deadline < 0: no deadline). 0 when it may be read again (input, or an
  * interrupted wait), ES_DEADLINE_EXCEEDED when the deadline has passed,

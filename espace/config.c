@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/broker.h"
 #include "process/kvfile.h"
 #include "process/log.h"
 #include "proto/status.h"
@@ -24,6 +25,9 @@ const char config_flags_help[] =
     "  --heartbeat-ms N     bus heartbeat interval (default 1000)\n"
     "  --log-level LEVEL    debug, info, warn or error\n"
     "  --no-sync            no fsync of the stores (tests only)\n"
+    "  --no-inproc          up: parts talk over ipc, not inproc (comparison)\n"
+    "  --admit-ms N         broker: refuse new requests of a service while its\n"
+    "                       oldest queued one waited N ms (default 100)\n"
     "  --broker ENDPOINT    broker to reach (service alone; default: ipc of --data)\n"
     "  --broker-key Z85     broker public key (with a tcp --broker)\n"
     "  --key FILE           own CURVE keypair file (with a tcp --broker)\n"
@@ -44,6 +48,8 @@ void config_defaults(espace_config_t *c)
     c->heartbeat_ms = 1000;
     c->log_level = LOG_INFO;
     c->tcp = 1;
+    c->inproc = 1;
+    c->admit_ms = BROKER_ADMIT_MS;
     snprintf(c->edge_host, sizeof c->edge_host, "%s", "127.0.0.1");
     c->edge_port = 8080;
 #ifdef ESPACE_WEB_ROOT
@@ -118,6 +124,10 @@ static int s_set(espace_config_t *c, const char *key, const char *v)
         return s_level(v, &c->log_level);
     if (!strcmp(key, "tcp"))
         return s_bool(v, &c->tcp);
+    if (!strcmp(key, "inproc"))
+        return s_bool(v, &c->inproc);
+    if (!strcmp(key, "admit_ms"))
+        return s_uint(v, 1, 60000, &c->admit_ms);
     if (!strcmp(key, "edge_host"))
         return s_copy(c->edge_host, sizeof c->edge_host, v);
     if (!strcmp(key, "edge_port"))
@@ -157,7 +167,7 @@ static const struct {
     {"--log-level", "log_level"},   {"--broker", NULL},           {"--broker-key", NULL},
     {"--key", NULL},                {"--config", NULL},           {"--edge-host", "edge_host"},
     {"--edge-port", "edge_port"},   {"--web-root", "web_root"},   {"--tls-cert", "tls_cert"},
-    {"--tls-key", "tls_key"},
+    {"--tls-key", "tls_key"},       {"--admit-ms", "admit_ms"},
 };
 
 int config_parse_args(espace_config_t *c, int *argc, char **argv, char err[CONFIG_ERR_MAX])
@@ -193,6 +203,10 @@ int config_parse_args(espace_config_t *c, int *argc, char **argv, char err[CONFI
         }
         if (!strcmp(a, "--no-sync")) {
             c->no_sync = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-inproc")) {
+            c->inproc = 0;
             continue;
         }
         int matched = 0;

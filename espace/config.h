@@ -19,6 +19,10 @@
  *   no_sync        --no-sync       false (tests only: no fsync)
  *   log_level      --log-level     info (debug|info|warn|error)
  *   tcp            --no-tcp        true (false: ipc endpoints only)
+ *   inproc         --no-inproc     true (`up` with the broker: the parts of
+ *                                  this process talk over inproc endpoints of
+ *                                  one shared ZeroMQ context; false: over ipc)
+ *   admit_ms       --admit-ms N    100 (broker admission window, broker.h)
  *   edge_host      --edge-host H   127.0.0.1 (address of the websocket edge)
  *   edge_port      --edge-port N   8080 (0: any free port, logged)
  *   web_root       --web-root DIR  the built web app (clients/web/dist of the source tree)
@@ -29,7 +33,9 @@
  * service's own keypair file).
  *
  * The ipc endpoints are derived from data_dir (config_finish):
- * ipc://<data>/run/bus.ipc, events-in.ipc, events-out.ipc.
+ * ipc://<data>/run/bus.ipc, events-in.ipc, events-out.ipc. The inproc
+ * endpoints (CONFIG_REQ_INPROC...) are fixed names: inproc is private to one
+ * ZeroMQ context, so one process (up.c) has one set.
  *
  * THREAD SAFETY: plain data; fill it on the main thread before starting any.
  */
@@ -41,6 +47,9 @@
 #define CONFIG_PATH_MAX 1024 /* longest path or endpoint kept */
 #define CONFIG_ERR_MAX 256   /* size of the error text buffer */
 #define CONFIG_DEFAULT_FILE "espace.conf"
+#define CONFIG_REQ_INPROC "inproc://espace-bus"        /* requests, in `up` */
+#define CONFIG_PUB_INPROC "inproc://espace-events-in"  /* events in (XSUB) */
+#define CONFIG_SUB_INPROC "inproc://espace-events-out" /* events out (XPUB) */
 
 typedef struct espace_config {
     char config_file[CONFIG_PATH_MAX]; /* file read, "" if none */
@@ -53,6 +62,8 @@ typedef struct espace_config {
     int no_sync;                       /* 1: stores without fsync (tests) */
     int log_level;                     /* log_level_t */
     int tcp;                           /* 1: bind the tcp endpoints too */
+    int inproc;                        /* 1: parts of one process talk over inproc */
+    unsigned admit_ms;                 /* broker admission window, ms */
     char edge_host[256];               /* address the websocket edge binds */
     unsigned edge_port;                /* its port, 0 = any */
     char web_root[CONFIG_PATH_MAX];    /* static files served by the edge, "" = none */

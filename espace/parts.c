@@ -17,9 +17,9 @@
 #include "proto/status.h"
 #include "process/stop.h"
 
-static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
-static int s_run_service(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
-static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
+static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, const part_env_t *env);
+static int s_run_service(const part_def_t *p, const espace_config_t *cfg, const part_env_t *env);
+static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, const part_env_t *env);
 
 /* The broker must come first: services connect to it. */
 const part_def_t parts_table[] = {
@@ -40,7 +40,7 @@ const part_def_t *parts_find(const char *name)
     return NULL;
 }
 
-static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, int ready_fd)
+static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, const part_env_t *env)
 {
     (void)p;
     broker_opts_t o = {
@@ -52,9 +52,14 @@ static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, int rea
         .req_tcp = cfg->tcp ? cfg->req_tcp : NULL,
         .pub_tcp = cfg->tcp ? cfg->pub_tcp : NULL,
         .sub_tcp = cfg->tcp ? cfg->sub_tcp : NULL,
+        .req_inproc = env->inproc ? CONFIG_REQ_INPROC : NULL,
+        .pub_inproc = env->inproc ? CONFIG_PUB_INPROC : NULL,
+        .sub_inproc = env->inproc ? CONFIG_SUB_INPROC : NULL,
+        .zctx = env->zctx,
         .heartbeat_ms = cfg->heartbeat_ms,
+        .admit_ms = cfg->admit_ms,
         .stop_fd = stop_fd(),
-        .ready_fd = ready_fd,
+        .ready_fd = env->ready_fd,
         .no_sync = cfg->no_sync,
     };
     return broker_run(&o);
@@ -71,20 +76,26 @@ static int s_same_host(const char *endpoint, unsigned port, char *out, size_t n)
 }
 
 /* The broker endpoints a part uses: `req` for requests and `side` for its
- * events endpoint (events-in for a service, events-out for the edge). By
- * default both are the local ipc endpoints; with a tcp --broker they are the
+ * events endpoint (events-in for a service, events-out for the edge). With
+ * the broker in this process (env->inproc) both are its inproc endpoints
+ * (side_inproc); else by default the local ipc endpoints; with a tcp
+ * --broker they are the
  * broker's host with CURVE, using the keypair --key (registered by the
  * operator with role service, or gateway for an edge). side_tcp (n bytes)
  * holds the derived endpoint; pk/sk the loaded keys (caller wipes sk). */
-static int s_conns(const part_def_t *p, const espace_config_t *cfg, const char *side_ipc,
-                   unsigned side_port, uint8_t pk[32], uint8_t sk[32], char *side_tcp, size_t n,
-                   bus_conn_t *req, bus_conn_t *side)
+static int s_conns(const part_def_t *p, const espace_config_t *cfg, const part_env_t *env,
+                   const char *side_ipc, const char *side_inproc, unsigned side_port,
+                   uint8_t pk[32], uint8_t sk[32], char *side_tcp, size_t n, bus_conn_t *req,
+                   bus_conn_t *side)
 {
     req->heartbeat_ms = cfg->heartbeat_ms;
     req->endpoint = cfg->req_ipc;
     *side = *req;
     side->endpoint = side_ipc;
-    if (!strncmp(cfg->broker, "tcp://", 6)) {
+    if (env->inproc) {
+        req->endpoint = CONFIG_REQ_INPROC;
+        side->endpoint = side_inproc;
+    } else if (!strncmp(cfg->broker, "tcp://", 6)) {
         if (!cfg->broker_key[0] || !cfg->key_file[0]) {
             log_error(p->name, "start.failed", "reason=\"tcp --broker needs --broker-key and --key\"");
             return ES_INVALID_ARGUMENT;
@@ -110,7 +121,7 @@ static int s_conns(const part_def_t *p, const espace_config_t *cfg, const char *
     return 0;
 }
 
-static int s_run_service(const part_def_t *p, const espace_config_t *cfg, int ready_fd)
+static int s_run_service(const part_def_t *p, const espace_config_t *cfg, const part_env_t *env)
 {
     uint8_t pk[32] = {0}, sk[32] = {0};
     char pub_tcp[CONFIG_PATH_MAX + 16];
@@ -118,17 +129,18 @@ static int s_run_service(const part_def_t *p, const espace_config_t *cfg, int re
     memset(&o, 0, sizeof o);
     o.data_dir = cfg->data_dir;
     o.stop_fd = stop_fd();
-    o.ready_fd = ready_fd;
+    o.ready_fd = env->ready_fd;
     o.no_sync = cfg->no_sync;
-    int rc = s_conns(p, cfg, cfg->pub_ipc, cfg->pub_port, pk, sk, pub_tcp, sizeof pub_tcp, &o.bus,
-                     &o.pub);
+    o.zctx = env->zctx;
+    int rc = s_conns(p, cfg, env, cfg->pub_ipc, CONFIG_PUB_INPROC, cfg->pub_port, pk, sk, pub_tcp,
+                     sizeof pub_tcp, &o.bus, &o.pub);
     if (rc == 0)
         rc = svc_run(p->svc, &o);
     sodium_memzero(sk, sizeof sk);
     return rc;
 }
 
-static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, int ready_fd)
+static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, const part_env_t *env)
 {
     uint8_t pk[32] = {0}, sk[32] = {0};
     char sub_tcp[CONFIG_PATH_MAX + 16];
@@ -140,9 +152,10 @@ static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, int ready
     o.tls_cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL;
     o.tls_key = cfg->tls_key[0] ? cfg->tls_key : NULL;
     o.stop_fd = stop_fd();
-    o.ready_fd = ready_fd;
-    int rc = s_conns(p, cfg, cfg->sub_ipc, cfg->sub_port, pk, sk, sub_tcp, sizeof sub_tcp, &o.bus,
-                     &o.events);
+    o.ready_fd = env->ready_fd;
+    o.zctx = env->zctx;
+    int rc = s_conns(p, cfg, env, cfg->sub_ipc, CONFIG_SUB_INPROC, cfg->sub_port, pk, sk, sub_tcp,
+                     sizeof sub_tcp, &o.bus, &o.events);
     if (rc == 0)
         rc = edge_run(&o);
     sodium_memzero(sk, sizeof sk);

@@ -21,10 +21,20 @@
 
 typedef struct part_def part_def_t;
 
+/* What one process gives each of its parts (up.c). */
+typedef struct part_env {
+    void *zctx;   /* the ZeroMQ context every part of the process shares */
+    int inproc;   /* 1: the broker runs in this process: it binds the
+                     CONFIG_*_INPROC endpoints too and the other parts
+                     reach it there (no kernel, no ZeroMQ I/O thread) */
+    int ready_fd; /* write one byte here once the part serves */
+} part_env_t;
+
 /* Run part `p` with `cfg` until stop_fd() is readable; write one byte to
- * ready_fd once it serves. 0 after a clean stop, or a negative es_status if
- * it could not start. */
-typedef int (*part_run_fn)(const part_def_t *p, const espace_config_t *cfg, int ready_fd);
+ * env->ready_fd once it serves. 0 after a clean stop, or a negative
+ * es_status if it could not start. */
+typedef int (*part_run_fn)(const part_def_t *p, const espace_config_t *cfg,
+                           const part_env_t *env);
 
 struct part_def {
     const char *name;       /* command name, log name, store folder (services) */

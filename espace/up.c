@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "bus/bus.h"
 #include "process/log.h"
@@ -20,6 +21,7 @@
 typedef struct up_part {
     const part_def_t *def;      /* what runs */
     const espace_config_t *cfg; /* borrowed */
+    part_env_t env;             /* shared context, inproc, its ready_fd */
     pthread_t thread;           /* its thread */
     int started;                /* 1 once the thread exists (join it) */
     int ready_rd;               /* read end: one byte = ready, EOF = thread done */
@@ -31,7 +33,8 @@ typedef struct up_part {
 static void *s_thread(void *arg)
 {
     up_part_t *p = arg;
-    p->rc = p->def->run(p->def, p->cfg, p->ready_wr);
+    p->env.ready_fd = p->ready_wr;
+    p->rc = p->def->run(p->def, p->cfg, &p->env);
     if (p->rc < 0)
         log_error("espace", "part.failed", "part=%s status=%s", p->def->name,
                   es_status_name(p->rc));
@@ -142,6 +145,19 @@ int up_run(const espace_config_t *cfg, const part_def_t *const *parts, size_t n)
         goto free_run;
     }
 
+    /* One ZeroMQ context for every part: with the broker here, the others
+     * reach it over inproc (no kernel, no I/O thread on the way); the one
+     * I/O thread serves the ipc and tcp peers. */
+    void *zctx = zmq_ctx_new();
+    if (!zctx) {
+        fprintf(stderr, "error: INTERNAL: cannot create the ZeroMQ context\n");
+        goto free_run;
+    }
+    int has_broker = 0;
+    for (size_t i = 0; i < n; i++)
+        has_broker |= !strcmp(parts[i]->name, "broker");
+    int inproc = has_broker && cfg->inproc && !cfg->broker[0];
+
     size_t started = 0;
     const char *failed = NULL;
     int stopped_early = 0;
@@ -150,6 +166,8 @@ int up_run(const espace_config_t *cfg, const part_def_t *const *parts, size_t n)
         int fds[2];
         p->def = parts[i];
         p->cfg = cfg;
+        p->env.zctx = zctx;
+        p->env.inproc = inproc;
         if (pipe(fds) < 0) {
             failed = p->def->name;
             break;
@@ -226,6 +244,7 @@ int up_run(const espace_config_t *cfg, const part_def_t *const *parts, size_t n)
         if (run[i].rc < 0)
             code = 1;
     }
+    zmq_ctx_term(zctx); /* every part closed its sockets as it returned */
     if (failed) {
         up_part_t *f = NULL;
         for (size_t i = 0; i < n; i++)

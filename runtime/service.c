@@ -460,9 +460,14 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         return ES_INTERNAL;
     }
 
+    zctx = opts->zctx ? opts->zctx : zmq_ctx_new();
+    if (!zctx)
+        return ES_INTERNAL;
     rt.slots = calloc(SVC_SLOTS, sizeof *rt.slots);
-    if (!rt.slots)
-        return ES_RESOURCE_EXHAUSTED;
+    if (!rt.slots) {
+        rc = ES_RESOURCE_EXHAUSTED;
+        goto term_ctx;
+    }
     for (size_t i = 0; i < SVC_SLOTS; i++) {
         rt.slots[i].rt = &rt;
         rt.free[rt.n_free++] = &rt.slots[SVC_SLOTS - 1 - i];
@@ -487,7 +492,7 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
     }
 
     if (def->init) {
-        svc_env_t env = {.store = rt.store, .data_dir = dir, .bus = &opts->bus};
+        svc_env_t env = {.store = rt.store, .data_dir = dir, .bus = &opts->bus, .zctx = zctx};
         rc = def->init(&env, &rt.state);
         if (rc != 0) {
             rc = svc_status_valid(rc);
@@ -497,16 +502,11 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         inited = 1;
     }
 
-    zctx = zmq_ctx_new();
-    if (!zctx) {
-        rc = ES_INTERNAL;
-        goto fini;
-    }
     if (def->n_guards > 0) {
         rc = authz_new(zctx, &opts->bus, def->name, &rt.az);
         if (rc != 0) {
             log_error(def->name, "start.fail", "step=authz status=%s", es_status_name(rc));
-            goto term_ctx;
+            goto fini;
         }
     }
     /* Parked requests are in flight for the broker: room for them and a
@@ -604,8 +604,6 @@ destroy_worker:
     bus_worker_destroy(&rt.worker);
 destroy_authz:
     authz_destroy(&rt.az);
-term_ctx:
-    zmq_ctx_term(zctx);
 fini:
     if (inited && def->fini)
         def->fini(rt.state);
@@ -613,5 +611,8 @@ close_store:
     store_close(&rt.store);
 free_slots:
     free(rt.slots);
+term_ctx:
+    if (zctx != opts->zctx)
+        zmq_ctx_term(zctx); /* after fini: init may have opened sockets in it */
     return rc;
 }

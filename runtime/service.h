@@ -11,8 +11,9 @@
  *      resolve the access of guarded methods (parking those consent must
  *      decide);
  *   3. run the read methods in one read transaction, and the write methods
- *      (SVC_WRITE) through store_write_group: one nested transaction each,
- *      one durable commit for all (group commit);
+ *      (SVC_WRITE) through store_write_group: one transaction for the group
+ *      (a request failing after writing is replayed out of it), one durable
+ *      commit for all (group commit);
  *   4. only then send every reply and publish the events the handlers queued.
  * Before a handler runs, the runtime checks the caller: methods without
  * SVC_PUBLIC need an authenticated caller (kind != PRINCIPAL_NONE) and get
@@ -61,7 +62,7 @@
  * PERIODIC WORK (svc_def_t.tick): a service may ask to be called every
  * tick_ms milliseconds, e.g. to fire due reminders. svc_run calls
  * tick(state, call, txn) between batches, inside a write group of its own
- * (one nested transaction, committed durably) with a call handle that works
+ * (a group of one, committed durably) with a call handle that works
  * like a request's: svc_publish queues events sent after the commit,
  * svc_now_ms gives the wall clock, svc_caller is PRINCIPAL_SERVICE with the
  * service's name, svc_request_id is 0, svc_reply / svc_fail are accepted and
@@ -153,6 +154,9 @@ typedef struct svc_env {
     const bus_conn_t *bus; /* the broker endpoint the service uses, for services that call
                             * others (consent is asked by the runtime itself: ACCESS);
                             * borrowed for the life of svc_run */
+    void *zctx;            /* the ZeroMQ context of svc_run, to open sockets to
+                            * `bus` in (an inproc endpoint is reachable only from
+                            * its own context); borrowed: close them in fini */
 } svc_env_t;
 
 typedef struct svc_def {
@@ -204,11 +208,16 @@ typedef struct svc_opts {
                                UNAVAILABLE; the fd is not read */
     int ready_fd;           /* if >= 0, one byte written once registered */
     int no_sync;            /* store without fsync (tests only) */
+    void *zctx;             /* ZeroMQ context to use (shared with the broker
+                               in one process: inproc endpoints), borrowed: the
+                               caller terminates it after svc_run returned;
+                               NULL = svc_run creates and terminates its own */
 } svc_opts_t;
 
 /* Run the service until stop_fd is readable. 0 after a clean stop, or a
  * negative es_status if it could not start (store, bus, init).
- * Creates opts->data_dir (0700) if missing, and its own ZeroMQ context.
+ * Creates opts->data_dir (0700) if missing, and its own ZeroMQ context
+ * unless opts->zctx is given.
  * Within one batch the write methods run (and commit) before the read
  * methods, so a read pipelined after a write sees it. Each request is logged
  * at debug level (event=request method= rid= status= us=), at info level when

@@ -12,8 +12,9 @@
  *     clear: never put personal data in a key (hash it with store_keyed_hash);
  *   - read transactions (store_read_begin);
  *   - group commit (store_write_group): the writes that arrive together run in
- *     one LMDB transaction, each in its own nested transaction so one failed
- *     item leaves no partial write, and are acknowledged only after the commit
+ *     one LMDB transaction; an item that fails after writing is replayed out
+ *     of it, so one failed item leaves no partial write (store_write_group);
+ *     they are acknowledged only after the commit
  *     is durable. MDB_MAP_FULL is handled by growing the map and replaying;
  *   - an online, compacting backup (store_backup).
  *
@@ -136,16 +137,22 @@ void store_cursor_close(store_cursor_t **c);
 
 /* ---- group commit ---- */
 
-/* Apply one item of a group inside write transaction `t` (a nested
- * transaction of the group's). Return 0 to keep its writes, or a negative
+/* Apply one item of a group inside write transaction `t` (the group's, or
+ * a nested one of it). Return 0 to keep its writes, or a negative
  * es_status to discard them (the other items are unaffected). It may be
- * called again for the same item (replay after the map grows): it must
+ * called again for the same item (replay after the map grows, or without
+ * an item that failed after writing): it must
  * produce its outputs afresh each time. */
 typedef int (*store_apply_fn)(store_txn_t *t, void *item, void *ctx);
 
-/* Run apply(item[i]) for i in [0, n) (n <= STORE_GROUP_MAX), each in its own
- * nested transaction, then commit once, durably. results[i] receives each
- * item's return value. Returns 0 when the group committed (then every item
+/* Run apply(item[i]) for i in [0, n) (n <= STORE_GROUP_MAX) in one write
+ * transaction, then commit once, durably. results[i] receives each item's
+ * return value. An item that fails discards its own writes only: the items
+ * run straight in the group's transaction, and when one fails after writing
+ * (a put or delete that succeeded), the group is aborted and replayed
+ * without it (its result kept); past a few such items it runs each item in
+ * a nested transaction instead (group.c). A refused item that wrote nothing
+ * costs nothing more. Returns 0 when the group committed (then every item
  * with results[i] == 0 is durable), or a negative es_status when nothing was
  * committed (then no item's writes exist, whatever its result).
  * An item whose callback ends its own transaction (store_txn_end) counts as

@@ -55,7 +55,10 @@ typedef struct store_block {
 struct store_txn {
     store_t *s;               /* owning store */
     MDB_txn *txn;             /* LMDB txn; NULL once ended */
-    int write;                /* 1 for a group item (nested write txn) */
+    int write;                /* 1 for a group item (its own write txn or the group's) */
+    int flat;                 /* group item sharing the group's txn (group.c): ending
+                                 it only marks it ended */
+    unsigned writes;          /* puts and deletes tried (group item) */
     int ended;                /* group item ended by the callback */
     int map_full;             /* a write hit MDB_MAP_FULL */
     int fatal;                /* a write hit another LMDB failure (mdb code) */

@@ -161,8 +161,9 @@ void store_txn_end(store_txn_t **tp)
     *tp = NULL;
     store_txn_release(t);
     if (t->write) {
-        /* A group item: abort its nested txn; the group owns the handle. */
-        if (t->txn)
+        /* A group item: abort its nested txn (a flat item shares the
+         * group's: the group discards it); the group owns the handle. */
+        if (t->txn && !t->flat)
             mdb_txn_abort(t->txn);
         t->txn = NULL;
         t->ended = 1;
@@ -219,6 +220,7 @@ static int s_put(store_txn_t *t, const char *table, const void *key, size_t klen
         return ES_ALREADY_EXISTS;
     if (mrc != MDB_SUCCESS)
         return s_write_failed(t, mrc);
+    t->writes++; /* a failed put or delete changed nothing */
     unsigned char *sealed = d.mv_data;
     unsigned long long clen = 0;
     randombytes_buf(sealed, STORE_NONCE_BYTES);
@@ -256,6 +258,7 @@ int store_del(store_txn_t *t, const char *table, const void *key, size_t klen)
         return ES_NOT_FOUND;
     if (mrc != MDB_SUCCESS)
         return s_write_failed(t, mrc);
+    t->writes++;
     return ES_OK;
 }
 

@@ -323,7 +323,7 @@ static int s_watch(edge_t *e, uv_poll_t *h, int fd, int bit)
 int edge_bridge_open(edge_t *e)
 {
     int rc;
-    e->zctx = zmq_ctx_new();
+    e->zctx = e->o.zctx ? e->o.zctx : zmq_ctx_new();
     if (e->zctx == NULL)
         return ES_INTERNAL;
     bus_conn_t conn = e->o.bus;
@@ -361,7 +361,7 @@ void edge_bridge_close(edge_t *e)
         log_warn(EDGE_COMP, "stop.requests_left", "count=%zu", left);
     bus_client_destroy(&e->bus);
     bus_sub_destroy(&e->sub);
-    if (e->zctx)
+    if (e->zctx && e->zctx != e->o.zctx)
         zmq_ctx_term(e->zctx);
     e->zctx = NULL;
 }

@@ -78,6 +78,10 @@ typedef struct edge_opts {
                                with a `gateway` key) */
     bus_conn_t events;      /* broker events-out endpoint (XPUB); endpoint NULL
                                = no live events */
+    void *zctx;             /* ZeroMQ context for the bus sockets (shared with an
+                               in-process broker: inproc endpoints), borrowed:
+                               the caller terminates it after edge_run returned;
+                               NULL = the edge creates its own */
     int stop_fd;            /* edge_run returns when this fd is readable (not read) */
     int ready_fd;           /* if >= 0, one byte written once it listens */
     int *bound_port;        /* if not NULL, receives the listening port before

@@ -98,7 +98,11 @@ test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () 
   test('the patient signs up and grants messaging to the professional in "Mes autorisations"', async () => {
     page = await newPage();
     await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1990-11-02' });
+      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, async (ins) => {
+        const r = await sys.admin('activation', 'issue', '--ins', ins);
+        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
+        return r.out.trim();
+      });
     const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'messaging:write',
       '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
     assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   dist, chromiumPath, harnessSkip, startHarness, stopHarness, launchChromium, newPage as libNewPage,
-  shot, expectH1, signUpAndLogin, req,
+  shot, expectH1, signUpAndLogin, harnessCode, req,
 } from './lib.mjs';
 import { webDir } from './lib.mjs';
 
@@ -173,7 +173,8 @@ test.describe('Messagerie in Chromium, a professional played with the JS e2e mod
 
   test('the patient logs in: the browser device publishes its bundle; Messagerie is empty and up to date', async () => {
     page = await newPage();
-    await signUpAndLogin(page, edge.base, { ins: INS, lastName: 'PETIT', firstName: 'Camille', birthDate: '1982-06-15' });
+    await signUpAndLogin(page, edge.base, { ins: INS, lastName: 'PETIT', firstName: 'Camille', birthDate: '1979-03-15' },
+      (i) => harnessCode(edge, i));
     patientId = await patientOf(page);
     assert.match(patientId, /^[0-9a-f]{32}$/);
     await page.getByRole('link', { name: 'Messagerie' }).click();

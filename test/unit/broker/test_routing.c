@@ -237,6 +237,48 @@ static void test_queue_when_full(void **state)
     s_echo_teardown(&h, &w, &c);
 }
 
+/* Admission: once the oldest queued request has waited the admission
+ * window, a new request is refused at once; the queued ones are served. */
+static void test_admission_refuses_when_late(void **state)
+{
+    (void)state;
+    harness_t h;
+    tworker_t w;
+    bus_client_t *c = NULL;
+    assert_int_equal(h_setup(&h, 0), 0);
+    h.o.admit_ms = 100;
+    assert_int_equal(h_broker_start(&h), 0);
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 1, 0), 0);
+    assert_int_equal(tw_wait_registered(&w, 5000), 0);
+    h_sleep_ms(50);
+    assert_int_equal(h_client(&h, &c), 0);
+    assert_int_equal(bus_client_wait(c, 2000), 0);
+    uint64_t id1, id2, id3, id4;
+    assert_int_equal(bus_client_send(c, "echo", "late", NULL, 5000, NULL, &id1), 0); /* 400 ms */
+    assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 5000, NULL, &id2), 0); /* queued */
+    assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 5000, NULL, &id3), 0); /* young */
+    h_sleep_ms(200);
+    int64_t t0 = bus_mono_ms();
+    assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 5000, NULL, &id4), 0); /* late */
+    bus_reply_t r;
+    assert_int_equal(bus_client_recv(c, 3000, &r), 0);
+    assert_int_equal(r.id, id4); /* refused at once, before the late one ends */
+    assert_int_equal(r.status, ES_RESOURCE_EXHAUSTED);
+    assert_true(bus_mono_ms() - t0 < 150);
+    bus_reply_clear(&r);
+    uint64_t want[3] = {id1, id2, id3};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(bus_client_recv(c, 3000, &r), 0);
+        assert_int_equal(r.id, want[i]);
+        assert_int_equal(r.status, 0);
+        bus_reply_clear(&r);
+    }
+    /* the queue is empty again: admitted */
+    assert_int_equal(s_call_echo(c, "echo", "echo", 2000, &r), 0);
+    bus_reply_clear(&r);
+    s_echo_teardown(&h, &w, &c);
+}
+
 static void test_broker_restart(void **state)
 {
     (void)state;
@@ -395,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_worker_dies),
         cmocka_unit_test(test_deadline_late_reply_dropped),
         cmocka_unit_test(test_queue_when_full),
+        cmocka_unit_test(test_admission_refuses_when_late),
         cmocka_unit_test(test_broker_restart),
         cmocka_unit_test(test_malformed_frames),
     };
