@@ -78,7 +78,7 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     page = await newPage();
     await signUpAndLogin(page, edgeBase,
       { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, async (ins) => {
-        const r = await admin('activation', 'issue', '--ins', ins);
+        const r = await sys.admin('activation', 'issue', '--ins', ins);
         assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
         return r.out.trim();
       });

@@ -64,7 +64,7 @@ static void test_group_replays(void **state)
     void *its[N];
     int rs[N];
     for (int i = 0; i < N; i++) {
-        snprintf(keys[i], sizeof keys[i], "x%02d", i);
+        snprintf(keys[i], sizeof keys[i], "x%02u", (unsigned)i % 100u);
         ops[i] = (op_t){OP_PUT, "t", keys[i], 3, "v", 1, i % 2 ? ES_ABORTED : ES_OK, 0, 0};
         its[i] = &ops[i];
     }
