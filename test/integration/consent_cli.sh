@@ -45,7 +45,7 @@ run "${A[@]}" catalogue show --id suivi-tension
 [[ $RC -eq 0 ]] || fail "catalogue show: rc=$RC $OUT"
 grep -q "^publisher *Exemple SAS$" <<<"$OUT" || fail "show publisher: $OUT"
 grep -q "^hds *yes$" <<<"$OUT" || fail "show hds: $OUT"
-grep -qF "$APP_KEY" <<<"$OUT" || fail "show key: $OUT"
+grep -qF -- "$APP_KEY" <<<"$OUT" || fail "show key: $OUT"
 grep -q "^status *listed$" <<<"$OUT" || fail "show status: $OUT"
 
 step "bad catalogue adds: clear errors, exit 1 (2 for usage)"

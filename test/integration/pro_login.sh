@@ -23,7 +23,7 @@ step "espace up (ports $REQ $PUB $SUB)"
 es_up_start "${COMMON[@]}" --req-port "$REQ" --pub-port "$PUB" --sub-port "$SUB" --edge-port 0 \
     --heartbeat-ms 200
 grep -q "event=up" "$TMP/up.log" || fail "no event=up log line"
-grep -qF "$BROKER_KEY" "$TMP/up.out" || fail "summary does not show the broker key"
+grep -qF -- "$BROKER_KEY" "$TMP/up.out" || fail "summary does not show the broker key"
 ENDPOINT=tcp://127.0.0.1:$REQ
 
 step "usage errors exit 2"
@@ -42,7 +42,7 @@ RPPS=10001234567
 es_pro_setup "$HOME1" "$RPPS" cabinet-test
 [[ ${#PRO_PUB} -eq 40 ]] || fail "bad pro key '$PRO_PUB'"
 [[ $(stat -c %a "$HOME1/curve.key") == 600 ]] || fail "curve.key not 0600"
-"$ESPACE" "${COMMON[@]}" admin keys list | grep -F "$PRO_PUB" | grep -q pro || fail "keys list"
+"$ESPACE" "${COMMON[@]}" admin keys list | grep -F -- "$PRO_PUB" | grep -q pro || fail "keys list"
 set +e
 out=$("$ESPACE" "${COMMON[@]}" admin keys add --role pro --name again --public "$PRO_PUB" 2>&1)
 rc=$?
@@ -121,7 +121,7 @@ set -e
 
 step "keys remove"
 "$ESPACE" "${COMMON[@]}" admin keys remove --public "$PRO_PUB" >/dev/null
-"$ESPACE" "${COMMON[@]}" admin keys list 2>/dev/null | grep -qF "$PRO_PUB" && fail "key still listed"
+"$ESPACE" "${COMMON[@]}" admin keys list 2>/dev/null | grep -qF -- "$PRO_PUB" && fail "key still listed"
 
 step "SIGTERM: clean exit within 5 s"
 es_up_stop
