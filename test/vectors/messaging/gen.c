@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test/vectors/vector_file.h"
 #include "clients/lib/messaging.h"
 #include "export/json.h"
 
@@ -316,29 +317,13 @@ static void s_attachment(void)
 
 static int s_emit(const char *dir, const char *name, void (*w)(void), int check)
 {
-    char path[4096];
     size_t len;
     json_init(&J);
     w();
     char *doc = json_take(&J, &len);
     CHECK(doc);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = 0;
-    if (check) {
-        FILE *f = fopen(path, "rb");
-        char *old = malloc(len + 2);
-        size_t got = f && old ? fread(old, 1, len + 2, f) : 0;
-        if (!f || got != len + 1 || memcmp(old, doc, len) != 0 || old[len] != '\n') {
-            fprintf(stderr, "msg_vectors_gen: %s differs from what libespace makes now\n", path);
-            rc = 1;
-        }
-        free(old);
-        if (f)
-            fclose(f);
-    } else {
-        FILE *f = fopen(path, "wb");
-        CHECK(f && fwrite(doc, 1, len, f) == len && fputc('\n', f) == '\n' && fclose(f) == 0);
-    }
+    int rc = vector_file("msg_vectors_gen", dir, name, doc, len, check);
+    CHECK(rc >= 0);
     free(doc);
     return rc;
 }
