@@ -7,15 +7,12 @@
 // - the same protocol properties the C tests check: loss, reordering,
 //   duplicates, tampering, the skipped-key bound, state unchanged on refusal.
 // Run: cd clients/web && npm test
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { webcrypto } from 'node:crypto';
-
-// Node 18 (Debian 12's) has no global WebCrypto: libsodium's ESM build needs it.
-globalThis.crypto ??= webcrypto;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webDir = process.env.ES_WEB_DIR || path.resolve(here, '../../clients/web');

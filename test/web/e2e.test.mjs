@@ -12,6 +12,7 @@
 // Environment: ES_BIN as espace-up.mjs; ES_CHROMIUM, ES_WEB_DIST, ES_ARTIFACTS
 // as browser.test.mjs.
 // Run: cd clients/web && npm run test:browser
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

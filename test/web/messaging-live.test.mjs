@@ -12,6 +12,7 @@
 //   text and saves the file, byte for byte the original -> no plaintext
 //   marker in the data folder.
 // Environment: as e2e.test.mjs. Run: cd clients/web && npm run test:browser
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';

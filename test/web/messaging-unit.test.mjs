@@ -7,6 +7,7 @@
 // server that enforces the service's offset rule) and the device keys'
 // publication and replenishing.
 // Run: cd clients/web && npm test
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';

@@ -12,6 +12,7 @@
 //   tag MESSAGE but the last, FINAL), and encryptFile seals the same
 //   layout (same size, same chunk lengths and tags).
 // Run: cd clients/web && npm test
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

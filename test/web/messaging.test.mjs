@@ -12,6 +12,7 @@
 //   answers, the professional decrypts it -> an attachment each way, same
 //   BLAKE2b on both sides -> no plaintext marker in the harness's data files.
 // Environment: as browser.test.mjs. Run: cd clients/web && npm run test:browser
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

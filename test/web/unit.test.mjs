@@ -3,13 +3,13 @@
 // codec against protobufjs, the protocol client (reconnect, resume, timeouts)
 // against a small websocket server, and the device-key wrapping.
 // Run: cd clients/web && npm test
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { webcrypto } from 'node:crypto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webDir = process.env.ES_WEB_DIR || path.resolve(here, '../../clients/web');
@@ -487,7 +487,6 @@ test('protocol: Closing UNAUTHENTICATED ends the session; LiveEvent and Resync r
 // ---- device keys ----
 
 test('crypto: device keys wrap under the password and unwrap only with it', async () => {
-  globalThis.crypto ??= webcrypto; // Node 18: libsodium's ESM build needs it
   const c = await import(src('crypto.js'));
   const s = await c.sodiumReady();
   const keys = await c.generateDeviceKeys();
