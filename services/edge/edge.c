@@ -8,10 +8,13 @@
  * context destroyed -> uv_run returns when the last handle closed -> the
  * ZeroMQ sockets and context are closed -> uv_loop_close.
  */
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "services/edge/edge_int.h"
@@ -151,6 +154,46 @@ static void s_stop_cb(uv_poll_t *h, int status, int events)
 
 /* ---- run ---- */
 
+/* Why the vhost could not listen on host:port, as one English phrase in
+ * why: lws does not tell, so try to bind a socket there ourselves (closed
+ * at once) and name its errno. */
+static void s_listen_error(const char *host, int port, int tls, char *why, size_t n)
+{
+    struct addrinfo hints, *ai = NULL;
+    char service[16];
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(service, sizeof(service), "%d", port);
+    int err = 0;
+    if (getaddrinfo(host, service, &hints, &ai) != 0 || ai == NULL) {
+        snprintf(why, n, "cannot resolve the listen address %s", host);
+        return;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    int one = 1;
+    if (fd < 0)
+        err = errno;
+    else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+             bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1) != 0)
+        err = errno;
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    if (err == EADDRINUSE)
+        snprintf(why, n, "port %d is already in use", port);
+    else if (err == EACCES)
+        snprintf(why, n, "no permission to listen on port %d", port);
+    else if (err == EADDRNOTAVAIL)
+        snprintf(why, n, "address %s is not on this host", host);
+    else if (err != 0)
+        snprintf(why, n, "cannot listen on port %d (errno %d)", port, err);
+    else if (tls)
+        snprintf(why, n, "cannot start TLS (certificate or key unreadable or invalid)");
+    else
+        snprintf(why, n, "cannot listen on port %d", port);
+}
+
 static const struct lws_protocol_vhost_options s_mime[] = {
     {&s_mime[1], NULL, ".wasm", "application/wasm"},
     {&s_mime[2], NULL, ".mjs", "text/javascript"},
@@ -249,17 +292,27 @@ int edge_run(const edge_opts_t *o)
         info.ssl_cert_filepath = e->o.tls_cert;
         info.ssl_private_key_filepath = e->o.tls_key;
     }
+    /* The context first, with no vhost: the vhost (the listening socket)
+     * is created next, so that when it cannot listen the context is whole
+     * and is torn down like at a stop. With the default vhost made inside
+     * lws_create_context, a bind failure left a half-made context whose
+     * teardown unloaded the libuv event-lib plugin while its handles were
+     * still on our loop: SIGSEGV in the next uv_run. */
+    info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     e->ctx = lws_create_context(&info);
     if (e->ctx == NULL) {
-        log_error(EDGE_COMP, "start.failed", "reason=\"cannot listen\" port=%d tls=%d", e->o.port,
+        log_error(EDGE_COMP, "start.failed", "reason=\"cannot create the lws context\" tls=%d",
                   e->tls);
         rc = ES_UNAVAILABLE;
         goto cleanup;
     }
-    e->vhost = lws_get_vhost_by_name(e->ctx, S_VHOST);
+    e->vhost = lws_create_vhost(e->ctx, &info);
     int port = e->vhost ? lws_get_vhost_listen_port(e->vhost) : -1;
     if (port <= 0) {
-        log_error(EDGE_COMP, "start.failed", "reason=\"no listening port\"");
+        char why[96];
+        s_listen_error(e->o.host, e->o.port, e->tls, why, sizeof(why));
+        log_error(EDGE_COMP, "start.failed", "reason=\"%s\" host=%s port=%d", why, e->o.host,
+                  e->o.port);
         rc = ES_UNAVAILABLE;
         goto cleanup;
     }
