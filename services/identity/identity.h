@@ -34,12 +34,16 @@
  * token from the bucket of (account, source) and, when the source is not a
  * device of the account, from the account's bucket of unknown sources. The
  * source is the account's own device when the request names one (not
- * revoked), else the connection's peer (role and CURVE key as stamped). An
+ * revoked), else the connection's peer (role, CURVE key and the client
+ * address an edge stamps, Caller.source_address). An
  * empty bucket answers RESOURCE_EXHAUSTED without checking the password. The
  * buckets are keyed by the account's id whether it exists or not, so an
  * unknown account gets the same answers, and the same Argon2id cost (a dummy
  * hash), as a known one. A success refills its (account, source) bucket.
  * The state is in memory (limits.c, throttle.h): a restart refills it.
+ * A professional's log-in that comes through a gateway (peer role GATEWAY,
+ * or a Caller.source_address) is refused with PERMISSION_DENIED before any
+ * of this, and counts as no failure (sessions.c).
  *
  * Argon2id budget: two pools (log-ins from a device the account knows;
  * everything else) each with a share of the service's time

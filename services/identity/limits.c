@@ -109,11 +109,13 @@ void identity_login_source(const identity_state_t *st, const svc_call_t *call, i
     if (known_device) {
         throttle_key(st->throttle, "login.device", acct, alen, known_device, ID_BYTES, src->source);
     } else {
-        /* the connection's peer as the broker or edge stamped it: its role
-         * and CURVE key (empty on ipc); the edge stamps no client address */
-        char peer[64];
+        /* the connection's peer as the broker or edge stamped it: its role,
+         * CURVE key (empty on ipc) and, through the edge, the client's
+         * network address */
+        char peer[128];
         const char *key = c->peer_key ? c->peer_key : "";
-        size_t n = (size_t)snprintf(peer, sizeof peer, "%d:%s", (int)c->peer_role, key);
+        const char *addr = c->source_address ? c->source_address : "";
+        size_t n = (size_t)snprintf(peer, sizeof peer, "%d:%s:%s", (int)c->peer_role, key, addr);
         if (n >= sizeof peer)
             n = sizeof peer - 1;
         throttle_key(st->throttle, "login.peer", acct, alen, peer, n, src->source);

@@ -226,6 +226,15 @@ static int s_login_reply(identity_state_t *st, svc_call_t *call, store_txn_t *tx
     return 0;
 }
 
+/* 1 if the request came through a gateway (the edge): its peer role when it
+ * reached the broker on tcp, or the client address a gateway stamps (on ipc
+ * and inproc the broker sees the edge as a local peer). */
+static int s_via_gateway(const Espace__V1__Caller *c)
+{
+    return c != NULL && (c->peer_role == ESPACE__V1__PEER_ROLE__PEER_GATEWAY ||
+                         (c->source_address != NULL && c->source_address[0] != '\0'));
+}
+
 int identity_login(void *state, svc_call_t *call, const ProtobufCMessage *msg, store_txn_t *txn)
 {
     identity_state_t *st = state;
@@ -242,6 +251,17 @@ int identity_login(void *state, svc_call_t *call, const ProtobufCMessage *msg, s
     memset(&a, 0, sizeof a);
     if (identity_login_check(req, &kind, id, &err) != 0)
         return identity_fail(call, &err);
+    if (kind == IDENTITY_PRO && s_via_gateway(svc_caller(call))) {
+        /* Professionals log in with their own software (a pro key), never
+         * through a patients' gateway, where RPPS numbers (public) and
+         * guessed passwords would come from anyone. Refused before the
+         * throttle and Argon2id: no failure is counted, so nobody can lock a
+         * professional out through the edge. */
+        log_info(IDENTITY_LOG, "login.refused", "reason=gateway rpps=%s", id);
+        sodium_memzero(id, sizeof id);
+        return svc_fail(call, ES_PERMISSION_DENIED, "rpps",
+                        "professionals log in with their software, not through a gateway");
+    }
     size_t pw_len = strlen(req->password);
     rc = identity_account_load(st, txn, kind, id, &a);
     if (rc != 0 && rc != ES_NOT_FOUND) {
