@@ -69,7 +69,10 @@ int edge_bridge_send(edge_t *e, edge_conn_t *c, uint64_t client_id, int kind,
     edge_pending_t *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return ES_RESOURCE_EXHAUSTED;
-    int rc = bus_client_send_raw(e->bus, service, method, body, body_len, timeout_ms, caller, p,
+    /* the caller as bound, plus where the client comes from (packed now) */
+    Espace__V1__Caller stamped = *caller;
+    stamped.source_address = c->addr.text;
+    int rc = bus_client_send_raw(e->bus, service, method, body, body_len, timeout_ms, &stamped, p,
                                  &p->bus_id);
     e->need_drain = 1;
     if (rc != 0) {

@@ -148,6 +148,29 @@ static void s_unbind(edge_conn_t *c)
 
 /* ---- output ---- */
 
+/* The edge's reply memory (every connection's queue) is over its cap: close
+ * the connections holding the most bytes, the slowest readers, at once and
+ * free their queues, until it is under. */
+static void s_shed(edge_t *e)
+{
+    while (e->queued > e->o.queue_total_bytes) {
+        edge_conn_t *worst = NULL;
+        for (edge_conn_t *c = e->conns; c != NULL; c = c->next)
+            if (c->q.bytes > 0 && (worst == NULL || c->q.bytes > worst->q.bytes))
+                worst = c;
+        if (worst == NULL)
+            return;
+        e->metrics.shed++;
+        log_warn(EDGE_COMP, "conn.shed", "conn=%llu bytes=%zu total=%zu cap=%zu",
+                 (unsigned long long)worst->id, worst->q.bytes, e->queued,
+                 e->o.queue_total_bytes);
+        edge_conn_close(worst, EDGE_NO_CLOSING, "too slow: edge reply memory full",
+                        LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        worst->close_now = 1; /* even if it was flushing a Closing */
+        edge_outq_fini(&worst->q);
+    }
+}
+
 static void s_push(edge_conn_t *c, edge_msg_t *m)
 {
     if (m == NULL || edge_outq_push(&c->q, m, 0) != 0) {
@@ -157,6 +180,7 @@ static void s_push(edge_conn_t *c, edge_msg_t *m)
         return;
     }
     lws_callback_on_writable(c->wsi);
+    s_shed(c->edge);
 }
 
 void edge_conn_reply(edge_conn_t *c, uint64_t id, int status, const char *message,
@@ -199,6 +223,7 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m)
         return;
     }
     lws_callback_on_writable(c->wsi);
+    s_shed(c->edge);
 }
 
 void edge_conn_close(edge_conn_t *c, int status, const char *message, int ws_status)
@@ -342,6 +367,27 @@ static const Espace__V1__Caller *s_anonymous(void)
     return &anon;
 }
 
+/* One unauthenticated call (log-in, sign-up, activation) from c, through
+ * the edge's buckets (limit.c): 0, or answered RESOURCE_EXHAUSTED with a
+ * retry hint and ES_RESOURCE_EXHAUSTED. */
+static int s_unauth_admit(edge_conn_t *c, uint64_t id)
+{
+    edge_t *e = c->edge;
+    int which = 0;
+    int64_t retry_ms = 0;
+    if (edge_limiter_take(e->unauth, &c->addr, edge_now_us(), &which, &retry_ms) == 0)
+        return 0;
+    int global = which == EDGE_LIMIT_GLOBAL;
+    e->metrics.unauth_limited[global]++;
+    log_debug(EDGE_COMP, "conn.unauth_limited", "conn=%llu bucket=%s retry_ms=%lld",
+              (unsigned long long)c->id, global ? "global" : "address", (long long)retry_ms);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "too many sign-ups and log-ins %s; retry in %lld s",
+             global ? "right now" : "from this address", (long long)((retry_ms + 999) / 1000));
+    s_local(c, id, ES_RESOURCE_EXHAUSTED, msg, NULL);
+    return ES_RESOURCE_EXHAUSTED;
+}
+
 static void s_login(edge_conn_t *c, uint64_t id, Espace__V1__LoginRequest *r)
 {
     if (c->caller != NULL || c->auth_pending) {
@@ -352,6 +398,8 @@ static void s_login(edge_conn_t *c, uint64_t id, Espace__V1__LoginRequest *r)
         s_local(c, id, ES_PERMISSION_DENIED, "only patients may use the web edge", "ins");
         return;
     }
+    if (s_unauth_admit(c, id) != 0)
+        return;
     uint8_t *body = NULL;
     size_t len = 0;
     if (codec_pack(&r->base, &body, &len) != 0) {
@@ -413,18 +461,31 @@ static void s_call(edge_conn_t *c, uint64_t id, Espace__V1__CallRequest *r)
     if (t > EDGE_MAX_REQUEST_TIMEOUT_MS)
         t = EDGE_MAX_REQUEST_TIMEOUT_MS;
     const Espace__V1__Caller *caller = c->caller;
+    const edge_allow_t *allow = NULL;
+    int rc = edge_allow_check(r->service, r->method,
+                              caller ? EDGE_WHO_PATIENT : EDGE_WHO_ANONYMOUS, &allow);
+    if (rc == ES_UNAUTHENTICATED) {
+        s_local(c, id, rc, "log in first", NULL);
+        return;
+    }
+    if (rc != 0) {
+        char sq[2 * BUS_MAX_SERVICE + 4], mq[2 * S_MAX_METHOD + 4];
+        e->metrics.denied++;
+        log_info(EDGE_COMP, "conn.denied", "conn=%llu bound=%d service=%s method=%s",
+                 (unsigned long long)c->id, caller != NULL, log_quote(r->service, sq, sizeof(sq)),
+                 log_quote(r->method, mq, sizeof(mq)));
+        s_local(c, id, ES_PERMISSION_DENIED, "not callable through the web edge", NULL);
+        return;
+    }
     if (caller == NULL) {
-        if (strcmp(r->service, SERVICE_IDENTITY) != 0 ||
-            (strcmp(r->method, "SignUpPatient") != 0 && strcmp(r->method, "ActivateAccount") != 0)) {
-            s_local(c, id, ES_UNAUTHENTICATED, "log in first", NULL);
-            return;
-        }
         caller = s_anonymous();
     } else if (s_session_expired(c)) {
         edge_conn_close(c, ES_UNAUTHENTICATED, "session expired",
                         LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
+    if ((allow->flags & EDGE_ALLOW_UNAUTH) && s_unauth_admit(c, id) != 0)
+        return;
     s_forward(c, id, EDGE_P_CALL, r->service, r->method, r->body.data, r->body.len, t, caller);
 }
 
@@ -562,7 +623,8 @@ static void s_open(edge_t *e, edge_conn_t *c, struct lws *wsi)
     c->wsi = wsi;
     c->id = ++e->next_conn_id;
     c->open = 1;
-    edge_outq_init(&c->q, e->o.queue_msgs, e->o.queue_bytes);
+    edge_outq_init(&c->q, e->o.queue_msgs, e->o.queue_bytes, &e->queued);
+    edge_addr_of_fd(lws_get_socket_fd(wsi), &c->addr);
     edge_bucket_init(&c->bucket, e->o.rate_burst, edge_now_us());
     c->next = e->conns;
     if (e->conns)

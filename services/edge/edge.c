@@ -53,6 +53,11 @@ void edge_opts_default(edge_opts_t *o)
     o->request_timeout_ms = EDGE_REQUEST_TIMEOUT_MS;
     o->max_bad = EDGE_MAX_BAD;
     o->revalidate_s = EDGE_REVALIDATE_S;
+    o->unauth_addr_rate = EDGE_UNAUTH_ADDR_RATE_PER_S;
+    o->unauth_addr_burst = EDGE_UNAUTH_ADDR_BURST;
+    o->unauth_rate = EDGE_UNAUTH_RATE_PER_S;
+    o->unauth_burst = EDGE_UNAUTH_BURST;
+    o->queue_total_bytes = EDGE_QUEUE_TOTAL_BYTES;
 }
 
 #define S_DEF(field, value)                                                                    \
@@ -78,6 +83,11 @@ static int s_resolve(edge_t *e, const edge_opts_t *in)
     S_DEF(request_timeout_ms, EDGE_REQUEST_TIMEOUT_MS);
     S_DEF(max_bad, EDGE_MAX_BAD);
     S_DEF(revalidate_s, EDGE_REVALIDATE_S);
+    S_DEF(unauth_addr_rate, EDGE_UNAUTH_ADDR_RATE_PER_S);
+    S_DEF(unauth_addr_burst, EDGE_UNAUTH_ADDR_BURST);
+    S_DEF(unauth_rate, EDGE_UNAUTH_RATE_PER_S);
+    S_DEF(unauth_burst, EDGE_UNAUTH_BURST);
+    S_DEF(queue_total_bytes, EDGE_QUEUE_TOTAL_BYTES);
     if (e->o.request_timeout_ms > EDGE_MAX_REQUEST_TIMEOUT_MS)
         e->o.request_timeout_ms = EDGE_MAX_REQUEST_TIMEOUT_MS;
     if (e->o.idle_s <= e->o.ping_s)
@@ -217,7 +227,22 @@ int edge_run(const edge_opts_t *o)
         free(e);
         return rc;
     }
+    const edge_allow_t *bad = NULL;
+    if (edge_allow_verify(&bad) != 0) {
+        log_error(EDGE_COMP, "start.failed", "reason=\"allow-list names an unknown method\" "
+                  "service=%s method=%s", bad->service, bad->method);
+        free(e);
+        return ES_INTERNAL;
+    }
+    e->unauth = edge_limiter_new(EDGE_UNAUTH_ADDR_SLOTS, e->o.unauth_addr_rate,
+                                 e->o.unauth_addr_burst, e->o.unauth_rate, e->o.unauth_burst,
+                                 edge_now_us());
+    if (e->unauth == NULL) {
+        free(e);
+        return ES_RESOURCE_EXHAUSTED;
+    }
     if (uv_loop_init(&e->loop) != 0) {
+        edge_limiter_destroy(&e->unauth);
         free(e);
         return ES_INTERNAL;
     }
@@ -335,6 +360,7 @@ cleanup:
     if (uv_loop_close(&e->loop) != 0)
         log_warn(EDGE_COMP, "stop.loop_busy", NULL);
     log_info(EDGE_COMP, "stop", "status=%s", es_status_name(rc));
+    edge_limiter_destroy(&e->unauth);
     free(e);
     return rc;
 }

@@ -15,8 +15,11 @@
  *     "Websocket edge"). A connection logs in (identity Login) or resumes a
  *     session (identity Authenticate with its token) once, and is then bound
  *     to that session's Caller: every call it makes goes to the broker with
- *     that Caller frame, never with anything the client wrote. Only patients
- *     may bind for now. Live events "patient.<id>.*" reach every connection of
+ *     that Caller frame, never with anything the client wrote, plus the
+ *     client's address (Caller.source_address). A call is forwarded only if
+ *     the allow-list (allow.c) lists its service method for the connection's
+ *     kind of caller (not bound yet, or patient): anything else is answered
+ *     PERMISSION_DENIED by the edge. Only patients may bind for now. Live events "patient.<id>.*" reach every connection of
  *     that patient; "identity.session.revoked" closes the connections of the
  *     revoked session.
  *   Events may be lost (broker restart, high-water marks), so the edge also
@@ -66,6 +69,34 @@
                                               edge, all connections together */
 #define EDGE_REVALIDATE_S 300              /* re-check each bound session this often */
 
+/* Unauthenticated calls: log-in, sign-up and activation (allow.c marks
+ * them), which anyone may send and each cost identity an Argon2id hash. Two
+ * token buckets, checked before the call leaves the edge; over either the
+ * edge answers RESOURCE_EXHAUSTED "retry in N s" itself.
+ *  - Per client address (the TCP peer; an IPv6 /64 counts as one): a person
+ *    needs a handful (a typo, a sign-up then an activation), a household or
+ *    an office behind one NAT a few dozen at once; 2 a second sustained lets
+ *    a few hundred people behind one address through, while one machine's
+ *    flood costs identity at most 2 hashes a second.
+ *  - For the whole edge: identity spends at most half its time hashing for
+ *    such calls (IDENTITY_PWHASH_SHARE_OTHER, some 5-10 hashes a second at
+ *    the production cost); admitting 20 a second bounds its queue of them to
+ *    a few seconds of work whatever the number of addresses, and leaves room
+ *    for the cheap refusals. An address over its own rate takes nothing
+ *    from the global bucket, so a flood from a few addresses never empties
+ *    it for everyone else. */
+#define EDGE_UNAUTH_ADDR_RATE_PER_S 2
+#define EDGE_UNAUTH_ADDR_BURST 30
+#define EDGE_UNAUTH_RATE_PER_S 20
+#define EDGE_UNAUTH_BURST 100
+#define EDGE_UNAUTH_ADDR_SLOTS 16384  /* addresses remembered (about 40 bytes each) */
+/* Replies and events waiting for connections that do not read, all
+ * connections together: each connection may hold EDGE_QUEUE_BYTES, and
+ * EDGE_MAX_CONNS of them could hold 10 GiB. Over this cap the connections
+ * holding the most bytes (the slowest readers) are closed at once (1008
+ * "too slow: edge reply memory full") and their queues freed. */
+#define EDGE_QUEUE_TOTAL_BYTES (256u * 1024 * 1024)
+
 typedef struct edge_opts {
     const char *host;       /* listen address; NULL = EDGE_DEFAULT_HOST */
     int port;               /* TCP port; 0 = any free port (see bound_port).
@@ -99,6 +130,11 @@ typedef struct edge_opts {
     unsigned request_timeout_ms;/* EDGE_REQUEST_TIMEOUT_MS */
     unsigned max_bad;           /* EDGE_MAX_BAD */
     unsigned revalidate_s;      /* EDGE_REVALIDATE_S */
+    unsigned unauth_addr_rate;  /* EDGE_UNAUTH_ADDR_RATE_PER_S */
+    unsigned unauth_addr_burst; /* EDGE_UNAUTH_ADDR_BURST */
+    unsigned unauth_rate;       /* EDGE_UNAUTH_RATE_PER_S */
+    unsigned unauth_burst;      /* EDGE_UNAUTH_BURST */
+    size_t queue_total_bytes;   /* EDGE_QUEUE_TOTAL_BYTES */
 } edge_opts_t;
 
 /* Fill o with the defaults: host 127.0.0.1, port 8080, every limit at its

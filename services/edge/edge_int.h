@@ -5,6 +5,10 @@
  *              queue, the token bucket and the websocket message assembler
  *              (pure: no lws or zmq calls, unit-tested in test_edge.c);
  *   metrics.c  counters and the latency histogram, Prometheus rendering (pure);
+ *   allow.c    the allow-list: which service methods each kind of caller may
+ *              call through the edge (pure, one table);
+ *   limit.c    the buckets of unauthenticated calls, per client address and
+ *              for the whole edge (pure);
  *   conn.c     the "espace.v1" websocket protocol: per-connection state,
  *              ClientMessage handling, binding, closing;
  *   bridge.c   the broker side: a bus client (bus.h, raw requests) for
@@ -66,9 +70,14 @@ typedef struct edge_outq {
     size_t bytes;      /* payload bytes queued */
     uint32_t max_msgs; /* limit on count */
     size_t max_bytes;  /* limit on bytes */
+    size_t *total;     /* bytes queued by every queue sharing it (the edge's
+                          whole reply memory), or NULL; kept by push/pop */
 } edge_outq_t;
 
-void edge_outq_init(edge_outq_t *q, uint32_t max_msgs, size_t max_bytes);
+/* total (borrowed, may be NULL) is added every byte this queue holds: one
+ * counter shared by all the edge's queues. A message shared by several
+ * queues (an event) counts once per queue: an upper bound of the memory. */
+void edge_outq_init(edge_outq_t *q, uint32_t max_msgs, size_t max_bytes, size_t *total);
 /* Drop every message and free the ring. */
 void edge_outq_fini(edge_outq_t *q);
 /* Append m (taking one new reference on success). event = 1 applies the
@@ -108,6 +117,82 @@ int edge_rx_append(edge_rx_t *rx, const void *data, size_t n, size_t max);
 void edge_rx_reset(edge_rx_t *rx);
 void edge_rx_free(edge_rx_t *rx);
 
+/* ---- allow.c: the allow-list ---- */
+
+/* Kinds of caller, as the edge knows them: a connection not bound yet, and
+ * a connection bound to a patient's session. Professionals do not log in
+ * at the edge (their software speaks to the broker). */
+#define EDGE_WHO_ANONYMOUS 1u
+#define EDGE_WHO_PATIENT 2u
+/* Entry flag: the call counts in the buckets of unauthenticated calls
+ * (limit.c): sign-up and activation, whose work (Argon2id) anyone can ask
+ * for. */
+#define EDGE_ALLOW_UNAUTH 1u
+
+typedef struct edge_allow {
+    const char *service; /* bus name (proto/names.h) */
+    const char *method;  /* rpc name in that service's .proto */
+    unsigned who;        /* EDGE_WHO_* bits that may call it */
+    unsigned flags;      /* EDGE_ALLOW_* */
+} edge_allow_t;
+
+/* May a caller of kind `who` (one EDGE_WHO_*) call service.method? 0 and
+ * *out (the entry, static; out may be NULL); ES_UNAUTHENTICATED when the
+ * method is listed for bound patients only (log in first);
+ * ES_PERMISSION_DENIED when it is not listed for `who` at all. */
+int edge_allow_check(const char *service, const char *method, unsigned who,
+                     const edge_allow_t **out);
+/* Check the table against the schema: each entry names a method of its
+ * service's generated descriptor, with a known who, at most once. 0, or
+ * ES_INTERNAL and *bad (the first bad entry; bad may be NULL). edge_run
+ * refuses to start on ES_INTERNAL. */
+int edge_allow_verify(const edge_allow_t **bad);
+/* The table (for tests): its entries and their count. */
+const edge_allow_t *edge_allow_table(size_t *n);
+
+/* ---- limit.c: buckets of unauthenticated calls ---- */
+
+/* Where a connection comes from: its address as text (logs, the Caller's
+ * source_address) and as the key of its bucket: the IPv4 address, or the
+ * /64 of an IPv6 address (what one subscriber gets; an IPv4 address mapped
+ * in IPv6 counts as IPv4). */
+#define EDGE_ADDR_TEXT 46 /* INET6_ADDRSTRLEN */
+#define EDGE_ADDR_KEY 17  /* family byte + up to 16 address bytes */
+typedef struct edge_addr {
+    char text[EDGE_ADDR_TEXT]; /* "" when unknown */
+    uint8_t key[EDGE_ADDR_KEY];
+    uint8_t key_len;           /* 0 when unknown */
+} edge_addr_t;
+
+/* The address of the peer of socket fd into a; an unknown one (not a TCP
+ * socket) has text "unknown" and no key: such calls share one bucket. */
+void edge_addr_of_fd(int fd, edge_addr_t *a);
+/* The same from a sockaddr (sa_len bytes); 0 or ES_INVALID_ARGUMENT
+ * (a zeroed). */
+int edge_addr_from_sockaddr(const void *sa, size_t sa_len, edge_addr_t *a);
+
+typedef struct edge_limiter edge_limiter_t;
+
+/* Per-address buckets (about `slots`, in sets of 8) of addr_burst tokens
+ * refilled at addr_rate per second, and one global bucket of burst tokens
+ * refilled at rate per second. NULL on allocation failure. */
+edge_limiter_t *edge_limiter_new(size_t slots, unsigned addr_rate, unsigned addr_burst,
+                                 unsigned rate, unsigned burst, int64_t now_us);
+void edge_limiter_destroy(edge_limiter_t **l);
+
+/* Which bucket refused a call. */
+#define EDGE_LIMIT_ADDR 1
+#define EDGE_LIMIT_GLOBAL 2
+
+/* Take a token for one unauthenticated call from a: from its address's
+ * bucket, then from the global one (a call its address's bucket refuses
+ * takes nothing from the global). 0; or ES_RESOURCE_EXHAUSTED, *which
+ * (EDGE_LIMIT_*) and *retry_ms (>= 1: until that bucket holds a token
+ * again). A new address takes a slot of its set that is full again (nothing
+ * lost), else the one closest to full. */
+int edge_limiter_take(edge_limiter_t *l, const edge_addr_t *a, int64_t now_us, int *which,
+                      int64_t *retry_ms);
+
 /* ---- metrics.c ---- */
 
 #define EDGE_METRICS_SERVICES 16 /* distinct service labels; others count as "other" */
@@ -128,6 +213,12 @@ typedef struct edge_metrics {
     uint64_t events;                            /* events received from the bus */
     uint64_t bad_messages;                      /* malformed client messages */
     uint64_t oversize;                          /* closes 1009 */
+    uint64_t unauth_limited[2];                 /* unauthenticated calls refused by
+                                                   [0] their address's bucket, [1] the
+                                                   global one */
+    uint64_t denied;                            /* calls outside the allow-list */
+    uint64_t shed;                              /* connections closed: reply memory full */
+    uint64_t queued_bytes;                      /* gauge: bytes of every queue */
 } edge_metrics_t;
 
 /* Upper bounds of the latency buckets, seconds. */
@@ -200,6 +291,7 @@ struct edge_conn {
     edge_outq_t q;                     /* outgoing */
     uint32_t dropped;                  /* events dropped since the last Resync */
     edge_bucket_t bucket;              /* rate limit */
+    edge_addr_t addr;                  /* the client's address (TCP peer) */
     uint32_t inflight;                 /* requests in flight */
     uint32_t bad;                      /* malformed messages so far */
     edge_pending_t *pending;           /* requests in flight (cprev/cnext) */
@@ -242,6 +334,8 @@ struct edge {
     edge_conn_t *conns;                 /* open websockets */
     size_t n_conns;
     edge_metrics_t metrics;
+    edge_limiter_t *unauth;             /* buckets of unauthenticated calls */
+    size_t queued;                      /* bytes of every connection's queue */
     int stopping;                       /* stop requested */
     int64_t stop_at_ms;                 /* monotonic: give up flushing then */
     int destroyed;                      /* lws context destroyed */

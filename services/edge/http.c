@@ -86,6 +86,7 @@ static int s_http(edge_t *e, struct lws *wsi, s_http_t *h)
         char *text = malloc(EDGE_METRICS_TEXT_MAX);
         size_t len = 0;
         int rc = -1;
+        e->metrics.queued_bytes = e->queued;
         if (text != NULL && edge_metrics_render(&e->metrics, text, EDGE_METRICS_TEXT_MAX, &len) == 0)
             rc = s_respond(e, wsi, h, HTTP_STATUS_OK, "text/plain; version=0.0.4", text, len);
         free(text);

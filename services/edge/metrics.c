@@ -130,6 +130,18 @@ int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *
              "Malformed client messages.", m->bad_messages);
     s_metric(&o, "espace_edge_oversize_total", "counter",
              "Connections closed for an oversize message.", m->oversize);
+    s_head(&o, "espace_edge_unauth_limited_total", "counter",
+           "Unauthenticated calls (sign-up, log-in, activation) refused, by bucket.");
+    s_put(&o, "espace_edge_unauth_limited_total{bucket=\"address\"} %llu\n",
+          (unsigned long long)m->unauth_limited[0]);
+    s_put(&o, "espace_edge_unauth_limited_total{bucket=\"global\"} %llu\n",
+          (unsigned long long)m->unauth_limited[1]);
+    s_metric(&o, "espace_edge_denied_total", "counter",
+             "Calls refused by the allow-list.", m->denied);
+    s_metric(&o, "espace_edge_shed_total", "counter",
+             "Connections closed because the edge's reply memory was full.", m->shed);
+    s_metric(&o, "espace_edge_queued_bytes", "gauge",
+             "Bytes waiting in every connection's queue.", m->queued_bytes);
     if (o.full)
         return ES_TOO_LARGE;
     *len = o.len;

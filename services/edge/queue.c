@@ -55,11 +55,12 @@ void edge_msg_unref(edge_msg_t **m)
 
 /* ---- queue ---- */
 
-void edge_outq_init(edge_outq_t *q, uint32_t max_msgs, size_t max_bytes)
+void edge_outq_init(edge_outq_t *q, uint32_t max_msgs, size_t max_bytes, size_t *total)
 {
     memset(q, 0, sizeof(*q));
     q->max_msgs = max_msgs;
     q->max_bytes = max_bytes;
+    q->total = total;
 }
 
 void edge_outq_fini(edge_outq_t *q)
@@ -106,6 +107,8 @@ int edge_outq_push(edge_outq_t *q, edge_msg_t *m, int event)
     q->ring[(q->head + q->count) % q->cap] = m;
     q->count++;
     q->bytes += m->len;
+    if (q->total != NULL)
+        *q->total += m->len;
     edge_msg_ref(m);
     return 0;
 }
@@ -124,6 +127,8 @@ void edge_outq_pop(edge_outq_t *q)
     q->head = (q->head + 1) % q->cap;
     q->count--;
     q->bytes -= m->len;
+    if (q->total != NULL)
+        *q->total -= m->len;
     edge_msg_unref(&m);
 }
 

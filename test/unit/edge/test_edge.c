@@ -35,7 +35,7 @@ static void test_queue_limits(void **state)
 {
     (void)state;
     edge_outq_t q;
-    edge_outq_init(&q, 8, 1000);
+    edge_outq_init(&q, 8, 1000, NULL);
     edge_msg_t *m = s_msg(10, 1);
     /* events may use 3/4 of the slots: 6 */
     for (int i = 0; i < 6; i++)
@@ -64,7 +64,7 @@ static void test_queue_bytes_and_order(void **state)
 {
     (void)state;
     edge_outq_t q;
-    edge_outq_init(&q, 256, 100);
+    edge_outq_init(&q, 256, 100, NULL);
     edge_msg_t *a = s_msg(60, 'a'), *b = s_msg(30, 'b'), *big = s_msg(101, 'x');
     assert_int_equal(edge_outq_push(&q, big, 0), ES_RESOURCE_EXHAUSTED);
     assert_int_equal(edge_outq_push(&q, a, 1), 0);
