@@ -1,7 +1,7 @@
 /*
  * test_edge.c - the edge's pure modules (services/edge/edge_int.h): the
- * bounded outgoing queue, the token bucket, the message assembler, the
- * metrics text; and edge_cert_generate. The websocket protocol itself is
+ * bounded outgoing queue (and the edge's total of queued bytes), the token
+ * bucket, the message assembler, the metrics text; and edge_cert_generate. The websocket protocol itself is
  * tested end to end by test/edge/protocol.test.mjs.
  */
 #include <setjmp.h>
@@ -236,6 +236,34 @@ static void test_cert_generate(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Every queue adds to the edge's one total, events counted once per queue
+ * holding them; pop, fini and a refused push keep it exact. */
+static void test_queue_total(void **state)
+{
+    (void)state;
+    size_t total = 0;
+    edge_outq_t a, b;
+    edge_outq_init(&a, 8, 1000, &total);
+    edge_outq_init(&b, 8, 100, &total);
+    edge_msg_t *ev = s_msg(60, 1), *big = s_msg(200, 2);
+    assert_int_equal(edge_outq_push(&a, ev, 1), 0);
+    assert_int_equal(edge_outq_push(&b, ev, 1), 0);
+    assert_int_equal(total, 120); /* one buffer, counted per queue */
+    assert_int_equal(edge_outq_push(&b, big, 0), ES_RESOURCE_EXHAUSTED);
+    assert_int_equal(total, 120);
+    assert_int_equal(edge_outq_push(&a, big, 0), 0);
+    assert_int_equal(total, 320);
+    edge_outq_pop(&a);
+    assert_int_equal(total, 260);
+    edge_outq_fini(&b);
+    assert_int_equal(total, 200);
+    edge_outq_fini(&a);
+    assert_int_equal(total, 0);
+    assert_int_equal(ev->refs, 1);
+    edge_msg_unref(&ev);
+    edge_msg_unref(&big);
+}
+
 static void test_opts_default(void **state)
 {
     (void)state;
@@ -251,6 +279,11 @@ static void test_opts_default(void **state)
     assert_int_equal(o.max_inflight, 64);
     assert_int_equal(o.max_conns, 10000);
     assert_int_equal(o.stop_fd, -1);
+    assert_int_equal(o.unauth_addr_rate, EDGE_UNAUTH_ADDR_RATE_PER_S);
+    assert_int_equal(o.unauth_addr_burst, EDGE_UNAUTH_ADDR_BURST);
+    assert_int_equal(o.unauth_rate, EDGE_UNAUTH_RATE_PER_S);
+    assert_int_equal(o.unauth_burst, EDGE_UNAUTH_BURST);
+    assert_int_equal(o.queue_total_bytes, EDGE_QUEUE_TOTAL_BYTES);
     /* edge_run refuses options it cannot serve with */
     assert_int_equal(edge_run(NULL), ES_INVALID_ARGUMENT);
     assert_int_equal(edge_run(&o), ES_INVALID_ARGUMENT); /* no bus endpoint, no stop_fd */
@@ -262,7 +295,7 @@ int main(void)
         cmocka_unit_test(test_queue_limits),   cmocka_unit_test(test_queue_bytes_and_order),
         cmocka_unit_test(test_bucket),         cmocka_unit_test(test_rx_assembly),
         cmocka_unit_test(test_metrics_render), cmocka_unit_test(test_cert_generate),
-        cmocka_unit_test(test_opts_default),
+        cmocka_unit_test(test_opts_default),   cmocka_unit_test(test_queue_total),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
