@@ -7,6 +7,10 @@
  *   edge_harness [--tls] [--web-root DIR] [--rate N] [--burst N]
  *                [--max-message N] [--max-conns N] [--queue N] [--inflight N]
  *                [--max-bad N] [--port N] [--revalidate-s N] [--no-events]
+ *                [--unauth-addr-rate N] [--unauth-addr-burst N]
+ *                [--unauth-rate N] [--unauth-burst N]
+ *                [--queue-bytes N] [--queue-total N]
+ * (the edge_opts_t limits of the same names, edge.h)
  *
  * --no-events leaves the edge without its events endpoint (no live events,
  * no "identity.session.revoked"): only revalidation (--revalidate-s) can
@@ -43,6 +47,17 @@
  *                        answers "ok <event id hex>" or "error <CODE_...>"
  *   activation <ins>     identity IssueActivationCode as the operator:
  *                        answers "ok <code>" or "error <CODE_...>"
+ *   create-pro <rpps> <password>
+ *                        identity CreateProfessional as the operator
+ *                        (Dupont Claire, Médecin): "ok" or "error <CODE_...>"
+ *   pro-login <rpps> <password> [<address>]
+ *                        identity Login with that RPPS, as the
+ *                        professional's software does over the API (an
+ *                        anonymous local Caller frame); with <address>, the
+ *                        Caller carries it as source_address, as the edge
+ *                        stamps it: the log-in then comes "through a
+ *                        gateway". Answers "ok <principal>" or
+ *                        "error <CODE_...>"
  * (ipc peers are PEER_LOCAL: the broker honours the Caller frame they send,
  * docs/protocol.md). Stops on SIGTERM/SIGINT or stdin
  * EOF, removes its folder and exits 0 (1 if a part failed).
@@ -376,12 +391,58 @@ static void s_cmd_activation(bus_client_t *c, char *ins)
     codec_free(out);
 }
 
+/* create-pro <rpps> <password> */
+static void s_cmd_create_pro(bus_client_t *c, char *rpps, char *password)
+{
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR;
+    who.principal = (char *)"operator";
+    who.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    Espace__V1__CreateProfessionalRequest req = ESPACE__V1__CREATE_PROFESSIONAL_REQUEST__INIT;
+    req.rpps = rpps;
+    req.last_name = (char *)"Dupont";
+    req.first_name = (char *)"Claire";
+    req.profession = (char *)"Médecin";
+    req.password = password;
+    ProtobufCMessage *out = NULL;
+    int rc = s_call(c, SERVICE_IDENTITY, "CreateProfessional", &req.base,
+                    &espace__v1__create_professional_reply__descriptor, &who, &out);
+    if (rc == 0)
+        printf("ok\n");
+    else
+        s_print_error(rc);
+    codec_free(out);
+}
+
+/* pro-login <rpps> <password> [<address>] */
+static void s_cmd_pro_login(bus_client_t *c, char *rpps, char *password, char *address)
+{
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE;
+    who.peer_role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
+    who.source_address = address;
+    Espace__V1__LoginRequest req = ESPACE__V1__LOGIN_REQUEST__INIT;
+    req.who_case = ESPACE__V1__LOGIN_REQUEST__WHO_RPPS;
+    req.rpps = rpps;
+    req.password = password;
+    req.device_name = (char *)"harness";
+    ProtobufCMessage *out = NULL;
+    int rc = s_call(c, SERVICE_IDENTITY, "Login", &req.base, &espace__v1__login_reply__descriptor,
+                    &who, &out);
+    Espace__V1__LoginReply *rep = (Espace__V1__LoginReply *)out;
+    if (rc == 0 && rep != NULL && rep->caller != NULL && rep->caller->principal != NULL)
+        printf("ok %s\n", rep->caller->principal);
+    else
+        s_print_error(rc == 0 ? ES_INTERNAL : rc);
+    codec_free(out);
+}
+
 /* One command line (NUL-terminated, modified in place). */
 static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
 {
     char topic[BUS_MAX_TOPIC + 1], a[65], b[65], m[65];
     long long start = 0, end = 0;
-    int off = 0;
+    int off = 0, n = 0;
     if (sscanf(line, "pub %255s %n", topic, &off) == 1 && pub != NULL) {
         Espace__V1__Status st = ESPACE__V1__STATUS__INIT;
         st.message = line + off;
@@ -394,6 +455,10 @@ static void s_command(bus_pub_t *pub, bus_client_t *cli, char *line)
         s_cmd_pro_msg(cli, a, b, m, line + off);
     } else if (sscanf(line, "grant-msg %64s %64s", a, b) == 2 && cli != NULL) {
         s_cmd_grant(cli, a, b, 1);
+    } else if (sscanf(line, "create-pro %64s %64s", a, b) == 2 && cli != NULL) {
+        s_cmd_create_pro(cli, a, b);
+    } else if ((n = sscanf(line, "pro-login %64s %64s %64s", a, b, m)) >= 2 && cli != NULL) {
+        s_cmd_pro_login(cli, a, b, n == 3 ? m : NULL);
     } else if (sscanf(line, "activation %64s", a) == 1 && cli != NULL) {
         s_cmd_activation(cli, a);
     } else if (sscanf(line, "grant %64s %64s", a, b) == 2 && cli != NULL) {
@@ -508,6 +573,18 @@ int main(int argc, char **argv)
             g_eo.port = (int)s_num(v);
         else if (!strcmp(a, "--revalidate-s"))
             g_eo.revalidate_s = s_num(v);
+        else if (!strcmp(a, "--unauth-addr-rate"))
+            g_eo.unauth_addr_rate = s_num(v);
+        else if (!strcmp(a, "--unauth-addr-burst"))
+            g_eo.unauth_addr_burst = s_num(v);
+        else if (!strcmp(a, "--unauth-rate"))
+            g_eo.unauth_rate = s_num(v);
+        else if (!strcmp(a, "--unauth-burst"))
+            g_eo.unauth_burst = s_num(v);
+        else if (!strcmp(a, "--queue-bytes"))
+            g_eo.queue_bytes = s_num(v);
+        else if (!strcmp(a, "--queue-total"))
+            g_eo.queue_total_bytes = s_num(v);
         else {
             fprintf(stderr, "unknown option %s\n", a);
             return 2;

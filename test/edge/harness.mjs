@@ -28,7 +28,7 @@ export const skip = deps && process.env.ES_EDGE_HARNESS ? false
   : `needs ES_EDGE_HARNESS and ws + protobufjs in ${WEB}/node_modules`;
 
 export const Code = {
-  OK: 0, INVALID_ARGUMENT: 1, UNAUTHENTICATED: 2, PERMISSION_DENIED: 3, NOT_FOUND: 4,
+  OK: 0, INVALID_ARGUMENT: 1, UNAUTHENTICATED: 2, PERMISSION_DENIED: 3, NOT_FOUND: 4, UNIMPLEMENTED: 12,
   RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 9, DEADLINE_EXCEEDED: 10, FAILED_PRECONDITION: 13,
 };
 
@@ -44,7 +44,7 @@ export function loadTypes() {
   const names = ['ClientMessage', 'ServerMessage', 'LoginRequest', 'LoginReply', 'SignUpPatientRequest',
     'SignUpPatientReply', 'WhoAmIRequest', 'WhoAmIReply', 'AuthenticateReply', 'RevokeSessionRequest',
     'LogoutRequest', 'Caller', 'Status', 'ListSessionsRequest', 'ActivateAccountRequest',
-    'ActivateAccountReply'];
+    'ActivateAccountReply', 'CreateProfessionalRequest', 'CreateProfessionalReply'];
   const out = {};
   for (const n of names) out[n] = t(n);
   return out;
@@ -95,6 +95,11 @@ export async function startHarness(args = []) {
     stderr: () => stderr,
     async pub(topic, text) {
       child.stdin.write(`pub ${topic} ${text}\n`);
+      return nextLine();
+    },
+    // Send one command line (edge_harness.c) and resolve its answer line.
+    async command(line) {
+      child.stdin.write(`${line}\n`);
       return nextLine();
     },
     // The operator's activation code for the pending account of ins.
@@ -217,9 +222,26 @@ export async function signUp(c, h) {
   return { ins, password, patientId: a.reply.patient_id };
 }
 
+// A well-formed RPPS (11 digits), random enough for a test run.
+export function randomRpps() {
+  return `1${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;
+}
+
+// The text of GET /metrics of the edge on port.
+export async function metrics(port) {
+  const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return r.text();
+}
+
+// The value of one metric line (name with its labels, as written), or 0.
+export function metric(text, name) {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
 // Log in; returns the LoginReply.
-export async function login(c, ins, password) {
-  const r = await c.request('login', { ins, password, device_name: 'test' });
+export async function login(c, ins, password, extra = {}) {
+  const r = await c.request('login', { ins, password, device_name: 'test', ...extra });
   if (r.code !== 0) throw new Error(`login failed: ${r.code} ${r.message}`);
   return c.T.LoginReply.decode(r.body);
 }
