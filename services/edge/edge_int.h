@@ -186,7 +186,8 @@ void edge_limiter_destroy(edge_limiter_t **l);
 
 /* Take a token for one unauthenticated call from a: from its address's
  * bucket, then from the global one (a call its address's bucket refuses
- * takes nothing from the global). 0; or ES_RESOURCE_EXHAUSTED, *which
+ * takes nothing from the global; one the global refuses still spent its
+ * address's token). 0; or ES_RESOURCE_EXHAUSTED, *which
  * (EDGE_LIMIT_*) and *retry_ms (>= 1: until that bucket holds a token
  * again). A new address takes a slot of its set that is full again (nothing
  * lost), else the one closest to full. */

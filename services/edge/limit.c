@@ -170,8 +170,11 @@ int edge_limiter_take(edge_limiter_t *l, const edge_addr_t *a, int64_t now_us, i
         *retry_ms = s_wait_ms(b, l->addr_rate, l->addr_burst, now_us);
         return ES_RESOURCE_EXHAUSTED;
     }
+    /* The address's token stays spent even when the global bucket refuses:
+     * refunding it would let every address retry at will while the global
+     * bucket is empty, and a few flooding addresses would then take each
+     * global token as it comes back. */
     if (!edge_bucket_take(&l->global, l->rate, l->burst, now_us)) {
-        b->tokens += 1.0; /* the address's token back: the edge, not it, was short */
         *which = EDGE_LIMIT_GLOBAL;
         *retry_ms = s_wait_ms(&l->global, l->rate, l->burst, now_us);
         return ES_RESOURCE_EXHAUSTED;

@@ -93,8 +93,7 @@ static void test_per_address(void **state)
 }
 
 /* The global bucket caps every address together; a call its address's
- * bucket refuses takes nothing from it, and one it refuses costs the
- * address nothing. */
+ * bucket refuses takes nothing from it. */
 static void test_global(void **state)
 {
     (void)state;
