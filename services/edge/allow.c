@@ -68,9 +68,24 @@ static const edge_allow_t s_allow[] = {
     {SERVICE_MESSAGING, "BeginAttachment", PATIENT, 0},    /* upload an attachment ... */
     {SERVICE_MESSAGING, "UploadChunk", PATIENT, 0},        /* ... piece by piece */
     {SERVICE_MESSAGING, "DownloadAttachment", PATIENT, 0}, /* read one */
-    /* ---- dmp: TO ADD when the DMP service is merged (service "dmp"): one
-     * line per method the web app calls, and its descriptor in s_services
-     * below. Until then every dmp call is PERMISSION_DENIED. ---- */
+    /* ---- TO ADD when branch s3-web13 is merged (consent methods it adds,
+     * called by "Mes autorisations"):
+     *   {SERVICE_CONSENT, "ListEmergencies", PATIENT, 0},  emergency accesses to one's data
+     *   {SERVICE_CONSENT, "EndEmergency", PATIENT, 0},     end one
+     * ---- */
+    /* ---- dmp: TO ADD when the DMP service is merged (service "dmp",
+     * SERVICE_DMP), with its descriptor in s_services below and
+     * #include "espace/v1/dmp.pb-c.h". What branch s3-dmpweb's web app calls:
+     *   {SERVICE_DMP, "BeginUpload", PATIENT, 0},            upload a document ...
+     *   {SERVICE_DMP, "UploadDocumentChunk", PATIENT, 0},    ... piece by piece
+     *   {SERVICE_DMP, "SearchDocuments", PATIENT, 0},        "Mes documents"
+     *   {SERVICE_DMP, "GetDocument", PATIENT, 0},            one document (download ticket)
+     *   {SERVICE_DMP, "DownloadDocumentChunk", PATIENT, 0},  read it
+     *   {SERVICE_DMP, "SetMasked", PATIENT, 0},              mask it from professionals
+     *   {SERVICE_DMP, "AddMeasure", PATIENT, 0},             "Mes mesures": add one
+     *   {SERVICE_DMP, "ListMeasures", PATIENT, 0},           a series
+     *   {SERVICE_DMP, "LatestMeasures", PATIENT, 0},         the latest of each kind
+     * Until then every dmp call is PERMISSION_DENIED. ---- */
 };
 
 /* The services whose methods the table may name, with their descriptors. */
