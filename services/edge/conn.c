@@ -148,21 +148,31 @@ static void s_unbind(edge_conn_t *c)
 
 /* ---- output ---- */
 
+/* 1 if a is a slower reader than b: its queue has waited longer without a
+ * write going out (the one stalled longest), then holds more bytes. A
+ * client that reads, even with a backlog, keeps its stall time recent. */
+static int s_slower(const edge_conn_t *a, const edge_conn_t *b)
+{
+    if (a->stalled_us != b->stalled_us)
+        return a->stalled_us < b->stalled_us;
+    return a->q.bytes > b->q.bytes;
+}
+
 /* The edge's reply memory (every connection's queue) is over its cap: close
- * the connections holding the most bytes, the slowest readers, at once and
- * free their queues, until it is under. */
+ * the slowest readers at once and free their queues, until it is under. */
 static void s_shed(edge_t *e)
 {
     while (e->queued > e->o.queue_total_bytes) {
         edge_conn_t *worst = NULL;
         for (edge_conn_t *c = e->conns; c != NULL; c = c->next)
-            if (c->q.bytes > 0 && (worst == NULL || c->q.bytes > worst->q.bytes))
+            if (c->q.bytes > 0 && (worst == NULL || s_slower(c, worst)))
                 worst = c;
         if (worst == NULL)
             return;
         e->metrics.shed++;
-        log_warn(EDGE_COMP, "conn.shed", "conn=%llu bytes=%zu total=%zu cap=%zu",
-                 (unsigned long long)worst->id, worst->q.bytes, e->queued,
+        log_warn(EDGE_COMP, "conn.shed", "conn=%llu bytes=%zu stalled_ms=%lld total=%zu cap=%zu",
+                 (unsigned long long)worst->id, worst->q.bytes,
+                 (long long)((edge_now_us() - worst->stalled_us) / 1000), e->queued,
                  e->o.queue_total_bytes);
         edge_conn_close(worst, EDGE_NO_CLOSING, "too slow: edge reply memory full",
                         LWS_CLOSE_STATUS_POLICY_VIOLATION);
@@ -179,6 +189,8 @@ static void s_push(edge_conn_t *c, edge_msg_t *m)
         edge_conn_close(c, EDGE_NO_CLOSING, "too slow", LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
+    if (c->q.count == 1)
+        c->stalled_us = edge_now_us(); /* waiting from now */
     lws_callback_on_writable(c->wsi);
     s_shed(c->edge);
 }
@@ -222,6 +234,8 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m)
         c->edge->metrics.queue_drops++;
         return;
     }
+    if (c->q.count == 1)
+        c->stalled_us = edge_now_us();
     lws_callback_on_writable(c->wsi);
     s_shed(c->edge);
 }
@@ -597,6 +611,7 @@ static int s_writeable(edge_conn_t *c)
     if (n < 0 || (size_t)n < m->len)
         return -1;
     edge_outq_pop(&c->q);
+    c->stalled_us = edge_now_us(); /* progress */
     if (c->dropped > 0 && !c->closing) {
         Espace__V1__Resync rs = ESPACE__V1__RESYNC__INIT;
         rs.dropped = c->dropped;

@@ -92,9 +92,10 @@
 #define EDGE_UNAUTH_ADDR_SLOTS 16384  /* addresses remembered (about 40 bytes each) */
 /* Replies and events waiting for connections that do not read, all
  * connections together: each connection may hold EDGE_QUEUE_BYTES, and
- * EDGE_MAX_CONNS of them could hold 10 GiB. Over this cap the connections
- * holding the most bytes (the slowest readers) are closed at once (1008
- * "too slow: edge reply memory full") and their queues freed. */
+ * EDGE_MAX_CONNS of them could hold 10 GiB. Over this cap the slowest
+ * readers (the queues that waited longest without a write going out, then
+ * the biggest) are closed at once (1008 "too slow: edge reply memory full")
+ * and their queues freed. */
 #define EDGE_QUEUE_TOTAL_BYTES (256u * 1024 * 1024)
 
 typedef struct edge_opts {

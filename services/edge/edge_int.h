@@ -290,6 +290,8 @@ struct edge_conn {
     int revalidating;                  /* a revalidation is in flight */
     edge_rx_t rx;                      /* message being assembled */
     edge_outq_t q;                     /* outgoing */
+    int64_t stalled_us;                /* monotonic: the queue has waited since
+                                          (its first message, or the last write) */
     uint32_t dropped;                  /* events dropped since the last Resync */
     edge_bucket_t bucket;              /* rate limit */
     edge_addr_t addr;                  /* the client's address (TCP peer) */

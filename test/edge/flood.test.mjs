@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  Client, Code, deps, loadTypes, login, metric, metrics, randomIns, signUp, skip, startHarness,
+  Client, Code, deps, loadTypes, login, metric, metrics, randomIns, signUp, skip, startHarness, waitServing,
 } from './harness.mjs';
 
 const T = deps && !skip ? loadTypes() : null;
@@ -65,6 +65,7 @@ describe('edge under a sign-up/log-in flood', { skip }, () => {
   before(async () => {
     h = await startHarness();
     url = `ws://127.0.0.1:${h.port}/`;
+    await waitServing(url, T);
   });
   after(async () => {
     const r = await h.stop();

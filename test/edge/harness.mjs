@@ -222,6 +222,25 @@ export async function signUp(c, h) {
   return { ins, password, patientId: a.reply.patient_id };
 }
 
+// Wait until the edge reaches identity through the broker (a resume with a
+// bad token answers UNAUTHENTICATED, not UNAVAILABLE); a slow (sanitizer)
+// build may print its port before its bus connection is up. Resuming is not
+// counted in the buckets of unauthenticated calls.
+export async function waitServing(url, T, ms = 10000) {
+  const c = await Client.open(url, T);
+  const t0 = Date.now();
+  try {
+    for (;;) {
+      const r = await c.request('resume', { token: 'not-a-token' });
+      if (r.code !== Code.UNAVAILABLE) return;
+      if (Date.now() - t0 > ms) throw new Error('the edge does not reach identity');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } finally {
+    await c.close();
+  }
+}
+
 // A well-formed RPPS (11 digits), random enough for a test run.
 export function randomRpps() {
   return `1${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { Client, Code, deps, loadTypes, login, metric, metrics, signUp, skip, startHarness } from './harness.mjs';
+import { Client, Code, deps, loadTypes, login, metric, metrics, signUp, skip, startHarness, waitServing } from './harness.mjs';
 
 const T = deps && !skip ? loadTypes() : null;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -23,6 +23,7 @@ describe('edge reply memory cap', { skip }, () => {
   before(async () => {
     h = await startHarness(['--queue-total', String(CAP)]);
     url = `ws://127.0.0.1:${h.port}/`;
+    await waitServing(url, T);
   });
   after(async () => {
     const r = await h.stop();
@@ -54,7 +55,7 @@ describe('edge reply memory cap', { skip }, () => {
     assert.ok(metric(m, 'espace_edge_queued_bytes') <= CAP, m);
     // the reader got (nearly) everything and is still served
     for (let i = 0; i < 50 && received < EVENTS - 5; i++) await sleep(100);
-    assert.ok(received >= EVENTS - 5, `reader got ${received} events`);
+    assert.ok(received >= EVENTS - 5, `reader got ${received} events, close ${JSON.stringify(reader.closeInfo)}`);
     assert.equal((await reader.call('identity', 'WhoAmI', T.WhoAmIRequest, {})).code, Code.OK);
     // the shed connections were closed with a clear reason
     for (const c of slow) c.ws._socket.resume();
