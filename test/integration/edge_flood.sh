@@ -21,7 +21,15 @@ command -v node >/dev/null || { echo "needs node"; exit 1; }
 
 ES_TMP=$(mktemp -d /tmp/es-edge-flood.XXXXXX)
 CONF=$ES_TMP/espace.conf
-es_conf "$CONF" "no_sync = true" "tcp = false"
+# es_conf's 200 ms heartbeats would let the broker take identity, busy
+# hashing on a loaded machine, for dead ("worker died"): issue 11 section 1,
+# the broker's part. The default heartbeat here.
+cat >"$CONF" <<CONF
+data_dir = $ES_TMP/data
+edge_port = 0
+tcp = false
+no_sync = true
+CONF
 export ESPACE_PWHASH=${ES_FLOOD_PWHASH:-interactive}
 
 step "espace up (password hashing: $ESPACE_PWHASH)"
