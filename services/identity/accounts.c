@@ -191,6 +191,16 @@ int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessa
     rc = svc_reply(call, &rep.base);
     if (rc != 0)
         return identity_fail_storage(call, rc);
+    /* The patient's trail shows the resolution: answered only once consent
+     * recorded it (UNAVAILABLE otherwise; docs/identity.md). */
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = c->kind;
+    who.principal = c->principal;
+    Espace__V1__RecordResolutionRequest rec = ESPACE__V1__RECORD_RESOLUTION_REQUEST__INIT;
+    rec.accessor = &who;
+    rec.patient_id = hex;
+    if ((rc = svc_consent_after(call, "RecordResolution", &rec.base, 1)) != 0)
+        return svc_fail(call, ES_UNAVAILABLE, NULL, "the access trail cannot record this now");
     log_info(IDENTITY_LOG, "patient.resolved", "rpps=%s patient=%s", c->principal, hex);
     return 0;
 }

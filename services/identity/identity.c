@@ -107,4 +107,5 @@ const svc_def_t identity_service = {
     .api = &espace__v1__identity__descriptor,
     .init = s_init,
     .fini = s_fini,
+    .consent_records = 1, /* ResolvePatient, ActivateAccount: svc_consent_after */
 };
