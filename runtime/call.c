@@ -61,8 +61,11 @@ static int s_held_pack(svc_runtime_t *rt, const ProtobufCMessage *msg, size_t ma
 void svc_call_reset(svc_call_t *c)
 {
     s_held_free(c->rt, &c->reply, &c->reply_len);
-    for (size_t i = 0; i < c->n_events; i++)
+    for (size_t i = 0; i < c->n_events; i++) {
         s_held_free(c->rt, &c->events[i].body, &c->events[i].len);
+        free(c->events[i].topic);
+        c->events[i].topic = NULL;
+    }
     c->n_events = 0;
     free(c->after_body);
     c->after_body = NULL;
@@ -162,12 +165,17 @@ int svc_publish(svc_call_t *c, const char *topic, const ProtobufCMessage *body)
         return ES_OK;
     }
     svc_event_t *e = &c->events[c->n_events];
+    char *t = strdup(topic);
+    if (!t)
+        return ES_RESOURCE_EXHAUSTED;
     int rc = s_held_pack(rt, body, BUS_MAX_MSG - SVC_REPLY_ROOM - BUS_MAX_TOPIC, &e->body,
                          &e->len);
-    if (rc != 0)
+    if (rc != 0) {
+        free(t);
         return rc;
+    }
     c->n_events++;
-    snprintf(e->topic, sizeof e->topic, "%s", topic);
+    e->topic = t;
     e->desc = body->descriptor;
     return ES_OK;
 }

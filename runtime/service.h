@@ -105,7 +105,11 @@ typedef struct svc_call svc_call_t;
 /* Limits (runtime/service.c). One batch holds at most STORE_GROUP_MAX
  * requests and about SVC_BATCH_BYTES of request bodies, plus at most
  * SVC_BATCH_BYTES of reply bodies and queued events together. */
-#define SVC_MAX_EVENTS 16                  /* svc_publish calls per request */
+/* svc_publish calls per request: a messaging Send to a full care team
+ * (8 professionals and the patient, 8 devices each: one event per copy).
+ * A call slot keeps only a pointer per event (topic and body malloc'd, the
+ * bodies within SVC_BATCH_BYTES), so the bound costs 32 bytes x 72 per slot. */
+#define SVC_MAX_EVENTS 72
 #define SVC_MAX_MESSAGE 256                /* svc_fail message, NUL included */
 #define SVC_MAX_FIELD 128                  /* svc_fail field, NUL included */
 #define SVC_BATCH_BYTES ((size_t)32 << 20) /* bodies held by one batch */

@@ -31,7 +31,8 @@
 #define SVC_AFTER_METHOD 64 /* its consent method name, NUL included */
 
 typedef struct svc_event {
-    char topic[BUS_MAX_TOPIC + 1];          /* topic, NUL-terminated */
+    char *topic;                            /* topic, malloc'd (kept out of the
+                                               slot: SVC_MAX_EVENTS x SVC_SLOTS) */
     const ProtobufCMessageDescriptor *desc; /* type of the packed body */
     uint8_t *body;                          /* packed body, malloc'd */
     size_t len;                             /* bytes in body */

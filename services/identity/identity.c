@@ -28,6 +28,9 @@ static int s_dummy_hash(char out[PASSWORD_HASH_MAX])
     return rc;
 }
 
+_Static_assert(IDENTITY_MAX_DEVICE_SESSIONS <= SVC_MAX_EVENTS,
+               "RevokeDevice announces every session it ends in one request");
+
 static int s_init(const svc_env_t *env, void **state)
 {
     char path[4096];

@@ -17,6 +17,7 @@
 #include "services/messaging/messaging_int.h"
 
 _Static_assert(MSG_MAX_CIPHERTEXT >= E2E_MESSAGE_MAX, "a copy holds any e2e message");
+_Static_assert(MSG_MAX_COPIES <= SVC_MAX_EVENTS, "one event per copy of a Send");
 _Static_assert(MSG_OPK_LOW == E2E_OPK_LOW && MSG_OPK_BATCH == E2E_OPK_BATCH,
                "the hint follows docs/e2e.md");
 
