@@ -3,7 +3,8 @@
 // espace-pro receives it. Scenario:
 //   sign-up -> "Nouveau message" lists no professional -> `espace-pro
 //   access request --scope messaging:write` -> "Accepter" in "Mes
-//   autorisations" -> `espace-pro msg keys` -> "Nouveau message" lists the
+//   autorisations", whose trail shows espace-pro's INS resolution (issue 11
+//   section 5) -> `espace-pro msg keys` -> "Nouveau message" lists the
 //   professional; "Écrire" starts the conversation and opens its thread ->
 //   the patient's first message: `msg inbox` prints it, decrypted, in that
 //   conversation -> espace-pro answers there, live in the page -> "Nouveau
@@ -110,6 +111,14 @@ test.describe('Nouveau message: the patient starts, espace-pro receives', { skip
     await item.first().waitFor({ timeout: 15000 });
     await item.getByRole('button', { name: `Accepter la demande de ${PRO_NAME}` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    // espace-pro resolved the INS (identity ResolvePatient): the trail shows it, by the professional
+    await page.getByRole('link', { name: 'Messagerie' }).click(); // away and back: the trail reloads
+    await expectH1(page, 'Messagerie');
+    await page.getByRole('link', { name: 'Mes autorisations' }).click();
+    await expectH1(page, 'Mes autorisations');
+    const resolved = page.locator('li.audit-entry', { hasText: 'Recherche de votre identifiant espace' });
+    await resolved.first().waitFor({ timeout: 10000 });
+    assert.match(await resolved.first().innerText(), new RegExp(RPPS));
     const keys = await msg('keys');
     assert.match(keys.out, /device [0-9a-f]{32}/);
   });

@@ -349,6 +349,7 @@ export const fr = {
     denied: 'refusé',
     emergency: 'Accès en urgence',
     emergencyDeclared: 'Déclaration d’un accès en urgence (bris de glace)',
+    insResolved: 'Recherche de votre identifiant espace à partir de votre matricule INS',
     serviceLabel: 'Par le service',
     detail: (code) => `code ${code}`,
   },
