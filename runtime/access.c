@@ -1,8 +1,11 @@
 /*
  * access.c - guards (service.h, ACCESS): a guarded request is resolved
- * before it joins a batch; the patient on their own data at once, anyone
- * else through an asynchronous consent Decide (runtime/authz.h) while the
- * request waits parked, out of every batch.
+ * before it joins a batch; the patient on their own data at once (or, with
+ * a holder, after consent's HoldsGrant for the principal the request names),
+ * anyone else through an asynchronous consent Decide (runtime/authz.h) while
+ * the request waits parked, out of every batch. Also the records a handler
+ * asks for after its commit (svc_consent_after): sent on the same client,
+ * the call parked until consent answered when it waits for it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -230,7 +233,7 @@ static int s_holder(svc_runtime_t *rt, svc_call_t *c, const svc_holder_t *h,
                     const authz_need_t *need)
 {
     Espace__V1__PrincipalKind kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE;
-    char principal[AUTHZ_MAX_DETAIL + 1] = "";
+    char principal[S_NAME_MAX] = ""; /* an RPPS or an app id */
     const char *field = NULL, *why = NULL;
     int rc = h->fn(c->msg, &kind, principal, sizeof principal, &field, &why);
     if (rc == 0) {
