@@ -194,8 +194,8 @@ static int s_need(svc_call_t *c, authz_need_t *need)
     return ES_OK;
 }
 
-/* Park c under the ticket of the consent request `send` makes: 0 or the
- * status set on c. */
+/* 0 if c may wait for consent (a consent client, room under SVC_MAX_PARKED
+ * and SVC_PARKED_BYTES), else the status set on c. */
 static int s_room(svc_runtime_t *rt, svc_call_t *c)
 {
     if (!rt->az) {
