@@ -149,6 +149,14 @@ int identity_create_professional(void *state, svc_call_t *call, const ProtobufCM
     return 0;
 }
 
+void identity_consent_register(svc_call_t *call, const char *patient_id)
+{
+    Espace__V1__RegisterPatientRequest reg = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    reg.patient_id = (char *)patient_id;
+    if (svc_consent_after(call, "RegisterPatient", &reg.base, 0) != 0)
+        log_warn(IDENTITY_LOG, "consent.register.unsent", "patient=%s", patient_id);
+}
+
 /* ResolvePatient: INS -> patient id, for professionals with a live session.
  * The INS goes through the keyed hash only; it is wiped and never logged. */
 int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessage *msg,

@@ -137,12 +137,7 @@ int identity_activate_account(void *state, svc_call_t *call, const ProtobufCMess
     rep.patient_id = a.principal;
     if ((rc = svc_reply(call, &rep.base)) != 0)
         goto internal;
-    /* Consent learns the patient exists (best effort: not awaited; a
-     * resolution or the patient's own grant registers them too). */
-    Espace__V1__RegisterPatientRequest reg = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
-    reg.patient_id = a.principal;
-    if (svc_consent_after(call, "RegisterPatient", &reg.base, 0) != 0)
-        log_warn(IDENTITY_LOG, "consent.register.unsent", "patient=%s", a.principal);
+    identity_consent_register(call, a.principal);
     log_info(IDENTITY_LOG, "patient.activated", "patient=%s", a.principal);
     goto done;
 internal:

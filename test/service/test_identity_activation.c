@@ -167,7 +167,8 @@ static int s_consent_knows(const char *pid)
 }
 
 /* An activation tells consent the patient exists (best effort, after the
- * commit): a pending account is unknown to consent, the activated one known. */
+ * commit), and so does each patient log-in (which repairs a registration
+ * lost while consent was down). */
 static void test_activation_registers(void **state)
 {
     (void)state;
@@ -189,7 +190,15 @@ static void test_activation_registers(void **state)
     assert_int_equal(idf_activate(ins, code, IDF_PASSWORD, pid, &r), 0);
     assert_int_equal(h_svc_start(&idf->h, &idf->consent, &consent_service), 0);
     assert_int_equal(idf_consent_wait(), 0);
-    assert_false(s_consent_knows(pid)); /* known later: docs/consent.md "Known patients" */
+    assert_false(s_consent_knows(pid));
+    /* the patient's next log-in registers them */
+    Espace__V1__LoginReply *lrep = NULL;
+    assert_int_equal(idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, &lrep, &r), 0);
+    codec_free(&lrep->base);
+    known = 0;
+    for (int i = 0; i < 100 && !(known = s_consent_knows(pid)); i++)
+        h_sleep_ms(20);
+    assert_true(known);
 }
 
 int main(void)
