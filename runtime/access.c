@@ -1,12 +1,17 @@
 /*
  * access.c - guards (service.h, ACCESS): a guarded request is resolved
- * before it joins a batch; the patient on their own data at once, anyone
- * else through an asynchronous consent Decide (runtime/authz.h) while the
- * request waits parked, out of every batch.
+ * before it joins a batch; the patient on their own data at once (or, with
+ * a holder, after consent's HoldsGrant for the principal the request names),
+ * anyone else through an asynchronous consent Decide (runtime/authz.h) while
+ * the request waits parked, out of every batch. Also the records a handler
+ * asks for after its commit (svc_consent_after): sent on the same client,
+ * the call parked until consent answered when it waits for it.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "bus/codec.h"
+#include "process/log.h"
 #include "proto/status.h"
 #include "runtime/service_int.h"
 
@@ -90,11 +95,28 @@ const svc_guard_t *svc_guard_find(const svc_def_t *def, const char *name)
     return NULL;
 }
 
+/* The holder hook of method `name`, or NULL. */
+static const svc_holder_t *s_holder_find(const svc_def_t *def, const char *name)
+{
+    for (size_t i = 0; name && i < def->n_holders; i++)
+        if (def->holders[i].method && strcmp(def->holders[i].method, name) == 0)
+            return &def->holders[i];
+    return NULL;
+}
+
 int svc_guards_check(const svc_def_t *def, char *err, size_t n)
 {
-    if (def->n_guards > 0 && !def->guards) {
-        snprintf(err, n, "n_guards without guards");
+    if ((def->n_guards > 0 && !def->guards) || (def->n_holders > 0 && !def->holders)) {
+        snprintf(err, n, "n_guards or n_holders without a table");
         return ES_INTERNAL;
+    }
+    for (size_t i = 0; i < def->n_holders; i++) {
+        const svc_holder_t *h = &def->holders[i];
+        const char *name = h->method ? h->method : "(null)";
+        if (!h->fn || !svc_guard_find(def, h->method) || s_holder_find(def, h->method) != h) {
+            snprintf(err, n, "holder of %s: no hook, no guard, or twice", name);
+            return ES_INTERNAL;
+        }
     }
     for (size_t i = 0; i < def->n_guards; i++) {
         const svc_guard_t *g = &def->guards[i];
@@ -172,34 +194,25 @@ static int s_need(svc_call_t *c, authz_need_t *need)
     return ES_OK;
 }
 
-int svc_access_resolve(svc_runtime_t *rt, svc_call_t *c)
+/* 0 if c may wait for consent (a consent client, room under SVC_MAX_PARKED
+ * and SVC_PARKED_BYTES), else the status set on c. */
+static int s_room(svc_runtime_t *rt, svc_call_t *c)
 {
-    authz_need_t need;
-    int rc = s_need(c, &need);
-    if (rc != 0)
-        return rc;
-    memcpy(c->access.patient_id, need.patient_id, ID_HEX);
-    id_parse(need.patient_id, c->access.patient);
-    rc = authz_local(c->req.caller, &need, &c->access.decision);
-    if (rc == ES_OK) {
-        c->has_access = 1;
-        return ES_OK;
-    }
-    if (rc != AUTHZ_ASK) {
-        svc_status_set(c, rc, NULL, c->access.decision.reason);
-        return c->status;
-    }
-    size_t len = c->req.req->body.len;
     if (!rt->az) {
         svc_status_set(c, ES_UNAVAILABLE, NULL, "consent unreachable");
         return c->status;
     }
     if (rt->n_parked + rt->n_ready >= SVC_MAX_PARKED ||
-        rt->parked_bytes + len > SVC_PARKED_BYTES) {
+        rt->parked_bytes + c->req.req->body.len > SVC_PARKED_BYTES) {
         svc_status_set(c, ES_RESOURCE_EXHAUSTED, NULL, "too many requests waiting for consent");
         return c->status;
     }
-    rc = authz_ask(rt->az, c->req.caller, &need, &c->ticket);
+    return ES_OK;
+}
+
+/* Park c, its consent request sent (rc its status). */
+static int s_park(svc_runtime_t *rt, svc_call_t *c, int rc)
+{
     if (rc != 0) {
         if (rc == ES_RESOURCE_EXHAUSTED)
             svc_status_set(c, rc, NULL, "too many requests waiting for consent");
@@ -210,8 +223,89 @@ int svc_access_resolve(svc_runtime_t *rt, svc_call_t *c)
         return c->status;
     }
     rt->parked[rt->n_parked++] = c;
-    rt->parked_bytes += len;
+    rt->parked_bytes += c->req.req->body.len;
     return SVC_PARKED;
+}
+
+/* The patient on their own data: ask consent whether the principal the
+ * request names holds a grant (svc_def_t.holders), or allow at once. */
+static int s_holder(svc_runtime_t *rt, svc_call_t *c, const svc_holder_t *h,
+                    const authz_need_t *need)
+{
+    Espace__V1__PrincipalKind kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE;
+    char principal[S_NAME_MAX] = ""; /* an RPPS or an app id */
+    const char *field = NULL, *why = NULL;
+    int rc = h->fn(c->msg, &kind, principal, sizeof principal, &field, &why);
+    if (rc == 0) {
+        c->has_access = 1;
+        return ES_OK;
+    }
+    if (rc != SVC_HOLDER) {
+        svc_status_set(c, svc_status_valid(rc), field, why ? why : "invalid request");
+        return c->status;
+    }
+    if ((rc = s_room(rt, c)) != 0)
+        return rc;
+    Espace__V1__Caller holder = ESPACE__V1__CALLER__INIT;
+    holder.kind = kind;
+    holder.principal = principal;
+    return s_park(rt, c, authz_ask_holds(rt->az, &holder, need, &c->ticket));
+}
+
+int svc_access_resolve(svc_runtime_t *rt, svc_call_t *c)
+{
+    authz_need_t need;
+    int rc = s_need(c, &need);
+    if (rc != 0)
+        return rc;
+    memcpy(c->access.patient_id, need.patient_id, ID_HEX);
+    id_parse(need.patient_id, c->access.patient);
+    rc = authz_local(c->req.caller, &need, &c->access.decision);
+    if (rc == ES_OK) {
+        const svc_holder_t *h = s_holder_find(rt->def, c->guard->method);
+        if (h)
+            return s_holder(rt, c, h, &need);
+        c->has_access = 1;
+        return ES_OK;
+    }
+    if (rc != AUTHZ_ASK) {
+        svc_status_set(c, rc, NULL, c->access.decision.reason);
+        return c->status;
+    }
+    if ((rc = s_room(rt, c)) != 0)
+        return rc;
+    return s_park(rt, c, authz_ask(rt->az, c->req.caller, &need, &c->ticket));
+}
+
+/* ---- records after the commit (svc_consent_after) ---- */
+
+int svc_after_send(svc_runtime_t *rt, svc_call_t *c)
+{
+    if (!c->after_body || !c->ran || c->rc != 0 || c->status != ES_OK)
+        return 0;
+    ProtobufCMessage *m = NULL;
+    uint64_t ticket = 0;
+    int rc = codec_decode(c->after_desc, c->after_body, c->after_len, 0, &m, NULL);
+    if (rc == 0 && c->after_wait)
+        rc = s_room(rt, c);
+    if (rc == 0)
+        rc = authz_tell(rt->az, c->after_method, m, &ticket);
+    codec_free(m);
+    if (!c->after_wait) {
+        if (rc != 0)
+            log_warn(rt->def->name, "consent.record.unsent", "method=%s status=%s",
+                     c->after_method, es_status_name(rc));
+        return 0;
+    }
+    if (rc != 0) {
+        log_warn(rt->def->name, "consent.record.unsent", "method=%s status=%s", c->after_method,
+                 es_status_name(rc));
+        svc_status_set(c, ES_UNAVAILABLE, NULL, "the access trail cannot record this now");
+        return 0;
+    }
+    c->ticket = ticket;
+    c->recording = 1;
+    return s_park(rt, c, ES_OK) == SVC_PARKED;
 }
 
 /* ---- decisions ---- */
@@ -226,16 +320,32 @@ void svc_access_collect(svc_runtime_t *rt)
         size_t i = 0;
         while (i < rt->n_parked && rt->parked[i]->ticket != ticket)
             i++;
-        if (i == rt->n_parked)
-            continue; /* cannot happen: one parked call per Decide */
+        if (i == rt->n_parked) {
+            /* A record sent without waiting (svc_consent_after, wait 0). */
+            if (d.status != ES_OK)
+                log_warn(rt->def->name, "consent.record.fail", "status=%s",
+                         es_status_name(d.status));
+            continue;
+        }
         svc_call_t *c = rt->parked[i];
         rt->parked[i] = rt->parked[--rt->n_parked];
         c->ticket = 0;
-        c->access.decision = d;
-        if (d.status == ES_OK)
+        if (c->recording) {
+            /* Ran and committed: answered as it is once recorded, else
+             * UNAVAILABLE (nothing disclosed unrecorded). */
+            if (d.status != ES_OK) {
+                log_warn(rt->def->name, "consent.record.fail", "status=%s",
+                         es_status_name(d.status));
+                svc_status_set(c, ES_UNAVAILABLE, NULL,
+                               "the access trail cannot record this now");
+            }
+        } else if (d.status == ES_OK) {
+            c->access.decision = d;
             c->has_access = 1;
-        else
+        } else {
+            c->access.decision = d;
             svc_status_set(c, d.status, NULL, d.reason[0] ? d.reason : "access denied");
+        }
         rt->ready[(rt->ready_head + rt->n_ready) % SVC_MAX_PARKED] = c;
         rt->n_ready++;
     }

@@ -17,6 +17,7 @@
 typedef struct s_pending {
     uint64_t id;      /* bus request id; 0 = free slot */
     int64_t deadline; /* monotonic ms */
+    int told;         /* authz_tell: any OK reply means done (no DecideReply) */
 } s_pending_t;
 
 struct authz {
@@ -95,24 +96,18 @@ int authz_local(const Espace__V1__Caller *caller, const authz_need_t *need,
     return ES_OK;
 }
 
-int authz_ask(authz_t *a, const Espace__V1__Caller *caller, const authz_need_t *need,
-              uint64_t *ticket)
+/* Send consent `method` with body m without waiting: 0 and *ticket, or the
+ * status of authz_ask. */
+static int s_send(authz_t *a, const char *method, const ProtobufCMessage *m, int told,
+                  uint64_t *ticket)
 {
-    if (!a || !ticket || !s_need_valid(caller, need))
-        return ES_INVALID_ARGUMENT;
     if (a->n_pending >= AUTHZ_MAX_PENDING)
         return ES_RESOURCE_EXHAUSTED;
-    Espace__V1__DecideRequest req = ESPACE__V1__DECIDE_REQUEST__INIT;
-    req.accessor = (Espace__V1__Caller *)caller;
-    req.patient_id = (char *)need->patient_id;
-    req.category = need->category;
-    req.action = need->action;
-    req.detail = (char *)need->detail;
     uint64_t id = 0;
-    int rc = bus_client_send(a->client, SERVICE_CONSENT, "Decide", &req.base, AUTHZ_TIMEOUT_MS,
+    int rc = bus_client_send(a->client, SERVICE_CONSENT, method, m, AUTHZ_TIMEOUT_MS,
                              a->local ? &a->self : NULL, &id);
     if (rc != 0) {
-        log_warn("authz", "decide.unsent", "service=%s status=%s", a->service,
+        log_warn("authz", "decide.unsent", "service=%s method=%s status=%s", a->service, method,
                  es_status_name(rc));
         return rc == ES_INVALID_ARGUMENT || rc == ES_TOO_LARGE ? ES_INVALID_ARGUMENT
                                                               : ES_UNAVAILABLE;
@@ -122,9 +117,45 @@ int authz_ask(authz_t *a, const Espace__V1__Caller *caller, const authz_need_t *
         i++; /* a free slot exists: n_pending < AUTHZ_MAX_PENDING */
     a->pending[i].id = id;
     a->pending[i].deadline = bus_mono_ms() + AUTHZ_TIMEOUT_MS;
+    a->pending[i].told = told;
     a->n_pending++;
     *ticket = id;
     return ES_OK;
+}
+
+int authz_ask(authz_t *a, const Espace__V1__Caller *caller, const authz_need_t *need,
+              uint64_t *ticket)
+{
+    if (!a || !ticket || !s_need_valid(caller, need))
+        return ES_INVALID_ARGUMENT;
+    Espace__V1__DecideRequest req = ESPACE__V1__DECIDE_REQUEST__INIT;
+    req.accessor = (Espace__V1__Caller *)caller;
+    req.patient_id = (char *)need->patient_id;
+    req.category = need->category;
+    req.action = need->action;
+    req.detail = (char *)need->detail;
+    return s_send(a, "Decide", &req.base, 0, ticket);
+}
+
+int authz_ask_holds(authz_t *a, const Espace__V1__Caller *holder, const authz_need_t *need,
+                    uint64_t *ticket)
+{
+    if (!a || !ticket || !s_need_valid(holder, need))
+        return ES_INVALID_ARGUMENT;
+    Espace__V1__HoldsGrantRequest req = ESPACE__V1__HOLDS_GRANT_REQUEST__INIT;
+    req.accessor = (Espace__V1__Caller *)holder;
+    req.patient_id = (char *)need->patient_id;
+    req.category = need->category;
+    req.action = need->action;
+    req.detail = (char *)need->detail;
+    return s_send(a, "HoldsGrant", &req.base, 0, ticket);
+}
+
+int authz_tell(authz_t *a, const char *method, const ProtobufCMessage *body, uint64_t *ticket)
+{
+    if (!a || !ticket || !method || !method[0] || !body)
+        return ES_INVALID_ARGUMENT;
+    return s_send(a, method, body, 1, ticket);
 }
 
 /* The slot waiting for id, or NULL. */
@@ -146,13 +177,17 @@ static void s_release(authz_t *a, s_pending_t *p)
     a->n_pending--;
 }
 
-/* The decision carried by reply r. */
-static void s_decode(authz_t *a, const bus_reply_t *r, authz_decision_t *out)
+/* The decision carried by reply r (to a Decide or HoldsGrant, or to an
+ * authz_tell when told). */
+static void s_decode(authz_t *a, const bus_reply_t *r, int told, authz_decision_t *out)
 {
     if (r->status != 0) {
         switch (r->status) {
         case ES_INVALID_ARGUMENT:
             s_deny(out, ES_INVALID_ARGUMENT, "malformed authorization request");
+            return;
+        case ES_NOT_FOUND:
+            s_deny(out, ES_NOT_FOUND, "no such patient");
             return;
         case ES_PERMISSION_DENIED:
             log_warn("authz", "decide.refused", "service=%s", a->service);
@@ -164,6 +199,12 @@ static void s_decode(authz_t *a, const bus_reply_t *r, authz_decision_t *out)
             s_deny(out, ES_UNAVAILABLE, "consent unreachable");
             return;
         }
+    }
+    if (told) {
+        memset(out, 0, sizeof *out);
+        out->allowed = 1;
+        snprintf(out->reason, sizeof out->reason, "recorded");
+        return;
     }
     ProtobufCMessage *m = NULL;
     if (codec_decode(&espace__v1__decide_reply__descriptor, r->body, r->body_len, 0, &m,
@@ -199,8 +240,9 @@ int authz_next(authz_t *a, uint64_t *ticket, authz_decision_t *out)
             continue;
         }
         *ticket = p->id;
+        int told = p->told;
         s_release(a, p);
-        s_decode(a, &r, out);
+        s_decode(a, &r, told, out);
         bus_reply_clear(&r);
         return ES_OK;
     }

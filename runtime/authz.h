@@ -64,7 +64,8 @@ typedef struct authz_need {
 
 /* One decision. */
 typedef struct authz_decision {
-    int status;              /* 0 allowed; ES_PERMISSION_DENIED, ES_UNAVAILABLE or
+    int status;              /* 0 allowed; ES_PERMISSION_DENIED, ES_NOT_FOUND (consent
+                                knows no such patient), ES_UNAVAILABLE or
                                 ES_INVALID_ARGUMENT when denied */
     int allowed;             /* 1 = allowed (status 0) */
     Espace__V1__Basis basis; /* SELF, GRANT, EMERGENCY, or NONE when denied */
@@ -97,6 +98,20 @@ int authz_local(const Espace__V1__Caller *caller, const authz_need_t *need,
  * 1 s for the connection to the broker (bus_client_send). */
 int authz_ask(authz_t *a, const Espace__V1__Caller *caller, const authz_need_t *need,
               uint64_t *ticket);
+
+/* As authz_ask, but asks consent "HoldsGrant": does `holder` (someone the
+ * caller names, e.g. the professional a patient writes to) hold an active
+ * grant covering need? Consent records nothing in the trail for it. The
+ * decision comes out of authz_next like a Decide's. */
+int authz_ask_holds(authz_t *a, const Espace__V1__Caller *holder, const authz_need_t *need,
+                    uint64_t *ticket);
+
+/* Send consent `method` with `body` (packed now; borrowed for the call)
+ * without waiting, for a record consent keeps (RecordResolution,
+ * RegisterPatient). Its outcome comes out of authz_next under *ticket:
+ * allowed (status 0) once consent answered OK, else denied with the
+ * status as for a Decide. Errors as authz_ask. */
+int authz_tell(authz_t *a, const char *method, const ProtobufCMessage *body, uint64_t *ticket);
 
 /* The next decision ready: a Decide answered, or else one whose deadline
  * passed (status ES_UNAVAILABLE). 0 and *ticket, *out; ES_NOT_FOUND when

@@ -61,9 +61,18 @@ static int s_held_pack(svc_runtime_t *rt, const ProtobufCMessage *msg, size_t ma
 void svc_call_reset(svc_call_t *c)
 {
     s_held_free(c->rt, &c->reply, &c->reply_len);
-    for (size_t i = 0; i < c->n_events; i++)
+    for (size_t i = 0; i < c->n_events; i++) {
         s_held_free(c->rt, &c->events[i].body, &c->events[i].len);
+        free(c->events[i].topic);
+        c->events[i].topic = NULL;
+    }
     c->n_events = 0;
+    free(c->after_body);
+    c->after_body = NULL;
+    c->after_len = 0;
+    c->after_method[0] = '\0';
+    c->after_desc = NULL;
+    c->after_wait = 0;
     c->status = ES_OK;
     c->message[0] = '\0';
     c->field[0] = '\0';
@@ -80,6 +89,7 @@ void svc_call_clear(svc_call_t *c)
     memset(&c->access, 0, sizeof c->access);
     c->has_access = 0;
     c->ticket = 0;
+    c->recording = 0;
     c->ran = 0;
     c->rc = 0;
 }
@@ -155,12 +165,38 @@ int svc_publish(svc_call_t *c, const char *topic, const ProtobufCMessage *body)
         return ES_OK;
     }
     svc_event_t *e = &c->events[c->n_events];
+    char *t = strdup(topic);
+    if (!t)
+        return ES_RESOURCE_EXHAUSTED;
     int rc = s_held_pack(rt, body, BUS_MAX_MSG - SVC_REPLY_ROOM - BUS_MAX_TOPIC, &e->body,
                          &e->len);
-    if (rc != 0)
+    if (rc != 0) {
+        free(t);
         return rc;
+    }
     c->n_events++;
-    snprintf(e->topic, sizeof e->topic, "%s", topic);
+    e->topic = t;
     e->desc = body->descriptor;
+    return ES_OK;
+}
+
+int svc_consent_after(svc_call_t *c, const char *method, const ProtobufCMessage *body, int wait)
+{
+    if (!c || c == &c->rt->tick_call || !c->rt->az || !method || !method[0] ||
+        strlen(method) >= sizeof c->after_method || !body)
+        return ES_INVALID_ARGUMENT;
+    size_t n = protobuf_c_message_get_packed_size(body);
+    if (n > SVC_AFTER_MAX)
+        return ES_TOO_LARGE;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf)
+        return ES_RESOURCE_EXHAUSTED;
+    protobuf_c_message_pack(body, buf);
+    free(c->after_body);
+    c->after_body = buf;
+    c->after_len = n;
+    c->after_desc = body->descriptor;
+    snprintf(c->after_method, sizeof c->after_method, "%s", method);
+    c->after_wait = wait != 0;
     return ES_OK;
 }

@@ -286,8 +286,13 @@ static void s_batch(svc_runtime_t *rt)
     int64_t t0 = s_mono_us();
     svc_call_t *batch[STORE_GROUP_MAX];
     size_t n = 0, max = s_batch_max(rt);
-    while (n < max && rt->n_ready > 0)
-        batch[n++] = svc_ready_pop(rt);
+    while (n < max && rt->n_ready > 0) {
+        svc_call_t *c = svc_ready_pop(rt);
+        if (c->recording)
+            s_answer(rt, c); /* ran before: its consent record is settled */
+        else
+            batch[n++] = c;
+    }
     s_drain(rt, batch, &n, max - n);
     if (n == 0)
         return;
@@ -360,7 +365,8 @@ static void s_batch(svc_runtime_t *rt)
     }
 
     for (size_t i = 0; i < n; i++)
-        s_answer(rt, batch[i]);
+        if (!svc_after_send(rt, batch[i]))
+            s_answer(rt, batch[i]);
     int64_t us = s_mono_us() - t0;
     log_debug(rt->def->name, "batch", "n=%zu writes=%zu reads=%zu us=%" PRId64, n, nw, nr, us);
 }
@@ -502,7 +508,7 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         inited = 1;
     }
 
-    if (def->n_guards > 0) {
+    if (def->n_guards > 0 || def->consent_records) {
         rc = authz_new(zctx, &opts->bus, def->name, &rt.az);
         if (rc != 0) {
             log_error(def->name, "start.fail", "step=authz status=%s", es_status_name(rc));
@@ -512,7 +518,7 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
     /* Parked requests are in flight for the broker: room for them and a
      * full batch, so a slow consent never holds the others back. */
     uint32_t capacity = opts->capacity       ? opts->capacity
-                        : def->n_guards > 0 ? SVC_SLOTS
+                        : def->n_guards > 0 || def->consent_records ? SVC_SLOTS
                                             : STORE_GROUP_MAX;
     rc = bus_worker_new(zctx, &opts->bus, def->name, capacity, &rt.worker);
     if (rc != 0) {

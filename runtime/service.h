@@ -44,6 +44,14 @@
  *     deadline, UNAVAILABLE. A denied request never reaches the handler or
  *     the store. No decision is cached: a revocation holds from the next
  *     request.
+ * HOLDERS (svc_def_t.holders): when the patient calls a guarded method on
+ * their own data naming someone else who must hold a grant (the hook says
+ * who), the runtime asks consent "HoldsGrant" for that principal the same
+ * asynchronous way (parked meanwhile). Consent records nothing for it: the
+ * patient acts on their own data. Allowed, the handler runs (svc_access:
+ * basis GRANT, the holder's grant id); denied, PERMISSION_DENIED with
+ * consent's reason; a patient consent does not know, NOT_FOUND; consent
+ * unreachable, UNAVAILABLE.
  * The caller is always the stamped one (svc_caller), never a body field.
  * At most SVC_MAX_PARKED requests (and SVC_PARKED_BYTES of their bodies)
  * wait for consent; one more is answered RESOURCE_EXHAUSTED at once. The
@@ -97,7 +105,11 @@ typedef struct svc_call svc_call_t;
 /* Limits (runtime/service.c). One batch holds at most STORE_GROUP_MAX
  * requests and about SVC_BATCH_BYTES of request bodies, plus at most
  * SVC_BATCH_BYTES of reply bodies and queued events together. */
-#define SVC_MAX_EVENTS 16                  /* svc_publish calls per request */
+/* svc_publish calls per request: a messaging Send to a full care team
+ * (8 professionals and the patient, 8 devices each: one event per copy).
+ * A call slot keeps only a pointer per event (topic and body malloc'd, the
+ * bodies within SVC_BATCH_BYTES), so the bound costs 32 bytes x 72 per slot. */
+#define SVC_MAX_EVENTS 72
 #define SVC_MAX_MESSAGE 256                /* svc_fail message, NUL included */
 #define SVC_MAX_FIELD 128                  /* svc_fail field, NUL included */
 #define SVC_BATCH_BYTES ((size_t)32 << 20) /* bodies held by one batch */
@@ -132,6 +144,22 @@ typedef struct svc_method {
  * name singular string fields of the method's request type, through
  * singular sub-messages with dots ("document.class_code"); not in a oneof.
  * svc_def_check verifies them. */
+/* Someone else who must hold a grant (svc_def_t.holders): when the
+ * patient calls a guarded method on their own data, the method may name
+ * another principal who must hold a grant of the patient covering the
+ * guard's category and action (messaging: the professional a patient
+ * starts a conversation with). Given the decoded request, the hook answers
+ * 0 (no one: allowed at once), SVC_HOLDER with *kind and principal (n bytes,
+ * NUL-terminated) filled, or a negative es_status with *field naming the
+ * request field at fault and *why a static English message. Pure. */
+#define SVC_HOLDER 1
+typedef int (*svc_holder_fn)(const ProtobufCMessage *req, Espace__V1__PrincipalKind *kind,
+                             char *principal, size_t n, const char **field, const char **why);
+typedef struct svc_holder {
+    const char *method; /* a guarded method, once */
+    svc_holder_fn fn;
+} svc_holder_t;
+
 typedef struct svc_guard {
     const char *method;             /* a method of the table, once */
     Espace__V1__Category category;  /* part of the patient's data */
@@ -168,6 +196,9 @@ typedef struct svc_def {
      * patient's data. NULL / 0 for a service without patient data. */
     const svc_guard_t *guards;
     size_t n_guards;
+    /* HOLDERS: per guarded method at most one, or NULL / 0. */
+    const svc_holder_t *holders;
+    size_t n_holders;
     /* The service's `service` block in proto/espace/v1 (generated
      * descriptor): when set, svc_run refuses to start unless the method
      * table matches it exactly (svc_def_check). NULL only for test services. */
@@ -181,13 +212,17 @@ typedef struct svc_def {
      * or a negative es_status. */
     svc_tick_fn tick;
     unsigned tick_ms; /* period of tick, ms (>= SVC_TICK_MIN_MS) */
+    /* 1: the handlers keep records with consent (svc_consent_after), so
+     * svc_run opens its consent client even without guards. */
+    int consent_records;
 } svc_def_t;
 
 /* Check def's method table against def->api: every method is an rpc of the
  * api with the same request message, and every rpc has a method (skipped
  * when def->api is NULL); and def's guards: each names a method with a
  * request type, at most once, a category and an action, and field paths
- * that exist (see svc_guard_t). 0, or ES_INTERNAL with the first mismatch
+ * that exist (see svc_guard_t); and its holders: each names a guarded
+ * method, at most once, with a hook. 0, or ES_INTERNAL with the first mismatch
  * written into err (n bytes). */
 int svc_def_check(const svc_def_t *def, char *err, size_t n);
 
@@ -262,6 +297,21 @@ int svc_reply(svc_call_t *c, const ProtobufCMessage *reply);
  * ES_INTERNAL (and is what is returned). fmt NULL = es_strerror(status). */
 int svc_fail(svc_call_t *c, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* CONSENT RECORDS: after the commit, send consent `method` with `body`
+ * (packed now) on the runtime's consent client (svc_def_t.consent_records
+ * or guards), for something consent must keep that the handler learnt
+ * (identity: RecordResolution, RegisterPatient). With wait = 1 the reply
+ * (and the events) wait until consent accepted it, and if consent refuses,
+ * cannot be reached or does not answer within AUTHZ_TIMEOUT_MS the caller
+ * gets UNAVAILABLE instead (the handler's writes stay committed: use it
+ * for what must not be disclosed unrecorded). With wait = 0 the reply goes
+ * at once and a failure is only logged (best effort). At most one per call
+ * (a later one replaces it); ignored when the handler fails or returns
+ * non-zero. Returns 0, ES_INVALID_ARGUMENT (no consent client, bad
+ * arguments, the tick), ES_TOO_LARGE or ES_RESOURCE_EXHAUSTED. Counts in
+ * SVC_MAX_PARKED while it waits. */
+int svc_consent_after(svc_call_t *c, const char *method, const ProtobufCMessage *body, int wait);
 
 /* Queue an event, published after the commit if the handler returns 0
  * (even after svc_fail, as its writes were kept); the body is packed now.

@@ -27,9 +27,12 @@
 #define SVC_REPLY_ROOM 1024 /* Reply envelope room under BUS_MAX_MSG */
 #define SVC_SLOTS (STORE_GROUP_MAX + SVC_MAX_PARKED)
 #define SVC_PARKED 1        /* svc_access_resolve: the request waits for consent */
+#define SVC_AFTER_MAX 4096  /* packed body of a svc_consent_after record */
+#define SVC_AFTER_METHOD 64 /* its consent method name, NUL included */
 
 typedef struct svc_event {
-    char topic[BUS_MAX_TOPIC + 1];          /* topic, NUL-terminated */
+    char *topic;                            /* topic, malloc'd (kept out of the
+                                               slot: SVC_MAX_EVENTS x SVC_SLOTS) */
     const ProtobufCMessageDescriptor *desc; /* type of the packed body */
     uint8_t *body;                          /* packed body, malloc'd */
     size_t len;                             /* bytes in body */
@@ -63,6 +66,13 @@ struct svc_call {
     size_t reply_len;                   /* bytes in reply */
     svc_event_t events[SVC_MAX_EVENTS]; /* queued events */
     size_t n_events;                    /* events in use */
+    /* svc_consent_after: the record sent to consent after the commit */
+    char after_method[SVC_AFTER_METHOD];         /* "" = none */
+    const ProtobufCMessageDescriptor *after_desc; /* type of after_body */
+    uint8_t *after_body;                         /* packed, malloc'd */
+    size_t after_len;
+    int after_wait;                              /* the reply waits for it */
+    int recording;                               /* ran; parked for its record */
 };
 
 struct svc_runtime {
@@ -116,5 +126,10 @@ int svc_access_resolve(svc_runtime_t *rt, svc_call_t *c);
 void svc_access_collect(svc_runtime_t *rt);
 /* The next ready call, or NULL. */
 svc_call_t *svc_ready_pop(svc_runtime_t *rt);
+/* After the commit: send c's svc_consent_after record if it has one and
+ * succeeded. 1 when c now waits for it (parked, c->recording set; it comes
+ * out of rt->ready to be answered), else 0 (answer c now; its status may
+ * have become UNAVAILABLE). */
+int svc_after_send(svc_runtime_t *rt, svc_call_t *c);
 
 #endif

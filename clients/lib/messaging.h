@@ -36,7 +36,8 @@
 #define ESPACE_MSG_PIECE ((size_t)128 << 10)       /* upload / download piece */
 #define ESPACE_MSG_PLAIN_CHUNK ((size_t)64 << 10)  /* secretstream plaintext chunk */
 #define ESPACE_MSG_NAME_MAX 256                    /* attachment file name, incl. NUL */
-#define ESPACE_MSG_MAX_COPIES 16                   /* copies per send, bundles per claim */
+#define ESPACE_MSG_MAX_COPIES 72                   /* copies per send, bundles per claim
+                                                      (the service's MSG_MAX_COPIES) */
 
 /* ---- key directory ---- */
 

@@ -85,11 +85,13 @@ int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYT
     return ES_OK;
 }
 
-int consent_pro_on_patient(svc_call_t *c, const char *patient_id, const char **rpps,
-                           uint8_t pid[ID_BYTES])
+int consent_pro_on_patient(svc_call_t *c, store_txn_t *t, const char *patient_id,
+                           const char **rpps, uint8_t pid[ID_BYTES])
 {
     int rc = consent_caller_pro(c, rpps);
-    return rc != 0 ? rc : consent_patient_id_check(c, patient_id, pid);
+    if (rc == 0)
+        rc = consent_patient_id_check(c, patient_id, pid);
+    return rc != 0 ? rc : consent_patient_require(c, t, pid);
 }
 
 /* ---- scopes, periods, purposes ---- */
@@ -209,7 +211,7 @@ int consent_save(store_txn_t *t, const char *table, const void *key, size_t klen
 
 static const char *s_tables[] = {CONSENT_T_APPS,      CONSENT_T_GRANTS,     CONSENT_T_BY_PATIENT,
                                  CONSENT_T_BY_GRANTEE, CONSENT_T_EMERGENCY, CONSENT_T_AUDIT,
-                                 CONSENT_T_AUDIT_HEAD, NULL};
+                                 CONSENT_T_AUDIT_HEAD, CONSENT_T_PATIENTS, NULL};
 
 #define M(n, d, h, f) {n, &espace__v1__##d##__descriptor, h, f}
 static const svc_method_t s_methods[] = {
@@ -230,6 +232,12 @@ static const svc_method_t s_methods[] = {
     M("VerifyAudit", verify_audit_request, consent_verify_audit, SVC_OPERATOR),
     M("ExportGrantFhir", export_grant_fhir_request, consent_export_grant_fhir, 0),
     M("ExportAuditFhir", export_audit_fhir_request, consent_export_audit_fhir, 0),
+    /* Services only, public for the same reason as Decide. */
+    M("HoldsGrant", holds_grant_request, consent_holds_grant, SVC_PUBLIC),
+    M("RegisterPatient", register_patient_request, consent_register_patient,
+      SVC_PUBLIC | SVC_WRITE),
+    M("RecordResolution", record_resolution_request, consent_record_resolution,
+      SVC_PUBLIC | SVC_WRITE),
 };
 #undef M
 

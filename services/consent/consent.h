@@ -10,6 +10,8 @@
  *                                    (grants naming them), read
  *   RequestAccess, DeclareEmergency  professionals, write
  *   Decide                           espace services only, write (audit)
+ *   HoldsGrant                       espace services only, read (no audit)
+ *   RegisterPatient, RecordResolution  espace services only, write
  *   ReadAudit, ExportAuditFhir       patients (own trail), read
  *   ExportGrantFhir                  the grant's patient or grantee, read
  *   VerifyAudit                      operator, read
@@ -58,6 +60,7 @@
 #define CONSENT_T_EMERGENCY "emergencies"
 #define CONSENT_T_AUDIT "audit"
 #define CONSENT_T_AUDIT_HEAD "audit_heads"
+#define CONSENT_T_PATIENTS "patients"
 
 extern const svc_def_t consent_service;
 

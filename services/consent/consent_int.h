@@ -14,6 +14,7 @@
  *   emergencies        patient (16) | RPPS (11)         -> Emergency (latest)
  *   audit              patient (16) | seq (8)           -> hash (32) | AuditEntry
  *   audit_heads        patient (16)                     -> seq (8) | hash (32)
+ *   patients           patient (16)                     -> 1 byte (known patients)
  *
  * THREAD SAFETY: everything runs on the service thread.
  */
@@ -54,9 +55,10 @@ int consent_caller_pro(svc_call_t *c, const char **rpps);
  * failed INVALID_ARGUMENT on "patient_id" and that status is returned. */
 int consent_patient_id_check(svc_call_t *c, const char *text, uint8_t pid[ID_BYTES]);
 /* A professional's request on a patient (RequestAccess, DeclareEmergency):
- * consent_caller_pro, then consent_patient_id_check of patient_id. */
-int consent_pro_on_patient(svc_call_t *c, const char *patient_id, const char **rpps,
-                           uint8_t pid[ID_BYTES]);
+ * consent_caller_pro, then consent_patient_id_check of patient_id, then
+ * consent_patient_require. */
+int consent_pro_on_patient(svc_call_t *c, store_txn_t *t, const char *patient_id,
+                           const char **rpps, uint8_t pid[ID_BYTES]);
 
 /* Validate scopes (field prefix such as scopes or app.scopes). 0 or the
  * status set with svc_fail. */
@@ -98,6 +100,19 @@ int consent_patient_grants(store_txn_t *t, const uint8_t pid[ID_BYTES],
                            int (*each)(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg),
                            void *arg);
 
+/* ---- registry.c: known patients ---- */
+/* 0 if consent knows patient pid, ES_NOT_FOUND, or a store status. */
+int consent_patient_known(store_txn_t *t, const uint8_t pid[ID_BYTES]);
+/* consent_patient_known, failing the call NOT_FOUND on "patient_id" (or
+ * the storage status). */
+int consent_patient_require(svc_call_t *c, store_txn_t *t, const uint8_t pid[ID_BYTES]);
+/* Record that patient pid exists (idempotent); *added (may be NULL) 1 when
+ * it was not known. */
+int consent_patient_add(store_txn_t *t, const uint8_t pid[ID_BYTES], int *added);
+/* 1 if who is an espace service: PRINCIPAL_SERVICE (ipc), or an anonymous
+ * caller of peer role PEER_SERVICE (tcp). */
+int consent_caller_service(const Espace__V1__Caller *who);
+
 /* ---- audit.c ---- */
 /* Append e to the patient's chain (sets e->seq; e->hash is ignored). */
 int consent_audit_append(store_txn_t *t, const uint8_t pid[ID_BYTES],
@@ -126,6 +141,11 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
 int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
 int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
 int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_holds_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
+int consent_register_patient(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                             store_txn_t *t);
+int consent_record_resolution(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                              store_txn_t *t);
 int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m,
                               store_txn_t *t);
 int consent_read_audit(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);

@@ -108,11 +108,92 @@ static int s_find_emergency(store_txn_t *t, const uint8_t pid[ID_BYTES],
     return ES_OK;
 }
 
-static int s_service_caller(const Espace__V1__Caller *who)
+/* The question of a Decide or a HoldsGrant, checked: accessor, patient
+ * (pid), category, action, detail. 0, or the status set with svc_fail. */
+static int s_question_check(svc_call_t *c, const Espace__V1__Caller *acc,
+                            const char *patient_id, int category, int action,
+                            const char *detail, uint8_t pid[ID_BYTES])
 {
-    return who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE ||
-           (who->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE &&
-            who->peer_role == ESPACE__V1__PEER_ROLE__PEER_SERVICE);
+    int rc;
+    if (!consent_caller_service(svc_caller(c)))
+        return svc_fail(c, ES_PERMISSION_DENIED, NULL, "espace services only");
+    if (!acc)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "accessor", "accessor required");
+    if (!acc->principal || strlen(acc->principal) > ACCESSOR_MAX)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "accessor.principal", "at most %d bytes",
+                        ACCESSOR_MAX);
+    if ((rc = consent_patient_id_check(c, patient_id, pid)) != 0)
+        return rc;
+    if (category < ESPACE__V1__CATEGORY__CATEGORY_AGENDA ||
+        category > ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "category", "unknown category");
+    if (action != ESPACE__V1__ACTION__ACTION_READ && action != ESPACE__V1__ACTION__ACTION_WRITE)
+        return svc_fail(c, ES_INVALID_ARGUMENT, "action", "unknown action");
+    if (detail[0] && !consent_code_valid(detail))
+        return svc_fail(c, ES_INVALID_ARGUMENT, "detail", "1..64 chars of [A-Za-z0-9._-]");
+    return ES_OK;
+}
+
+/* 1 if acc is the patient pid. */
+static int s_is_patient(const Espace__V1__Caller *acc, const uint8_t pid[ID_BYTES])
+{
+    uint8_t self[ID_BYTES];
+    return acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
+           id_parse(acc->principal, self) == 0 && memcmp(self, pid, ID_BYTES) == 0;
+}
+
+/* The grant of acc (a professional or a listed app) covering the access,
+ * into d; with emergency, a professional's emergency access too. */
+static int s_lookup(store_txn_t *t, const uint8_t pid[ID_BYTES], const Espace__V1__Caller *acc,
+                    int category, int action, const char *detail, int64_t now, int emergency,
+                    decision_t *d)
+{
+    int rc = ES_OK;
+    if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL &&
+        (rpps_validate(acc->principal) == 0)) {
+        rc = s_find_grant(t, pid, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, acc->principal,
+                          category, action, detail, now, d);
+        if (rc == 0 && !d->allowed && emergency)
+            rc = s_find_emergency(t, pid, acc->principal, category, action, now, d);
+    } else if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_APP &&
+               consent_app_id_valid(acc->principal)) {
+        Espace__V1__App *app = NULL;
+        rc = consent_app_load(t, acc->principal, &app);
+        if (rc == ES_NOT_FOUND || (rc == 0 && app->withdrawn)) {
+            d->reason = "app not in the catalogue";
+            rc = ES_OK;
+        } else if (rc == 0) {
+            rc = s_find_grant(t, pid, ESPACE__V1__GRANTEE_KIND__GRANTEE_APP, acc->principal,
+                              category, action, detail, now, d);
+        }
+        if (app)
+            codec_free(&app->base);
+    } else {
+        d->reason = "this kind of principal has no access";
+    }
+    return rc;
+}
+
+/* Answer d as a DecideReply. */
+static int s_reply(svc_call_t *c, decision_t *d)
+{
+    Espace__V1__DecideReply rep = ESPACE__V1__DECIDE_REPLY__INIT;
+    rep.allowed = d->allowed;
+    rep.basis = d->allowed ? d->basis : ESPACE__V1__BASIS__BASIS_NONE;
+    if (d->has_ref) {
+        rep.grant_id.data = d->ref;
+        rep.grant_id.len = ID_BYTES;
+    }
+    rep.reason = (char *)d->reason;
+    int rc = svc_reply(c, &rep.base);
+    return rc != 0 ? svc_fail(c, rc, NULL, "reply too large") : ES_OK;
+}
+
+static void s_denied(decision_t *d)
+{
+    memset(d, 0, sizeof *d);
+    d->purpose_of_use = "";
+    d->reason = "no active grant covers this access";
 }
 
 int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
@@ -121,74 +202,30 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     const Espace__V1__DecideRequest *req = (const Espace__V1__DecideRequest *)m;
     const Espace__V1__Caller *who = svc_caller(c);
     const Espace__V1__Caller *acc = req->accessor;
-    uint8_t pid[ID_BYTES], self[ID_BYTES];
-    int64_t now = svc_now_ms(c);
-    int rc;
-
-    if (!s_service_caller(who))
-        return svc_fail(c, ES_PERMISSION_DENIED, NULL, "espace services only");
-    if (!acc)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "accessor", "accessor required");
-    if (!acc->principal || strlen(acc->principal) > ACCESSOR_MAX)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "accessor.principal", "at most %d bytes",
-                        ACCESSOR_MAX);
-    if ((rc = consent_patient_id_check(c, req->patient_id, pid)) != 0)
-        return rc;
-    int category = req->category, action = req->action;
-    if (category < ESPACE__V1__CATEGORY__CATEGORY_AGENDA ||
-        category > ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "category", "unknown category");
-    if (action != ESPACE__V1__ACTION__ACTION_READ && action != ESPACE__V1__ACTION__ACTION_WRITE)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "action", "unknown action");
     const char *detail = req->detail ? req->detail : "";
-    if (detail[0] && !consent_code_valid(detail))
-        return svc_fail(c, ES_INVALID_ARGUMENT, "detail", "1..64 chars of [A-Za-z0-9._-]");
+    int category = req->category, action = req->action;
+    uint8_t pid[ID_BYTES];
+    int64_t now = svc_now_ms(c);
+    int rc = s_question_check(c, acc, req->patient_id, category, action, detail, pid);
+    if (rc != 0)
+        return rc;
     long ob = consent_utf8_chars(req->on_behalf_of);
     if (ob < 0 || ob > CONSENT_MAX_GRANTEE)
         return svc_fail(c, ES_INVALID_ARGUMENT, "on_behalf_of", "0..64 characters of UTF-8");
 
     decision_t d;
-    memset(&d, 0, sizeof d);
-    d.purpose_of_use = "";
-    d.reason = "no active grant covers this access";
-
-    if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT &&
-        id_parse(acc->principal, self) == 0 &&
-        memcmp(self, pid, ID_BYTES) == 0) {
+    s_denied(&d);
+    if (s_is_patient(acc, pid)) {
         /* The patient: allowed, and not audited (the trail lists others). */
-        Espace__V1__DecideReply rep = ESPACE__V1__DECIDE_REPLY__INIT;
-        rep.allowed = 1;
-        rep.basis = ESPACE__V1__BASIS__BASIS_SELF;
-        rep.reason = (char *)"the patient";
-        if ((rc = svc_reply(c, &rep.base)) != 0)
-            return svc_fail(c, rc, NULL, "reply too large");
-        return ES_OK;
+        d.allowed = 1;
+        d.basis = ESPACE__V1__BASIS__BASIS_SELF;
+        d.reason = "the patient";
+        return s_reply(c, &d);
     }
-
-    rc = ES_OK;
-    if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL &&
-        (rpps_validate(acc->principal) == 0)) {
-        rc = s_find_grant(t, pid, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, acc->principal,
-                          category, action, detail, now, &d);
-        if (rc == 0 && !d.allowed)
-            rc = s_find_emergency(t, pid, acc->principal, category, action, now, &d);
-    } else if (acc->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_APP &&
-               consent_app_id_valid(acc->principal)) {
-        Espace__V1__App *app = NULL;
-        rc = consent_app_load(t, acc->principal, &app);
-        if (rc == ES_NOT_FOUND || (rc == 0 && app->withdrawn)) {
-            d.reason = "app not in the catalogue";
-            rc = ES_OK;
-        } else if (rc == 0) {
-            rc = s_find_grant(t, pid, ESPACE__V1__GRANTEE_KIND__GRANTEE_APP, acc->principal,
-                              category, action, detail, now, &d);
-        }
-        if (app)
-            codec_free(&app->base);
-    } else {
-        d.reason = "this kind of principal has no access";
-    }
-    if (rc != 0)
+    /* No chain for a patient id nobody vouched for (registry.c). */
+    if ((rc = consent_patient_require(c, t, pid)) != 0)
+        return rc;
+    if ((rc = s_lookup(t, pid, acc, category, action, detail, now, 1, &d)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");
 
     Espace__V1__AuditEntry e = ESPACE__V1__AUDIT_ENTRY__INIT;
@@ -212,18 +249,30 @@ int consent_decide(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn
     e.reason = (char *)d.reason;
     if ((rc = consent_audit_append(t, pid, &e)) != 0)
         return svc_fail(c, rc, NULL, "audit append failed");
+    return s_reply(c, &d);
+}
 
-    Espace__V1__DecideReply rep = ESPACE__V1__DECIDE_REPLY__INIT;
-    rep.allowed = d.allowed;
-    rep.basis = d.allowed ? d.basis : ESPACE__V1__BASIS__BASIS_NONE;
-    if (d.has_ref) {
-        rep.grant_id.data = d.ref;
-        rep.grant_id.len = ID_BYTES;
-    }
-    rep.reason = (char *)d.reason;
-    if ((rc = svc_reply(c, &rep.base)) != 0)
-        return svc_fail(c, rc, NULL, "reply too large");
-    return ES_OK;
+int consent_holds_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
+{
+    (void)st;
+    const Espace__V1__HoldsGrantRequest *req = (const Espace__V1__HoldsGrantRequest *)m;
+    const char *detail = req->detail ? req->detail : "";
+    uint8_t pid[ID_BYTES];
+    int rc = s_question_check(c, req->accessor, req->patient_id, req->category, req->action,
+                              detail, pid);
+    if (rc != 0)
+        return rc;
+    if ((rc = consent_patient_require(c, t, pid)) != 0)
+        return rc;
+    decision_t d;
+    s_denied(&d);
+    /* Grants only: an emergency access lets its professional read, it is
+     * not the patient's consent to be named by someone else. */
+    rc = s_lookup(t, pid, req->accessor, req->category, req->action, detail, svc_now_ms(c), 0,
+                  &d);
+    if (rc != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
+    return s_reply(c, &d);
 }
 
 int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m,
@@ -234,7 +283,7 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
         (const Espace__V1__DeclareEmergencyRequest *)m;
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
-    int rc = consent_pro_on_patient(c, req->patient_id, &rpps, pid);
+    int rc = consent_pro_on_patient(c, t, req->patient_id, &rpps, pid);
     if (rc != 0)
         return rc;
     long rn = consent_utf8_chars(req->reason);

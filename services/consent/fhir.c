@@ -267,6 +267,12 @@ static void s_audit_event(json_t *j, const char *pid_hex, const Espace__V1__Audi
         s_coding(j, SYS_RESTFUL, write ? "update" : "read", NULL);
         json_arr_close(j);
         json_str(j, "action", write ? "U" : "R");
+    } else if (e->kind == ESPACE__V1__AUDIT_KIND__AUDIT_RESOLVE) {
+        /* An INS looked up: a search, executed (FHIR action E). */
+        json_arr_open(j, "subtype");
+        s_coding(j, SYS_RESTFUL, "search-type", NULL);
+        json_arr_close(j);
+        json_str(j, "action", "E");
     } else {
         json_str(j, "action", "E");
     }

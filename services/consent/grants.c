@@ -245,6 +245,9 @@ int consent_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     int rc;
     if ((rc = consent_caller_patient(c, pid)) != 0)
         return rc;
+    /* The authenticated patient exists: known from now on (registry.c). */
+    if ((rc = consent_patient_add(t, pid, NULL)) != 0)
+        return svc_fail(c, rc, NULL, "storage failure");
     if (req->patient_id && req->patient_id[0]) {
         if ((rc = consent_patient_id_check(c, req->patient_id, body_pid)) != 0)
             return rc;
@@ -522,7 +525,7 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     const Espace__V1__RequestAccessRequest *req = (const Espace__V1__RequestAccessRequest *)m;
     const char *rpps = NULL;
     uint8_t pid[ID_BYTES];
-    int rc = consent_pro_on_patient(c, req->patient_id, &rpps, pid);
+    int rc = consent_pro_on_patient(c, t, req->patient_id, &rpps, pid);
     if (rc != 0)
         return rc;
     if ((rc = consent_scopes_check(c, "scopes", req->scopes, req->n_scopes)) != 0)

@@ -149,6 +149,14 @@ int identity_create_professional(void *state, svc_call_t *call, const ProtobufCM
     return 0;
 }
 
+void identity_consent_register(svc_call_t *call, const char *patient_id)
+{
+    Espace__V1__RegisterPatientRequest reg = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    reg.patient_id = (char *)patient_id;
+    if (svc_consent_after(call, "RegisterPatient", &reg.base, 0) != 0)
+        log_warn(IDENTITY_LOG, "consent.register.unsent", "patient=%s", patient_id);
+}
+
 /* ResolvePatient: INS -> patient id, for professionals with a live session.
  * The INS goes through the keyed hash only; it is wiped and never logged. */
 int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessage *msg,
@@ -191,6 +199,16 @@ int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessa
     rc = svc_reply(call, &rep.base);
     if (rc != 0)
         return identity_fail_storage(call, rc);
+    /* The patient's trail shows the resolution: answered only once consent
+     * recorded it (UNAVAILABLE otherwise; docs/identity.md). */
+    Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;
+    who.kind = c->kind;
+    who.principal = c->principal;
+    Espace__V1__RecordResolutionRequest rec = ESPACE__V1__RECORD_RESOLUTION_REQUEST__INIT;
+    rec.accessor = &who;
+    rec.patient_id = hex;
+    if ((rc = svc_consent_after(call, "RecordResolution", &rec.base, 1)) != 0)
+        return svc_fail(call, ES_UNAVAILABLE, NULL, "the access trail cannot record this now");
     log_info(IDENTITY_LOG, "patient.resolved", "rpps=%s patient=%s", c->principal, hex);
     return 0;
 }

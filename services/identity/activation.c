@@ -137,6 +137,7 @@ int identity_activate_account(void *state, svc_call_t *call, const ProtobufCMess
     rep.patient_id = a.principal;
     if ((rc = svc_reply(call, &rep.base)) != 0)
         goto internal;
+    identity_consent_register(call, a.principal);
     log_info(IDENTITY_LOG, "patient.activated", "patient=%s", a.principal);
     goto done;
 internal:

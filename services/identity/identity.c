@@ -28,6 +28,9 @@ static int s_dummy_hash(char out[PASSWORD_HASH_MAX])
     return rc;
 }
 
+_Static_assert(IDENTITY_MAX_DEVICE_SESSIONS <= SVC_MAX_EVENTS,
+               "RevokeDevice announces every session it ends in one request");
+
 static int s_init(const svc_env_t *env, void **state)
 {
     char path[4096];
@@ -107,4 +110,5 @@ const svc_def_t identity_service = {
     .api = &espace__v1__identity__descriptor,
     .init = s_init,
     .fini = s_fini,
+    .consent_records = 1, /* ResolvePatient, ActivateAccount: svc_consent_after */
 };

@@ -108,9 +108,9 @@
 #define IDENTITY_RESOLVE_REFILL_MS 1000LL
 #define IDENTITY_TOKEN_KEY "token.key"            /* in <data>/identity */
 /* Live sessions kept per device: a login on a device that has this many
- * already revokes the oldest. Equal to SVC_MAX_EVENTS, so RevokeDevice can
- * announce every session it ends in one request. */
-#define IDENTITY_MAX_DEVICE_SESSIONS SVC_MAX_EVENTS
+ * already revokes the oldest. At most SVC_MAX_EVENTS (identity.c checks),
+ * so RevokeDevice can announce every session it ends in one request. */
+#define IDENTITY_MAX_DEVICE_SESSIONS 16
 
 /* Limits, in characters (code points) of valid UTF-8 without control
  * characters. */

@@ -93,6 +93,15 @@ typedef struct identity_pwhash_pool identity_pwhash_pool_t;
 #define IDENTITY_POOL_OTHER 0 /* sign-ups, activations, log-ins from unknown sources */
 #define IDENTITY_POOL_KNOWN 1 /* log-ins from a device the account knows */
 
+/* ---- accounts.c ---- */
+
+/* Tell consent that active patient `patient_id` exists (RegisterPatient,
+ * docs/consent.md "Known patients"), after the call's commit and without
+ * holding its reply: best effort, a failure is logged. On a successful
+ * activation and on each patient log-in (which also registers the patients
+ * of older deployments, or those activated while consent was down). */
+void identity_consent_register(svc_call_t *call, const char *patient_id);
+
 /* ---- validate.c: request validation (pure) ----
  * Each check returns 0, or the negative status with err filled (status,
  * field, English message) for identity_fail. Strings may be NULL (refused).

@@ -219,6 +219,8 @@ static int s_login_reply(identity_state_t *st, svc_call_t *call, store_txn_t *tx
     sodium_memzero(token, sizeof token);
     if (rc != 0)
         return identity_fail_storage(call, rc);
+    if (a->kind == IDENTITY_PATIENT)
+        identity_consent_register(call, a->principal);
     char sh[ID_HEX], dh[ID_HEX];
     log_info(IDENTITY_LOG, "login.ok", "%s=%s session=%s device=%s",
              a->kind == IDENTITY_PATIENT ? "patient" : "rpps", a->principal,

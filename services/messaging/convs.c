@@ -1,6 +1,7 @@
 /*
  * convs.c - conversations: StartConversation (a professional, under the
- * patient's MESSAGING grant: the guard), GetConversation and
+ * patient's MESSAGING grant: the guard; or the patient, with one
+ * professional who holds that grant: the guard's holder), GetConversation and
  * ListConversations (members only), CloseConversation (a professional
  * member closes it to replies).
  */
@@ -70,25 +71,31 @@ int msg_start_conversation(void *state, svc_call_t *c, const ProtobufCMessage *m
         return svc_fail(c, ES_INTERNAL, NULL, "no access resolved");
     if ((rc = msg_caller(st, c, &who)) != 0)
         return rc;
-    if (who.kind != K_PRO)
-        return svc_fail(c, ES_PERMISSION_DENIED, NULL,
-                        "a professional starts a conversation; the patient answers");
-    if (msg_pros_check(r->professionals, r->n_professionals, who.principal, &err) != 0)
+    /* A professional starts with the others listed; the patient with the
+     * one professional the guard checked (its holder), who is the starter
+     * of the care team. */
+    int by_pro = who.kind == K_PRO;
+    if (by_pro &&
+        msg_pros_check(r->professionals, r->n_professionals, who.principal, &err) != 0)
         return msg_fail(c, &err);
+    if (!by_pro && r->n_professionals != 1)
+        return svc_fail(c, ES_INTERNAL, NULL, "no professional checked");
 
     uint8_t id[ID_BYTES];
     randombytes_buf(id, sizeof id);
     char *pros[MSG_MAX_PROS];
-    pros[0] = who.principal;
+    size_t n_pros = 0;
+    if (by_pro)
+        pros[n_pros++] = who.principal;
     for (size_t i = 0; i < r->n_professionals; i++)
-        pros[i + 1] = r->professionals[i];
+        pros[n_pros++] = r->professionals[i];
     Espace__V1__Conversation v = ESPACE__V1__CONVERSATION__INIT;
     v.id.data = id;
     v.id.len = ID_BYTES;
     v.patient_id = (char *)a->patient_id;
     v.professionals = pros;
-    v.n_professionals = 1 + r->n_professionals;
-    v.started_by = who.principal;
+    v.n_professionals = n_pros;
+    v.started_by = by_pro ? who.principal : (char *)a->patient_id;
     v.started_ms = svc_now_ms(c);
     Espace__V1__MsgConversationRecord rec = ESPACE__V1__MSG_CONVERSATION_RECORD__INIT;
     rec.conversation = &v;

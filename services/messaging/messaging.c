@@ -12,10 +12,12 @@
 
 #include "clients/e2e/e2e.h"
 #include "process/log.h"
+#include "proto/rpps.h"
 #include "proto/status.h"
 #include "services/messaging/messaging_int.h"
 
 _Static_assert(MSG_MAX_CIPHERTEXT >= E2E_MESSAGE_MAX, "a copy holds any e2e message");
+_Static_assert(MSG_MAX_COPIES <= SVC_MAX_EVENTS, "one event per copy of a Send");
 _Static_assert(MSG_OPK_LOW == E2E_OPK_LOW && MSG_OPK_BATCH == E2E_OPK_BATCH,
                "the hint follows docs/e2e.md");
 
@@ -129,14 +131,39 @@ static const svc_method_t s_methods[] = {
 };
 #undef M
 
+/* The patient starting a conversation writes to one professional, who must
+ * hold the patient's MESSAGING grant (runtime/service.h, HOLDERS). */
+static int s_start_holder(const ProtobufCMessage *m, Espace__V1__PrincipalKind *kind,
+                          char *principal, size_t n, const char **field, const char **why)
+{
+    const Espace__V1__StartConversationRequest *r =
+        (const Espace__V1__StartConversationRequest *)m;
+    if (r->n_professionals != 1) {
+        *field = "professionals";
+        *why = "a patient writes to exactly one professional";
+        return ES_INVALID_ARGUMENT;
+    }
+    if (rpps_validate(r->professionals[0]) != 0) {
+        *field = "professionals[0]";
+        *why = "not an RPPS (11 digits)";
+        return ES_INVALID_ARGUMENT;
+    }
+    *kind = K_PRO;
+    snprintf(principal, n, "%s", r->professionals[0]);
+    return SVC_HOLDER;
+}
+
 /* What needs consent (runtime/service.h, ACCESS): a professional starting a
  * conversation with the patient, or writing in one, under a MESSAGING
- * grant; the patient (patient_id empty or their own) is allowed at once.
- * The other methods touch only the caller's own device or conversations
- * the caller is a member of (checked by the handlers). */
+ * grant; the patient (patient_id empty or their own) sends at once, and
+ * starts a conversation only with a professional who holds that grant
+ * (asked of consent without an audit entry: HOLDERS). The other methods
+ * touch only the caller's own device or conversations the caller is a
+ * member of (checked by the handlers). */
 #define G(m) {m, ESPACE__V1__CATEGORY__CATEGORY_MESSAGING, ESPACE__V1__ACTION__ACTION_WRITE, "patient_id", NULL}
 static const svc_guard_t s_guards[] = {G("StartConversation"), G("Send")};
 #undef G
+static const svc_holder_t s_holders[] = {{"StartConversation", s_start_holder}};
 
 const svc_def_t messaging_service = {
     .name = SERVICE_MESSAGING,
@@ -145,6 +172,8 @@ const svc_def_t messaging_service = {
     .n_methods = sizeof s_methods / sizeof s_methods[0],
     .guards = s_guards,
     .n_guards = sizeof s_guards / sizeof s_guards[0],
+    .holders = s_holders,
+    .n_holders = sizeof s_holders / sizeof s_holders[0],
     .api = &espace__v1__messaging__descriptor,
     .init = s_init,
     .fini = s_fini,

@@ -39,7 +39,10 @@
 /* Limits (every refusal names its field; docs/messaging.md "Limits"). */
 #define MSG_MAX_PROS 8               /* professionals of a conversation */
 #define MSG_MAX_DEVICES 8            /* published devices per principal */
-#define MSG_MAX_COPIES SVC_MAX_EVENTS /* copies of one Send (one event each) */
+/* Copies of one Send (one event each): every device of a full care team,
+ * MSG_MAX_PROS + 1 members x MSG_MAX_DEVICES (messaging.c checks it fits
+ * SVC_MAX_EVENTS). */
+#define MSG_MAX_COPIES ((MSG_MAX_PROS + 1) * MSG_MAX_DEVICES)
 #define MSG_MAX_CIPHERTEXT (64u * 1024 + 256) /* >= E2E_MESSAGE_MAX (checked in messaging.c) */
 #define MSG_OPK_BATCH 100            /* one-time prekeys per PublishKeys (E2E_OPK_BATCH) */
 #define MSG_OPK_HELD 500             /* one-time prekeys held per device */

@@ -8,8 +8,10 @@ set -euo pipefail
 ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 . "$(dirname "$0")/lib.sh"
 
+HELPER="$ES_BIN/test/signup_load"
 [[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
 [[ -x $ESPACE_PRO ]] || { echo "missing $ESPACE_PRO"; exit 1; }
+[[ -x $HELPER ]] || { echo "missing $HELPER"; exit 1; }
 
 ES_TMP=$(mktemp -d /tmp/es-consent-cli.XXXXXX)
 CONF=$ES_TMP/espace.conf
@@ -74,11 +76,20 @@ run "${A[@]}" catalogue show --id no-such-app
 [[ $RC -eq 1 && $OUT == *"error: NOT_FOUND"* ]] || fail "show unknown: rc=$RC $OUT"
 
 step "professional: login, access request, access status, emergency"
-PATIENT=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n') # consent does not check ids (docs/consent.md)
-[[ ${#PATIENT} -eq 32 ]] || fail "bad patient id $PATIENT"
+# consent knows only activated patients (docs/consent.md): a random id is NOT_FOUND
+GHOST=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+BODY=$((1850675000000 + RANDOM))
+INS=$BODY$(printf %02d $((97 - BODY % 97)))
+IPC="ipc://$ES_TMP/data/run/bus.ipc"
+run "$HELPER" one "$IPC" "$INS"
+[[ $RC -eq 0 && $OUT =~ ^[0-9a-f]{32}$ ]] || fail "sign-up: rc=$RC $OUT"
+PATIENT=$OUT
 es_pro_login "$PHOME" "$RPPS"
 run "$ESPACE_PRO" --home "$PHOME" access status
 [[ $RC -eq 0 && $OUT == "no grants or requests" ]] || fail "empty status: rc=$RC $OUT"
+run "$ESPACE_PRO" --home "$PHOME" access request --patient "$GHOST" \
+  --scope documents:read --purpose soins --days 30 --reason x
+[[ $RC -eq 1 && $OUT == *"error: NOT_FOUND"* ]] || fail "unknown patient: rc=$RC $OUT"
 run "$ESPACE_PRO" --home "$PHOME" access request --patient "$PATIENT" \
   --scope documents:read,measures:read:29463-7 --purpose soins --days 30 \
   --reason "Suivi post-opératoire"

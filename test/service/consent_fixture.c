@@ -30,7 +30,18 @@ int cf_setup(void **state)
         return -1;
     if (h_client(&F.h, &F.cl) != 0)
         return -1;
-    return cf_wait_consent() == 0 ? 0 : -1;
+    if (cf_wait_consent() != 0)
+        return -1;
+    /* The matrix patients exist (identity would register them). */
+    return cf_register(P1) == 0 && cf_register(P2) == 0 ? 0 : -1;
+}
+
+/* RegisterPatient pid as the service "identity"; returns the status. */
+int cf_register(const char *pid)
+{
+    Espace__V1__RegisterPatientRequest req = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    req.patient_id = (char *)pid;
+    return cf_call(K_SVC, "identity", "RegisterPatient", &req.base, NULL, NULL, NULL);
 }
 
 int cf_teardown(void **state)

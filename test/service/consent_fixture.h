@@ -73,6 +73,7 @@ extern const char P2[]; /* another patient */
 
 int cf_wait_consent(void);
 int cf_setup(void **state);
+int cf_register(const char *pid);
 int cf_teardown(void **state);
 void cf_consent_restart(void);
 who_t cf_who(Espace__V1__PrincipalKind kind, const char *principal);

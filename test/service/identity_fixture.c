@@ -19,6 +19,7 @@
 #include "bus/codec.h"
 #include "proto/names.h"
 #include "proto/status.h"
+#include "services/consent/consent.h"
 #include "services/identity/identity.h"
 
 idf_env_t *idf;
@@ -44,7 +45,8 @@ int idf_setup(void **state)
             return -1;
     }
     if ((peers > 0 ? h_tcp_start(&e->h) : h_broker_start(&e->h)) != 0 ||
-        h_svc_start(&e->h, &e->svc, &identity_service) != 0)
+        h_svc_start(&e->h, &e->svc, &identity_service) != 0 ||
+        h_svc_start(&e->h, &e->consent, &consent_service) != 0)
         return -1;
     if (h_client(&e->h, &e->local) != 0)
         return -1;
@@ -55,11 +57,21 @@ int idf_setup(void **state)
     if (h_call_served(e->local, SERVICE_IDENTITY, "Authenticate", &areq.base, NULL, 1000, NULL,
                       NULL, NULL) != ES_UNAUTHENTICATED)
         return -1;
+    if (idf_consent_wait() != 0)
+        return -1;
     char pub[256];
     snprintf(pub, sizeof pub, "%s/identity/%s.pub", e->h.dir, IDENTITY_TOKEN_KEY);
     if (token_public_load(pub, e->token_pk) != 0)
         return -1;
     return 0;
+}
+
+int idf_consent_wait(void)
+{
+    Espace__V1__Caller op = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR, "");
+    Espace__V1__ListAppsRequest req = ESPACE__V1__LIST_APPS_REQUEST__INIT;
+    return h_call_served(idf->local, SERVICE_CONSENT, "ListApps", &req.base, NULL, 1000, &op,
+                         NULL, NULL);
 }
 
 int idf_teardown(void **state)
@@ -70,6 +82,7 @@ int idf_teardown(void **state)
         return -1;
     bus_client_destroy(&e->local);
     int ok = h_svc_stop(&e->svc) == 0;
+    ok = h_svc_stop(&e->consent) == 0 && ok;
     ok = h_teardown(&e->h) == 0 && ok;
     free(e);
     idf = NULL;

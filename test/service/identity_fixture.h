@@ -27,6 +27,8 @@
 typedef struct idf_env {
     harness_t h;          /* broker thread, folder, endpoints, context */
     h_svc_t svc;          /* the identity service thread */
+    h_svc_t consent;      /* the consent service thread (ResolvePatient's
+                             trail, activations registered) */
     bus_client_t *local;  /* ipc client: may stamp its own Caller */
     uint8_t token_pk[TOKEN_PUBLIC_BYTES]; /* identity's token key, from token.key.pub */
     unsigned ins_seq;
@@ -47,6 +49,8 @@ bus_client_t *idf_peer_client(int i);
 
 /* cmocka group setup: start the broker and identity, wait until identity
  * answers, load its public token key. 0 or -1. */
+/* Wait until the broker routes to consent (bounded): 0 or a status. */
+int idf_consent_wait(void);
 int idf_setup(void **state);
 /* cmocka group teardown: stop everything, remove the folder. 0 or -1. */
 int idf_teardown(void **state);

@@ -63,7 +63,8 @@ int mf_teardown(void **state);
 /* (Re)start messaging and wait until the broker routes to it. */
 void mf_messaging_start(void);
 
-/* A fresh random patient id / device. */
+/* A fresh random patient id, registered with consent as identity does on
+ * activation / a device. */
 void mf_patient_id(char out[ID_HEX]);
 void mf_dev(mf_dev_t *d, int kind, const char *principal);
 

@@ -30,6 +30,16 @@ static void test_access(void **state)
     size_t n = 0;
     ProtobufCMessage *hold = NULL;
     ag_ev(&f, ag_day(2030, 8, 1, 9), "Bilan");
+    /* a patient consent does not know: NOT_FOUND, no trail; then identity
+     * registers the activation */
+    rc = ag_create(K_PRO, RPPS, P, &f.e, NULL, &r);
+    EXPECT_FAIL(rc, r, ES_NOT_FOUND, "");
+    Espace__V1__RegisterPatientRequest reg = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    reg.patient_id = (char *)P;
+    Espace__V1__Caller idc = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, "identity");
+    assert_int_equal(bus_call(AG.cl, SERVICE_CONSENT, "RegisterPatient", &reg.base, NULL, 5000,
+                              &idc, NULL, &r),
+                     0);
     /* professional without a grant: denied, and audited */
     rc = ag_create(K_PRO, RPPS, P, &f.e, NULL, &r);
     EXPECT_FAIL(rc, r, ES_PERMISSION_DENIED, "");

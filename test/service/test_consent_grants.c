@@ -157,6 +157,12 @@ static void test_request_and_emergency(void **state)
     rq.reason = "Suivi post-opératoire";
     ProtobufCMessage *rep = NULL;
     bus_reply_t r;
+    /* a patient consent does not know yet: NOT_FOUND, nothing proposed */
+    assert_int_equal(cf_call(K_PRO, "50000000001", "RequestAccess", &rq.base, NULL, NULL, &r),
+                     ES_NOT_FOUND);
+    assert_string_equal(r.field, "patient_id");
+    assert_int_equal(cf_count_grants(pid), 0);
+    assert_int_equal(cf_register(pid), 0);
     assert_int_equal(cf_call(K_PRO, "50000000001", "RequestAccess", &rq.base,
                             &espace__v1__request_access_reply__descriptor, &rep, &r),
                      0);

@@ -306,10 +306,20 @@ static void s_live_start(live_t *l)
     assert_int_equal(espace_identity_create_professional(l->op, &p, T_PW, NULL, &err),
                      ES_INVALID_ARGUMENT);
     assert_string_equal(err.field, "rpps");
-    /* a patient: consent and agenda take any well-formed patient id */
+    /* a patient: consent knows the ids identity registers (activation) */
     uint8_t raw[ID_BYTES];
     randombytes_buf(raw, sizeof raw);
     id_hex(raw, l->pid);
+    bus_client_t *svc = NULL;
+    assert_int_equal(h_client(&l->h, &svc), 0);
+    Espace__V1__RegisterPatientRequest reg = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    reg.patient_id = l->pid;
+    Espace__V1__Caller idc = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, "identity");
+    bus_reply_t rr;
+    assert_int_equal(h_call_served(svc, SERVICE_CONSENT, "RegisterPatient", &reg.base, NULL,
+                                   3000, &idc, NULL, &rr),
+                     0);
+    bus_client_destroy(&svc);
     l->patient = s_open_as(l, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT, l->pid);
     espace_opts_t po = {.endpoint = l->h.req_ipc, .timeout_ms = 3000};
     espace_session_t ses;

@@ -20,6 +20,7 @@
 
 #include "bus/codec.h"
 #include "proto/status.h"
+#include "services/consent/consent.h"
 #include "services/identity/identity.h"
 #include "test/service/identity_fixture.h"
 
@@ -297,7 +298,36 @@ static void test_professionals(void **state)
                      ES_UNAUTHENTICATED);
 }
 
-/* ResolvePatient: INS -> patient id, for professionals with a live session only. */
+/* The patient (INS ins, id pid) reads their trail: n entries, the newest a
+ * resolution by rpps recorded by identity. */
+static void s_trail_check(const char *ins, const char *pid, const char *rpps, size_t n)
+{
+    bus_reply_t r;
+    Espace__V1__LoginReply *l = NULL;
+    assert_int_equal(idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, &l, &r), 0);
+    assert_string_equal(l->caller->principal, pid);
+    bus_client_t *pc = idf_session_client(l->token);
+    Espace__V1__ReadAuditRequest rq = ESPACE__V1__READ_AUDIT_REQUEST__INIT;
+    Espace__V1__ReadAuditReply *a = NULL;
+    assert_int_equal(bus_call(pc, SERVICE_CONSENT, "ReadAudit", &rq.base,
+                              &espace__v1__read_audit_reply__descriptor, 5000, NULL,
+                              (ProtobufCMessage **)&a, &r),
+                     0);
+    assert_int_equal(a->n_entries, n);
+    if (n > 0) {
+        assert_int_equal(a->entries[0]->kind, ESPACE__V1__AUDIT_KIND__AUDIT_RESOLVE);
+        assert_int_equal(a->entries[0]->actor_kind,
+                         ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL);
+        assert_string_equal(a->entries[0]->actor, rpps);
+        assert_string_equal(a->entries[0]->service, SERVICE_IDENTITY);
+    }
+    codec_free(&a->base);
+    bus_client_destroy(&pc);
+    codec_free(&l->base);
+}
+
+/* ResolvePatient: INS -> patient id, for professionals with a live session
+ * only; each resolution is in the patient's trail (consent), or refused. */
 static void test_resolve_patient(void **state)
 {
     (void)state;
@@ -331,6 +361,15 @@ static void test_resolve_patient(void **state)
                      0);
     assert_string_equal(rep->patient_id, pid);
     codec_free(&rep->base);
+    /* the patient's trail shows it, the professional as accessor */
+    s_trail_check(ins, pid, "10003000007", 1);
+    /* consent down: identity discloses nothing it cannot record */
+    assert_int_equal(h_svc_stop(&idf->consent), 0);
+    assert_int_equal(idf_call(pro, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
+                     ES_UNAVAILABLE);
+    assert_int_equal(h_svc_start(&idf->h, &idf->consent, &consent_service), 0);
+    assert_int_equal(idf_consent_wait(), 0);
+    s_trail_check(ins, pid, "10003000007", 1);
     /* malformed INS (bad key) */
     char bad[16];
     memcpy(bad, ins, sizeof bad);

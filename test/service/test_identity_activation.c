@@ -3,7 +3,8 @@
  * (identity_fixture.h): IssueActivationCode (operator only, pending
  * accounts only, a new code replaces the old) and ActivateAccount (one
  * answer for every failure, single use, wrong attempts burn the code, the
- * password of the sign-up, a pending account re-signed-up).
+ * password of the sign-up, a pending account re-signed-up); an activation
+ * registers the patient with consent, best effort.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,9 @@
 #include <cmocka.h>
 
 #include "bus/codec.h"
+#include "proto/names.h"
 #include "proto/status.h"
+#include "services/consent/consent.h"
 #include "services/identity/identity.h"
 #include "test/service/identity_fixture.h"
 
@@ -145,6 +148,59 @@ static void test_pending_replaced(void **state)
     codec_free(&lrep->base);
 }
 
+/* 1 if consent knows patient pid (HoldsGrant answers instead of NOT_FOUND). */
+static int s_consent_knows(const char *pid)
+{
+    Espace__V1__Caller svc = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, "test");
+    Espace__V1__Caller acc = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL,
+                                      "10003000007");
+    Espace__V1__HoldsGrantRequest req = ESPACE__V1__HOLDS_GRANT_REQUEST__INIT;
+    req.accessor = &acc;
+    req.patient_id = (char *)pid;
+    req.category = ESPACE__V1__CATEGORY__CATEGORY_AGENDA;
+    req.action = ESPACE__V1__ACTION__ACTION_READ;
+    bus_reply_t r;
+    int rc = bus_call(idf->local, SERVICE_CONSENT, "HoldsGrant", &req.base, NULL, 5000, &svc,
+                      NULL, &r);
+    assert_true(rc == ES_OK || rc == ES_NOT_FOUND);
+    return rc == ES_OK;
+}
+
+/* An activation tells consent the patient exists (best effort, after the
+ * commit), and so does each patient log-in (which repairs a registration
+ * lost while consent was down). */
+static void test_activation_registers(void **state)
+{
+    (void)state;
+    char ins[16], code[IDF_CODE_MAX], pid[33];
+    bus_reply_t r;
+    idf_new_ins(ins);
+    assert_int_equal(idf_sign_up_pending(ins, IDF_PASSWORD, &r), 0);
+    assert_int_equal(idf_issue_code(ins, code, &r), 0);
+    assert_int_equal(idf_activate(ins, code, IDF_PASSWORD, pid, &r), 0);
+    int known = 0;
+    for (int i = 0; i < 100 && !(known = s_consent_knows(pid)); i++)
+        h_sleep_ms(20);
+    assert_true(known);
+    /* consent down: the activation still succeeds (the code is single use) */
+    assert_int_equal(h_svc_stop(&idf->consent), 0);
+    idf_new_ins(ins);
+    assert_int_equal(idf_sign_up_pending(ins, IDF_PASSWORD, &r), 0);
+    assert_int_equal(idf_issue_code(ins, code, &r), 0);
+    assert_int_equal(idf_activate(ins, code, IDF_PASSWORD, pid, &r), 0);
+    assert_int_equal(h_svc_start(&idf->h, &idf->consent, &consent_service), 0);
+    assert_int_equal(idf_consent_wait(), 0);
+    assert_false(s_consent_knows(pid));
+    /* the patient's next log-in registers them */
+    Espace__V1__LoginReply *lrep = NULL;
+    assert_int_equal(idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, &lrep, &r), 0);
+    codec_free(&lrep->base);
+    known = 0;
+    for (int i = 0; i < 100 && !(known = s_consent_knows(pid)); i++)
+        h_sleep_ms(20);
+    assert_true(known);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_one_answer),
         cmocka_unit_test(test_wrong_attempts_burn),
         cmocka_unit_test(test_pending_replaced),
+        cmocka_unit_test(test_activation_registers),
     };
     return cmocka_run_group_tests(tests, idf_setup, idf_teardown);
 }

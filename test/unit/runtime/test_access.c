@@ -1,7 +1,8 @@
 /*
  * test_access.c - runtime/access.c: the guards of a service definition are
  * checked (svc_def_check): each names a method of the table, once, with a
- * request type, a category, an action, and paths to string fields. Guarded
+ * request type, a category, an action, and paths to string fields; the
+ * holders name a guarded method, once, with a hook. Guarded
  * requests through consent are the scenarios of test_authz.c and
  * test/service/test_agenda_access.c.
  */
@@ -73,10 +74,51 @@ static void test_guard_check(void **state)
     assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
 }
 
+static int s_hook(const ProtobufCMessage *req, Espace__V1__PrincipalKind *kind, char *principal,
+                  size_t n, const char **field, const char **why)
+{
+    (void)req, (void)kind, (void)principal, (void)n, (void)field, (void)why;
+    return 0;
+}
+
+/* Holders are checked: each names a guarded method, once, with a hook. */
+static void test_holder_check(void **state)
+{
+    (void)state;
+    char why[256];
+    const ProtobufCServiceDescriptor *api = &espace__v1__agenda__descriptor;
+    svc_method_t m[32];
+    size_t n = cnt_methods_of(api, m);
+    svc_def_t d = cnt_service;
+    d.methods = m;
+    d.n_methods = n;
+    d.api = api;
+    svc_guard_t g[1] = {{"Get", ESPACE__V1__CATEGORY__CATEGORY_AGENDA,
+                         ESPACE__V1__ACTION__ACTION_READ, "patient_id", NULL}};
+    d.guards = g;
+    d.n_guards = 1;
+    svc_holder_t h[2] = {{"Get", s_hook}, {"Get", s_hook}};
+    d.holders = h;
+    d.n_holders = 1;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_OK);
+    d.n_holders = 2; /* twice */
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    assert_non_null(strstr(why, "holder of Get"));
+    d.n_holders = 1;
+    h[0].method = "Create"; /* a method without a guard */
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    h[0].method = "Get";
+    h[0].fn = NULL;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+    d.holders = NULL;
+    assert_int_equal(svc_def_check(&d, why, sizeof why), ES_INTERNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guard_check),
+        cmocka_unit_test(test_holder_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,6 +97,14 @@ static void s_consent_start(void)
                                    &espace__v1__list_apps_reply__descriptor, 1000, &op, NULL,
                                    NULL),
                      0);
+    /* consent knows PAT (authz_tell, as identity registers an activation) */
+    Espace__V1__RegisterPatientRequest reg = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    reg.patient_id = (char *)PAT;
+    uint64_t t = 0;
+    authz_decision_t d;
+    assert_int_equal(authz_tell(F.az, "RegisterPatient", &reg.base, &t), 0);
+    assert_int_equal(s_collect(&t, &d, 1, AUTHZ_TIMEOUT_MS), 0);
+    assert_int_equal(d.status, ES_OK);
 }
 
 static int s_setup(void **state)
@@ -207,6 +215,20 @@ static void test_with_consent(void **state)
         assert_false(d[i].allowed);
     }
     assert_int_equal(authz_pending(F.az), 0);
+
+    /* A patient consent does not know: NOT_FOUND, for a Decide as for a
+     * HoldsGrant; a record consent refuses comes out denied too. */
+    authz_need_t unknown = s_need("abababababababababababababababab", MEASURES, READ, NULL);
+    assert_int_equal(s_decide(&pro, unknown, &d[0]), ES_NOT_FOUND);
+    assert_int_equal(authz_ask_holds(F.az, &pro, &unknown, &t[0]), 0);
+    assert_int_equal(s_collect(t, d, 1, AUTHZ_TIMEOUT_MS), 0);
+    assert_int_equal(d[0].status, ES_NOT_FOUND);
+    Espace__V1__RegisterPatientRequest bad = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    bad.patient_id = "nope";
+    assert_int_equal(authz_tell(F.az, "RegisterPatient", &bad.base, &t[0]), 0);
+    assert_int_equal(s_collect(t, d, 1, AUTHZ_TIMEOUT_MS), 0);
+    assert_int_equal(d[0].status, ES_INVALID_ARGUMENT);
+    assert_int_equal(authz_tell(F.az, "", &bad.base, &t[0]), ES_INVALID_ARGUMENT);
 
     /* The patient grants measures read, narrowed to body weight. */
     Espace__V1__Scope s = ESPACE__V1__SCOPE__INIT;

@@ -117,10 +117,10 @@ static void test_events(void **state)
 
     /* Over SVC's per-call bound: the handler's svc_publish fails, the call
      * fails, and nothing is published. */
-    assert_int_equal(cnt_call(f, "Emit", 17, 888, cnt_patient(), NULL, NULL),
+    assert_int_equal(cnt_call(f, "Emit", SVC_MAX_EVENTS + 1, 888, cnt_patient(), NULL, NULL),
                      ES_RESOURCE_EXHAUSTED);
-    assert_int_equal(cnt_call(f, "Emit", 16, 889, cnt_patient(), NULL, NULL), 0);
-    for (int i = 0; i < 16; i++) {
+    assert_int_equal(cnt_call(f, "Emit", SVC_MAX_EVENTS, 889, cnt_patient(), NULL, NULL), 0);
+    for (int i = 0; i < SVC_MAX_EVENTS; i++) {
         assert_int_equal(bus_sub_recv(sub, 2000, topic, &ev), 0);
         ProtobufCMessage *m = NULL;
         assert_int_equal(codec_decode(CNT_PERIOD, ev->body.data, ev->body.len, 0, &m, NULL), 0);

@@ -237,6 +237,28 @@ export class Messenger {
     return r.devices;
   }
 
+  /**
+   * "Nouveau message": start a conversation with professional `rpps`, who
+   * must hold the patient's MESSAGING grant (else the service refuses:
+   * PERMISSION_DENIED). Resolves to the new conversation's id (hex).
+   */
+  async startConversation(rpps) {
+    const r = await this.call('StartConversation', { patient_id: '', professionals: [rpps] });
+    const id = hex(r.conversation.id);
+    let conv = this.convs.get(id);
+    if (!conv) {
+      conv = convFromServer(r.conversation, id);
+      this.convs.set(id, conv);
+      await this.saveIndex();
+    } else {
+      convUpdate(conv, r.conversation);
+    }
+    this.devices.set(id, r.devices);
+    await this.saveConv(conv);
+    this.emit();
+    return id;
+  }
+
   // ---- receiving ----
 
   /** Fetch the queue until caught up, then acknowledge. Calls made meanwhile run once more after. */

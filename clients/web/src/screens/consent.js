@@ -16,6 +16,7 @@ const STATUS = enumConstants('espace.v1.GrantStatus', 'GRANT_');
 const GRANTEE = enumConstants('espace.v1.GranteeKind', 'GRANTEE_');
 const PRINCIPAL = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
 const AUDIT_EMERGENCY = enumValue('espace.v1.AuditKind', 'AUDIT_EMERGENCY');
+const AUDIT_RESOLVE = enumValue('espace.v1.AuditKind', 'AUDIT_RESOLVE');
 
 // French labels are keyed by enum value name (src/i18n/fr.js)
 const categoryLabel = (n) => T.categories[enumName('espace.v1.Category', n)];
@@ -197,7 +198,8 @@ export function render(ctx) {
     const emergency = e.kind === AUDIT_EMERGENCY || e.purpose_of_use === 'ETREAT';
     const cat = categoryLabel(e.category);
     let what = e.kind === AUDIT_EMERGENCY ? T.emergencyDeclared
-      : cat ? T.scope(cat, actionLabel(e.action) || T.unknown) : T.unknown;
+      : e.kind === AUDIT_RESOLVE ? T.insResolved
+        : cat ? T.scope(cat, actionLabel(e.action) || T.unknown) : T.unknown;
     if (e.kind !== AUDIT_EMERGENCY && e.detail) what += ` (${T.detail(e.detail)})`;
     let who = actorText(e, apps);
     if (e.on_behalf_of) who += `, ${T.onBehalfOf(e.on_behalf_of)}`;

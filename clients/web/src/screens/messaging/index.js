@@ -1,5 +1,6 @@
 // Screen "Messagerie": the conversations (with unread counts), "Nouveau
-// message" to a professional holding a MESSAGING grant, and the thread of
+// message" to a professional holding a MESSAGING grant (opens the open
+// conversation with them, or starts one), and the thread of
 // one conversation (#/messagerie/<id>, thread.js). The engine is
 // ctx.messenger (src/messaging/messenger.js), made by the app after log-in;
 // without the unlocked device keys (after a reload) the screen asks to log
@@ -87,8 +88,8 @@ function listScreen(ctx) {
         if (!r.next_cursor || r.next_cursor.length === 0) break;
         cursor = r.next_cursor;
       }
-      // the professionals who already wrote can be answered too
-      for (const c of m.list()) for (const p of c.professionals) rpps.add(p);
+      // the professionals of an open conversation can be answered too
+      for (const c of m.list()) if (!c.closed) for (const p of c.professionals) rpps.add(p);
       renderNew([...rpps].sort());
     } catch (err) {
       newBox.replaceChildren(notice('error', describeError(err)));
@@ -102,19 +103,33 @@ function listScreen(ctx) {
     }
     const select = h('select', { id: 'new-pro', name: 'pro' },
       rppsList.map((r) => h('option', { value: r }, T.professional(r))));
+    const go = h('button', { type: 'submit', className: 'primary' }, T.newGo);
     const form = h('form', {
       className: 'inline-form',
-      onsubmit: (e) => {
+      onsubmit: async (e) => {
         e.preventDefault();
         const rpps = select.value;
-        const open = m.list().find((c) => !c.closed && c.professionals.includes(rpps))
-          || m.list().find((c) => c.professionals.includes(rpps));
-        if (open) ctx.navigate(`/messagerie/${open.id}`);
-        else newMsg.replaceChildren(notice('info', T.newNoConversation(T.professional(rpps))));
+        // an open conversation with them first; else a new one (the service
+        // checks that they hold the MESSAGING grant)
+        const open = m.list().find((c) => !c.closed && c.professionals.includes(rpps));
+        if (open) {
+          ctx.navigate(`/messagerie/${open.id}`);
+          return;
+        }
+        go.disabled = true;
+        newMsg.replaceChildren(notice('info', T.newStarting(T.professional(rpps))));
+        try {
+          const id = await m.startConversation(rpps);
+          ctx.navigate(`/messagerie/${id}`);
+        } catch (err) {
+          newMsg.replaceChildren(notice('error', T.newFailed(describeError(err))));
+        } finally {
+          go.disabled = false;
+        }
       },
     },
     h('div', { className: 'field' }, h('label', { for: 'new-pro' }, T.newPick), select),
-    h('button', { type: 'submit', className: 'primary' }, T.newGo));
+    go);
     newBox.replaceChildren(form);
   }
 

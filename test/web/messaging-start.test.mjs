@@ -1,0 +1,156 @@
+// "Nouveau message" (issue 10): the patient starts a conversation, in real
+// Chromium against the real `espace up` (espace-up.mjs), and the real
+// espace-pro receives it. Scenario:
+//   sign-up -> "Nouveau message" lists no professional -> `espace-pro
+//   access request --scope messaging:write` -> "Accepter" in "Mes
+//   autorisations", whose trail shows espace-pro's INS resolution (issue 11
+//   section 5) -> `espace-pro msg keys` -> "Nouveau message" lists the
+//   professional; "Écrire" starts the conversation and opens its thread ->
+//   the patient's first message: `msg inbox` prints it, decrypted, in that
+//   conversation -> espace-pro answers there, live in the page -> "Nouveau
+//   message" again opens the same conversation (no second one).
+// A patient naming a professional without the grant is refused by the
+// service with nothing stored: test/service/test_messaging_start.c.
+// Environment: as e2e.test.mjs. Run: cd clients/web && npm run test:browser
+import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+} from './lib.mjs';
+import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+
+const INS = '185057512301232';
+const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
+const MARK_PATIENT = 'MARQUEUR-NOUVEAU-PATIENT-c51a';
+const MARK_PRO = 'MARQUEUR-NOUVEAU-PRO-7be2';
+const PRO_NAME = `Professionnel de santé (RPPS ${RPPS})`;
+
+let tmp;
+let sys;
+let context;
+let profileDir;
+let page;
+let convId;
+const problems = [];
+
+const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
+
+/** espace-pro msg <args> with the store's passphrase; asserts exit 0. */
+async function msg(...args) {
+  const r = await sys.pro('msg', ...args, PASSPHRASE);
+  assert.equal(r.code, 0, `msg ${args.join(' ')}: ${r.out}${r.err}`);
+  return r;
+}
+
+/** `msg inbox` until its output matches re (bounded): everything it printed. */
+async function inboxUntil(re, what) {
+  let all = '';
+  for (let i = 0; i < 40; i++) {
+    const r = await msg('inbox', '--out', path.join(tmp, 'received'));
+    all += r.out;
+    if (re.test(all)) return all;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  throw new Error(`espace-pro msg inbox never printed ${what}:\n${all}`);
+}
+
+async function openMessagerie() {
+  await page.getByRole('link', { name: 'Messagerie' }).click();
+  await expectH1(page, 'Messagerie');
+  await page.locator('#msg-status', { hasText: 'Vous êtes à jour' }).waitFor({ timeout: 15000 });
+}
+
+test.describe('Nouveau message: the patient starts, espace-pro receives', { skip }, () => {
+  test.before(async () => {
+    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
+    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-msg-start-'));
+    sys = new EspaceUp(tmp);
+    await sys.start();
+    await sys.setUpProfessional();
+    ({ context, profileDir } = await launchChromium('espace-web-msg-start-chromium-', {
+      timezoneId: 'Europe/Paris',
+    }));
+  });
+
+  test.after(async () => {
+    try {
+      if (context) await context.close();
+    } finally {
+      const r = sys ? await sys.stop() : null;
+      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
+    }
+  });
+
+  test('without a messaging grant, "Nouveau message" lists no professional', async () => {
+    page = await newPage();
+    await signUpAndLogin(page, sys.edgeBase,
+      { ins: INS, lastName: 'GIRARD', firstName: 'Paul', birthDate: '1985-05-14' },
+      async (ins) => {
+        const r = await sys.admin('activation', 'issue', '--ins', ins);
+        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
+        return r.out.trim();
+      });
+    await openMessagerie();
+    await page.locator('#new-message', { hasText: 'Aucun professionnel' }).waitFor({ timeout: 10000 });
+  });
+
+  test('the patient grants messaging; espace-pro publishes its device keys', async () => {
+    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'messaging:write',
+      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
+    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
+    await page.getByRole('link', { name: 'Mes autorisations' }).click();
+    await expectH1(page, 'Mes autorisations');
+    const item = page.locator('#grants-pending > li');
+    await item.first().waitFor({ timeout: 15000 });
+    await item.getByRole('button', { name: `Accepter la demande de ${PRO_NAME}` }).click();
+    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    // espace-pro resolved the INS (identity ResolvePatient): the trail shows it, by the professional
+    await page.getByRole('link', { name: 'Messagerie' }).click(); // away and back: the trail reloads
+    await expectH1(page, 'Messagerie');
+    await page.getByRole('link', { name: 'Mes autorisations' }).click();
+    await expectH1(page, 'Mes autorisations');
+    const resolved = page.locator('li.audit-entry', { hasText: 'Recherche de votre identifiant espace' });
+    await resolved.first().waitFor({ timeout: 10000 });
+    assert.match(await resolved.first().innerText(), new RegExp(RPPS));
+    const keys = await msg('keys');
+    assert.match(keys.out, /device [0-9a-f]{32}/);
+  });
+
+  test('"Nouveau message" starts the conversation; espace-pro reads the first message', async () => {
+    await openMessagerie();
+    const select = page.locator('#new-pro');
+    await select.waitFor({ timeout: 10000 });
+    assert.equal(await select.inputValue(), RPPS);
+    await page.getByRole('button', { name: 'Écrire' }).click();
+    await expectH1(page, `Conversation avec ${PRO_NAME}`);
+    convId = /#\/messagerie\/([0-9a-f]{32})$/.exec(page.url())?.[1];
+    assert.ok(convId, `not a thread: ${page.url()}`);
+    await page.getByLabel('Votre message').fill(`${MARK_PATIENT} Bonjour docteur, une question sur mon traitement.`);
+    await page.getByRole('button', { name: 'Envoyer' }).click();
+    await page.locator('#compose-msg', { hasText: 'Message envoyé' }).waitFor({ timeout: 20000 });
+    const out = await inboxUntil(new RegExp(MARK_PATIENT), 'the patient\'s first message');
+    assert.match(out, new RegExp(`${convId}  patient:[0-9a-f]{32}  ${MARK_PATIENT} Bonjour docteur`));
+    await shot(page, '46-nouveau-message');
+  });
+
+  test('espace-pro answers in it, live; "Nouveau message" opens the same conversation', async () => {
+    await msg('send', '--conversation', convId, '--text', `${MARK_PRO} Bonjour, je vous rappelle demain.`);
+    const theirs = page.locator('#thread > li.msg.theirs');
+    await theirs.first().waitFor({ timeout: 15000 }); // live: no reload
+    assert.match(await theirs.innerText(), new RegExp(MARK_PRO));
+    await openMessagerie();
+    assert.equal(await page.locator('#conv-list li.conv').count(), 1);
+    await page.locator('#new-pro').waitFor({ timeout: 10000 });
+    await page.getByRole('button', { name: 'Écrire' }).click();
+    await expectH1(page, `Conversation avec ${PRO_NAME}`);
+    assert.ok(page.url().endsWith(`#/messagerie/${convId}`), page.url());
+    assert.deepEqual(problems, []);
+  });
+});
