@@ -230,6 +230,8 @@ static const svc_method_t s_methods[] = {
     M("VerifyAudit", verify_audit_request, consent_verify_audit, SVC_OPERATOR),
     M("ExportGrantFhir", export_grant_fhir_request, consent_export_grant_fhir, 0),
     M("ExportAuditFhir", export_audit_fhir_request, consent_export_audit_fhir, 0),
+    M("ListEmergencies", list_emergencies_request, consent_list_emergencies, 0),
+    M("EndEmergency", end_emergency_request, consent_end_emergency, SVC_WRITE),
 };
 #undef M
 
