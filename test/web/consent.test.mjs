@@ -199,7 +199,7 @@ test.describe('Mes autorisations live: requests and emergency accesses', { skip 
     const n = page.locator('#reminders .notice', { hasText: `Nouvelle demande d’accès ${DR_OF}.` });
     await n.waitFor({ timeout: 10000 });
     await shot(page, '46-accueil-notification-demande');
-    await n.getByRole('link', { name: 'Voir « Mes autorisations »' }).click();
+    await n.getByRole('link', { name: 'Voir le détail' }).click();
     await expectH1(page, 'Mes autorisations');
     await page.locator('#grants-pending > li').first().waitFor({ timeout: 10000 });
     assert.deepEqual(problems, []);

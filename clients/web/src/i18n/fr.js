@@ -384,7 +384,7 @@ export const fr = {
     // live notices (ConsentNotice)
     liveRequest: (of) => `Nouvelle demande d’accès ${of}.`,
     liveEmergency: (subject) => `${subject} a déclaré un accès en urgence à votre dossier.`,
-    liveOpen: 'Voir « Mes autorisations »',
+    liveOpen: 'Voir le détail', // a link to #/autorisations after a notice
     // audit lines
     when: 'Date',
     who: 'Qui',
