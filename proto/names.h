@@ -50,6 +50,7 @@
 #define TOPIC_AREA_AGENDA "agenda"
 #define TOPIC_AREA_AGENDA_REMINDER "agenda.reminder"
 #define TOPIC_AREA_MESSAGING "messaging"
+#define TOPIC_AREA_CONSENT "consent"               /* ConsentNotice: requests, emergencies */
 #define TOPIC_DEVICE "device."                    /* + <device id> + "." + area, after the head */
 #define TOPIC_MAX 255                             /* longest topic on the bus */
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clients/lib/identity.h"
 #include "clients/lib/rpc.h"
 #include "proto/names.h"
 
@@ -262,6 +263,33 @@ int espace_consent_revoke_grant(espace_t *e, const uint8_t grant_id[16],
     ESPACE_RETURN_REPLY(out, m, rc);
 }
 
+/* Cut s to at most `chars` UTF-8 characters (at a character boundary). */
+static void s_cut_chars(char *s, size_t chars)
+{
+    size_t seen = 0;
+    for (char *p = s; *p; p++) {
+        if (((unsigned char)*p & 0xC0) != 0x80 && seen++ == chars) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+/* The caller's name and profession as identity knows them (WhoAmI), cut to
+ * what consent keeps (consent.proto: 100 characters), for the patient to
+ * see who asks. Best effort: left empty if WhoAmI fails (the request itself
+ * then says what is wrong). */
+static void s_me(espace_t *e, espace_whoami_t *me)
+{
+    espace_error_t ignored;
+    if (espace_whoami(e, me, &ignored) < 0) {
+        memset(me, 0, sizeof *me);
+        return;
+    }
+    s_cut_chars(me->display_name, ESPACE_CONSENT_LABEL_MAX);
+    s_cut_chars(me->profession, ESPACE_CONSENT_LABEL_MAX);
+}
+
 int espace_consent_request_access(espace_t *e, const char *patient_id,
                                   const espace_scopes_t *scopes, int purpose, int64_t end_ms,
                                   const char *reason, Espace__V1__RequestAccessReply **out,
@@ -279,6 +307,10 @@ int espace_consent_request_access(espace_t *e, const char *patient_id,
     req.purpose = (Espace__V1__Purpose)purpose;
     req.period = &period;
     req.reason = (char *)(reason ? reason : "");
+    espace_whoami_t me;
+    s_me(e, &me);
+    req.display_name = me.display_name;
+    req.profession = me.profession;
     int rc = s_call(e, "RequestAccess", &req.base, &m, err);
     ESPACE_RETURN_REPLY(out, m, rc);
 }
@@ -307,6 +339,10 @@ int espace_consent_declare_emergency(espace_t *e, const char *patient_id, const 
     Espace__V1__DeclareEmergencyRequest req = ESPACE__V1__DECLARE_EMERGENCY_REQUEST__INIT;
     req.patient_id = (char *)patient_id;
     req.reason = (char *)reason;
+    espace_whoami_t me;
+    s_me(e, &me);
+    req.display_name = me.display_name;
+    req.profession = me.profession;
     int rc = s_call(e, "DeclareEmergency", &req.base, &m, err);
     ESPACE_RETURN_REPLY(out, m, rc);
 }

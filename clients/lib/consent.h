@@ -36,6 +36,7 @@
 #define ESPACE_SCOPES_MAX 16        /* scopes per list (CONSENT_MAX_SCOPES) */
 #define ESPACE_SCOPE_CODES_MAX 32   /* codes per scope (CONSENT_MAX_CODES) */
 #define ESPACE_SCOPES_TEXT_MAX 2048 /* longest scope list text, NUL included */
+#define ESPACE_CONSENT_LABEL_MAX 100 /* name / profession characters (CONSENT_MAX_LABEL) */
 
 /* A parsed scope list. Self-contained: list/n go straight into a request
  * (e.g. req.scopes = s.list; req.n_scopes = s.n), borrowed while the
@@ -105,8 +106,11 @@ int espace_consent_revoke_grant(espace_t *e, const uint8_t grant_id[16],
                                 Espace__V1__RevokeGrantReply **out, espace_error_t *err);
 
 /* RequestAccess (professional): propose the scopes for `purpose` to the
- * patient, from now until end_ms, with a reason shown to the patient.
- * ES_ALREADY_EXISTS while a request of the same professional is pending. */
+ * patient, from now until end_ms, with a reason shown to the patient, and
+ * the professional's name and profession as identity knows them (WhoAmI,
+ * asked first: one more round trip). ES_ALREADY_EXISTS while a request of
+ * the same professional is pending. The patient's open pages show it at
+ * once (ConsentNotice on "patient.<id>.consent"). */
 int espace_consent_request_access(espace_t *e, const char *patient_id,
                                   const espace_scopes_t *scopes, int purpose, int64_t end_ms,
                                   const char *reason, Espace__V1__RequestAccessReply **out,
@@ -117,7 +121,9 @@ int espace_consent_answer_request(espace_t *e, const uint8_t grant_id[16], int a
                                   Espace__V1__AnswerRequestReply **out, espace_error_t *err);
 
 /* DeclareEmergency (professional): bris de glace on the patient, with a
- * reason (kept in the audit trail; the patient is notified). */
+ * reason (kept with the emergency record), named as in RequestAccess. The
+ * declaration is in the patient's trail; their open pages show it at once,
+ * and the patient may end it (EndEmergency). */
 int espace_consent_declare_emergency(espace_t *e, const char *patient_id, const char *reason,
                                      Espace__V1__DeclareEmergencyReply **out,
                                      espace_error_t *err);

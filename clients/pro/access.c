@@ -141,7 +141,8 @@ int pro_emergency(pro_conf_t *c, int argc, char **argv)
     }
     if (r->emergency) {
         char id[ID_HEX], until[CLI_TIME_MAX];
-        printf("emergency access to patient %s until %s (id %s); the patient is notified\n",
+        printf("emergency access to patient %s until %s (id %s); the patient sees it at once "
+               "in their space and may end it\n",
                r->emergency->patient_id ? r->emergency->patient_id : pid,
                cli_iso_utc(r->emergency->until_ms, until),
                id_hex_bytes(r->emergency->id.data, r->emergency->id.len, id));

@@ -238,6 +238,8 @@ static const svc_method_t s_methods[] = {
       SVC_PUBLIC | SVC_WRITE),
     M("RecordResolution", record_resolution_request, consent_record_resolution,
       SVC_PUBLIC | SVC_WRITE),
+    M("ListEmergencies", list_emergencies_request, consent_list_emergencies, 0),
+    M("EndEmergency", end_emergency_request, consent_end_emergency, SVC_WRITE),
 };
 #undef M
 

@@ -14,13 +14,17 @@
  *   RegisterPatient, RecordResolution  espace services only, write
  *   ReadAudit, ExportAuditFhir       patients (own trail), read
  *   ExportGrantFhir                  the grant's patient or grantee, read
+ *   ListEmergencies                  patients (own), read
+ *   EndEmergency                     patients (own), write (audit)
  *   VerifyAudit                      operator, read
  *
  * Decisions are deny by default and read the store directly (no cache), so a
  * revocation committed before a Decide is seen by it.
  *
  * Events: "consent.emergency" (EmergencyDeclared), "consent.request" and
- * "consent.grant.revoked" (GrantChanged).
+ * "consent.grant.revoked" (GrantChanged); and to the patient alone,
+ * "patient.<id>.consent" (ConsentNotice: requests, emergencies declared or
+ * ended, grants answered or revoked) so their open pages update live.
  *
  * Data (<data>/consent): tables CONSENT_TABLES below; audit entries are
  * hash-chained per patient (BLAKE2b-256).
@@ -47,6 +51,7 @@
 #define CONSENT_MAX_CODE 64           /* chars per code / decision detail */
 #define CONSENT_MAX_GRANTS 256        /* grants (all statuses) per patient */
 #define CONSENT_MAX_REASON 500        /* emergency / request reason chars */
+#define CONSENT_MAX_LABEL 100         /* professional's name / profession chars */
 #define CONSENT_LIST_DEFAULT 100      /* ListGrants page */
 #define CONSENT_LIST_MAX 200
 #define CONSENT_AUDIT_PAGE_DEFAULT 50 /* ReadAudit page */

@@ -3,8 +3,9 @@
  * other services: they use the bus).
  *
  * Modules: consent.c (method table, validation helpers), catalogue.c,
- * grants.c, decision.c (Decide, emergency), audit.c (hash chain), fhir.c
- * (FHIR R4 JSON, written with the runtime's json.h).
+ * grants.c, decision.c (Decide, DeclareEmergency), emergency.c (the
+ * patient's ListEmergencies / EndEmergency, live notices), audit.c (hash
+ * chain), fhir.c (FHIR R4 JSON, written with the runtime's json.h).
  *
  * Key layouts (all ids raw bytes, integers big-endian):
  *   apps               app id (text)                    -> App
@@ -112,6 +113,25 @@ int consent_patient_add(store_txn_t *t, const uint8_t pid[ID_BYTES], int *added)
 /* 1 if who is an espace service: PRINCIPAL_SERVICE (ipc), or an anonymous
  * caller of peer role PEER_SERVICE (tcp). */
 int consent_caller_service(const Espace__V1__Caller *who);
+/* ---- emergency.c ---- */
+/* The emergency record of (patient pid, professional rpps): 0 and *out
+ * (codec_free), ES_NOT_FOUND, or ES_INTERNAL. */
+int consent_emergency_load(store_txn_t *t, const uint8_t pid[ID_BYTES], const char *rpps,
+                           Espace__V1__Emergency **out);
+/* Store e as the record of (pid, e->rpps), replacing any earlier one. */
+int consent_emergency_save(store_txn_t *t, const uint8_t pid[ID_BYTES],
+                           const Espace__V1__Emergency *e);
+/* 1 if e allows reads at `now`: started, not lapsed, not ended by the patient. */
+int consent_emergency_active(const Espace__V1__Emergency *e, int64_t now);
+/* A display label of a request (professional's name, profession): 0..
+ * CONSENT_MAX_LABEL characters of UTF-8 without control characters. 0, or
+ * the call failed INVALID_ARGUMENT on `field` and that status is returned. */
+int consent_label_check(svc_call_t *c, const char *field, const char *s);
+/* Publish a ConsentNotice of `kind` (Espace__V1__NoticeKind) on
+ * "patient.<patient_id>.consent" (borrowed g / e, either may be NULL). A
+ * failure is logged, never fails the call. */
+void consent_notify_patient(svc_call_t *c, const char *patient_id, int kind,
+                            Espace__V1__Grant *g, Espace__V1__Emergency *e);
 
 /* ---- audit.c ---- */
 /* Append e to the patient's chain (sets e->seq; e->hash is ignored). */
@@ -154,5 +174,8 @@ int consent_export_grant_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m
                               store_txn_t *t);
 int consent_export_audit_fhir(void *st, svc_call_t *c, const ProtobufCMessage *m,
                               store_txn_t *t);
+int consent_list_emergencies(void *st, svc_call_t *c, const ProtobufCMessage *m,
+                             store_txn_t *t);
+int consent_end_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t);
 
 #endif

@@ -20,7 +20,6 @@
 #include "process/log.h"
 #include "proto/status.h"
 
-#define EMERGENCY_KEY (ID_BYTES + 11)
 #define ACCESSOR_MAX 128 /* bytes of an accessor principal */
 
 typedef struct decision {
@@ -86,17 +85,13 @@ static int s_find_emergency(store_txn_t *t, const uint8_t pid[ID_BYTES],
     if (action != ESPACE__V1__ACTION__ACTION_READ ||
         category == ESPACE__V1__CATEGORY__CATEGORY_MESSAGING)
         return ES_OK;
-    uint8_t key[EMERGENCY_KEY];
-    memcpy(key, pid, ID_BYTES);
-    memcpy(key + ID_BYTES, rpps, 11);
     Espace__V1__Emergency *e = NULL;
-    int rc = consent_load(t, CONSENT_T_EMERGENCY, key, sizeof key,
-                          &espace__v1__emergency__descriptor, (ProtobufCMessage **)&e);
+    int rc = consent_emergency_load(t, pid, rpps, &e);
     if (rc == ES_NOT_FOUND)
         return ES_OK;
     if (rc != 0)
         return rc;
-    if (e->start_ms <= now && now < e->until_ms && e->id.len == ID_BYTES) {
+    if (consent_emergency_active(e, now)) {
         d->allowed = 1;
         d->basis = ESPACE__V1__BASIS__BASIS_EMERGENCY;
         memcpy(d->ref, e->id.data, ID_BYTES);
@@ -290,6 +285,9 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
     if (rn < 1 || rn > CONSENT_MAX_REASON)
         return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "1..%d characters of UTF-8",
                         CONSENT_MAX_REASON);
+    if ((rc = consent_label_check(c, "display_name", req->display_name)) != 0 ||
+        (rc = consent_label_check(c, "profession", req->profession)) != 0)
+        return rc;
     int64_t now = svc_now_ms(c);
     uint8_t eid[ID_BYTES];
     char pid_hex[ID_HEX];
@@ -302,10 +300,9 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
     e.reason = req->reason;
     e.start_ms = now;
     e.until_ms = now + s->emergency_ms;
-    uint8_t key[EMERGENCY_KEY];
-    memcpy(key, pid, ID_BYTES);
-    memcpy(key + ID_BYTES, rpps, 11);
-    if ((rc = consent_save(t, CONSENT_T_EMERGENCY, key, sizeof key, &e.base)) != 0)
+    e.display_name = req->display_name;
+    e.profession = req->profession;
+    if ((rc = consent_emergency_save(t, pid, &e)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");
 
     /* The declaration itself is in the trail; its free-text reason is kept
@@ -334,6 +331,7 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
     if ((rc = svc_publish(c, TOPIC_CONSENT_EMERGENCY, &ev.base)) != 0)
         log_warn(CONSENT_SERVICE, "publish.fail", "topic=%s status=%s", TOPIC_CONSENT_EMERGENCY,
                  es_status_name(rc));
+    consent_notify_patient(c, e.patient_id, ESPACE__V1__NOTICE_KIND__NOTICE_EMERGENCY, NULL, &e);
     log_info(CONSENT_SERVICE, "emergency.declared", "patient=%s rpps=%s until_ms=%lld", pid_hex,
              rpps, (long long)e.until_ms);
     return ES_OK;

@@ -487,11 +487,53 @@ static void s_own_free(s_own_t *o)
 
 /* ---- RevokeGrant ---- */
 
+/* What still applies to a revoked grant's grantee (RevokeGrantReply). */
+typedef struct {
+    const Espace__V1__Grant *revoked;
+    int64_t now;
+    Espace__V1__Grant *list[CONSENT_MAX_GRANTS]; /* their other active grants */
+    char *reasons[CONSENT_MAX_GRANTS];           /* each one's own inactive_reason */
+    size_t n;
+} s_still_t;
+
+static int s_still_one(store_txn_t *t, const uint8_t gid[ID_BYTES], void *arg)
+{
+    s_still_t *s = arg;
+    const Espace__V1__Grant *r = s->revoked;
+    if (memcmp(gid, r->id.data, ID_BYTES) == 0 || s->n == CONSENT_MAX_GRANTS)
+        return 0;
+    Espace__V1__Grant *g = NULL;
+    int rc = consent_grant_load(t, gid, &g);
+    if (rc != 0)
+        return rc;
+    char *orig = consent_grant_effective(g, s->now);
+    if (g->grantee_kind == r->grantee_kind && strcmp(g->grantee_id, r->grantee_id) == 0 &&
+        g->status == ESPACE__V1__GRANT_STATUS__GRANT_ACTIVE) {
+        s->reasons[s->n] = orig;
+        s->list[s->n++] = g;
+        return 0;
+    }
+    g->inactive_reason = orig;
+    codec_free(&g->base);
+    return 0;
+}
+
+static void s_still_free(s_still_t *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        s->list[i]->inactive_reason = s->reasons[i];
+        codec_free(&s->list[i]->base);
+    }
+    s->n = 0;
+}
+
 int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     (void)st;
     const Espace__V1__RevokeGrantRequest *req = (const Espace__V1__RevokeGrantRequest *)m;
     s_own_t o;
+    s_still_t *still = NULL;
+    Espace__V1__Emergency *em = NULL;
     int rc = s_own_grant(c, t, &req->grant_id, &o);
     if (rc != 0)
         return rc;
@@ -505,14 +547,51 @@ int consent_revoke_grant(void *st, svc_call_t *c, const ProtobufCMessage *m, sto
     g->status = ESPACE__V1__GRANT_STATUS__GRANT_INACTIVE;
     g->inactive_reason = (char *)"revoked";
     g->updated_ms = svc_now_ms(c);
-    if ((rc = s_grant_store_reply(c, t, g, o.pid, 0,
-                                  &espace__v1__revoke_grant_reply__descriptor)) != 0)
+    if ((rc = s_grant_put(t, g, o.pid, 0)) != 0) {
+        rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
+    }
+    still = calloc(1, sizeof *still);
+    if (!still) {
+        rc = svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
+        goto done;
+    }
+    still->revoked = g;
+    still->now = svc_now_ms(c);
+    rc = consent_patient_grants(t, o.pid, s_still_one, still);
+    if (rc == 0 && g->grantee_kind == ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL) {
+        rc = consent_emergency_load(t, o.pid, g->grantee_id, &em);
+        if (rc == ES_NOT_FOUND)
+            rc = ES_OK;
+    }
+    if (rc != 0) {
+        rc = svc_fail(c, rc, NULL, "storage failure");
+        goto done;
+    }
+    Espace__V1__RevokeGrantReply rep = ESPACE__V1__REVOKE_GRANT_REPLY__INIT;
+    rep.grant = g;
+    rep.still_granted = still->list;
+    rep.n_still_granted = still->n;
+    if (em && consent_emergency_active(em, still->now)) {
+        rep.still_emergency = &em;
+        rep.n_still_emergency = 1;
+    }
+    if ((rc = svc_reply(c, &rep.base)) != 0) {
+        rc = svc_fail(c, rc, NULL, "reply too large");
+        goto done;
+    }
     s_publish_change(c, TOPIC_CONSENT_REVOKED, g);
+    consent_notify_patient(c, g->patient_id, ESPACE__V1__NOTICE_KIND__NOTICE_GRANT_CHANGED, g,
+                           NULL);
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.revoked", "patient=%s grant=%s", g->patient_id,
              id_hex(g->id.data, gh));
 done:
+    if (still)
+        s_still_free(still);
+    free(still);
+    if (em)
+        codec_free(&em->base);
     s_own_free(&o);
     return rc;
 }
@@ -539,6 +618,9 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     if (rn < 0 || rn > CONSENT_MAX_REASON)
         return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "0..%d characters of UTF-8",
                         CONSENT_MAX_REASON);
+    if ((rc = consent_label_check(c, "display_name", req->display_name)) != 0 ||
+        (rc = consent_label_check(c, "profession", req->profession)) != 0)
+        return rc;
     size_t count = 0;
     int pending = 0;
     if ((rc = s_patient_scan(t, pid, rpps, &count, &pending)) != 0)
@@ -561,10 +643,13 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     g.purpose = req->purpose;
     g.status = ESPACE__V1__GRANT_STATUS__GRANT_PROPOSED;
     g.request_reason = req->reason;
+    g.grantee_name = req->display_name;
+    g.grantee_profession = req->profession;
     if ((rc = s_grant_store_reply(c, t, &g, pid, 1,
                                   &espace__v1__request_access_reply__descriptor)) != 0)
         return rc;
     s_publish_change(c, TOPIC_CONSENT_REQUEST, &g);
+    consent_notify_patient(c, pid_hex, ESPACE__V1__NOTICE_KIND__NOTICE_REQUEST, &g, NULL);
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.requested", "patient=%s grant=%s rpps=%s", pid_hex,
              id_hex(gid, gh), rpps);
@@ -592,6 +677,8 @@ int consent_answer_request(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     if ((rc = s_grant_store_reply(c, t, g, o.pid, 0,
                                   &espace__v1__answer_request_reply__descriptor)) != 0)
         goto done;
+    consent_notify_patient(c, g->patient_id, ESPACE__V1__NOTICE_KIND__NOTICE_GRANT_CHANGED, g,
+                           NULL);
     char gh[ID_HEX];
     log_info(CONSENT_SERVICE, "grant.answered", "patient=%s grant=%s accept=%d", g->patient_id,
              id_hex(g->id.data, gh), req->accept ? 1 : 0);

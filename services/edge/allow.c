@@ -60,6 +60,7 @@ static const edge_allow_t s_allow[] = {
     {SERVICE_MESSAGING, "Unpublish", PATIENT, 0},          /* withdraw them (key reset) */
     {SERVICE_MESSAGING, "KeyStatus", PATIENT, 0},          /* how many bundles are left */
     {SERVICE_MESSAGING, "ClaimBundles", PATIENT, 0},       /* the other side's devices' bundles */
+    {SERVICE_MESSAGING, "StartConversation", PATIENT, 0},  /* "Nouveau message" (grant checked) */
     {SERVICE_MESSAGING, "GetConversation", PATIENT, 0},    /* one conversation */
     {SERVICE_MESSAGING, "ListConversations", PATIENT, 0},  /* the inbox */
     {SERVICE_MESSAGING, "Send", PATIENT, 0},               /* a message (ciphertexts) */
@@ -68,11 +69,8 @@ static const edge_allow_t s_allow[] = {
     {SERVICE_MESSAGING, "BeginAttachment", PATIENT, 0},    /* upload an attachment ... */
     {SERVICE_MESSAGING, "UploadChunk", PATIENT, 0},        /* ... piece by piece */
     {SERVICE_MESSAGING, "DownloadAttachment", PATIENT, 0}, /* read one */
-    /* ---- TO ADD when branch s3-web13 is merged (consent methods it adds,
-     * called by "Mes autorisations"):
-     *   {SERVICE_CONSENT, "ListEmergencies", PATIENT, 0},  emergency accesses to one's data
-     *   {SERVICE_CONSENT, "EndEmergency", PATIENT, 0},     end one
-     * ---- */
+    {SERVICE_CONSENT, "ListEmergencies", PATIENT, 0}, /* emergency accesses to one's data */
+    {SERVICE_CONSENT, "EndEmergency", PATIENT, 0},    /* end one ("Mettre fin à cet accès") */
     /* ---- dmp: TO ADD when the DMP service is merged (service "dmp",
      * SERVICE_DMP), with its descriptor in s_services below and
      * #include "espace/v1/dmp.pb-c.h". What branch s3-dmpweb's web app calls:

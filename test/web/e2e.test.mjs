@@ -111,7 +111,7 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
     await page.setViewportSize({ width: 1280, height: 900 });
 
-    await item.getByRole('button', { name: `Accepter la demande de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
     await page.locator('#grants-active > li').first().waitFor({ timeout: 10000 });
     assert.match(await page.locator('#grants-active').innerText(), /Agenda : lecture et écriture/);
@@ -150,7 +150,8 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     await openConsent(page);
     const active = page.locator('#grants-active > li');
     await active.first().waitFor({ timeout: 10000 });
-    await active.getByRole('button', { name: `Révoquer l’autorisation de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await active.getByRole('button', { name: `Révoquer l’autorisation du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
+    await active.getByRole('button', { name: 'Oui, révoquer' }).click(); // revoking asks first
     await page.locator('#consent-live', { hasText: 'est révoquée' }).waitFor({ timeout: 10000 });
     await page.locator('#grants-past > li').first().waitFor({ timeout: 10000 });
     assert.match(await page.locator('#grants-past').innerText(), /Retirée le/);

@@ -112,7 +112,7 @@ test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () 
     const item = page.locator('#grants-pending > li');
     await item.first().waitFor({ timeout: 15000 });
     assert.match(await item.innerText(), /Messagerie : écriture/);
-    await item.getByRole('button', { name: `Accepter la demande de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
     const st = await sys.pro('access', 'status', '--patient', INS);
     assert.match(st.out, /messaging:write\s+active/, `${st.out}${st.err}`);

@@ -18,6 +18,7 @@ import * as messaging from './screens/messaging/index.js';
 import { Messenger } from './messaging/messenger.js';
 import { SealedStore, idbBackend, memoryBackend } from './messaging/store.js';
 import { reminderText } from './screens/agenda/index.js';
+import { shellText as consentText } from './screens/consent/live.js';
 
 const ROUTES = {
   '/connexion': { screen: login, auth: false },
@@ -93,9 +94,14 @@ class App {
     this.connEl.dataset.state = state;
   }
 
-  /** A pushed LiveEvent: agenda reminders become a notice (the screens handle the rest). */
+  /** A pushed LiveEvent: agenda reminders, and elsewhere than on "Mes
+   *  autorisations" access requests and emergencies, become a notice (the
+   *  screens handle the rest). */
   liveEvent(ev) {
-    if (!this.session.loggedIn || !ev.topic.endsWith('.agenda.reminder')) return;
+    if (!this.session.loggedIn) return;
+    const consent = location.hash === '#/autorisations' ? '' : consentText(this.conn.codec, ev);
+    if (consent) this.notify(consent, h('a', { href: '#/autorisations' }, fr.consent.liveOpen));
+    if (!ev.topic.endsWith('.agenda.reminder')) return;
     let text;
     try {
       text = reminderText(this.conn.codec.decode('espace.v1.AgendaReminder', ev.body));
@@ -103,9 +109,13 @@ class App {
       console.warn('espace: undecodable reminder', err.message);
       return;
     }
-    if (!text) return;
+    if (text) this.notify(text);
+  }
+
+  /** A notice above every screen (the newest five), with `extra` (a link) if given. */
+  notify(text, extra = null) {
     const close = h('button', { type: 'button', className: 'link', onclick: () => item.remove() }, fr.agenda.close);
-    const item = h('div', { className: 'notice reminder' }, h('span', {}, text), ' ', close);
+    const item = h('div', { className: 'notice reminder' }, h('span', {}, text), ' ', extra, extra ? ' ' : null, close);
     this.remindersEl.append(item);
     while (this.remindersEl.children.length > 5) this.remindersEl.firstElementChild.remove();
   }

@@ -2,6 +2,19 @@
 // review. Functions take the values they insert; nothing here is HTML (the
 // screens set text with textContent only).
 
+/** `format` applied to `date`, with the day 1 written "1er" (French usage). */
+function firstOfMonth(format, date) {
+  return format.formatToParts(date)
+    .map((x) => (x.type === 'day' && Number(x.value) === 1 ? '1er' : x.value)).join('');
+}
+
+// Professionals as the patient meets them in "Mes autorisations": the name
+// and profession their software declared (consent.proto display_name), and
+// always the RPPS, which is what espace authenticated.
+const DOCTOR = /^(médecin|chirurgien|dentiste)/i;
+const proTitle = (p) => (DOCTOR.test(p.profession || '') ? `Dr ${p.name}` : p.name);
+const proTail = (p) => (p.profession ? `${p.profession.toLowerCase()}, RPPS ${p.rpps}` : `RPPS ${p.rpps}`);
+
 export const fr = {
   app: {
     name: 'espace',
@@ -288,9 +301,17 @@ export const fr = {
     auditEmpty: 'Personne d’autre que vous n’a encore accédé à votre dossier.',
     auditMore: 'Voir plus',
     auditEnd: 'Vous avez vu tout l’historique.',
-    // who
+    // who: { rpps, name, profession } (name may be '') -> heading, "de …", subject
     professional: (rpps) => `Professionnel de santé (RPPS ${rpps})`,
-    professionalNamed: (name, rpps) => `${name} (RPPS ${rpps})`,
+    pro: {
+      label: (p) => (p.name ? `${proTitle(p)} (${proTail(p)})` : `Professionnel de santé (RPPS ${p.rpps})`),
+      of: (p) => (!p.name ? `d’un professionnel de santé (RPPS ${p.rpps})`
+        : DOCTOR.test(p.profession || '') ? `du ${proTitle(p)} (${proTail(p)})` : `de ${p.name} (${proTail(p)})`),
+      subject: (p) => (!p.name ? `Ce professionnel de santé (RPPS ${p.rpps})`
+        : DOCTOR.test(p.profession || '') ? `Le ${proTitle(p)}` : p.name),
+    },
+    appOf: (name) => `du service « ${name} »`,
+    appSubject: (name) => `Le service « ${name} »`,
     app: (id) => `Service « ${id} »`,
     appNamed: (name) => `Service « ${name} »`,
     patient: 'Vous-même',
@@ -334,12 +355,36 @@ export const fr = {
     accept: 'Accepter',
     refuse: 'Refuser',
     revoke: 'Révoquer',
-    acceptLabel: (who) => `Accepter la demande de ${who}`,
-    refuseLabel: (who) => `Refuser la demande de ${who}`,
-    revokeLabel: (who) => `Révoquer l’autorisation de ${who}`,
-    accepted: (who) => `Vous avez accepté la demande de ${who}.`,
-    refused: (who) => `Vous avez refusé la demande de ${who}.`,
-    revoked: (who) => `L’autorisation de ${who} est révoquée : elle ne permet plus aucun accès.`,
+    // `of` is the "de …" form of who: T.pro.of, T.appOf
+    acceptLabel: (of) => `Accepter la demande ${of}`,
+    refuseLabel: (of) => `Refuser la demande ${of}`,
+    revokeLabel: (of) => `Révoquer l’autorisation ${of}`,
+    accepted: (of) => `Vous avez accepté la demande ${of}.`,
+    refused: (of) => `Vous avez refusé la demande ${of}.`,
+    revoked: (of) => `L’autorisation ${of} est révoquée : elle ne permet plus aucun accès.`,
+    revokeConfirm: (of) => `Révoquer l’autorisation ${of}\u00a0?`,
+    revokeConfirmText: 'Elle cessera aussitôt. Ce qui a déjà été consulté grâce à elle ne pourra pas être repris.',
+    revokeYes: 'Oui, révoquer',
+    revokeNo: 'Annuler',
+    // what still applies after a revocation (RevokeGrantReply)
+    stillGranted: (subject, list) => `${subject} garde d’autres autorisations en cours : ${list}.`,
+    stillEmergency: (subject, until) => `${subject} garde un accès en urgence jusqu’au ${until}\u00a0; vous pouvez y mettre fin dans « Accès en urgence ».`,
+    stillNothing: (subject) => `${subject} n’a plus aucun accès à votre dossier.`,
+    alreadyRead: 'Ce qui a déjà été consulté avant le retrait ne peut pas être repris.',
+    // emergency accesses (ListEmergencies, EndEmergency)
+    emergencyTitle: 'Accès en urgence en cours',
+    emergencyIntro: 'En cas d’urgence, un professionnel de santé peut consulter votre dossier sans attendre votre accord (« bris de glace »), pour quatre heures au plus. Chaque accès est enregistré\u00a0; vous pouvez y mettre fin à tout moment.',
+    emergencyEmpty: 'Aucun accès en urgence en cours.',
+    emergencySince: 'Depuis le',
+    emergencyUntil: 'Jusqu’au',
+    emergencyEnd: 'Mettre fin à cet accès',
+    emergencyEndLabel: (of) => `Mettre fin à l’accès en urgence ${of}`,
+    emergencyEnded: (of) => `L’accès en urgence ${of} a pris fin : il ne permet plus aucune consultation.`,
+    emergencyEndedWhat: (of) => `Fin de l’accès en urgence ${of}`,
+    // live notices (ConsentNotice)
+    liveRequest: (of) => `Nouvelle demande d’accès ${of}.`,
+    liveEmergency: (subject) => `${subject} a déclaré un accès en urgence à votre dossier.`,
+    liveOpen: 'Voir le détail', // a link to #/autorisations after a notice
     // audit lines
     when: 'Date',
     who: 'Qui',
@@ -456,12 +501,14 @@ export const fr = {
     safetyLabel: 'Numéro de sécurité',
   },
   time: {
-    dateTime: (date) => new Intl.DateTimeFormat('fr-FR', {
+    // "1er décembre 2026 à 09:30", "2 décembre 2026" (Paris time; the first
+    // of the month is "1er", which Intl does not write)
+    dateTime: (date) => firstOfMonth(new Intl.DateTimeFormat('fr-FR', {
       dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Paris',
-    }).format(date),
-    date: (date) => new Intl.DateTimeFormat('fr-FR', {
+    }), date),
+    date: (date) => firstOfMonth(new Intl.DateTimeFormat('fr-FR', {
       dateStyle: 'long', timeZone: 'Europe/Paris',
-    }).format(date),
+    }), date),
     short: (date) => new Intl.DateTimeFormat('fr-FR', {
       day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris',
     }).format(date),

@@ -1,22 +1,28 @@
 // Screen "Mes autorisations": the patient's grants (consent service,
-// docs/consent.md) — professionals' pending requests to accept or refuse
-// (AnswerRequest), grants in force to revoke (RevokeGrant), past ones
+// docs/consent.md) — emergency accesses running on their data, which they
+// may end (ListEmergencies, EndEmergency), professionals' pending requests
+// to accept or refuse (AnswerRequest), grants in force to revoke after a
+// confirmation (RevokeGrant, whose reply says what still applies), past ones
 // (refused, revoked, expired) greyed — and "Qui a consulté mon dossier", the
 // patient's audit trail (ReadAudit, newest first, paged with "Voir plus").
+// New requests and emergencies show live (consent/live.js).
 //
-// Professionals are shown by RPPS: espace has no directory a patient may
-// query for their names yet. Apps are named from the catalogue (ListApps).
+// Professionals are named as their software declared it, with the RPPS
+// (consent/people.js); apps from the catalogue (ListApps).
 import { h, hex, notice } from '../dom.js';
 import { fr } from '../i18n/fr.js';
 import { describeError } from '../errors.js';
+import { STATE } from '../protocol.js';
 import { enumConstants, enumName, enumValue } from '../enums.js';
+import { People } from './consent/people.js';
+import { decodeNotice, noticeText } from './consent/live.js';
+import { fillEmergencies } from './consent/emergencies.js';
 
 const T = fr.consent;
 const STATUS = enumConstants('espace.v1.GrantStatus', 'GRANT_');
-const GRANTEE = enumConstants('espace.v1.GranteeKind', 'GRANTEE_');
-const PRINCIPAL = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
 const AUDIT_EMERGENCY = enumValue('espace.v1.AuditKind', 'AUDIT_EMERGENCY');
 const AUDIT_RESOLVE = enumValue('espace.v1.AuditKind', 'AUDIT_RESOLVE');
+const AUDIT_EMERGENCY_ENDED = enumValue('espace.v1.AuditKind', 'AUDIT_EMERGENCY_ENDED');
 
 // French labels are keyed by enum value name (src/i18n/fr.js)
 const categoryLabel = (n) => T.categories[enumName('espace.v1.Category', n)];
@@ -41,28 +47,6 @@ export function scopesText(scopes) {
     const actions = [...g.actions].sort().map((a) => actionLabel(a) || T.unknown).join(T.and);
     return T.scope(name, actions);
   });
-}
-
-/** Who a grant is for, in French. */
-function granteeText(g, apps) {
-  if (g.grantee_kind === GRANTEE.PROFESSIONAL) return T.professional(g.grantee_id);
-  if (g.grantee_kind === GRANTEE.APP) {
-    const name = apps.get(g.grantee_id);
-    return name ? T.appNamed(name) : T.app(g.grantee_id);
-  }
-  return g.grantee_id || T.unknownActor;
-}
-
-/** Who did an audited access, in French. */
-function actorText(e, apps) {
-  switch (e.actor_kind) {
-    case PRINCIPAL.PROFESSIONAL: return T.professional(e.actor);
-    case PRINCIPAL.APP: return apps.get(e.actor) ? T.appNamed(apps.get(e.actor)) : T.app(e.actor);
-    case PRINCIPAL.PATIENT: return T.patient;
-    case PRINCIPAL.OPERATOR: return T.operator;
-    case PRINCIPAL.SERVICE: return T.service(e.actor);
-    default: return e.actor || T.unknownActor;
-  }
 }
 
 function periodText(g) {
@@ -95,13 +79,26 @@ function details(g, { reason = true, status = false } = {}) {
   return h('dl', { className: 'details' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
+/** What still applies once a grant of `who` is revoked (RevokeGrantReply), in French sentences. */
+export function stillApplies(reply, who) {
+  const lines = [];
+  const granted = reply.still_granted || [];
+  const emergencies = reply.still_emergency || [];
+  if (granted.length) lines.push(T.stillGranted(who.subject, granted.flatMap((g) => scopesText(g.scopes)).join(' ; ')));
+  for (const e of emergencies) lines.push(T.stillEmergency(who.subject, fr.time.dateTime(new Date(e.until_ms))));
+  if (!granted.length && !emergencies.length) lines.push(T.stillNothing(who.subject));
+  lines.push(T.alreadyRead);
+  return lines;
+}
+
 export function render(ctx) {
-  const apps = new Map(); // app id -> name
+  const people = new People();
   const live = h('div', { className: 'live', role: 'status', id: 'consent-live' });
   const alert = h('div', { className: 'live', role: 'alert', id: 'consent-alert' });
   const pendingBody = h('div', { className: 'loading', id: 'consent-pending' }, fr.app.loading);
   const activeBody = h('div', { className: 'loading', id: 'consent-active' }, fr.app.loading);
   const pastBody = h('div', { className: 'loading', id: 'consent-past' }, fr.app.loading);
+  const emergencyBody = h('div', { className: 'loading', id: 'consent-emergencies' }, fr.app.loading);
   const auditList = h('ol', { className: 'items audit', id: 'audit-list' });
   const auditStatus = h('div', { className: 'loading', id: 'audit-status' }, fr.app.loading);
   const moreBtn = h('button', {
@@ -110,9 +107,11 @@ export function render(ctx) {
   let nextBefore = 0;
   let alive = true;
 
+  /** Say `text` (or several sentences, one paragraph each) in the live region. */
   function say(text) {
     alert.replaceChildren();
-    live.replaceChildren(notice('info', text));
+    const lines = Array.isArray(text) ? text : [text];
+    live.replaceChildren(notice('info', lines.length === 1 ? lines[0] : lines.map((l) => h('p', {}, l))));
   }
 
   function fail(err) {
@@ -123,7 +122,7 @@ export function render(ctx) {
   async function loadApps() {
     try {
       const r = await ctx.conn.call('consent', 'ListApps', { include_withdrawn: true });
-      for (const a of r.apps) apps.set(a.id, a.name);
+      for (const a of r.apps) people.apps.set(a.id, a.name);
     } catch (err) {
       console.warn('espace: app names unavailable', err.message); // ids are shown instead
     }
@@ -141,26 +140,47 @@ export function render(ctx) {
     return all.sort((a, b) => (b.updated_ms - a.updated_ms) || (b.created_ms - a.created_ms));
   }
 
+  async function listEmergencies() {
+    const r = await ctx.conn.call('consent', 'ListEmergencies', { include_ended: true });
+    return r.emergencies;
+  }
+
+  /** Revoking asks first: the actions of the item become a confirmation. */
+  function confirmRevoke(actions, g, who) {
+    const qid = `revoke-q-${hex(g.id)}`;
+    const no = h('button', { type: 'button', className: 'secondary', onclick: () => { box.replaceWith(actions); actions.querySelector('button').focus(); } }, T.revokeNo);
+    const yes = h('button', {
+      type: 'button', className: 'primary danger', // named by the group's question
+      onclick: (e) => revoke(e.currentTarget, g, who),
+    }, T.revokeYes);
+    const box = h('div', { className: 'confirm', role: 'group', 'aria-labelledby': qid },
+      h('p', { id: qid, className: 'confirm-question' }, T.revokeConfirm(who.of)),
+      h('p', { className: 'aside' }, T.revokeConfirmText),
+      h('div', { className: 'actions' }, yes, no));
+    actions.replaceWith(box);
+    yes.focus();
+  }
+
   function grantItem(g, kind) {
-    const who = granteeText(g, apps);
+    const who = people.grantee(g);
     const id = hex(g.id);
-    const head = h('h3', { className: 'grant-who' }, who);
+    const head = h('h3', { className: 'grant-who' }, who.label);
     let actions = null;
     if (kind === 'pending') {
       actions = h('div', { className: 'actions' },
         h('button', {
-          type: 'button', className: 'primary', 'aria-label': T.acceptLabel(who),
+          type: 'button', className: 'primary', 'aria-label': T.acceptLabel(who.of),
           onclick: (e) => answer(e.currentTarget, g, who, true),
         }, T.accept),
         h('button', {
-          type: 'button', className: 'secondary', 'aria-label': T.refuseLabel(who),
+          type: 'button', className: 'secondary', 'aria-label': T.refuseLabel(who.of),
           onclick: (e) => answer(e.currentTarget, g, who, false),
         }, T.refuse));
     } else if (kind === 'active') {
       actions = h('div', { className: 'actions' },
         h('button', {
-          type: 'button', className: 'secondary danger-outline', 'aria-label': T.revokeLabel(who),
-          onclick: (e) => revoke(e.currentTarget, g, who),
+          type: 'button', className: 'secondary danger-outline', 'aria-label': T.revokeLabel(who.of),
+          onclick: () => confirmRevoke(actions, g, who),
         }, T.revoke));
     }
     return h('li', { className: `grant grant-${kind}`, 'data-grant': id },
@@ -178,15 +198,19 @@ export function render(ctx) {
 
   async function loadGrants() {
     try {
-      const grants = await listGrants();
+      const [grants, emergencies] = await Promise.all([listGrants(), listEmergencies()]);
       if (!alive) return;
+      for (const g of grants) people.learnGrant(g);
+      for (const e of emergencies) people.learnEmergency(e);
+      const now = Date.now();
+      fillEmergencies(emergencyBody, emergencies.filter((e) => !e.ended_ms && e.until_ms > now), people, endEmergency);
       fill(pendingBody, grants.filter((g) => g.status === STATUS.PROPOSED), 'pending', T.pendingEmpty);
       fill(activeBody, grants.filter((g) => g.status === STATUS.ACTIVE), 'active', T.activeEmpty);
       fill(pastBody, grants.filter((g) => g.status === STATUS.REJECTED || g.status === STATUS.INACTIVE),
         'past', T.pastEmpty);
     } catch (err) {
       if (!alive) return;
-      for (const b of [pendingBody, activeBody, pastBody]) {
+      for (const b of [emergencyBody, pendingBody, activeBody, pastBody]) {
         b.className = '';
         b.replaceChildren();
       }
@@ -195,13 +219,15 @@ export function render(ctx) {
   }
 
   function auditItem(e) {
-    const emergency = e.kind === AUDIT_EMERGENCY || e.purpose_of_use === 'ETREAT';
+    const ended = e.kind === AUDIT_EMERGENCY_ENDED;
+    const emergency = e.kind === AUDIT_EMERGENCY || e.purpose_of_use === 'ETREAT' || ended;
     const cat = categoryLabel(e.category);
     let what = e.kind === AUDIT_EMERGENCY ? T.emergencyDeclared
       : e.kind === AUDIT_RESOLVE ? T.insResolved
+        : ended ? T.emergencyEndedWhat(people.pro(e.detail).of)
         : cat ? T.scope(cat, actionLabel(e.action) || T.unknown) : T.unknown;
-    if (e.kind !== AUDIT_EMERGENCY && e.detail) what += ` (${T.detail(e.detail)})`;
-    let who = actorText(e, apps);
+    if (e.kind !== AUDIT_EMERGENCY && !ended && e.detail) what += ` (${T.detail(e.detail)})`;
+    let who = people.actor(e);
     if (e.on_behalf_of) who += `, ${T.onBehalfOf(e.on_behalf_of)}`;
     const date = fr.time.dateTime(new Date(e.at_ms));
     return h('li', {
@@ -251,7 +277,7 @@ export function render(ctx) {
     button.disabled = true;
     try {
       await ctx.conn.call('consent', 'AnswerRequest', { grant_id: g.id, accept });
-      say(accept ? T.accepted(who) : T.refused(who));
+      say(accept ? T.accepted(who.of) : T.refused(who.of));
       await loadGrants();
       document.getElementById(accept ? 'consent-active-title' : 'consent-pending-title')?.focus();
     } catch (err) {
@@ -263,8 +289,8 @@ export function render(ctx) {
   async function revoke(button, g, who) {
     button.disabled = true;
     try {
-      await ctx.conn.call('consent', 'RevokeGrant', { grant_id: g.id });
-      say(T.revoked(who));
+      const r = await ctx.conn.call('consent', 'RevokeGrant', { grant_id: g.id });
+      say([T.revoked(who.of), ...stillApplies(r, who)]);
       await loadGrants();
       document.getElementById('consent-past-title')?.focus();
     } catch (err) {
@@ -273,11 +299,47 @@ export function render(ctx) {
     }
   }
 
-  async function loadAll() {
-    alert.replaceChildren();
-    await loadApps();
+  async function endEmergency(button, e, who) {
+    button.disabled = true;
+    try {
+      await ctx.conn.call('consent', 'EndEmergency', { emergency_id: e.id });
+      say(T.emergencyEnded(who.of));
+      await Promise.all([loadGrants(), loadAudit(true)]);
+      document.getElementById('consent-emergency-title')?.focus();
+    } catch (err) {
+      button.disabled = false;
+      fail(err);
+    }
+  }
+
+  // Live: a notice says what happened, then the lists reload (one reload at
+  // a time; notices arriving meanwhile make one more).
+  let reloading = null;
+  let again = false;
+  function reload() {
+    if (reloading) { again = true; return; }
+    reloading = loadAll(false).finally(() => {
+      reloading = null;
+      if (again && alive) { again = false; reload(); }
+    });
+  }
+  const offs = [
+    ctx.conn.on('event', (ev) => {
+      const n = decodeNotice(ctx.conn.codec, ev);
+      if (!n || !alive) return;
+      const text = noticeText(n, people);
+      if (text) say(text);
+      reload();
+    }),
+    ctx.conn.on('state', (st) => { if (st === STATE.ONLINE && alive) reload(); }), // notices missed while away
+  ];
+
+  async function loadAll(clearAlert = true) {
+    if (clearAlert) alert.replaceChildren();
+    if (people.apps.size === 0) await loadApps();
     if (!alive) return;
-    await Promise.all([loadGrants(), loadAudit(true)]);
+    await loadGrants(); // first: names for the trail
+    if (alive) await loadAudit(true);
   }
   loadAll();
 
@@ -286,7 +348,10 @@ export function render(ctx) {
 
   return {
     title: T.title,
-    destroy() { alive = false; },
+    destroy() {
+      alive = false;
+      for (const off of offs) off();
+    },
     el: h('section', { className: 'screen consent' },
       h('h1', { tabIndex: -1, id: 'consent-title' }, T.title),
       ctx.flash ? notice('info', ctx.flash) : null,
@@ -297,6 +362,7 @@ export function render(ctx) {
           type: 'button', className: 'secondary', id: 'consent-refresh',
           onclick: () => { live.replaceChildren(); loadAll(); },
         }, T.refresh)),
+      card('consent-emergency-title', T.emergencyTitle, T.emergencyIntro, emergencyBody),
       card('consent-pending-title', T.pendingTitle, T.pendingIntro, pendingBody),
       card('consent-active-title', T.activeTitle, null, activeBody),
       card('consent-past-title', T.pastTitle, null, h('div', { className: 'past' }, pastBody)),
