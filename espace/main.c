@@ -42,8 +42,8 @@ static char *s_usage_text(void)
                "options:\n%s"
                "  --help, -h           the help of the command it follows\n"
                "  --version            print the version\n"
-               "  --commands           list every command, one a line\n",
-            config_flags_help);
+               "  --commands           list every command, one a line\n%s",
+            config_flags_help, config_keys_help);
     fclose(f);
     return text;
 }
