@@ -9,10 +9,11 @@ set -euo pipefail
 ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 ES_SRC=${ES_SRC:?ES_SRC must name the source folder}
 . "$(dirname "$0")/lib.sh"
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR # an unexpected stop says where
 
 OPS=$ES_SRC/docs/operations.md
 [[ -f $OPS ]] || fail "missing $OPS"
-ES_TMP=$(mktemp -d /tmp/es-docs-check.XXXXXX)
+ES_TMP=$(mktemp -d "${TMPDIR:-/tmp}/es-docs-check.XXXXXX")
 cd "$ES_TMP"
 
 step "every option of espace --help is in docs/operations.md"
