@@ -29,12 +29,15 @@ mapfile -t KEYS < <(sed -n '/^config file/,$p' <<<"$HELP" | tail -n +2 | sed 's/
   tr ' ' '\n' | grep -E '^[a-z_]+$')
 (( ${#KEYS[@]} >= 15 )) || fail "espace --help lists only ${#KEYS[@]} config keys"
 mapfile -t DOCUMENTED < <(grep -oE '^\| `[a-z_]+` \|' "$OPS" | sed 's/^| `//; s/` |$//')
+# (here-strings, not pipes: grep -q ending early would SIGPIPE the writer under pipefail)
+KEYS_LIST=$(printf '%s\n' "${KEYS[@]}")
+DOCUMENTED_LIST=$(printf '%s\n' "${DOCUMENTED[@]}")
 for k in "${KEYS[@]}"; do
-  printf '%s\n' "${DOCUMENTED[@]}" | grep -qx -- "$k" ||
+  grep -qx -- "$k" <<<"$DOCUMENTED_LIST" ||
     fail "config key $k of espace --help is not in the settings table of docs/operations.md"
 done
 for k in "${DOCUMENTED[@]}"; do
-  printf '%s\n' "${KEYS[@]}" | grep -qx -- "$k" ||
+  grep -qx -- "$k" <<<"$KEYS_LIST" ||
     fail "docs/operations.md documents config key $k that espace --help does not list"
   # the binary reads it: an empty value is "bad value", not "unknown key"
   echo "$k =" >"$ES_TMP/k.conf"
