@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,9 +43,14 @@ const char admin_help[] =
     "                                   <data>/edge/edge.crt and edge.key, CN localhost)\n"
     "  audit verify [--patient ID]      recompute the audit hash chains (one patient, or all);\n"
     "                                   exit 1 if one is broken\n"
+    "  patient resolve --ins INS        the patient id (32 hex) of an INS, for audit verify\n"
+    "                                   --patient and support; needs `espace up`\n"
     "  seed --patients N [--devices D] [--first K] [--out FILE] [--pros M [--pro-patients P]]\n"
     "                                   BENCH accounts for espace-load (known password):\n"
-    "                                   never next to real patients; needs `espace up`\n";
+    "                                   never next to real patients; needs `espace up`\n"
+    "  help [COMMAND]                   this text, or the help of one command (also\n"
+    "                                   COMMAND --help)\n"
+    "times: printed in Paris time with the offset (2026-12-01 09:30 +01:00)\n";
 
 /* The families of admin_int.h, by name. */
 #define S_ENTRY(name, fn) {name, fn},
@@ -84,8 +90,10 @@ int admin_dispatch(const char *family, const admin_sub_t *subs, size_t n,
                    const espace_config_t *cfg, int argc, char **argv)
 {
     char why[CLI_WHY_MAX];
-    if (argc < 1) {
-        snprintf(why, sizeof why, "needs a command");
+    if (argc < 1 || argv[0][0] == '-') {
+        size_t used = (size_t)snprintf(why, sizeof why, "needs a command:");
+        for (size_t i = 0; i < n && used < sizeof why; i++)
+            used += (size_t)snprintf(why + used, sizeof why - used, " %s", subs[i].name);
         return admin_usage(family, why);
     }
     for (size_t i = 0; i < n; i++)
@@ -95,17 +103,83 @@ int admin_dispatch(const char *family, const admin_sub_t *subs, size_t n,
     return admin_usage(family, why);
 }
 
-int admin_main(const espace_config_t *cfg, int argc, char **argv)
+/* The family `name` of the table, or NULL. */
+static const admin_sub_t *s_family(const char *name)
 {
-    if (argc < 1)
-        return admin_usage(NULL, "admin needs a command");
-    const char *cmd = argv[0];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    for (size_t i = 0; i < sizeof s_families / sizeof s_families[0]; i++)
+        if (!strcmp(s_families[i].name, name))
+            return &s_families[i];
+    return NULL;
+}
+
+/* `espace admin [words] --help`, `espace admin help [words]`: the whole
+ * help, or the help of the command the leading words name. */
+static int s_help(int argc, char **argv)
+{
+    char *words[2];
+    int nwords = 0;
+    for (int i = 0; i < argc && nwords < 2 && argv[i][0] != '-'; i++)
+        words[nwords++] = argv[i];
+    if (nwords == 0) {
         fputs(admin_help, stdout);
         return 0;
     }
+    char why[CLI_WHY_MAX];
+    if (!s_family(words[0])) {
+        snprintf(why, sizeof why, "unknown command '%.64s'", words[0]);
+        return admin_usage(NULL, why);
+    }
+    if (cli_help(stdout, admin_help, nwords, words) == 0)
+        return 0;
+    if (nwords == 2 && cli_help(stdout, admin_help, 1, words) == 0)
+        return 0; /* a command without subcommands: its options follow */
+    snprintf(why, sizeof why, "unknown command '%.64s %.64s'", words[0], words[1]);
+    return admin_usage(NULL, why);
+}
+
+void admin_list_commands(FILE *f)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        return;
+    cli_help_commands(m, "admin", admin_help);
+    fclose(m);
+    for (size_t i = 0; i < sizeof s_families / sizeof s_families[0]; i++) {
+        char prefix[64];
+        int n = snprintf(prefix, sizeof prefix, "admin %s", s_families[i].name), listed = 0;
+        for (const char *line = text; line && *line;) {
+            const char *nl = strchr(line, '\n');
+            int ll = nl ? (int)(nl - line) : (int)strlen(line);
+            if (ll >= n && !strncmp(line, prefix, (size_t)n) && (ll == n || line[n] == ' ')) {
+                fprintf(f, "%.*s\n", ll, line);
+                listed = 1;
+            }
+            line = nl ? nl + 1 : NULL;
+        }
+        if (!listed) /* undocumented: listed anyway, its --help fails */
+            fprintf(f, "%s\n", prefix);
+    }
+    free(text);
+}
+
+int admin_main(const espace_config_t *cfg, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (cli_is_help(argv[i]))
+            return s_help(argc, argv);
+    if (argc >= 1 && !strcmp(argv[0], "help"))
+        return s_help(argc - 1, argv + 1);
+    if (argc < 1)
+        return admin_usage(NULL, "admin needs a command");
+    const admin_sub_t *f = s_family(argv[0]);
+    if (!f) {
+        char why[CLI_WHY_MAX];
+        snprintf(why, sizeof why, "unknown command '%.64s'", argv[0]);
+        return admin_usage(NULL, why);
+    }
     if (sodium_init() < 0)
         return cli_fail(ES_INTERNAL, "libsodium init failed");
-    return admin_dispatch("admin", s_families, sizeof s_families / sizeof s_families[0], cfg,
-                          argc, argv);
+    return f->run(cfg, argc - 1, argv + 1);
 }

@@ -16,6 +16,7 @@
  *                             reference an app (consent AddApp)
  *   catalogue withdraw --id ID | list [--all] | show --id ID
  *                             consent WithdrawApp / ListApps / GetApp
+ *   patient resolve --ins INS the patient id of an INS (identity ResolvePatient)
  *   audit verify [--patient ID]
  *                             consent VerifyAudit: "audit ok: N entries in M chains"
  *                             (exit 0) or "audit BROKEN: patient P at sequence S" (exit 1)
@@ -32,6 +33,8 @@
 #ifndef ES_ADMIN_H
 #define ES_ADMIN_H
 
+#include <stdio.h>
+
 #include "espace/config.h"
 
 /* Run `espace admin` with the arguments after "admin" (flags of config.h
@@ -40,5 +43,10 @@ int admin_main(const espace_config_t *cfg, int argc, char **argv);
 
 /* The help text of `espace admin --help`. */
 extern const char admin_help[];
+
+/* Print every admin command, one a line ("admin keys gen"), for `espace
+ * --commands`: the families of the table, with the subcommands their help
+ * lists (a family its help does not list is printed alone). */
+void admin_list_commands(FILE *f);
 
 #endif

@@ -6,7 +6,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "espace/admin_int.h"
 #include "proto/names.h"
@@ -30,11 +29,8 @@ static int s_issue(const espace_config_t *cfg, int argc, char **argv)
         rc = cli_fail_err(&err);
         goto close;
     }
-    char until[32] = "";
-    time_t t = (time_t)(r->expires_ms / 1000);
-    struct tm tm;
-    if (gmtime_r(&t, &tm))
-        strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char until[CLI_TIME_MAX];
+    cli_time_format(r->expires_ms, until);
     printf("%s\n", r->code); /* alone on its line: scripts read it */
     fprintf(stderr, "activation code valid until %s, single use\n", until);
     sodium_memzero(r->code, strlen(r->code));

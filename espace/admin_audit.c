@@ -20,8 +20,9 @@ static int s_verify(const espace_config_t *cfg, int argc, char **argv)
         goto close;
     }
     if (r->ok) {
-        printf("audit ok: %llu entries in %u chains\n", (unsigned long long)r->entries,
-               (unsigned)r->chains);
+        printf("audit ok: %llu %s in %u %s\n", (unsigned long long)r->entries,
+               r->entries == 1 ? "entry" : "entries", (unsigned)r->chains,
+               r->chains == 1 ? "chain" : "chains");
     } else {
         printf("audit BROKEN: patient %s at sequence %llu\n", r->patient_id ? r->patient_id : "?",
                (unsigned long long)r->broken_seq);

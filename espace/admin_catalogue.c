@@ -28,8 +28,8 @@ static void s_print_app(const Espace__V1__App *a, int full)
     char z85[ESPACE_KEY_Z85] = "", added[CLI_TIME_MAX], withdrawn[CLI_TIME_MAX];
     if (a->curve_public_key.len == 32)
         espace_key_z85(a->curve_public_key.data, z85);
-    cli_iso_utc(a->added_ms, added);
-    cli_iso_utc(a->withdrawn_ms, withdrawn);
+    cli_time_format(a->added_ms, added);
+    cli_time_format(a->withdrawn_ms, withdrawn);
     printf("id              %s\nname            %s\npublisher       %s\n"
            "description_fr  %s\npurposes        %s\nscopes          %s\nhds             %s\n"
            "public          %s\nterms           %s\nprivacy         %s\nadded           %s\n"

@@ -59,7 +59,8 @@ int admin_dispatch(const char *family, const admin_sub_t *subs, size_t n,
     X("audit", admin_audit)           /* admin_audit.c: consent VerifyAudit */               \
     X("gen-cert", admin_gen_cert)     /* admin_cert.c: the edge's TLS pair */                \
     X("seed", admin_seed)             /* admin_seed.c: bench accounts for espace-load */     \
-    X("activation", admin_activation) /* admin_activation.c: identity IssueActivationCode */
+    X("activation", admin_activation) /* admin_activation.c: identity IssueActivationCode */ \
+    X("patient", admin_patient)       /* admin_patient.c: identity ResolvePatient */
 
 #define ADMIN_DECLARE(name, fn) int fn(const espace_config_t *cfg, int argc, char **argv);
 ADMIN_FAMILIES(ADMIN_DECLARE)

@@ -114,7 +114,7 @@ static int s_print_key(const keys_entry_t *e, void *ctx)
     (*(unsigned *)ctx)++;
     espace_key_z85(e->public_key, z85);
     printf("%s  %-8s  %-20s  %s\n", z85, keys_role_name(e->role), e->name,
-           cli_iso_utc(e->created_ms, when));
+           cli_time_format(e->created_ms, when));
     return 0;
 }
 

@@ -37,6 +37,11 @@ const char config_flags_help[] =
     "  --tls-cert FILE      TLS certificate of the edge (with --tls-key)\n"
     "  --tls-key FILE       its private key\n";
 
+const char config_keys_help[] =
+    "config file (--config FILE, else ./espace.conf if present): `key = value` lines with\n"
+    "  the keys data_dir tcp_host req_port pub_port sub_port heartbeat_ms log_level no_sync\n"
+    "  tcp inproc admit_ms edge_host edge_port web_root tls_cert tls_key\n";
+
 void config_defaults(espace_config_t *c)
 {
     memset(c, 0, sizeof *c);

@@ -106,4 +106,7 @@ int config_make_dirs(const espace_config_t *c, char err[CONFIG_ERR_MAX]);
 /* Flags help text, for usage messages. */
 extern const char config_flags_help[];
 
+/* The config file's keys, for the help (every key s_set of config.c reads). */
+extern const char config_keys_help[];
+
 #endif

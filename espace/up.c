@@ -121,7 +121,12 @@ static void s_summary(const espace_config_t *cfg, const part_def_t *const *parts
         printf("  broker      %s\n", cfg->broker[0] ? cfg->broker : cfg->req_ipc);
     }
     printf("  services    %s\n", services[0] ? services : "(none)");
-    if (has_edge)
+    char index[CONFIG_PATH_MAX + 16];
+    snprintf(index, sizeof index, "%s/index.html", cfg->web_root);
+    if (has_edge && (!cfg->web_root[0] || access(index, R_OK) != 0))
+        printf("  web app     not built (no %s): run ./scripts/web, then restart\n",
+               cfg->web_root[0] ? index : "web_root");
+    else if (has_edge)
         printf("  web app     %s://%s:%u/\n", cfg->tls_cert[0] ? "https" : "http", cfg->edge_host,
                cfg->edge_port);
     printf("Stop with Ctrl-C (SIGINT) or SIGTERM.\n");

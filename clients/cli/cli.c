@@ -80,15 +80,6 @@ const char *cli_value(const cli_opt_t *opts, size_t n, const char *name)
     return cli_get(opts, n, name)->value;
 }
 
-int cli_usage(const char *cmd, const char *why, const char *help)
-{
-    if (cmd && *cmd)
-        fprintf(stderr, "error: %s: %s\n%s", cmd, why, help ? help : "");
-    else
-        fprintf(stderr, "error: %s\n%s", why, help ? help : "");
-    return 2;
-}
-
 static int s_vfail(int status, const char *field, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 

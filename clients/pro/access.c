@@ -16,9 +16,9 @@ static void s_period(const Espace__V1__Period *p, char *out, size_t n)
         snprintf(out, n, "?");
         return;
     }
-    cli_iso_utc(p->start_ms, start);
+    cli_time_format(p->start_ms, start);
     if (p->end_ms)
-        cli_iso_utc(p->end_ms, end);
+        cli_time_format(p->end_ms, end);
     else
         snprintf(end, sizeof end, "revoked");
     snprintf(out, n, "%s..%s", start, end);
@@ -144,7 +144,7 @@ int pro_emergency(pro_conf_t *c, int argc, char **argv)
         printf("emergency access to patient %s until %s (id %s); the patient sees it at once "
                "in their space and may end it\n",
                r->emergency->patient_id ? r->emergency->patient_id : pid,
-               cli_iso_utc(r->emergency->until_ms, until),
+               cli_time_format(r->emergency->until_ms, until),
                id_hex_bytes(r->emergency->id.data, r->emergency->id.len, id));
     }
     espace_free(&r->base);

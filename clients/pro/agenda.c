@@ -65,6 +65,19 @@ static void s_print_change(const char *verb, const Espace__V1__AgendaEvent *ev)
                (unsigned long long)ev->version);
 }
 
+/* The time of option `name` (absent: *ms untouched). 0, or the exit code
+ * (printed: which option, which value). */
+static int s_time(const cli_opt_t *o, size_t n, const char *name, int64_t *ms)
+{
+    const char *v = cli_value(o, n, name);
+    if (!v || pro_parse_time(v, ms) == 0)
+        return 0;
+    return cli_fail_field(ES_INVALID_ARGUMENT, name + 2,
+                          "%s: '%.40s' is not a time: 2026-12-01 (midnight), 2026-12-01T09:30 "
+                          "(Paris), 2026-12-01T09:30+01:00 or 2026-12-01T08:30Z",
+                          name, v);
+}
+
 /* The values of --reminder into out; their count, or -1 (printed). */
 static int s_reminders(const cli_opt_t *o, uint32_t out[PRO_MAX_REMINDERS])
 {
@@ -86,17 +99,15 @@ int pro_agenda_list(pro_conf_t *c, int argc, char **argv)
     if (cli_parse(argc, argv, o, CLI_COUNT(o), why, sizeof why) < 0)
         return cli_usage("agenda list", why, pro_usage);
     int64_t from = cli_wall_ms() - 86400000LL, to;
-    const char *a_from = CLI_VALUE(o, "--from"), *a_to = CLI_VALUE(o, "--to");
-    if (a_from && pro_parse_time(a_from, &from) < 0)
-        return cli_fail(ES_INVALID_ARGUMENT, "--from: a time like 2026-12-01T09:30 (field from)");
+    int rc = s_time(o, CLI_COUNT(o), "--from", &from);
     to = from + 366LL * 86400000LL;
-    if (a_to && pro_parse_time(a_to, &to) < 0)
-        return cli_fail(ES_INVALID_ARGUMENT, "--to: a time like 2026-12-01T09:30 (field to)");
+    if (rc || (rc = s_time(o, CLI_COUNT(o), "--to", &to)) != 0)
+        return rc;
     espace_t *e = NULL;
     espace_error_t err;
     espace_cursor_t cursor;
     unsigned count = 0;
-    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
+    rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
     memset(&cursor, 0, sizeof cursor);
@@ -129,25 +140,23 @@ int pro_agenda_create(pro_conf_t *c, int argc, char **argv)
     char why[CLI_WHY_MAX], pid[ESPACE_PATIENT_ID_MAX];
     if (cli_parse(argc, argv, o, CLI_COUNT(o), why, sizeof why) < 0)
         return cli_usage("agenda create", why, pro_usage);
-    int64_t start, end;
+    int64_t start = 0, end = 0;
     uint32_t rem[PRO_MAX_REMINDERS];
     int kind = s_kind_parse(CLI_VALUE(o, "--kind"));
     if (kind < 0)
         return cli_fail(ES_INVALID_ARGUMENT,
                         "unknown kind '%.32s' (rdv, hospitalisation, rappel, tache) (field kind)",
                         CLI_VALUE(o, "--kind"));
-    if (pro_parse_time(CLI_VALUE(o, "--start"), &start) < 0 ||
-        pro_parse_time(CLI_VALUE(o, "--end"), &end) < 0)
-        return cli_fail(ES_INVALID_ARGUMENT,
-                        "--start/--end: times like 2026-12-01T09:30 (Paris) or "
-                        "2026-12-01T08:30Z (field start)");
+    int rc = s_time(o, CLI_COUNT(o), "--start", &start);
+    if (rc || (rc = s_time(o, CLI_COUNT(o), "--end", &end)) != 0)
+        return rc;
     int nrem = s_reminders(CLI_GET(o, "--reminder"), rem);
     if (nrem < 0)
         return 1;
     espace_t *e = NULL;
     espace_error_t err;
     espace_whoami_t me;
-    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
+    rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
     if (espace_whoami(e, &me, &err) < 0) {
@@ -250,17 +259,15 @@ int pro_agenda_update(pro_conf_t *c, int argc, char **argv)
                       .location = CLI_VALUE(o, "--location"),
                       .status = -1,
                       .kind = -1};
-    const char *a_start = CLI_VALUE(o, "--start"), *a_end = CLI_VALUE(o, "--end");
     const char *a_status = CLI_VALUE(o, "--status"), *a_kind = CLI_VALUE(o, "--kind");
     if (id_parse(CLI_VALUE(o, "--id"), id) < 0)
         return cli_fail(ES_INVALID_ARGUMENT, "--id: 32 hex characters (field id)");
     if (cli_parse_u64(CLI_VALUE(o, "--version"), UINT64_MAX, &version) < 0 || version == 0)
         return cli_fail(ES_INVALID_ARGUMENT,
                         "--version: the version you last saw (field version)");
-    if ((a_start && pro_parse_time(a_start, &ch.start) < 0) ||
-        (a_end && pro_parse_time(a_end, &ch.end) < 0))
-        return cli_fail(ES_INVALID_ARGUMENT,
-                        "--start/--end: times like 2026-12-01T09:30 (field start)");
+    int rc = s_time(o, CLI_COUNT(o), "--start", &ch.start);
+    if (rc || (rc = s_time(o, CLI_COUNT(o), "--end", &ch.end)) != 0)
+        return rc;
     if (a_status && (ch.status = s_status_parse(a_status)) < 0)
         return cli_fail(ES_INVALID_ARGUMENT, "unknown status '%.32s' (field status)", a_status);
     if (a_kind && (ch.kind = s_kind_parse(a_kind)) < 0)
@@ -270,7 +277,7 @@ int pro_agenda_update(pro_conf_t *c, int argc, char **argv)
     espace_t *e = NULL;
     espace_error_t err;
     Espace__V1__AgendaGetReply *g = NULL;
-    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
+    rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
     if (rc)
         return rc;
     if (espace_agenda_get(e, pid, id, &g, &err) < 0) {

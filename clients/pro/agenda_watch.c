@@ -19,6 +19,34 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
+/* Who made the last change of ev: a participant's name when one is that
+ * principal, else "the patient", "RPPS <n>", "app <id>". */
+static const char *s_who(const Espace__V1__AgendaEvent *ev, char *out, size_t n)
+{
+    const char *by = ev->updated_by ? ev->updated_by : "";
+    for (size_t i = 0; i < ev->n_participants; i++) {
+        const Espace__V1__AgendaParticipant *p = ev->participants[i];
+        if (p->actor_id && !strcmp(p->actor_id, by) && p->display && *p->display) {
+            snprintf(out, n, "%s", p->display);
+            return out;
+        }
+    }
+    switch (ev->updated_by_kind) {
+    case ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT:
+        snprintf(out, n, "the patient");
+        break;
+    case ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL:
+        snprintf(out, n, "RPPS %s", by);
+        break;
+    case ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_APP:
+        snprintf(out, n, "app %s", by);
+        break;
+    default:
+        snprintf(out, n, "%s", *by ? by : "espace");
+    }
+    return out;
+}
+
 /* Print the line of one notice of pro.<rpps>.agenda. The notice has no
  * content (docs/agenda.md): the event is read with Get, which asks consent
  * and audits; a refused Get prints "(no access)", never the content. 0, or
@@ -50,8 +78,14 @@ static int s_line(espace_t *e, const Espace__V1__AgendaChange *ch)
         pro_paris_format(ev->start_ms, start);
     else
         snprintf(start, sizeof start, "-");
-    printf("%llu  %s  %s  %s  %s\n", cv, kind, id, start,
-           ev && ev->title && *ev->title ? ev->title : "-");
+    char who[256] = "?";
+    if (ev)
+        s_who(ev, who, sizeof who);
+    printf("%llu  %s  %s  %s  %s  by %s", cv, kind, id, start,
+           ev && ev->title && *ev->title ? ev->title : "-", who);
+    if (ev && ev->status == ESPACE__V1__AGENDA_STATUS__AGENDA_STATUS_CANCELLED)
+        printf("  reason: %s", ev->cancel_reason && *ev->cancel_reason ? ev->cancel_reason : "-");
+    printf("\n");
     fflush(stdout);
     espace_free(&g->base);
     return 0;

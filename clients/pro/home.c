@@ -179,7 +179,7 @@ int pro_resume(const pro_conf_t *c, espace_t **e, int *gone)
     if (espace_resume(*e, token, &err) < 0) {
         *gone = err.status == ES_UNAUTHENTICATED;
         espace_close(e);
-        rc = cli_fail_err(&err);
+        rc = cli_fail_conn(&err, c->broker);
     }
 wipe:
     sodium_memzero(token, sizeof token);

@@ -60,7 +60,7 @@ int pro_login(pro_conf_t *c, int argc, char **argv)
     sodium_memzero(pw, sizeof pw);
     if (rc < 0) {
         espace_close(&e);
-        return cli_fail_err(&err);
+        return cli_fail_conn(&err, c->broker);
     }
     char line[ESPACE_TOKEN_MAX + 2];
     snprintf(line, sizeof line, "%s\n", s.token);
@@ -76,7 +76,7 @@ int pro_login(pro_conf_t *c, int argc, char **argv)
     }
     char hex[ID_HEX], when[CLI_TIME_MAX];
     printf("logged in as %s (session %s, expires %s)\n", s.principal,
-           id_hex(s.session_id, hex), cli_iso_utc(s.expires_ms, when));
+           id_hex(s.session_id, hex), cli_time_format(s.expires_ms, when));
     sodium_memzero(&s, sizeof s);
     espace_close(&e);
     return 0;
@@ -102,7 +102,7 @@ int pro_whoami(pro_conf_t *c, int argc, char **argv)
     if (w.profession[0])
         printf("profession  %s\n", w.profession);
     if (w.session_expires_ms)
-        printf("expires     %s\n", cli_iso_utc(w.session_expires_ms, when));
+        printf("expires     %s\n", cli_time_format(w.session_expires_ms, when));
     return 0;
 }
 

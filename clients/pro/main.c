@@ -55,7 +55,8 @@ const char pro_usage[] =
     "  agenda cancel --patient P --id ID [--version V] --reason TEXT\n"
     "  agenda watch [--patient P] [--count N] [--seconds S]\n"
     "                                print live changes of events you take part in:\n"
-    "                                change version, change, id, start, title (read\n"
+    "                                change version, change, id, start, title, \"by\" who\n"
+    "                                made it and, for a cancellation, \"reason:\" (read\n"
     "                                with agenda Get; \"(no access)\" once the grant ended)\n"
     "  msg keys [--rotate]           make, register and publish this device's messaging keys\n"
     "                                (passphrase: $ESPACE_PRO_PASSPHRASE or stdin)\n"
@@ -69,18 +70,26 @@ const char pro_usage[] =
     "  msg watch [--count N] [--seconds S] [--out DIR]   live arrivals\n"
     "  msg safety --conversation ID  safety numbers with the other members' devices\n"
     "  msg close --conversation ID   close the conversation to replies\n"
+    "  help [COMMAND]                this text, or the help of one command (also\n"
+    "                                COMMAND --help)\n"
     "options:\n"
     "  --home DIR         folder of config, keys and session\n"
     "                     (default $ESPACE_PRO_HOME or ~/.config/espace-pro)\n"
     "  --broker ENDPOINT  tcp://HOST:PORT of espace (saved by login)\n"
     "  --broker-key Z85   espace's public key (saved by login)\n"
     "  --timeout MS       per-request timeout (default 5000)\n"
+    "  --help, -h         the help of the command it follows\n"
+    "  --version          print the version\n"
+    "  --commands         list every command, one a line\n"
     "scopes: CATEGORY:ACTION[:CODE[+CODE...]] with CATEGORY agenda, documents, measures or\n"
     "  messaging and ACTION read or write; purposes: prevention, diagnostic, soins,\n"
     "  suivi_social_medicosocial\n"
     "--patient P: an INS (15 characters, resolved by identity) or a patient id (32 hex)\n"
-    "agenda: T is Paris local time 2026-12-01T09:30 (or 2026-12-01T08:30Z in UTC);\n"
-    "  K is rdv, hospitalisation, rappel or tache (tache-sante); S is a FHIR status (proposed, pending,\n"
+    "times: T is a Paris time 2026-12-01T09:30, a date alone 2026-12-01 (midnight, Paris)\n"
+    "  or a time with its offset 2026-12-01T09:30+01:00 (2026-12-01T08:30Z: UTC); in a\n"
+    "  script, tomorrow is \"$(date -d tomorrow +%F)T09:30\"; times are printed in Paris\n"
+    "  time with the offset: 2026-12-01 09:30 +01:00\n"
+    "agenda: K is rdv, hospitalisation, rappel or tache (tache-sante); S is a FHIR status (proposed, pending,\n"
     "  booked, arrived, checked-in, fulfilled, noshow, waitlist, entered-in-error; cancel\n"
     "  with agenda cancel)\n";
 
@@ -124,11 +133,23 @@ static int s_has_subs(const char *name)
     return 0;
 }
 
-/* "error: agenda needs list, create, update, cancel or watch" and usage. */
+/* 1 if the words (1 or 2) name commands of the table: a command, or a
+ * command family alone. */
+static int s_known(int nwords, char **words)
+{
+    for (size_t i = 0; i < S_NCOMMANDS; i++)
+        if (!strcmp(s_commands[i].name, words[0]) &&
+            (nwords == 1 || (s_commands[i].sub && !strcmp(s_commands[i].sub, words[1]))))
+            return 1;
+    return 0;
+}
+
+/* "error: agenda: needs list, create, update, cancel or watch" and where
+ * the help is. */
 static int s_needs_sub(const char *name)
 {
     char why[CLI_WHY_MAX];
-    size_t used = (size_t)snprintf(why, sizeof why, "%s needs", name), n = 0, k = 0;
+    size_t used = (size_t)snprintf(why, sizeof why, "needs"), n = 0, k = 0;
     for (size_t i = 0; i < S_NCOMMANDS; i++)
         n += !strcmp(s_commands[i].name, name);
     for (size_t i = 0; i < S_NCOMMANDS && used < sizeof why; i++) {
@@ -138,27 +159,82 @@ static int s_needs_sub(const char *name)
         used += (size_t)snprintf(why + used, sizeof why - used, "%s%s",
                                  k == 1 ? " " : k == n ? " or " : ", ", s_commands[i].sub);
     }
-    return cli_usage(NULL, why, pro_usage);
+    return cli_usage(name, why, pro_usage);
 }
 
-/* The global options (anywhere on the line) into c; the other options
- * (each with the value after it) into opts, the words into words. 0, 1 for
- * --help, or the usage exit code. */
+/* `espace-pro [words] --help`, `espace-pro help [words]`: the manual, or the
+ * help of the command the words name (cut out of the manual). */
+static int s_help(int nwords, char **words)
+{
+    if (nwords == 0) {
+        fputs(pro_usage, stdout);
+        return 0;
+    }
+    char why[CLI_WHY_MAX];
+    if (nwords > 2 || !s_known(nwords, words)) {
+        snprintf(why, sizeof why, "unknown command '%.32s%s%.32s'", words[0],
+                 nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
+        return cli_usage(NULL, why, pro_usage);
+    }
+    if (cli_help(stdout, pro_usage, nwords, words) < 0)
+        return cli_fail(ES_INTERNAL, "no help written for '%s%s%s'", words[0],
+                        nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
+    return 0;
+}
+
+/* `espace-pro --commands`: every command of the table, one a line. */
+static int s_list_commands(void)
+{
+    for (size_t i = 0; i < S_NCOMMANDS; i++)
+        printf("%s%s%s\n", s_commands[i].name, s_commands[i].sub ? " " : "",
+               s_commands[i].sub ? s_commands[i].sub : "");
+    return 0;
+}
+
+/* What the command line asks besides a command. */
+enum { S_RUN = 0, S_HELP = 1, S_VERSION = 2, S_COMMANDS = 3 };
+
+/* 1 if a is a global option (it takes a value). */
+static int s_is_global(const char *a)
+{
+    return !strcmp(a, "--home") || !strcmp(a, "--broker") || !strcmp(a, "--broker-key") ||
+           !strcmp(a, "--timeout");
+}
+
+/* The global options (anywhere on the line) into c; the command words (the
+ * words before the command's first option) into words; everything else, in
+ * order, into opts (the command's cli_parse knows its switches from its
+ * options with a value). S_RUN, S_HELP (--help, -h anywhere), S_VERSION or
+ * S_COMMANDS (before any command), or the usage exit code negated (-2). */
 static int s_split(int argc, char **argv, pro_conf_t *c, char **opts, int *nopts, char **words,
                    int *nwords)
 {
+    int ask = S_RUN, in_opts = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return 1;
-        if (a[0] != '-') {
-            words[(*nwords)++] = argv[i];
+        if (cli_is_help(a)) {
+            ask = S_HELP;
+            continue;
+        }
+        if (!*nwords && !in_opts && (!strcmp(a, "--version") || !strcmp(a, "--commands"))) {
+            ask = ask == S_HELP ? S_HELP : a[2] == 'v' ? S_VERSION : S_COMMANDS;
+            continue;
+        }
+        if (!s_is_global(a)) {
+            in_opts |= a[0] == '-';
+            if (in_opts)
+                opts[(*nopts)++] = argv[i];
+            else
+                words[(*nwords)++] = argv[i];
             continue;
         }
         if (i + 1 >= argc) {
+            if (ask == S_HELP)
+                continue;
             char why[CLI_WHY_MAX];
             snprintf(why, sizeof why, "%.64s needs a value", a);
-            return cli_usage(NULL, why, pro_usage);
+            cli_usage(NULL, why, pro_usage);
+            return -2;
         }
         const char *v = argv[++i];
         if (!strcmp(a, "--home")) {
@@ -169,15 +245,12 @@ static int s_split(int argc, char **argv, pro_conf_t *c, char **opts, int *nopts
         } else if (!strcmp(a, "--broker-key")) {
             snprintf(c->broker_key, sizeof c->broker_key, "%s", v);
             c->key_flag = 1;
-        } else if (!strcmp(a, "--timeout")) {
-            if (pro_parse_ms(v, &c->timeout_ms) < 0)
-                return cli_usage(NULL, "--timeout: milliseconds, 0..3600000", pro_usage);
-        } else {
-            opts[(*nopts)++] = argv[i - 1];
-            opts[(*nopts)++] = argv[i];
+        } else if (pro_parse_ms(v, &c->timeout_ms) < 0 && ask != S_HELP) {
+            cli_usage(NULL, "--timeout: milliseconds, 0..3600000", pro_usage);
+            return -2;
         }
     }
-    return 0;
+    return ask;
 }
 
 /* The home folder: --home, else $ESPACE_PRO_HOME, else ~/.config/espace-pro. */
@@ -207,34 +280,37 @@ int main(int argc, char **argv)
     if (argc > PRO_MAX_ARGS)
         return cli_usage(NULL, "too many arguments", pro_usage);
     int rc = s_split(argc, argv, &c, opts, &nopts, words, &nwords);
-    if (rc == 1) {
-        fputs(pro_usage, stdout);
-        return 0;
-    }
-    if (rc)
-        return rc;
-    if (nwords == 0) {
-        fputs(pro_usage, stderr);
-        return 2;
-    }
+    if (rc < 0)
+        return -rc;
+    if (rc == S_VERSION)
+        return cli_version("espace-pro");
+    if (rc == S_COMMANDS)
+        return s_list_commands();
+    if (nwords > 0 && !strcmp(words[0], "help"))
+        return s_help(nwords - 1, words + 1);
+    if (rc == S_HELP)
+        return s_help(nwords, words);
+    if (nwords == 0)
+        return cli_usage(NULL, "needs a command", pro_usage);
     const char *cmd = words[0];
     int subs = s_has_subs(cmd);
     const char *sub = subs && nwords > 1 ? words[1] : NULL;
-    if (nwords > (subs ? 2 : 1)) {
-        char why[CLI_WHY_MAX];
-        snprintf(why, sizeof why, "unexpected argument %.64s", words[subs ? 2 : 1]);
-        return cli_usage(NULL, why, pro_usage);
-    }
     size_t i = 0;
     while (i < S_NCOMMANDS && (strcmp(s_commands[i].name, cmd) ||
                                (subs && (!sub || strcmp(s_commands[i].sub, sub)))))
         i++;
-    if (i == S_NCOMMANDS && subs)
+    char why[CLI_WHY_MAX];
+    if (i == S_NCOMMANDS && subs && !sub)
         return s_needs_sub(cmd);
     if (i == S_NCOMMANDS) {
-        char why[CLI_WHY_MAX];
-        snprintf(why, sizeof why, "unknown command %.64s", cmd);
-        return cli_usage(NULL, why, pro_usage);
+        snprintf(why, sizeof why, "unknown command '%.64s'", sub ? sub : cmd);
+        return cli_usage(sub ? cmd : NULL, why, pro_usage);
+    }
+    if (nwords > (subs ? 2 : 1)) {
+        char name[CLI_WHY_MAX];
+        snprintf(name, sizeof name, "%.64s%s%.64s", cmd, sub ? " " : "", sub ? sub : "");
+        snprintf(why, sizeof why, "unexpected argument '%.64s'", words[subs ? 2 : 1]);
+        return cli_usage(name, why, pro_usage);
     }
     if ((rc = s_home(&c)) != 0 || (rc = pro_home_load(&c)) != 0)
         return rc;

@@ -69,15 +69,13 @@ int pro_patient(espace_t *e, const char *arg, char pid[ESPACE_PATIENT_ID_MAX]);
 int pro_resume_patient(const pro_conf_t *c, const char *patient, espace_t **e,
                        char pid[ESPACE_PATIENT_ID_MAX]);
 
-/* ---- when.c: agenda times, in Europe/Paris (proto/civil_time.h) ---- */
+/* ---- when.c: times, in Europe/Paris (cli_time_format, cli_time_parse) ---- */
 
-/* ms since the epoch as "YYYY-MM-DD HH:MM" in Paris time into out. */
+/* ms since the epoch as "YYYY-MM-DD HH:MM +01:00" in Paris time into out. */
 const char *pro_paris_format(int64_t ms, char out[CLI_TIME_MAX]);
 
-/* "YYYY-MM-DDTHH:MM[:SS][Z]" (a space may replace T): Paris local time, or
- * UTC with Z. In the spring gap the hour is read as winter time; in the
- * autumn overlap the first (summer) one is taken. 0 and *ms, or
- * ES_INVALID_ARGUMENT. */
+/* A time as cli_time_parse reads it: a date alone, a Paris time, or a time
+ * with an offset. 0 and *ms, or ES_INVALID_ARGUMENT. */
 int pro_parse_time(const char *s, int64_t *ms);
 
 /* ---- the commands ---- */

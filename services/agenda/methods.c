@@ -254,7 +254,7 @@ static int s_create(svc_call_t *c, store_txn_t *t, const svc_access_t *a,
     ch.event = e;
     s_notify(c, &ch, e, NULL);
     char ih[ID_HEX];
-    log_info(SERVICE_AGENDA, "event.created", "event=%s patient=%s status=%s",
+    log_info(SERVICE_AGENDA, "event.created", "id=%s patient=%s status=%s",
              id_hex(d->id, ih), hex, agenda_status_code(e->status));
 done:
     free(d);
@@ -277,7 +277,7 @@ static int s_commit(svc_call_t *c, store_txn_t *t, const Espace__V1__AgendaEvent
     ch.event = e;
     s_notify(c, &ch, old, e);
     char ih[ID_HEX];
-    log_info(SERVICE_AGENDA, "event.changed", "event=%s change=%d status=%s",
+    log_info(SERVICE_AGENDA, "event.changed", "id=%s change=%d status=%s",
              id_hex(e->id.data, ih), kind, agenda_status_code(e->status));
     return ES_OK;
 }
@@ -453,7 +453,7 @@ int agenda_delete(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     if ((rc = svc_reply(c, &rep.base)) != 0)
         rc = svc_fail(c, rc, NULL, "reply failed");
     char ih[ID_HEX];
-    log_info(SERVICE_AGENDA, "event.deleted", "event=%s", id_hex(old->id.data, ih));
+    log_info(SERVICE_AGENDA, "event.deleted", "id=%s", id_hex(old->id.data, ih));
 done:
     codec_free(&old->base);
     return rc;
@@ -624,7 +624,7 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     if ((rc = svc_reply(c, &rep.base)) != 0)
         rc = svc_fail(c, rc, NULL, "reply failed");
     char ha[ID_HEX], hb[ID_HEX];
-    log_info(SERVICE_AGENDA, "event.rescheduled", "event=%s new=%s",
+    log_info(SERVICE_AGENDA, "event.rescheduled", "id=%s new=%s",
              id_hex(old->id.data, ha), id_hex(d->id, hb));
 done:
     free(was);

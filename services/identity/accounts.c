@@ -157,7 +157,8 @@ void identity_consent_register(svc_call_t *call, const char *patient_id)
         log_warn(IDENTITY_LOG, "consent.register.unsent", "patient=%s", patient_id);
 }
 
-/* ResolvePatient: INS -> patient id, for professionals with a live session.
+/* ResolvePatient: INS -> patient id, for professionals with a live session
+ * and for the local operator (`espace admin patient resolve`).
  * The INS goes through the keyed hash only; it is wiped and never logged. */
 int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessage *msg,
                              store_txn_t *txn)
@@ -171,14 +172,16 @@ int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessa
     identity_err_t err;
     int rc;
 
-    if (c->kind != IDENTITY_PRO)
+    int operator = c->kind == ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR; /* local, ipc */
+    if (c->kind != IDENTITY_PRO && !operator)
         return svc_fail(call, ES_PERMISSION_DENIED, NULL, "professionals only");
-    if ((rc = identity_require_session(call, txn, &cur, NULL)) != 0)
+    if (!operator && (rc = identity_require_session(call, txn, &cur, NULL)) != 0)
         return rc;
-    codec_free(&cur->base);
+    if (cur)
+        codec_free(&cur->base);
     if (identity_ins_check(req->ins, ins, &err) != 0)
         return identity_fail(call, &err);
-    if ((rc = identity_resolve_throttled(st, call, c->principal)) != 0) {
+    if (!operator && (rc = identity_resolve_throttled(st, call, c->principal)) != 0) {
         sodium_memzero(ins, sizeof ins);
         return rc;
     }
@@ -199,6 +202,12 @@ int identity_resolve_patient(void *state, svc_call_t *call, const ProtobufCMessa
     rc = svc_reply(call, &rep.base);
     if (rc != 0)
         return identity_fail_storage(call, rc);
+    if (operator) {
+        /* The operator's look-up (support, audit verify) reads no health
+         * data: logged here, not an access in the patient's trail. */
+        log_info(IDENTITY_LOG, "patient.resolved", "operator=%s patient=%s", c->principal, hex);
+        return 0;
+    }
     /* The patient's trail shows the resolution: answered only once consent
      * recorded it (UNAVAILABLE otherwise; docs/identity.md). */
     Espace__V1__Caller who = ESPACE__V1__CALLER__INIT;

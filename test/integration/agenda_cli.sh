@@ -58,7 +58,7 @@ run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title "Consultation 
 [[ $RC -eq 0 && $OUT =~ ^created\ ([0-9a-f]{32})\ version\ 1$ ]] || fail "create: rc=$RC $OUT"
 EVENT=${BASH_REMATCH[1]}
 run "${PRO[@]}" agenda list --patient "$PATIENT"
-[[ $RC -eq 0 && $OUT == "$EVENT  $DAY 09:30  rdv  booked  Consultation de suivi" ]] ||
+[[ $RC -eq 0 && $OUT == "$EVENT  $DAY 09:30 +0"?":00  rdv  booked  Consultation de suivi" ]] ||
   fail "list: rc=$RC $OUT"
 run "${PRO[@]}" agenda list --patient "$INS" --from "${DAY}T10:00" --to "${DAY}T12:00"
 [[ $RC -eq 0 && $OUT == "no events" ]] || fail "list after the event: rc=$RC $OUT"
@@ -74,7 +74,14 @@ run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title x --start "${D
 [[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*"end_ms"* ]] || fail "end before start: rc=$RC $OUT"
 run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title x --start "${DAY} 9h30" \
   --end "${DAY}T10:00"
-[[ $RC -eq 1 && $OUT == *"INVALID_ARGUMENT"*"--start"* ]] || fail "bad time: rc=$RC $OUT"
+[[ $RC -eq 1 && $OUT == *"INVALID_ARGUMENT: --start: '${DAY} 9h30' is not a time"*"(field start)" ]] ||
+  fail "bad time: rc=$RC $OUT"
+run "${PRO[@]}" agenda create --patient "$INS" --kind rdv --title x --start "${DAY}T09:30" \
+  --end "${DAY}T25:00"
+[[ $RC -eq 1 && $OUT == *"INVALID_ARGUMENT: --end: '${DAY}T25:00' is not a time"*"(field end)" ]] ||
+  fail "bad end time: rc=$RC $OUT"
+run "${PRO[@]}" agenda list --patient "$INS" --from "${DAY}" --to "${DAY}T23:59+01:00"
+[[ $RC -eq 0 && $OUT == "$EVENT  "* ]] || fail "list, a date alone and an offset: rc=$RC $OUT"
 run "${PRO[@]}" agenda list --patient 123456789012345
 [[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*"(field ins)"* ]] || fail "bad INS: rc=$RC $OUT"
 NOBODY=$((BODY + 1))
@@ -91,8 +98,11 @@ run "${PRO[@]}" agenda create --patient "$INS" --kind tache --title x --start "$
   --end "${DAY}T10:00"
 [[ $RC -eq 1 && $OUT == *"--start"* ]] || fail "kind tache (alias of tache-sante): rc=$RC $OUT"
 run "${PRO[@]}" agenda move --patient "$INS"
-[[ $RC -eq 2 && $OUT == "error: agenda needs list, create, update, cancel or watch"* ]] ||
+[[ $RC -eq 2 && $OUT == "error: agenda: unknown command 'move'"$'\n'"see: espace-pro agenda --help" ]] ||
   fail "unknown agenda command: rc=$RC $OUT"
+run "${PRO[@]}" agenda --patient "$INS"
+[[ $RC -eq 2 && $OUT == "error: agenda: needs list, create, update, cancel or watch"* ]] ||
+  fail "agenda without a command: rc=$RC $OUT"
 
 step "agenda watch sees an update live"
 bg "${PRO[@]}" agenda watch --patient "$INS" --count 1 --seconds 20 \
@@ -106,10 +116,11 @@ run "${PRO[@]}" agenda update --patient "$INS" --id "$EVENT" --version 1 \
 [[ $RC -eq 0 && $OUT == "updated $EVENT version 2" ]] || fail "update: rc=$RC $OUT"
 es_reap "$WATCH_PID" 100 || fail "watch still running after its change"
 [[ $REAPED_RC -eq 0 ]] || fail "watch exited $REAPED_RC: $(cat "$ES_TMP/watch.err")"
-grep -Eq "^[0-9]+  updated  $EVENT  $DAY 11:00  Consultation déplacée$" "$ES_TMP/watch.out" ||
+grep -Eq "^[0-9]+  updated  $EVENT  $DAY 11:00 \+0[12]:00  Consultation déplacée  by Claire Martin$" \
+  "$ES_TMP/watch.out" ||
   fail "watch output: $(cat "$ES_TMP/watch.out")"
 run "${PRO[@]}" agenda list --patient "$PATIENT"
-[[ $OUT == "$EVENT  $DAY 11:00  rdv  booked  Consultation déplacée" ]] ||
+[[ $OUT == "$EVENT  $DAY 11:00 +0"?":00  rdv  booked  Consultation déplacée" ]] ||
   fail "list after update (duration kept): $OUT"
 
 step "a stale update is ABORTED"
@@ -127,10 +138,19 @@ run "${PRO[@]}" agenda watch --patient "$OTHER" --seconds 1
 step "agenda cancel"
 run "${PRO[@]}" agenda cancel --patient "$INS" --id "$EVENT" --version 1 --reason "Patient absent"
 [[ $RC -eq 1 && $OUT == "error: ABORTED: "* ]] || fail "stale cancel: rc=$RC $OUT"
+bg "${PRO[@]}" agenda watch --patient "$INS" --count 1 --seconds 20 \
+  >"$ES_TMP/watch3.out" 2>"$ES_TMP/watch3.err"
+WATCH_PID=${ES_PIDS[-1]}
+wait_until 10 grep -q "^watching pro.$RPPS.agenda" "$ES_TMP/watch3.err" ||
+  fail "watch 3 did not start: $(cat "$ES_TMP/watch3.err")"
+sleep 0.3 # the subscription travels on to the agenda's publisher
 run "${PRO[@]}" agenda cancel --patient "$INS" --id "$EVENT" --version 2 --reason "Patient absent"
 [[ $RC -eq 0 && $OUT == "cancelled $EVENT version 3" ]] || fail "cancel: rc=$RC $OUT"
+es_reap "$WATCH_PID" 100 || fail "watch 3 still running after its change"
+grep -Eq "^[0-9]+  cancelled  $EVENT  .*  by Claire Martin  reason: Patient absent$" \
+  "$ES_TMP/watch3.out" || fail "watch of a cancellation: $(cat "$ES_TMP/watch3.out")"
 run "${PRO[@]}" agenda list --patient "$PATIENT"
-[[ $OUT == "$EVENT  $DAY 11:00  rdv  cancelled  Consultation déplacée" ]] ||
+[[ $OUT == "$EVENT  $DAY 11:00 +0"?":00  rdv  cancelled  Consultation déplacée" ]] ||
   fail "list after cancel: $OUT"
 
 step "a professional without a grant is denied"
@@ -167,6 +187,14 @@ grep -Eq "^[0-9]+  cancelled  $EVENT2  \(no access\)$" "$ES_TMP/watch2.out" ||
   fail "watch 2 output: $(cat "$ES_TMP/watch2.out")"
 ! grep -Eq "Bilan|Sérologie|14:00|Annulé" "$ES_TMP/watch2.out" ||
   fail "watch 2 shows content after revocation: $(cat "$ES_TMP/watch2.out")"
+
+step "the operator finds the patient id of an INS, for audit verify"
+run "${A[@]}" patient resolve --ins "$INS"
+[[ $RC -eq 0 && $OUT == "$PATIENT" ]] || fail "patient resolve: rc=$RC $OUT"
+run "${A[@]}" patient resolve --ins "$NOBODY$(printf %02d $((97 - NOBODY % 97)))"
+[[ $RC -eq 1 && $OUT == "error: NOT_FOUND"*"(field ins)" ]] || fail "resolve unknown INS: rc=$RC $OUT"
+run "${A[@]}" patient resolve
+[[ $RC -eq 2 && $OUT == "error: patient resolve: missing --ins"* ]] || fail "resolve usage: rc=$RC $OUT"
 
 step "audit verify"
 run "${A[@]}" audit verify

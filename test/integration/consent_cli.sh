@@ -106,19 +106,19 @@ run "$ESPACE_PRO" --home "$PHOME" access request --patient "$PATIENT" --scope do
 run "$ESPACE_PRO" --home "$PHOME" access status --patient "$PATIENT"
 [[ $RC -eq 0 ]] || fail "access status: rc=$RC $OUT"
 [[ $(wc -l <<<"$OUT") -eq 1 ]] || fail "one grant expected: $OUT"
-grep -Eq "^[0-9a-f]{32}  $PATIENT  documents:read,measures:read:29463-7  proposed  [0-9T:Z-]+\.\.[0-9T:Z-]+$" \
+grep -Eq "^[0-9a-f]{32}  $PATIENT  documents:read,measures:read:29463-7  proposed  [0-9: +-]+\.\.[0-9: +-]+$" \
   <<<"$OUT" || fail "status line: $OUT"
 run "$ESPACE_PRO" --home "$PHOME" emergency --patient "$PATIENT" --reason "Patient inconscient"
-[[ $RC -eq 0 && $OUT == "emergency access to patient $PATIENT until "*"Z (id "*")"* ]] ||
+[[ $RC -eq 0 && $OUT == "emergency access to patient $PATIENT until "*":00 (id "*")"* ]] ||
   fail "emergency: rc=$RC $OUT"
 run "$ESPACE_PRO" --home "$PHOME" emergency --patient "$PATIENT" --reason ""
 [[ $RC -eq 1 && $OUT == *"error: INVALID_ARGUMENT"*reason* ]] || fail "empty reason: rc=$RC $OUT"
 
 step "audit verify"
 run "${A[@]}" audit verify
-[[ $RC -eq 0 && $OUT == "audit ok: 1 entries in 1 chains" ]] || fail "audit verify: rc=$RC $OUT"
+[[ $RC -eq 0 && $OUT == "audit ok: 1 entry in 1 chain" ]] || fail "audit verify: rc=$RC $OUT"
 run "${A[@]}" audit verify --patient "$PATIENT"
-[[ $RC -eq 0 && $OUT == "audit ok: 1 entries in 1 chains" ]] || fail "audit verify one: rc=$RC $OUT"
+[[ $RC -eq 0 && $OUT == "audit ok: 1 entry in 1 chain" ]] || fail "audit verify one: rc=$RC $OUT"
 run "${A[@]}" audit check
 [[ $RC -eq 2 ]] || fail "audit usage error gave rc=$RC"
 

@@ -107,7 +107,7 @@ es_reap "$WATCH_PID" 300 || fail "watch still running after the answers"
 [[ $REAPED_RC -eq 0 ]] || fail "watch exited $REAPED_RC: $(cat "$ES_TMP/watch.err")"
 grep -q "^watching pro.$RPPS.device.$DEVICE.messaging" "$ES_TMP/watch.err" ||
   fail "watch topic: $(cat "$ES_TMP/watch.err")"
-grep -Eq "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}  $CONV  patient:$PATIENT  Merci docteur, bien reçu$" \
+grep -Eq "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} \+0[12]:00  $CONV  patient:$PATIENT  Merci docteur, bien reçu$" \
   "$ES_TMP/watch.out" || fail "watch output: $(cat "$ES_TMP/watch.out")"
 grep -q "^  attachment reply.txt -> $ES_TMP/received/[0-9a-f]\{32\}-reply.txt$" "$ES_TMP/watch.out" ||
   fail "watch attachment: $(cat "$ES_TMP/watch.out")"

@@ -4,8 +4,8 @@
  * answer for an INS that has an account, INS spacing, the traits the INS
  * carries, every refused field and the valid edge values),
  * CreateProfessional (operator only) and a professional's login,
- * ResolvePatient (professionals with a live session only, not a pending
- * account, rate-limited).
+ * ResolvePatient (professionals with a live session and the local operator,
+ * not a pending account, rate-limited).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -327,7 +327,8 @@ static void s_trail_check(const char *ins, const char *pid, const char *rpps, si
 }
 
 /* ResolvePatient: INS -> patient id, for professionals with a live session
- * only; each resolution is in the patient's trail (consent), or refused. */
+ * and the local operator only; each professional's resolution is in the
+ * patient's trail (consent), or refused. */
 static void test_resolve_patient(void **state)
 {
     (void)state;
@@ -396,14 +397,18 @@ static void test_resolve_patient(void **state)
     assert_string_equal(r.field, r2.field);
     assert_string_equal(r.message, r2.message);
 
-    /* everyone else is refused: anonymous, operator, a patient session, a
-     * local caller claiming to be a professional without a live session */
+    /* the local operator resolves too (espace admin patient resolve) */
     req.ins = ins;
+    assert_int_equal(idf_call(idf->local, "ResolvePatient", &req.base,
+                              &espace__v1__resolve_patient_reply__descriptor, idf_operator(),
+                              (ProtobufCMessage **)&rep, &r),
+                     0);
+    assert_string_equal(rep->patient_id, pid);
+    codec_free(&rep->base);
+    /* everyone else is refused: anonymous, a patient session, a local
+     * caller claiming to be a professional without a live session */
     assert_int_equal(idf_call(idf->local, "ResolvePatient", &req.base, NULL, NULL, NULL, &r),
                      ES_UNAUTHENTICATED); /* the runtime: no principal at all */
-    assert_int_equal(
-        idf_call(idf->local, "ResolvePatient", &req.base, NULL, idf_operator(), NULL, &r),
-        ES_PERMISSION_DENIED);
     Espace__V1__LoginReply *plrep = NULL;
     assert_int_equal(idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, &plrep, &r), 0);
     bus_client_t *pc = idf_session_client(plrep->token);

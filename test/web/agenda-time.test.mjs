@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import {
   parisParts, parisOffset, parisToUtc, parisWeek, weekMonday, addDays, dayStart, dateValue,
   parseDateValue, timeValue, parseTimeValue, formatTime, formatDay, formatWeekRange,
+  formatDayShort, formatFullDate,
 } from '../../clients/web/src/agenda-time.js';
 
 const H = 3600000;
@@ -101,6 +102,20 @@ test('form values and French display', () => {
     { from: '23', to: '29 novembre 2026' });
   assert.deepEqual(formatWeekRange({ y: 2026, m: 11, d: 30 }, { y: 2026, m: 12, d: 6 }),
     { from: '30 novembre', to: '6 décembre 2026' });
+});
+
+test('the first of the month is "1er", and only the first', () => {
+  assert.equal(formatDay({ y: 2026, m: 12, d: 1 }), 'mardi 1er décembre');
+  assert.equal(formatFullDate({ y: 2026, m: 12, d: 1 }), 'mardi 1er décembre 2026');
+  assert.equal(formatDayShort({ y: 2026, m: 12, d: 1 }), 'mar. 1er déc.');
+  assert.equal(formatDay({ y: 2026, m: 12, d: 11 }), 'vendredi 11 décembre');
+  assert.equal(formatDay({ y: 2026, m: 12, d: 21 }), 'lundi 21 décembre');
+  assert.deepEqual(formatWeekRange({ y: 2027, m: 3, d: 1 }, { y: 2027, m: 3, d: 7 }),
+    { from: '1er', to: '7 mars 2027' });
+  assert.deepEqual(formatWeekRange({ y: 2027, m: 1, d: 26 }, { y: 2027, m: 2, d: 1 }),
+    { from: '26 janvier', to: '1er février 2027' });
+  assert.deepEqual(formatWeekRange({ y: 2026, m: 12, d: 28 }, { y: 2027, m: 1, d: 1 }),
+    { from: '28 décembre 2026', to: '1er janvier 2027' });
 });
 
 test('results do not depend on the process time zone', { skip: process.env.ES_TZ_CHILD ? 'child' : false }, () => {

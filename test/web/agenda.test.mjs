@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parisDate, parisToUtc, parisWeek, dateValue } from '../../clients/web/src/agenda-time.js';
 import {
   repo, dist, chromiumPath, req, harnessSkip, startHarness, stopHarness, launchChromium,
-  newPage as libNewPage, shot, expectH1, signUpAndLogin, harnessCode,
+  newPage as libNewPage, shot, expectH1, signUpAndLogin, harnessCode, artifacts,
 } from './lib.mjs';
 
 const skip = harnessSkip();
@@ -292,6 +292,58 @@ test.describe('Agenda screen in Chromium', { skip }, () => {
     await page.locator('li.day.today').waitFor();
   });
 
+  test('week view: the width of the other pages, events on an hour grid, "1er" for the first', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    const agendaWidth = await page.locator('#main').evaluate((e) => e.getBoundingClientRect().width);
+    await page.getByRole('link', { name: 'Accueil', exact: true }).click();
+    await expectH1(page, 'Bonjour');
+    const homeWidth = await page.locator('#main').evaluate((e) => e.getBoundingClientRect().width);
+    assert.equal(agendaWidth, homeWidth, 'the agenda keeps the width of the other pages');
+    await page.getByRole('link', { name: 'Agenda', exact: true }).click();
+    await page.locator('li.day.today button.event').first().waitFor();
+    // each timed event sits at its hours: top and height in proportion to the grid
+    const placed = await page.locator('li.day.today .day-hours').evaluate((grid) => {
+      const g = grid.getBoundingClientRect();
+      const hours = document.querySelectorAll('.gutter-hours li').length; // one label an hour
+      const first = Number(document.querySelector('.gutter-hours li').textContent.slice(0, 2));
+      return [...grid.querySelectorAll(':scope > li')].map((li) => {
+        const r = li.getBoundingClientRect();
+        return { text: li.textContent, at: first + ((r.top - g.top) / g.height) * hours,
+          hours: (r.height / g.height) * hours, left: r.left - g.left, width: r.width };
+      });
+    });
+    const at = (title) => placed.find((p) => p.text.includes(title));
+    for (const [title, start, len] of [['Dentiste', 10, 1], ['Consultation Dr Bernard', 15, 0.5]]) {
+      const p = at(title);
+      assert.ok(p, `${title} on the grid`);
+      assert.ok(Math.abs(p.at - start) < 0.05, `${title} starts at ${p.at} h, not ${start} h`);
+      assert.ok(Math.abs(p.hours - len) < 0.05, `${title} lasts ${p.hours} h, not ${len} h`);
+    }
+    // the hour labels line up across the days (subgrid): every day's grid starts at one height
+    const tops = await page.locator('ol.week .day-hours').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+    assert.equal(new Set(tops).size, 1, `day grids at ${tops}`);
+    await shot(page, '17-agenda-grille-horaire');
+    // "1er" on the first of a month: the week holding one (at most 5 weeks ahead)
+    for (let i = 0; i < 6; i += 1) {
+      const first = page.locator('ol.week > li.day[data-date$="-01"]');
+      if (await first.count()) {
+        assert.match(await first.locator('h3').innerText(), /^\w+ 1er \w+/u);
+        const dates = await page.locator('ol.week > li.day').evaluateAll((els) => els.map((e) => e.dataset.date));
+        if (dates[0].endsWith('-01') || dates[6].endsWith('-01')) {
+          assert.match(await page.locator('#week-title').innerText(), /1er/); // "du 1er au 7 mars"
+        }
+        break;
+      }
+      assert.ok(i < 5, 'no first of a month within 5 weeks');
+      const before = await page.locator('ol.week > li.day').first().getAttribute('data-date');
+      await page.getByRole('button', { name: 'Semaine suivante' }).click();
+      await page.waitForFunction((d) => document.querySelector('ol.week > li.day')?.dataset.date !== d, before);
+    }
+    await shot(page, '18-agenda-premier-du-mois');
+    await page.getByRole('button', { name: 'Aujourd’hui' }).click();
+    await page.locator('li.day.today').waitFor();
+  });
+
   test('phone screen (390x844): no horizontal scrolling, days stacked', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.locator('li.day.today button.event').first().waitFor();
@@ -299,6 +351,19 @@ test.describe('Agenda screen in Chromium', { skip }, () => {
     assert.ok(overflow <= 0, `horizontal overflow ${overflow}px`);
     const boxes = await page.locator('ol.week > li.day').evaluateAll((els) => els.slice(0, 2).map((e) => e.getBoundingClientRect().top));
     assert.ok(boxes[1] > boxes[0], 'days are stacked');
+    // the first screen shows days, not only buttons: from the top, with a notice cleared
+    await page.evaluate(() => { document.getElementById('agenda-live')?.replaceChildren(); window.scrollTo(0, 0); });
+    await page.locator('#reminders .link').evaluateAll((els) => els.forEach((e) => e.click()));
+    const heads = await page.locator('ol.week > li.day h3').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().bottom));
+    const shown = heads.filter((b) => b <= 844).length;
+    assert.ok(shown >= 2, `only ${shown} day headings on the first phone screen`);
+    // every day shows its heading (today's too, above its events)
+    const today = page.locator('li.day.today');
+    const hBox = await today.locator('h3').boundingBox();
+    const eBox = await today.locator('button.event').first().boundingBox();
+    assert.ok(hBox && eBox && hBox.y + hBox.height <= eBox.y, 'today\'s heading above its events');
+    fs.mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, '14-agenda-mobile-premier-ecran.png') });
     await shot(page, '14-agenda-mobile');
     await page.getByRole('button', { name: 'À venir' }).click();
     await page.locator('#list-title').waitFor();

@@ -60,7 +60,9 @@ test.describe('patient web app in Chromium', { skip }, () => {
     const csp = resp.headers()['content-security-policy'] || '';
     assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
     await expectH1(page, 'Se connecter');
-    await expectOnline(page);
+    // online but logged out: no "Connecté" badge next to the log-in form (issue 13)
+    await page.locator('#conn[data-state="online"]').waitFor({ state: 'attached', timeout: 15000 });
+    assert.equal(await page.locator('#conn').isVisible(), false);
     assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
     assert.match(await page.title(), /Se connecter/);
     await shot(page, '01-connexion');
@@ -220,6 +222,12 @@ test.describe('patient web app in Chromium', { skip }, () => {
     await expectH1(page, 'Se connecter');
     await page.getByText('Vous êtes déconnecté.').waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('espace.session')), null);
+    // one state: no "Connecté" badge; the notice goes when a new error comes (issue 13)
+    assert.equal(await page.locator('#conn').isVisible(), false);
+    await login(page, INS, 'pas le bon mot de passe');
+    await page.locator('.form-error').getByText('Matricule INS ou mot de passe incorrect.').waitFor();
+    assert.equal(await page.getByText('Vous êtes déconnecté.').count(), 0);
+    await shot(page, '05-deconnecte-puis-erreur');
     await page.reload();
     await expectH1(page, 'Se connecter');
   });

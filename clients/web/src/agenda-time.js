@@ -148,22 +148,26 @@ const F = {
 // A civil date shown through the formatters: noon Paris of that day is safely inside it.
 const noon = (date) => parisToUtc(date.y, date.m, date.d, 12, 0);
 
+/** A formatter's text with the first of the month written as French does: "1er". */
+const withFirst = (f, d) => f.formatToParts(d)
+  .map((p) => (p.type === 'day' && p.value === '1' ? '1er' : p.value)).join('');
+
 /** "09:05" */
 export const formatTime = (ms) => F.time.format(new Date(ms));
-/** "mercredi 25 novembre" */
-export const formatDay = (date) => F.weekdayLong.format(new Date(noon(date)));
-/** "mer. 25 nov." */
-export const formatDayShort = (date) => F.weekdayShort.format(new Date(noon(date)));
-/** "mercredi 25 novembre 2026" */
-export const formatFullDate = (date) => F.full.format(new Date(noon(date)));
+/** "mercredi 25 novembre", "mardi 1er décembre" */
+export const formatDay = (date) => withFirst(F.weekdayLong, new Date(noon(date)));
+/** "mer. 25 nov.", "mar. 1er déc." */
+export const formatDayShort = (date) => withFirst(F.weekdayShort, new Date(noon(date)));
+/** "mercredi 25 novembre 2026", "mardi 1er décembre 2026" */
+export const formatFullDate = (date) => withFirst(F.full, new Date(noon(date)));
 
-/** "du 23 au 29 novembre 2026", "du 30 novembre au 6 décembre 2026", "du 28 décembre 2026 au 3 janvier 2027" */
+/** "du 23 au 29 novembre 2026", "du 30 novembre au 6 décembre 2026", "du 28 décembre 2026 au 3 janvier 2027", "du 1er au 7 mars 2027" */
 export function formatWeekRange(first, last) {
   const a = new Date(noon(first));
   const b = new Date(noon(last));
   let left;
-  if (first.y !== last.y) left = F.dayMonthYear.format(a);
-  else if (first.m !== last.m) left = F.dayMonth.format(a);
-  else left = F.day.format(a);
-  return { from: left, to: F.dayMonthYear.format(b) };
+  if (first.y !== last.y) left = withFirst(F.dayMonthYear, a);
+  else if (first.m !== last.m) left = withFirst(F.dayMonth, a);
+  else left = withFirst(F.day, a);
+  return { from: left, to: withFirst(F.dayMonthYear, b) };
 }

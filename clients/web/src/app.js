@@ -88,10 +88,14 @@ class App {
     this.route();
   }
 
-  showConn(state) {
+  /** The connection badge: one state, the true one. "Connecté" only when
+   *  logged in; logged out and online it is hidden (the page says whether you
+   *  are logged in); connecting, reconnecting and offline always show. */
+  showConn(state = this.conn.state) {
     this.connEl.replaceChildren(h('span', { className: 'sr-only' }, `${fr.conn.label} : `),
       CONN_TEXT[state] || state);
     this.connEl.dataset.state = state;
+    this.connEl.hidden = state === STATE.ONLINE && (this.booting || !this.session.loggedIn);
   }
 
   /** A pushed LiveEvent: agenda reminders, and elsewhere than on "Mes
@@ -207,6 +211,7 @@ class App {
     const base = path.startsWith('/messagerie/') ? '/messagerie' : path;
     const param = base === path ? null : path.slice(base.length + 1);
     this.renderHeader(base);
+    this.showConn();
     if (this.current && this.current.destroy) this.current.destroy();
     this.current = null;
     if (!logged) this.remindersEl.replaceChildren();

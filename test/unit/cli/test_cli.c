@@ -1,5 +1,7 @@
 /* test_cli.c - clients/cli (cli.h): option tables (every error path names
- * its culprit), numbers, times. */
+ * its culprit), numbers, times (Paris with the offset, the forms people
+ * type), help texts (one command cut out of the manual, the command list),
+ * the probe of a broker that does not answer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +9,13 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "clients/cli/cli.h"
 #include "proto/status.h"
@@ -108,12 +116,144 @@ static void test_numbers_times(void **state)
     assert_true(cli_mono_ms() >= a);
 }
 
+static void test_time_forms(void **state)
+{
+    (void)state;
+    char t[CLI_TIME_MAX];
+    int64_t ms = 0;
+    /* winter: +01:00; summer: +02:00 */
+    assert_string_equal(cli_time_format(1796200200000LL, t), "2026-12-02 09:30 +01:00");
+    assert_string_equal(cli_time_format(1783000000000LL, t), "2026-07-02 15:46 +02:00");
+    assert_int_equal(cli_time_parse("2026-12-02T09:30", &ms), 0);
+    assert_true(ms == 1796200200000LL);
+    assert_int_equal(cli_time_parse("2026-12-02 09:30", &ms), 0);
+    assert_true(ms == 1796200200000LL);
+    assert_int_equal(cli_time_parse("2026-12-02T08:30Z", &ms), 0);
+    assert_true(ms == 1796200200000LL);
+    assert_int_equal(cli_time_parse("2026-12-02T09:30+01:00", &ms), 0);
+    assert_true(ms == 1796200200000LL);
+    assert_int_equal(cli_time_parse("2026-12-02T10:30+0200", &ms), 0);
+    assert_true(ms == 1796200200000LL);
+    assert_int_equal(cli_time_parse("2026-12-02T03:30-05", &ms), 0);
+    assert_true(ms == 1796200200000LL);
+    assert_int_equal(cli_time_parse("2026-12-02 09:30 +01:00", &ms), 0); /* as printed */
+    assert_true(ms == 1796200200000LL);
+    assert_int_equal(cli_time_parse("2026-12-02T09:30:15", &ms), 0);
+    assert_true(ms == 1796200215000LL);
+    /* a date alone: midnight in Paris */
+    assert_int_equal(cli_time_parse("2026-12-02", &ms), 0);
+    assert_true(ms == 1796200200000LL - (9 * 60 + 30) * 60000LL);
+    assert_int_equal(cli_time_parse("2026-07-02", &ms), 0);
+    assert_string_equal(cli_time_format(ms, t), "2026-07-02 00:00 +02:00");
+    /* the round trip of what is printed */
+    assert_int_equal(cli_time_parse(cli_time_format(1783000000000LL, t), &ms), 0);
+    assert_true(ms == 1783000000000LL - 40000); /* minutes printed */
+    static const char *bad[] = {"", "2026", "2026-12", "2026-13-01", "2026-02-29", "2026-12-02T",
+                                "2026-12-02T9:30", "2026-12-02T24:00", "2026-12-02T09:60",
+                                "2026-12-02 9h30", "2026-12-02T09:30+1", "2026-12-02T09:30+15:00",
+                                "2026-12-02T09:30 Z Z", "2026-12-02T09:30:61", "1969-12-31",
+                                "2026-12-02T09:30+01:60", "2026-12-02x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cli_time_parse(bad[i], &ms), ES_INVALID_ARGUMENT);
+    assert_int_equal(cli_time_parse(NULL, &ms), ES_INVALID_ARGUMENT);
+}
+
+static const char s_manual[] = "usage: tool [options] COMMAND\n"
+                               "commands:\n"
+                               "  keys gen --out FILE   make a pair\n"
+                               "                        and print it\n"
+                               "  keys list             the keys\n"
+                               "  backup [--out DIR]    copy\n"
+                               "options:\n"
+                               "  --home DIR            a folder\n"
+                               "times: Paris\n";
+
+/* What cli_help prints for the words, in a string (caller frees); NULL
+ * when it returns an error. */
+static char *s_help(int n, const char *w0, const char *w1)
+{
+    char *words[2] = {(char *)w0, (char *)w1};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    int rc = cli_help(f, s_manual, n, words);
+    fclose(f);
+    if (rc < 0) {
+        assert_int_equal(rc, ES_NOT_FOUND);
+        assert_int_equal(len, 0);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static void test_help(void **state)
+{
+    (void)state;
+    char *h = s_help(2, "keys", "gen");
+    assert_string_equal(h, "usage: tool [options] keys gen\n"
+                           "  keys gen --out FILE   make a pair\n"
+                           "                        and print it\n"
+                           "options:\n"
+                           "  --home DIR            a folder\n"
+                           "times: Paris\n");
+    free(h);
+    h = s_help(1, "keys", NULL); /* the family: both its commands */
+    assert_non_null(strstr(h, "keys gen --out"));
+    assert_non_null(strstr(h, "keys list"));
+    assert_null(strstr(h, "backup"));
+    free(h);
+    h = s_help(1, "backup", NULL);
+    assert_non_null(strstr(h, "usage: tool [options] backup\n  backup [--out DIR]"));
+    free(h);
+    assert_null(s_help(2, "keys", "show"));
+    assert_null(s_help(1, "key", NULL));
+    assert_null(s_help(1, "out", NULL)); /* an option or placeholder is not a word */
+    assert_null(s_help(1, "FILE", NULL));
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cli_help_commands(f, NULL, s_manual);
+    cli_help_commands(f, "admin", s_manual);
+    fclose(f);
+    assert_string_equal(text, "keys gen\nkeys list\nbackup\n"
+                              "admin keys gen\nadmin keys list\nadmin backup\n");
+    free(text);
+    assert_true(cli_is_help("--help") && cli_is_help("-h") && !cli_is_help("help"));
+}
+
+static void test_probe(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", ntohs(a.sin_port));
+    assert_int_equal(cli_tcp_probe(ep), 0); /* something listens */
+    close(fd);
+    assert_int_equal(cli_tcp_probe(ep), ES_UNAVAILABLE); /* nothing does any more */
+    assert_int_equal(cli_tcp_probe("ipc:///tmp/x"), ES_INVALID_ARGUMENT);
+    assert_int_equal(cli_tcp_probe("tcp://127.0.0.1"), ES_INVALID_ARGUMENT);
+    assert_int_equal(cli_tcp_probe("tcp://:5570"), ES_INVALID_ARGUMENT);
+    assert_int_equal(cli_tcp_probe(NULL), ES_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_numbers_times),
+        cmocka_unit_test(test_time_forms),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,10 +20,14 @@ export function render(ctx) {
   const formError = h('div', { className: 'form-error', role: 'alert' });
   const status = h('p', { className: 'form-status', role: 'status' });
   const submit = h('button', { type: 'submit', className: 'primary' }, fr.login.submit);
+  // what brought us here ("Vous êtes déconnecté.", a session that ended):
+  // gone once the user acts, so that it never stands above a new error
+  const flash = ctx.flash ? notice('info', ctx.flash) : null;
 
   async function onSubmit(e) {
     e.preventDefault();
     formError.replaceChildren();
+    if (flash) flash.remove();
     const insMsg = insMessage(ins.input.value);
     ins.setError(insMsg);
     const pwMsg = password.input.value ? '' : fr.login.passwordEmpty;
@@ -58,7 +62,7 @@ export function render(ctx) {
     title: fr.login.title,
     el: h('section', { className: 'screen' },
       h('h1', { id: 'login-title', tabIndex: -1 }, fr.login.title),
-      ctx.flash ? notice('info', ctx.flash) : null,
+      flash,
       h('form', { className: 'card', noValidate: true, onsubmit: onSubmit, 'aria-labelledby': 'login-title' },
         h('p', {}, fr.login.intro),
         formError, ins.wrap, password.wrap,

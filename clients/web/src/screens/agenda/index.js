@@ -85,13 +85,14 @@ export function render(ctx) {
     el: h('section', { className: 'screen agenda' },
       h('h1', { tabIndex: -1, id: 'agenda-title' }, fr.agenda.title),
       ctx.flash ? notice('info', ctx.flash) : null,
-      h('p', {}, fr.agenda.intro),
+      h('p', { className: 'agenda-intro' }, fr.agenda.intro),
       live, alert,
       h('div', { className: 'agenda-toolbar' },
         view.switcher,
-        h('button', { type: 'button', className: 'primary', id: 'agenda-new', onclick: (e) => panel.open(null, view.defaultDate(), e.currentTarget) }, fr.agenda.newEvent),
-        exportBtn),
+        h('button', { type: 'button', className: 'primary', id: 'agenda-new', onclick: (e) => panel.open(null, view.defaultDate(), e.currentTarget) }, fr.agenda.newEvent)),
       panel.el,
-      view.el),
+      view.el,
+      // below the days: on a phone the first screen shows them, not buttons
+      h('div', { className: 'agenda-toolbar agenda-after' }, exportBtn)),
   };
 }

@@ -1,5 +1,7 @@
 // The agenda screen's views of the store: the week (Monday first,
-// Europe/Paris, one column per day with its events and an "Ajouter" button)
+// Europe/Paris, one column per day on an hour grid: timed events placed at
+// their hours, side by side when they overlap, all-day ones above; each day
+// with an "Ajouter" button; on a phone the days stack as lists, style.css)
 // and "À venir" (the next 12 months grouped by day, at most 200 events); the
 // view switch, the week navigation, and a redraw that keeps the focus on the
 // same control. Clicking an event or "Ajouter" calls `onOpen(ev, date, button)`.
@@ -13,6 +15,51 @@ import { isOwn, isCancelled, whenText, kindClass, kindLabel, statusClass, status
 
 const UPCOMING_DAYS = 366;
 const UPCOMING_MAX = 200;
+const GRID_FIRST = 8; // hours shown by default, widened to the week's events
+const GRID_LAST = 19;
+const HOUR_MS = 3600000;
+
+/** The hours [first, last) of the week's grid: 8 h to 19 h, widened to hold
+ *  every timed event of the days (Paris hours). */
+export function gridHours(events, days) {
+  let first = GRID_FIRST;
+  let last = GRID_LAST;
+  for (const day of days) {
+    for (const ev of events) {
+      if (ev.all_day || ev.start_ms >= day.to || ev.end_ms <= day.from) continue;
+      const a = Math.max(ev.start_ms, day.from) - day.from;
+      const b = Math.min(ev.end_ms, day.to) - day.from;
+      first = Math.min(first, Math.floor(a / HOUR_MS));
+      last = Math.max(last, Math.ceil(b / HOUR_MS));
+    }
+  }
+  return { first: Math.max(0, first), last: Math.min(24, Math.max(last, first + 1)) };
+}
+
+/** Lanes of a day's timed events: events that overlap go side by side.
+ *  [{ ev, lane, lanes }] in start order. */
+export function dayLanes(list) {
+  const out = [];
+  let group = [];
+  let groupEnd = -Infinity;
+  const close = () => {
+    const lanes = group.reduce((n, g) => Math.max(n, g.lane + 1), 0);
+    for (const g of group) g.lanes = lanes;
+    out.push(...group);
+    group = [];
+  };
+  for (const ev of [...list].sort((a, b) => a.start_ms - b.start_ms || b.end_ms - a.end_ms)) {
+    if (ev.start_ms >= groupEnd && group.length) close();
+    const ends = [];
+    for (const g of group) ends[g.lane] = Math.max(ends[g.lane] ?? -Infinity, g.ev.end_ms);
+    let lane = 0;
+    while (ends[lane] !== undefined && ends[lane] > ev.start_ms) lane += 1;
+    group.push({ ev, lane, lanes: 1 });
+    groupEnd = Math.max(groupEnd, ev.end_ms);
+  }
+  if (group.length) close();
+  return out;
+}
 
 export function createView({ store, isAlive, fail, onOpen }) {
   let view = 'week';
@@ -40,28 +87,59 @@ export function createView({ store, isAlive, fail, onOpen }) {
         isOwn(ev) ? null : h('span', { className: 'ev-source' }, ` · ${fr.agenda.byPro}`))));
   }
 
+  /** A day's timed events on the hour grid: placed by CSSOM (the CSP allows
+   *  no style attribute), in % of the grid's height. */
+  function hourGrid(day, list, hours) {
+    const span = (hours.last - hours.first) * HOUR_MS;
+    const origin = day.from + hours.first * HOUR_MS;
+    const items = dayLanes(list).map(({ ev, lane, lanes }) => {
+      const li = eventItem(ev);
+      const a = Math.max(ev.start_ms, day.from);
+      const b = Math.min(ev.end_ms, day.to);
+      li.className = 'timed';
+      li.style.top = `${((a - origin) / span) * 100}%`;
+      li.style.height = `${(Math.max(b - a, 0) / span) * 100}%`;
+      li.style.left = `${(lane / lanes) * 100}%`;
+      li.style.width = `${100 / lanes}%`;
+      return li;
+    });
+    const grid = h('ul', { className: 'day-events day-hours' }, items);
+    grid.style.setProperty('--hours', String(hours.last - hours.first));
+    return grid;
+  }
+
   function weekView() {
     const week = parisWeek(anchor);
     const today = parisDate(Date.now());
     const range = formatWeekRange(week.days[0].date, week.days[6].date);
     const events = store.eventsIn(week.from, week.to);
+    const hours = gridHours(events, week.days);
+    const gutter = h('li', { className: 'hours-gutter', 'aria-hidden': 'true' },
+      h('div', { className: 'gutter-head' }),
+      h('ol', { className: 'gutter-hours' }, Array.from({ length: hours.last - hours.first },
+        (_, i) => h('li', {}, `${String(hours.first + i).padStart(2, '0')} h`))));
+    gutter.lastChild.style.setProperty('--hours', String(hours.last - hours.first));
     return h('section', { className: 'card agenda-week', 'aria-labelledby': 'week-title' },
       h('div', { className: 'week-nav' },
-        h('button', { type: 'button', className: 'secondary', id: 'week-prev', onclick: () => moveWeek(-1) },
-          h('span', { 'aria-hidden': 'true' }, '‹ '), fr.agenda.prevWeek),
+        h('button', { type: 'button', className: 'secondary', id: 'week-prev', 'aria-label': fr.agenda.prevWeek, onclick: () => moveWeek(-1) },
+          h('span', { 'aria-hidden': 'true' }, '‹'), h('span', { className: 'nav-text' }, ` ${fr.agenda.prevWeek}`)),
         h('h2', { id: 'week-title', tabIndex: -1 }, fr.agenda.weekTitle(range.from, range.to)),
         h('button', { type: 'button', className: 'secondary', id: 'week-today', onclick: () => moveWeek(0) }, fr.agenda.today),
-        h('button', { type: 'button', className: 'secondary', id: 'week-next', onclick: () => moveWeek(1) },
-          fr.agenda.nextWeek, h('span', { 'aria-hidden': 'true' }, ' ›'))),
-      h('ol', { className: 'week' }, week.days.map((day) => {
+        h('button', { type: 'button', className: 'secondary', id: 'week-next', 'aria-label': fr.agenda.nextWeek, onclick: () => moveWeek(1) },
+          h('span', { className: 'nav-text' }, `${fr.agenda.nextWeek} `), h('span', { 'aria-hidden': 'true' }, '›'))),
+      h('ol', { className: 'week' }, gutter, week.days.map((day) => {
         const list = events.filter((ev) => ev.start_ms < day.to && ev.end_ms > day.from);
+        const allDay = list.filter((ev) => ev.all_day);
+        const timed = list.filter((ev) => !ev.all_day);
         const isToday = sameDate(day.date, today);
         const label = formatDay(day.date);
         return h('li', { className: `day${isToday ? ' today' : ''}`, 'data-date': dateValue(day.date) },
-          h('h3', { 'aria-current': isToday ? 'date' : null }, label,
-            isToday ? h('span', { className: 'today-tag' }, ` · ${fr.agenda.today}`) : null),
-          list.length ? h('ul', { className: 'day-events' }, list.map(eventItem))
-            : h('p', { className: 'day-empty' }, fr.agenda.dayEmpty),
+          h('div', { className: 'day-head' },
+            h('h3', { 'aria-current': isToday ? 'date' : null }, label,
+              isToday ? h('span', { className: 'today-tag' }, ` · ${fr.agenda.today}`) : null),
+            allDay.length ? h('ul', { className: 'day-events day-allday' }, allDay.map(eventItem)) : null,
+            list.length ? null : h('p', { className: 'day-empty' }, fr.agenda.dayEmpty)),
+          hourGrid(day, timed, hours),
           h('button', {
             type: 'button', className: 'link add', 'aria-label': fr.agenda.addOn(label),
             onclick: (e) => onOpen(null, day.date, e.currentTarget),
