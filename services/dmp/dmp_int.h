@@ -131,7 +131,9 @@ extern const dmp_measure_def_t dmp_measures[DMP_KINDS];
 extern const dmp_code_t dmp_bp_systolic, dmp_bp_diastolic;
 extern const dmp_glucose_def_t dmp_glucose_types[DMP_GLUCOSE_TYPES];
 extern const dmp_coding_t dmp_moments[DMP_MOMENTS];
-extern const dmp_range_t dmp_range_systolic, dmp_range_diastolic, dmp_range_bmi;
+extern const dmp_range_t dmp_range_weight, dmp_range_height, dmp_range_bmi, dmp_range_steps,
+    dmp_range_temperature, dmp_range_waist, dmp_range_heart_rate, dmp_range_systolic,
+    dmp_range_diastolic, dmp_range_pain, dmp_range_glucose_mgdl, dmp_range_glucose_pct;
 
 /* Lookups: the row, or NULL (0 for dmp_glucose_type_of_code). */
 const dmp_doc_type_t *dmp_doc_type_find(const char *code);
