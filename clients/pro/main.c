@@ -170,7 +170,8 @@ static int s_needs_sub(const char *name)
 }
 
 /* The global options (anywhere on the line) into c; the other options
- * (each with the value after it) into opts, the words into words. 0, 1 for
+ * (each with the value after it, or alone when the next argument is an
+ * option or there is none: a switch) into opts, the words into words. 0, 1 for
  * --help, or the usage exit code. */
 static int s_split(int argc, char **argv, pro_conf_t *c, char **opts, int *nopts, char **words,
                    int *nwords)
@@ -183,10 +184,17 @@ static int s_split(int argc, char **argv, pro_conf_t *c, char **opts, int *nopts
             words[(*nwords)++] = argv[i];
             continue;
         }
-        if (i + 1 >= argc) {
-            char why[CLI_WHY_MAX];
-            snprintf(why, sizeof why, "%.64s needs a value", a);
-            return cli_usage(NULL, why, pro_usage);
+        if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
+            /* a switch (--rotate, --fhir): no value; the command's own
+             * table says whether it needed one */
+            if (!strcmp(a, "--home") || !strcmp(a, "--broker") || !strcmp(a, "--broker-key") ||
+                !strcmp(a, "--timeout")) {
+                char why[CLI_WHY_MAX];
+                snprintf(why, sizeof why, "%.64s needs a value", a);
+                return cli_usage(NULL, why, pro_usage);
+            }
+            opts[(*nopts)++] = argv[i];
+            continue;
         }
         const char *v = argv[++i];
         if (!strcmp(a, "--home")) {
