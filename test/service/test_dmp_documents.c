@@ -438,6 +438,39 @@ static void test_masking(void **state)
     rc = df_download(K_PATIENT, pid, pid, id, NULL, &back, &blen, hash, &r);
     DF_OK(rc, r);
     free(back);
+    /* resuming the finished upload of a masked document does not give it out */
+    {
+        uint8_t uid[ID_BYTES], h[32];
+        randombytes_buf(uid, sizeof uid);
+        crypto_generichash(h, sizeof h, data, sizeof data, NULL, 0);
+        Espace__V1__DocumentMeta m2;
+        df_meta(&m2, "11488-4");
+        Espace__V1__BeginUploadRequest b = ESPACE__V1__BEGIN_UPLOAD_REQUEST__INIT;
+        b.patient_id = pid;
+        b.upload_id = (ProtobufCBinaryData){ID_BYTES, uid};
+        b.size = sizeof data;
+        b.hash = (ProtobufCBinaryData){32, h};
+        b.document = &m2;
+        rc = df_call(K_PRO, RPPS, SERVICE_DMP, "BeginUpload", &b.base,
+                     &espace__v1__begin_upload_reply__descriptor, NULL, &r);
+        DF_OK(rc, r);
+        Espace__V1__UploadDocumentChunkRequest c = ESPACE__V1__UPLOAD_DOCUMENT_CHUNK_REQUEST__INIT;
+        c.upload_id = b.upload_id;
+        c.data = (ProtobufCBinaryData){sizeof data, data};
+        rc = df_call(K_PRO, RPPS, SERVICE_DMP, "UploadDocumentChunk", &c.base,
+                     &espace__v1__upload_document_chunk_reply__descriptor, &rep, &r);
+        DF_OK(rc, r);
+        Espace__V1__SetMaskedRequest sm2 = ESPACE__V1__SET_MASKED_REQUEST__INIT;
+        sm2.document_id = ((Espace__V1__UploadDocumentChunkReply *)rep)->document->id;
+        sm2.masked = 1;
+        rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SetMasked", &sm2.base,
+                     &espace__v1__set_masked_reply__descriptor, NULL, &r);
+        DF_OK(rc, r);
+        codec_free(rep);
+        rc = df_call(K_PRO, RPPS, SERVICE_DMP, "BeginUpload", &b.base,
+                     &espace__v1__begin_upload_reply__descriptor, NULL, &r);
+        DF_EXPECT(rc, r, ES_NOT_FOUND, "upload_id");
+    }
     /* unmasked: visible again */
     sm.masked = 0;
     rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SetMasked", &sm.base,
@@ -462,13 +495,13 @@ static void test_masking(void **state)
     assert_null(ev); /* not published to the patient */
     rc = df_search(K_PATIENT, pid, pid, NULL, &s, &r);
     DF_OK(rc, r);
-    assert_int_equal(s->n_documents, 1);
+    assert_int_equal(s->n_documents, 2); /* the two filed above, not this one */
     codec_free(&s->base);
     rc = df_download(K_PATIENT, pid, pid, hid, NULL, &back, &blen, hash, &r);
     DF_EXPECT(rc, r, ES_NOT_FOUND, "document_id");
     rc = df_search(K_PRO, RPPS2, pid, NULL, &s, &r);
     DF_OK(rc, r);
-    assert_int_equal(s->n_documents, 2);
+    assert_int_equal(s->n_documents, 2); /* this one and the unmasked one */
     codec_free(&s->base);
     /* the patient cannot file invisible documents */
     df_meta(&m, "DOCPAT01");
