@@ -39,6 +39,7 @@
 #define SERVICE_CONSENT "consent"
 #define SERVICE_AGENDA "agenda"
 #define SERVICE_MESSAGING "messaging"
+#define SERVICE_DMP "dmp"
 
 /* Topic heads and areas. */
 #define TOPIC_PATIENT "patient."                  /* + <patient id> + "." + area */
@@ -51,6 +52,7 @@
 #define TOPIC_AREA_AGENDA_REMINDER "agenda.reminder"
 #define TOPIC_AREA_MESSAGING "messaging"
 #define TOPIC_AREA_CONSENT "consent"               /* ConsentNotice: requests, emergencies */
+#define TOPIC_AREA_DMP "dmp"
 #define TOPIC_DEVICE "device."                    /* + <device id> + "." + area, after the head */
 #define TOPIC_MAX 255                             /* longest topic on the bus */
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "espace/v1/agenda.pb-c.h"
+#include "espace/v1/dmp.pb-c.h"
 #include "espace/v1/consent.pb-c.h"
 #include "espace/v1/identity.pb-c.h"
 #include "espace/v1/messaging.pb-c.h"
@@ -71,19 +72,16 @@ static const edge_allow_t s_allow[] = {
     {SERVICE_MESSAGING, "DownloadAttachment", PATIENT, 0}, /* read one */
     {SERVICE_CONSENT, "ListEmergencies", PATIENT, 0}, /* emergency accesses to one's data */
     {SERVICE_CONSENT, "EndEmergency", PATIENT, 0},    /* end one ("Mettre fin à cet accès") */
-    /* ---- dmp: TO ADD when the DMP service is merged (service "dmp",
-     * SERVICE_DMP), with its descriptor in s_services below and
-     * #include "espace/v1/dmp.pb-c.h". What branch s3-dmpweb's web app calls:
-     *   {SERVICE_DMP, "BeginUpload", PATIENT, 0},            upload a document ...
-     *   {SERVICE_DMP, "UploadDocumentChunk", PATIENT, 0},    ... piece by piece
-     *   {SERVICE_DMP, "SearchDocuments", PATIENT, 0},        "Mes documents"
-     *   {SERVICE_DMP, "GetDocument", PATIENT, 0},            one document (download ticket)
-     *   {SERVICE_DMP, "DownloadDocumentChunk", PATIENT, 0},  read it
-     *   {SERVICE_DMP, "SetMasked", PATIENT, 0},              mask it from professionals
-     *   {SERVICE_DMP, "AddMeasure", PATIENT, 0},             "Mes mesures": add one
-     *   {SERVICE_DMP, "ListMeasures", PATIENT, 0},           a series
-     *   {SERVICE_DMP, "LatestMeasures", PATIENT, 0},         the latest of each kind
-     * Until then every dmp call is PERMISSION_DENIED. ---- */
+    /* ---- dmp: the patient's documents and measures ("Documents", "Mesures") ---- */
+    {SERVICE_DMP, "BeginUpload", PATIENT, 0},           /* upload a document ... */
+    {SERVICE_DMP, "UploadDocumentChunk", PATIENT, 0},   /* ... piece by piece */
+    {SERVICE_DMP, "SearchDocuments", PATIENT, 0},       /* the list, by category and filters */
+    {SERVICE_DMP, "GetDocument", PATIENT, 0},           /* one document (download ticket) */
+    {SERVICE_DMP, "DownloadDocumentChunk", PATIENT, 0}, /* read it */
+    {SERVICE_DMP, "SetMasked", PATIENT, 0},             /* hide it from professionals, or not */
+    {SERVICE_DMP, "AddMeasure", PATIENT, 0},            /* add a measure */
+    {SERVICE_DMP, "ListMeasures", PATIENT, 0},          /* a series (chart) */
+    {SERVICE_DMP, "LatestMeasures", PATIENT, 0},        /* the latest of each kind */
 };
 
 /* The services whose methods the table may name, with their descriptors. */
@@ -95,7 +93,7 @@ static const struct {
     {SERVICE_CONSENT, &espace__v1__consent__descriptor},
     {SERVICE_AGENDA, &espace__v1__agenda__descriptor},
     {SERVICE_MESSAGING, &espace__v1__messaging__descriptor},
-    /* dmp: {SERVICE_DMP, &espace__v1__dmp__descriptor}, */
+    {SERVICE_DMP, &espace__v1__dmp__descriptor},
 };
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
