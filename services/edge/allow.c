@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "espace/v1/agenda.pb-c.h"
-#include "espace/v1/dmp.pb-c.h"
 #include "espace/v1/consent.pb-c.h"
+#include "espace/v1/dmp.pb-c.h"
 #include "espace/v1/identity.pb-c.h"
 #include "espace/v1/messaging.pb-c.h"
 #include "proto/names.h"
