@@ -71,7 +71,7 @@ describe('edge allow-list', { skip }, () => {
       ['identity', 'CreateProfessional'], ['identity', 'IssueActivationCode'], ['identity', 'ResolvePatient'],
       ['identity', 'Authenticate'], ['identity', 'SignUpPatient'], ['consent', 'Decide'], ['consent', 'Grant'],
       ['consent', 'DeclareEmergency'], ['consent', 'AddApp'], ['agenda', 'Delete'], ['agenda', 'Upsert'],
-      ['messaging', 'StartConversation'], ['dmp', 'Get'], ['nosuch', 'Thing'], ['identity', 'NoSuchMethod'],
+      ['messaging', 'CloseConversation'], ['dmp', 'Get'], ['nosuch', 'Thing'], ['identity', 'NoSuchMethod'],
     ];
     for (const [service, method] of denied) {
       const r = await c.request('call', { service, method, body: new Uint8Array(0) });

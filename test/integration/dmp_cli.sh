@@ -85,7 +85,7 @@ cmp -s "$ES_TMP/cr.txt" "$ES_TMP/patient-cr.txt" || fail "the patient's copy dif
 
 step "dmp list, get (file and FHIR)"
 run "${PRO[@]}" dmp list --patient "$PATIENT"
-[[ $RC -eq 0 && $OUT =~ ^$DOC\ \ [0-9-]+\ [0-9:]+\ \ 11488-4\ \ \ 10\ \ v1\ \ current\ +\ \ Compte\ rendu\ de\ consultation$ ]] ||
+[[ $RC -eq 0 && $OUT =~ ^$DOC\ \ [0-9-]+\ [0-9:]+\ [+-][0-9:]+\ \ 11488-4\ \ \ 10\ \ v1\ \ current\ +\ \ Compte\ rendu\ de\ consultation$ ]] ||
   fail "list: rc=$RC $OUT"
 run "${PRO[@]}" dmp get --patient "$INS" --id "$DOC" --out "$ES_TMP/pro-cr.txt"
 [[ $RC -eq 0 && $OUT == "saved $ES_TMP/pro-cr.txt size $SIZE hash $SUM" ]] || fail "get: rc=$RC $OUT"
@@ -119,10 +119,10 @@ run "${PRO[@]}" measure add --patient "$INS" --kind weight --value 700
 [[ $RC -eq 1 && $OUT == "error: INVALID_ARGUMENT: weight must be > 0 and <= 650 kg"* ]] ||
   fail "weight out of range: rc=$RC $OUT"
 run "${PRO[@]}" measure add --patient "$INS" --kind height --value 180 --at 2026-01-01T09:00
-[[ $RC -eq 0 && $OUT =~ ^added\ [0-9a-f]{32}\ \ 2026-01-01\ 09:00\ \ 180\ cm\ \ professional$ ]] ||
+[[ $RC -eq 0 && $OUT =~ ^added\ [0-9a-f]{32}\ \ 2026-01-01\ 09:00\ \+01:00\ \ 180\ cm\ \ professional$ ]] ||
   fail "height: rc=$RC $OUT"
 run "${PRO[@]}" measure add --patient "$INS" --kind weight --value 81 --at 2026-01-01T09:05
-[[ $RC -eq 0 && $OUT == *"derived BMI  2026-01-01 09:05  25 kg/m2  computed"* ]] ||
+[[ $RC -eq 0 && $OUT == *"derived BMI  2026-01-01 09:05 +01:00  25 kg/m2  computed"* ]] ||
   fail "weight + BMI: rc=$RC $OUT"
 run "${PRO[@]}" measure add --patient "$INS" --kind heart-rate --value 230 --at 2026-01-02T10:00
 [[ $RC -eq 0 && $OUT == *"warning: heart rate 230 /min is above the usual 220 /min"* ]] ||
@@ -135,7 +135,7 @@ run "${PRO[@]}" measure add --patient "$INS" --kind blood-pressure --systolic 12
 
 step "measure list: raw, daily, FHIR"
 run "${PRO[@]}" measure list --patient "$INS" --kind bmi
-[[ $RC -eq 0 && $OUT == "2026-01-01 09:05  25 kg/m2  computed" ]] || fail "bmi list: rc=$RC $OUT"
+[[ $RC -eq 0 && $OUT == "2026-01-01 09:05 +01:00  25 kg/m2  computed" ]] || fail "bmi list: rc=$RC $OUT"
 run "${PRO[@]}" measure list --patient "$INS" --kind heart-rate --from 2025-12-01T00:00 \
   --to 2026-03-01T00:00
 [[ $RC -eq 0 && $OUT == "2026-01-02  n=1  min=230  max=230  mean=230 /min" ]] ||

@@ -28,7 +28,9 @@ step "config keys: the binary's list, the settings table, what the binary reads"
 mapfile -t KEYS < <(sed -n '/^config file/,$p' <<<"$HELP" | tail -n +2 | sed 's/^  //; s/the keys //' |
   tr ' ' '\n' | grep -E '^[a-z_]+$')
 (( ${#KEYS[@]} >= 15 )) || fail "espace --help lists only ${#KEYS[@]} config keys"
-mapfile -t DOCUMENTED < <(grep -oE '^\| `[a-z_]+` \|' "$OPS" | sed 's/^| `//; s/` |$//')
+# the settings table: the one whose header is "| key | flag | default | meaning |"
+SETTINGS=$(awk '/^\| key \| flag \| default \| meaning \|/{t=1; next} t && !/^\|/{exit} t' "$OPS")
+mapfile -t DOCUMENTED < <(grep -oE '^\| `[a-z_]+` \|' <<<"$SETTINGS" | sed 's/^| `//; s/` |$//')
 # (here-strings, not pipes: grep -q ending early would SIGPIPE the writer under pipefail)
 KEYS_LIST=$(printf '%s\n' "${KEYS[@]}")
 DOCUMENTED_LIST=$(printf '%s\n' "${DOCUMENTED[@]}")

@@ -48,7 +48,8 @@ int df_teardown(void **state);
 void df_consent_start(void);
 void df_dmp_start(void);
 
-/* A fresh random patient id. */
+/* A fresh random patient id, registered with consent (as identity does at
+ * activation). */
 void df_patient_id(char out[ID_HEX]);
 
 /* Call `method` of `service` as (kind, principal); the status, *rep

@@ -83,6 +83,7 @@ static void test_end_emergency(void **state)
 {
     (void)state;
     const char *pid = "77777777777777777777777777777777";
+    assert_int_equal(cf_register(pid), 0); /* a patient identity vouched for */
     char topic[TOPIC_MAX + 1];
     assert_int_equal(topic_patient(topic, sizeof topic, pid, TOPIC_AREA_CONSENT), 0);
     bus_sub_t *sub = NULL;
@@ -172,6 +173,7 @@ static void test_request_notice(void **state)
 {
     (void)state;
     const char *pid = "78787878787878787878787878787878";
+    assert_int_equal(cf_register(pid), 0); /* a patient identity vouched for */
     char topic[TOPIC_MAX + 1];
     assert_int_equal(topic_patient(topic, sizeof topic, pid, TOPIC_AREA_CONSENT), 0);
     bus_sub_t *sub = NULL;
@@ -221,6 +223,7 @@ static void test_revoke_still_applies(void **state)
 {
     (void)state;
     const char *pid = "79797979797979797979797979797979";
+    assert_int_equal(cf_register(pid), 0); /* a patient identity vouched for */
     scopes_t ss;
     memset(&ss, 0, sizeof ss);
     cf_scope(&ss, C_AGENDA, A_R, NULL);

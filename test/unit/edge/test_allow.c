@@ -75,7 +75,7 @@ static void test_patient(void **state)
         {SERVICE_CONSENT, "Decide"},              {SERVICE_CONSENT, "Grant"},
         {SERVICE_CONSENT, "RequestAccess"},       {SERVICE_CONSENT, "DeclareEmergency"},
         {SERVICE_CONSENT, "AddApp"},              {SERVICE_AGENDA, "Delete"},
-        {SERVICE_AGENDA, "Upsert"},               {SERVICE_MESSAGING, "StartConversation"},
+        {SERVICE_AGENDA, "Upsert"},               {SERVICE_MESSAGING, "CloseConversation"},
         {"dmp", "Get"},                           {"broker", "Subscribe"},
         {"identity ", "WhoAmI"},                  {SERVICE_IDENTITY, "whoami"},
         {"", ""},
