@@ -90,7 +90,7 @@ void agenda_delivered(agenda_t *a, unsigned conn, uint64_t seq, int64_t now)
         return; /* the writer's own device gets it too: not measured */
     uint64_t bit = seq * a->group + conn % a->group;
     if (a->seen[bit / 8] & (1u << bit % 8)) {
-        r->unmatched++;
+        r->duplicates++;
         return;
     }
     a->seen[bit / 8] |= (uint8_t)(1u << bit % 8);
@@ -317,9 +317,12 @@ static void s_tick(uv_timer_t *t)
 static int s_setup(agenda_t *a, run_t *r)
 {
     int fanout = !strcmp(r->o.scenario, "fanout");
+    int relay = !strcmp(r->o.scenario, "relay");
     const char *t = r->o.target;
     a->t = !strcmp(t, "relay")       ? &agenda_target_relay
            : !strcmp(t, "mosquitto") ? &agenda_target_mqtt
+           : !strcmp(t, "xmpp")      ? &agenda_target_xmpp
+           : relay                   ? &agenda_target_msg
                                      : &agenda_target_espace;
     a->group = fanout ? r->o.conns : 2;
     a->groups = r->o.conns / a->group;
@@ -332,7 +335,7 @@ static int s_setup(agenda_t *a, run_t *r)
         fprintf(stderr, "espace-load: agenda needs an even number of connections\n");
         return ES_INVALID_ARGUMENT;
     }
-    if (a->t == &agenda_target_espace && (!r->creds || r->creds->n_patients < a->groups)) {
+    if ((a->t == &agenda_target_espace || a->t == &agenda_target_msg) && (!r->creds || r->creds->n_patients < a->groups)) {
         fprintf(stderr, "espace-load: %s needs %u patients in the accounts file, it has %zu\n",
                 r->o.scenario, a->groups, r->creds ? r->creds->n_patients : (size_t)0);
         return ES_INVALID_ARGUMENT;
@@ -364,7 +367,7 @@ int agenda_run(run_t *r)
         goto out;
     static const net_handlers_t h = {s_opened, s_message, s_closed};
     net_opts_t no = {.host = r->o.host, .port = r->o.port, .path = r->o.path,
-                     .subprotocol = a.t->subprotocol, .max_conns = r->o.conns, .handlers = &h,
+                     .subprotocol = a.t->subprotocol, .text = a.t->text, .max_conns = r->o.conns, .handlers = &h,
                      .user = &a};
     if ((rc = net_new(&no, &r->net)) < 0) {
         fprintf(stderr, "espace-load: cannot create the lws context\n");

@@ -30,6 +30,7 @@ typedef struct agenda agenda_t;
 typedef struct agenda_target {
     const char *name;        /* run_opts.target */
     const char *subprotocol; /* websocket subprotocol */
+    int text;                /* websocket text frames (net_opts.text) */
     /* optional: set up / free the target's own state (a->ts) */
     int (*init)(agenda_t *a);
     void (*fini)(agenda_t *a);
@@ -89,5 +90,7 @@ void agenda_delivered(agenda_t *a, unsigned conn, uint64_t seq, int64_t now);
 extern const agenda_target_t agenda_target_espace; /* agenda.c */
 extern const agenda_target_t agenda_target_relay;  /* agenda.c */
 extern const agenda_target_t agenda_target_mqtt;   /* agenda_mqtt.c */
+extern const agenda_target_t agenda_target_msg;    /* msg.c: relay over messaging */
+extern const agenda_target_t agenda_target_xmpp;   /* xmpp.c: relay over XMPP */
 
 #endif

@@ -9,7 +9,12 @@
 # 12); pro runs the 2 professionals over tcp + CURVE with libespace (every
 # write acknowledged; to patients who granted nothing: PERMISSION_DENIED);
 # the connect scenario holds 20 authenticated connections and reports server
-# memory. A bad accounts file and a closed port make espace-load fail.
+# memory. relay (messaging through the edge: the two devices of each patient
+# in the conversation seed started) runs 8 devices at 20 messages/s for 2 s
+# in both modes, e2e (X3DH + Double Ratchet) and opaque, and must report
+# every message sent, stored (acked) and delivered exactly once, with the
+# receiving devices' queue Acks; a relay whose messages cannot all arrive
+# (patients without a conversation) exits 3. A bad accounts file and a closed port make espace-load fail.
 # Behaviour, not speed: benchmarks live in test/bench/run.
 # Needs ES_BIN (build folder); run by ctest as integration.load_smoke.
 set -euo pipefail
@@ -111,6 +116,36 @@ run timeout 60 "$LOAD" pro --accounts "$ES_TMP/swap" "${PRO_ARGS[@]}" --json "$J
 [[ $(json_num "$J" acked) -eq 0 ]] || fail "writes without a grant were acknowledged"
 [[ $(json_num "$J" error_detail PERMISSION_DENIED) -eq 40 ]] ||
   fail "no grant: $(jq -c .error_detail "$J")"
+
+for mode in e2e opaque; do
+  step "relay $mode: 8 devices (4 patients), 20 messages/s, 2 s"
+  J=$ES_TMP/relay-$mode.json
+  run timeout 60 "$LOAD" relay --mode "$mode" --port "$EDGE_PORT" --accounts "$ACC" --conns 8 \
+    --rate 20 --duration 2 --drain 3 --server-pid "$UP_PID" --json "$J" --quiet
+  [[ $RC -eq 0 ]] || fail "espace-load relay --mode $mode exited $RC: $OUT"
+  echo "$OUT"
+  [[ $(json_num "$J" mode) == "$mode" ]] || fail "mode $(json_num "$J" mode)"
+  for k in sent acked delivered deliveries_expected; do
+    [[ $(json_num "$J" $k) -eq 40 ]] || fail "relay $mode: $k $(json_num "$J" $k), not 40"
+  done
+  for k in lost duplicates undecryptable errors; do
+    [[ $(json_num "$J" $k) -eq 0 ]] || fail "relay $mode: $k $(json_num "$J" $k)"
+  done
+  [[ $(json_num "$J" latency_us deliver count) -eq 40 ]] || fail "relay latency count"
+  [[ $(json_num "$J" latency_us ack count) -eq 40 ]] || fail "relay ack latency count"
+  [[ $(json_num "$J" device_acks) -gt 0 ]] || fail "relay $mode: no queue Ack"
+  [[ $(json_num "$J" server cpu_us) -ge 0 ]] || fail "relay: no server CPU"
+done
+# the patients past the fourth have no conversation: their pairs never get
+# ready, their messages fail, and the run says so
+run "${ES_ADMIN[@]}" seed --patients 2 --first 100 --out "$ES_TMP/nomsg"
+[[ $RC -eq 0 ]] || fail "seed without pros: $OUT"
+J=$ES_TMP/relay-none.json
+run timeout 60 "$LOAD" relay --mode opaque --port "$EDGE_PORT" --accounts "$ES_TMP/nomsg" \
+  --conns 4 --rate 10 --duration 1 --drain 1 --json "$J" --quiet
+[[ $RC -eq 0 ]] || fail "relay without conversations exited $RC: $OUT"
+[[ $(json_num "$J" delivered) -eq 0 && $(json_num "$J" errors) -eq 10 ]] ||
+  fail "relay without conversations: $(jq -c '{delivered, errors}' "$J")"
 
 step "connect: 20 authenticated connections"
 J=$ES_TMP/connect.json
