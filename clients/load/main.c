@@ -41,6 +41,7 @@ static const char s_help[] =
     "  --mode e2e|opaque       relay against espace: X3DH + Double Ratchet per pair\n"
     "                          (default), or random ciphertext bytes (server only)\n"
     "  --domain D              xmpp: the virtual host (default localhost)\n"
+    "  --path P                websocket path (default /; Prosody: /xmpp-websocket)\n"
     "  --qos 0|1               mosquitto: QoS of the subscriptions and publishes\n"
     "  --broker tcp://H:P      pro: the broker (its tcp request port)\n"
     "  --broker-key Z85        pro: the broker's public key (espace admin keys show)\n"
@@ -96,6 +97,8 @@ static int s_parse(int argc, char **argv, run_opts_t *o)
             o->mode = v;
         else if (!strcmp(k, "--domain"))
             o->domain = v;
+        else if (!strcmp(k, "--path") && v[0] == '/')
+            o->path = v;
         else if (!strcmp(k, "--qos") && s_num(v, 0, 1, &d) == 0)
             o->qos = (int)d;
         else if (!strcmp(k, "--broker"))
