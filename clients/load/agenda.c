@@ -293,7 +293,9 @@ static void s_tick(uv_timer_t *t)
         while (sched_next_due(&a->opens, now, &at) == 1)
             if (run_open(r, (unsigned)a->opens.next - 1) < 0)
                 agenda_ready(a, (unsigned)a->opens.next - 1, 0);
-        if (a->resolved >= r->o.conns || now > a->connect_deadline)
+        if ((a->resolved >= r->o.conns || now > a->connect_deadline) && !a->settle_deadline)
+            a->settle_deadline = now + (int64_t)a->t->settle_ms * 1000000;
+        if (a->settle_deadline && now >= a->settle_deadline)
             s_start_sending(a, now);
         break;
     case S_SENDING:

@@ -31,6 +31,8 @@ typedef struct agenda_target {
     const char *name;        /* run_opts.target */
     const char *subprotocol; /* websocket subprotocol */
     int text;                /* websocket text frames (net_opts.text) */
+    unsigned settle_ms;      /* wait after the last connection is ready, before
+                                sending (the server finishes the setup's work) */
     /* optional: set up / free the target's own state (a->ts) */
     int (*init)(agenda_t *a);
     void (*fini)(agenda_t *a);
@@ -58,7 +60,7 @@ struct agenda {
     uv_timer_t tick;
     sched_t opens;            /* connection openings */
     sched_t sends;
-    int64_t connect_deadline, drain_deadline;
+    int64_t connect_deadline, drain_deadline, settle_deadline;
     unsigned resolved;        /* connections ready or failed */
     uint8_t *ready;           /* per connection: 0 pending, 1 ready, 2 failed */
     unsigned *group_ready;    /* per group: ready connections when sending started */

@@ -17,6 +17,9 @@
  * 0 of the pair also ListConversations (the newest) and, once both devices
  * are published, ClaimBundles (the other device's bundle, hence its id) and
  * Sends a hello message. The pair is ready when the hello reaches device 1.
+ * A setup call answered RESOURCE_EXHAUSTED (the service's admission: 2000
+ * connections set up at once) is sent again later, up to S_RETRIES times
+ * (a refused hello: claimed again).
  *
  * Modes (run_opts.mode):
  *   e2e     the hello is the X3DH initial message (e2e_x3dh_initiate on the
@@ -53,6 +56,8 @@
 #define S_PLAIN_MAX 1024
 #define S_HELLO (UINT64_C(1) << 63)   /* write number of pair p's hello: S_HELLO + p */
 #define S_CTL (UINT64_C(1) << 62)     /* ClientMessage ids of the calls below */
+#define S_RETRIES 20                  /* a setup call answered "busy" is sent again */
+#define S_RETRY_NS (INT64_C(50) * 1000000) /* after this many ns times the attempt */
 
 enum { C_UNPUB = 1, C_PUB, C_LIST, C_CLAIM, C_HELLO, C_ACK };
 
@@ -64,6 +69,8 @@ typedef struct s_dev {
     int have_peer, published;
     uint64_t last_seq, acked_seq; /* queue sequence received, acknowledged */
     int64_t last_ack_ns;
+    unsigned retry, retries;   /* setup call to send again (0: none), attempts */
+    int64_t retry_ns;
 } s_dev_t;
 
 typedef struct s_msg {
@@ -239,6 +246,7 @@ static void s_claimed(agenda_t *a, unsigned conn, const Espace__V1__ClaimBundles
             memcpy(eb.opk, b->prekey.data, 32);
             if (b->prekey_sig.len == 64)
                 memcpy(eb.opk_sig, b->prekey_sig.data, 64);
+            e2e_session_destroy(&d->s); /* a claim again after a refused hello */
             rc = e2e_x3dh_initiate(&d->s, &d->ik, &eb);
         }
     }
@@ -251,6 +259,29 @@ static void s_claimed(agenda_t *a, unsigned conn, const Espace__V1__ClaimBundles
         rc = net_send(a->r->net, conn, buf, len);
     if (rc < 0)
         s_fail_pair(a, conn, "hello", rc);
+}
+
+/* Send setup call `what` from conn: 0 or an es_status. */
+static int s_issue(agenda_t *a, unsigned conn, unsigned what)
+{
+    switch (what) {
+    case C_UNPUB: {
+        Espace__V1__UnpublishRequest req = ESPACE__V1__UNPUBLISH_REQUEST__INIT;
+        return s_call(a, conn, C_UNPUB, "Unpublish", &req.base);
+    }
+    case C_PUB:
+        return s_publish(a, conn);
+    case C_LIST: {
+        Espace__V1__ListConversationsRequest req = ESPACE__V1__LIST_CONVERSATIONS_REQUEST__INIT;
+        req.limit = 1;
+        return s_call(a, conn, C_LIST, "ListConversations", &req.base);
+    }
+    case C_CLAIM:
+        s_maybe_claim(a, conn / 2);
+        return 0;
+    default:
+        return ES_INVALID_ARGUMENT;
+    }
 }
 
 /* The reply of setup call `what` on conn. */
@@ -268,21 +299,25 @@ static void s_setup_reply(agenda_t *a, unsigned conn, unsigned what, int code,
     }
     static const char *const names[] = {"", "Unpublish", "PublishKeys", "ListConversations",
                                          "ClaimBundles", "Send (hello)"};
+    s_dev_t *d = &m->dev[conn];
+    if (st == ES_RESOURCE_EXHAUSTED && d->retries < S_RETRIES) { /* busy: again later */
+        d->retries++;
+        d->retry = what == C_HELLO ? C_CLAIM : what; /* a new hello, from a new claim */
+        d->retry_ns = run_now_ns() + S_RETRY_NS * d->retries;
+        return;
+    }
     if (st < 0 && !(what == C_UNPUB && st == ES_NOT_FOUND))
         return s_fail_pair(a, conn, what < C_ACK ? names[what] : "?", st);
     switch (what) {
     case C_UNPUB:
-        rc = s_publish(a, conn);
+        rc = s_issue(a, conn, C_PUB);
         break;
     case C_PUB:
         m->dev[conn].published = 1;
-        if (conn % 2 == 0) {
-            Espace__V1__ListConversationsRequest req = ESPACE__V1__LIST_CONVERSATIONS_REQUEST__INIT;
-            req.limit = 1;
-            rc = s_call(a, conn, C_LIST, "ListConversations", &req.base);
-        } else {
+        if (conn % 2 == 0)
+            rc = s_issue(a, conn, C_LIST);
+        else
             s_maybe_claim(a, conn / 2);
-        }
         break;
     case C_LIST: {
         Espace__V1__ListConversationsReply *l =
@@ -427,8 +462,7 @@ static void s_message(agenda_t *a, unsigned conn, const uint8_t *data, size_t le
         if (sm->id == RUN_AUTH_ID) {
             if (code == 0) {
                 r->auth_ok++;
-                Espace__V1__UnpublishRequest req = ESPACE__V1__UNPUBLISH_REQUEST__INIT;
-                int rc = s_call(a, conn, C_UNPUB, "Unpublish", &req.base);
+                int rc = s_issue(a, conn, C_UNPUB);
                 if (rc < 0)
                     s_fail_pair(a, conn, "unpublish", rc);
             } else {
@@ -473,6 +507,13 @@ static void s_tick(agenda_t *a, int64_t now)
     m->next_scan_ns = now + S_ACK_SCAN_NS;
     for (unsigned c = 0; c < a->r->o.conns; c++) {
         s_dev_t *d = &m->dev[c];
+        if (d->retry && now >= d->retry_ns) {
+            unsigned what = d->retry;
+            d->retry = 0;
+            int rc = s_issue(a, c, what);
+            if (rc < 0)
+                s_fail_pair(a, c, "setup retry", rc);
+        }
         if (d->last_seq <= d->acked_seq || now - d->last_ack_ns < S_ACK_NS)
             continue;
         Espace__V1__AckRequest req = ESPACE__V1__ACK_REQUEST__INIT;
@@ -523,6 +564,6 @@ static void s_fini(agenda_t *a)
 }
 
 const agenda_target_t agenda_target_msg = {
-    .name = "espace", .subprotocol = "espace.v1", .init = s_init, .fini = s_fini,
+    .name = "espace", .subprotocol = "espace.v1", .settle_ms = 2000, .init = s_init, .fini = s_fini,
     .opened = s_opened, .message = s_message, .write = s_write, .tick = s_tick,
 };
