@@ -72,6 +72,7 @@ void agenda_acked(agenda_t *a, uint64_t seq, int code, int64_t now)
         return;
     }
     a->state[seq] |= AGENDA_ACKED;
+    a->replied++;
     run_count_status(r, code);
     if (code == 0)
         hist_record(r->ack, (now - a->at[seq]) / 1000);
@@ -307,7 +308,8 @@ static void s_tick(uv_timer_t *t)
         }
         break;
     case S_DRAINING:
-        if (a->done >= a->sends.next || now > a->drain_deadline)
+        if ((a->done >= a->sends.next && (!a->wait_acks || a->replied >= r->sent)) ||
+            now > a->drain_deadline)
             s_finish(a);
         break;
     default:
@@ -329,6 +331,8 @@ static int s_setup(agenda_t *a, run_t *r)
     a->group = fanout ? r->o.conns : 2;
     a->groups = r->o.conns / a->group;
     a->count_writer = fanout;
+    /* targets that answer each write: wait for the replies too */
+    a->wait_acks = a->t == &agenda_target_espace || a->t == &agenda_target_msg || r->o.qos == 1;
     if (fanout && a->t != &agenda_target_espace) {
         fprintf(stderr, "espace-load: fanout runs against espace only\n");
         return ES_INVALID_ARGUMENT;

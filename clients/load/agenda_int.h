@@ -69,6 +69,8 @@ struct agenda {
     uint32_t *got;            /* per write: deliveries */
     uint8_t *seen;            /* bit per (write, slot in group): delivered */
     uint64_t done;            /* writes complete or failed */
+    int wait_acks;            /* the drain also waits for every sent write's reply */
+    uint64_t replied;         /* writes answered (agenda_acked, any code) */
     uint64_t expected;        /* deliveries the writes sent should make */
 };
 

@@ -101,7 +101,7 @@ static char *s_json(const run_t *r, size_t *len)
     json_obj_open(&j, NULL);
     json_str(&j, "scenario", r->o.scenario);
     json_str(&j, "target", r->o.target);
-    if (!strcmp(r->o.target, "mosquitto"))
+    if (!strcmp(r->o.target, "mosquitto") || !strcmp(r->o.target, "xmpp"))
         json_int(&j, "qos", r->o.qos);
     if (r->o.mode)
         json_str(&j, "mode", r->o.mode);

@@ -6,7 +6,8 @@
  *
  * It is a load client's XMPP, not a general one: it sends a fixed set of
  * stanzas (open, SASL PLAIN auth, resource bind, initial presence, chat
- * message) and reads an incoming element's name (prefix stripped), its
+ * message; XEP-0198 enable, ack request and answer) and reads an incoming
+ * element's name (prefix stripped), its
  * `type` and `id` attributes, and whether a namespace appears in it. It
  * does not build a tree, resolve prefixes or unescape entities.
  *
@@ -27,6 +28,7 @@
 #define XMPP_NS_FRAMING "urn:ietf:params:xml:ns:xmpp-framing"
 #define XMPP_NS_SASL "urn:ietf:params:xml:ns:xmpp-sasl"
 #define XMPP_NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define XMPP_NS_SM "urn:xmpp:sm:3" /* XEP-0198 stream management */
 #define XMPP_ATTR_MAX 64 /* longest type / id value kept (longer: truncated) */
 
 /* <open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="DOMAIN" version="1.0"/> */
@@ -48,6 +50,12 @@ int xmpp_message(char *out, size_t cap, const char *user, const char *domain,
                  const char *resource, const char *id, const uint8_t *body, size_t blen,
                  size_t *len);
 
+/* XEP-0198: <enable xmlns="urn:xmpp:sm:3"/>, <r .../> (ask the server how
+ * many of our stanzas it handled) and <a ... h="H"/> (we handled H). */
+int xmpp_sm_enable(char *out, size_t cap, size_t *len);
+int xmpp_sm_request(char *out, size_t cap, size_t *len);
+int xmpp_sm_answer(char *out, size_t cap, uint32_t h, size_t *len);
+
 /* What an incoming element is (its local name). */
 typedef enum xmpp_kind {
     XMPP_OTHER = 0,
@@ -59,13 +67,19 @@ typedef enum xmpp_kind {
     XMPP_IQ,
     XMPP_MESSAGE,
     XMPP_PRESENCE,
-    XMPP_ERROR      /* <stream:error> */
+    XMPP_ERROR,     /* <stream:error> */
+    XMPP_SM_ENABLED, /* XEP-0198 <enabled/> */
+    XMPP_SM_FAILED,  /* XEP-0198 <failed/> */
+    XMPP_SM_REQUEST, /* XEP-0198 <r/>: answer with xmpp_sm_answer */
+    XMPP_SM_ACK      /* XEP-0198 <a h=.../>: h of our stanzas handled */
 } xmpp_kind;
 
 typedef struct xmpp_elem {
     xmpp_kind kind;
     char type[XMPP_ATTR_MAX]; /* the `type` attribute of the top element, "" if none */
     char id[XMPP_ATTR_MAX];   /* its `id` attribute, "" if none */
+    int has_h;                /* an `h` attribute, decimal, below 2^32 */
+    uint32_t h;
 } xmpp_elem_t;
 
 /* Read the top element of data[len] (leading whitespace and an XML

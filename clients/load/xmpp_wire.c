@@ -128,6 +128,34 @@ int xmpp_message(char *out, size_t cap, const char *user, const char *domain,
     return 0;
 }
 
+static int s_fixed(char *out, size_t cap, const char *text, size_t *len)
+{
+    size_t at = 0;
+    if (s_put(out, cap, &at, "%s", text) < 0)
+        return ES_RESOURCE_EXHAUSTED;
+    *len = at;
+    return 0;
+}
+
+int xmpp_sm_enable(char *out, size_t cap, size_t *len)
+{
+    return s_fixed(out, cap, "<enable xmlns=\"" XMPP_NS_SM "\"/>", len);
+}
+
+int xmpp_sm_request(char *out, size_t cap, size_t *len)
+{
+    return s_fixed(out, cap, "<r xmlns=\"" XMPP_NS_SM "\"/>", len);
+}
+
+int xmpp_sm_answer(char *out, size_t cap, uint32_t h, size_t *len)
+{
+    size_t at = 0;
+    if (s_put(out, cap, &at, "<a xmlns=\"" XMPP_NS_SM "\" h=\"%u\"/>", (unsigned)h) < 0)
+        return ES_RESOURCE_EXHAUSTED;
+    *len = at;
+    return 0;
+}
+
 static int s_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -187,7 +215,9 @@ int xmpp_parse(const char *data, size_t len, xmpp_elem_t *e)
         xmpp_kind kind;
     } names[] = {{"open", XMPP_OPEN},       {"close", XMPP_CLOSE},     {"features", XMPP_FEATURES},
                  {"success", XMPP_SUCCESS}, {"failure", XMPP_FAILURE}, {"iq", XMPP_IQ},
-                 {"message", XMPP_MESSAGE}, {"presence", XMPP_PRESENCE}, {"error", XMPP_ERROR}};
+                 {"message", XMPP_MESSAGE}, {"presence", XMPP_PRESENCE}, {"error", XMPP_ERROR},
+                 {"enabled", XMPP_SM_ENABLED}, {"failed", XMPP_SM_FAILED}, {"r", XMPP_SM_REQUEST},
+                 {"a", XMPP_SM_ACK}};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         if (strlen(names[k].name) == nl && memcmp(names[k].name, name, nl) == 0)
             e->kind = names[k].kind;
@@ -195,6 +225,16 @@ int xmpp_parse(const char *data, size_t len, xmpp_elem_t *e)
     size_t tag_len = gt ? (size_t)(gt - (data + s)) : len - s;
     s_attr(data + s - 1, tag_len + 1, "type", e->type);
     s_attr(data + s - 1, tag_len + 1, "id", e->id);
+    char h[XMPP_ATTR_MAX];
+    s_attr(data + s - 1, tag_len + 1, "h", h);
+    uint64_t v = 0;
+    size_t k = 0;
+    for (; h[k] >= '0' && h[k] <= '9' && v <= UINT32_MAX; k++)
+        v = v * 10 + (uint64_t)(h[k] - '0');
+    if (k > 0 && h[k] == '\0' && v <= UINT32_MAX) {
+        e->has_h = 1;
+        e->h = (uint32_t)v;
+    }
     return 0;
 }
 

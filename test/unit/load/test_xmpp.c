@@ -47,6 +47,13 @@ static void test_encode(void **state)
                      0);
     s_expect(b, n, "<message xmlns=\"jabber:client\" to=\"el0@localhost/load\" type=\"chat\" "
                    "id=\"m1\"><body>a&lt;b&amp;&apos;&quot;&gt;</body></message>");
+    assert_int_equal(xmpp_sm_enable(b, sizeof b, &n), 0);
+    s_expect(b, n, "<enable xmlns=\"urn:xmpp:sm:3\"/>");
+    assert_int_equal(xmpp_sm_request(b, sizeof b, &n), 0);
+    s_expect(b, n, "<r xmlns=\"urn:xmpp:sm:3\"/>");
+    assert_int_equal(xmpp_sm_answer(b, sizeof b, 4294967295u, &n), 0);
+    s_expect(b, n, "<a xmlns=\"urn:xmpp:sm:3\" h=\"4294967295\"/>");
+    assert_int_equal(xmpp_sm_answer(b, 10, 1, &n), ES_RESOURCE_EXHAUSTED);
     assert_int_equal(xmpp_message(b, sizeof b, "el0", "localhost", NULL, "m1", NULL, 0, &n), 0);
     s_expect(b, n, "<message xmlns=\"jabber:client\" to=\"el0@localhost\" type=\"chat\" "
                    "id=\"m1\"><body></body></message>");
@@ -116,6 +123,32 @@ static void test_parse(void **state)
     const char *other = "<r xmlns='urn:xmpp:sm:3' h='1'/>";
     assert_int_equal(xmpp_parse(other, strlen(other), &e), 0);
     assert_int_equal(e.kind, XMPP_OTHER);
+    /* XEP-0198 as Prosody sends it */
+    const char *en = "<enabled xmlns='urn:xmpp:sm:3' max='600'/>";
+    assert_int_equal(xmpp_parse(en, strlen(en), &e), 0);
+    assert_int_equal(e.kind, XMPP_SM_ENABLED);
+    assert_int_equal(e.has_h, 0);
+    const char *ack = "<a xmlns='urn:xmpp:sm:3' h='42'/>";
+    assert_int_equal(xmpp_parse(ack, strlen(ack), &e), 0);
+    assert_int_equal(e.kind, XMPP_SM_ACK);
+    assert_int_equal(e.has_h, 1);
+    assert_int_equal(e.h, 42);
+    const char *req = "<r xmlns='urn:xmpp:sm:3'/>";
+    assert_int_equal(xmpp_parse(req, strlen(req), &e), 0);
+    assert_int_equal(e.kind, XMPP_SM_REQUEST);
+    const char *sf = "<failed xmlns='urn:xmpp:sm:3'/>";
+    assert_int_equal(xmpp_parse(sf, strlen(sf), &e), 0);
+    assert_int_equal(e.kind, XMPP_SM_FAILED);
+    const char *hs[] = {"<a h='4294967296'/>", "<a h='-1'/>", "<a h=''/>", "<a h='1x'/>",
+                        "<a h='99999999999999999999999'/>"};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+        assert_int_equal(xmpp_parse(hs[i], strlen(hs[i]), &e), 0);
+        assert_int_equal(e.has_h, 0);
+    }
+    const char *hmax = "<a h='4294967295'/>";
+    assert_int_equal(xmpp_parse(hmax, strlen(hmax), &e), 0);
+    assert_int_equal(e.has_h, 1);
+    assert_int_equal(e.h, 4294967295u);
     const char *se = "<stream:error><conflict/></stream:error>";
     assert_int_equal(xmpp_parse(se, strlen(se), &e), 0);
     assert_int_equal(e.kind, XMPP_ERROR);
