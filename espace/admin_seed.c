@@ -191,7 +191,8 @@ static int s_pro(const espace_config_t *cfg, espace_t *op, const char *rpps, con
     return 0;
 }
 
-/* The patient `patient_id` grants the professional rpps agenda read+write. */
+/* The patient `patient_id` grants the professional rpps agenda and messaging
+ * read+write (S_SCOPES). */
 static int s_grant(const espace_config_t *cfg, const char *patient_id, const char *rpps)
 {
     espace_opts_t o = {.endpoint = cfg->req_ipc, .timeout_ms = S_TIMEOUT_MS,

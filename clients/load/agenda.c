@@ -12,6 +12,9 @@
  *            the edge lets several connections resume one session). Write i
  *            is sent by connection i % conns and must reach every one of them,
  *            the writer's own included: deliveries = writes x connections.
+ *   relay    the pairs of `agenda`, each write a message from one device to
+ *            the other: against espace a messaging Send (msg.c), against an
+ *            XMPP server a <message> (xmpp.c); --target relay as in agenda.
  *
  * Targets: espace (each write an agenda Create whose description is
  * `payload` bytes of text, its live event the delivery), relay
@@ -341,7 +344,8 @@ static int s_setup(agenda_t *a, run_t *r)
         fprintf(stderr, "espace-load: agenda needs an even number of connections\n");
         return ES_INVALID_ARGUMENT;
     }
-    if ((a->t == &agenda_target_espace || a->t == &agenda_target_msg) && (!r->creds || r->creds->n_patients < a->groups)) {
+    int accounts = a->t == &agenda_target_espace || a->t == &agenda_target_msg;
+    if (accounts && (!r->creds || r->creds->n_patients < a->groups)) {
         fprintf(stderr, "espace-load: %s needs %u patients in the accounts file, it has %zu\n",
                 r->o.scenario, a->groups, r->creds ? r->creds->n_patients : (size_t)0);
         return ES_INVALID_ARGUMENT;
@@ -373,7 +377,8 @@ int agenda_run(run_t *r)
         goto out;
     static const net_handlers_t h = {s_opened, s_message, s_closed};
     net_opts_t no = {.host = r->o.host, .port = r->o.port, .path = r->o.path,
-                     .subprotocol = a.t->subprotocol, .text = a.t->text, .max_conns = r->o.conns, .handlers = &h,
+                     .subprotocol = a.t->subprotocol, .text = a.t->text,
+                     .max_conns = r->o.conns, .handlers = &h,
                      .user = &a};
     if ((rc = net_new(&no, &r->net)) < 0) {
         fprintf(stderr, "espace-load: cannot create the lws context\n");

@@ -1,6 +1,7 @@
 /*
- * agenda_int.h - inside the write scenarios `agenda` and `fanout`
- * (agenda.c): the run they share and the targets that speak to a server.
+ * agenda_int.h - inside the write scenarios `agenda`, `fanout` and `relay`
+ * (agenda.c): the run they share and the targets that speak to a server
+ * (relay's: msg.c over espace's messaging, xmpp.c over XMPP).
  *
  * Connections come in groups of `group` consecutive slots (agenda: pairs,
  * the two devices of one patient; fanout: one group of all connections,

@@ -112,7 +112,8 @@ static int s_writeable(s_conn_t *c, struct lws *wsi)
     if (c->q_len == 0)
         return 0;
     s_msg_t *m = &c->q[c->q_head];
-    int w = lws_write(wsi, m->buf + LWS_PRE, m->len, c->net->text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY);
+    enum lws_write_protocol kind = c->net->text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY;
+    int w = lws_write(wsi, m->buf + LWS_PRE, m->len, kind);
     free(m->buf);
     m->buf = NULL;
     c->q_head = (c->q_head + 1) % NET_QUEUE_MSGS;
