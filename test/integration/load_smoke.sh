@@ -14,7 +14,10 @@
 # in both modes, e2e (X3DH + Double Ratchet) and opaque, and must report
 # every message sent, stored (acked) and delivered exactly once, with the
 # receiving devices' queue Acks; a relay whose messages cannot all arrive
-# (patients without a conversation) exits 3. A bad accounts file and a closed port make espace-load fail.
+# (patients without a conversation) fails its sends. With Prosody installed,
+# relay --target xmpp (plain, then XEP-0198 acks) against a throwaway one
+# delivers every message once. A bad accounts file and a closed port make
+# espace-load fail.
 # Behaviour, not speed: benchmarks live in test/bench/run.
 # Needs ES_BIN (build folder); run by ctest as integration.load_smoke.
 set -euo pipefail
@@ -146,6 +149,29 @@ run timeout 60 "$LOAD" relay --mode opaque --port "$EDGE_PORT" --accounts "$ES_T
 [[ $RC -eq 0 ]] || fail "relay without conversations exited $RC: $OUT"
 [[ $(json_num "$J" delivered) -eq 0 && $(json_num "$J" errors) -eq 10 ]] ||
   fail "relay without conversations: $(jq -c '{delivered, errors}' "$J")"
+
+# the XMPP target against a throwaway Prosody (test/bench/prosody), when
+# the bench's Prosody is installed (scripts/setup installs it)
+if command -v prosody >/dev/null; then
+  step "relay xmpp: 8 devices on Prosody, 20 messages/s, 2 s, plain and with XEP-0198 acks"
+  mkdir -p "$ES_TMP/prosody"
+  XHTTP=$(free_port); XC2S=$(free_port)
+  bg "$ES_SRC/test/bench/prosody" "$ES_TMP/prosody" "$XHTTP" "$XC2S" 8 >"$ES_TMP/prosody.out" 2>&1
+  wait_until 20 grep -q "Serving 'websocket'" "$ES_TMP/prosody/prosody.log" ||
+    fail "prosody did not start: $(cat "$ES_TMP/prosody.out")"
+  for qos in 0 1; do
+    J=$ES_TMP/xmpp-$qos.json
+    run timeout 60 "$LOAD" relay --target xmpp --qos "$qos" --port "$XHTTP" \
+      --path /xmpp-websocket --conns 8 --rate 20 --duration 2 --drain 3 --json "$J" --quiet
+    [[ $RC -eq 0 ]] || fail "espace-load relay --target xmpp --qos $qos exited $RC: $OUT"
+    [[ $(json_num "$J" delivered) -eq 40 && $(json_num "$J" lost) -eq 0 &&
+       $(json_num "$J" duplicates) -eq 0 && $(json_num "$J" errors) -eq 0 ]] ||
+      fail "xmpp qos $qos: $(jq -c '{sent, delivered, lost, duplicates, errors}' "$J")"
+    [[ $(json_num "$J" acked) -eq $((qos * 40)) ]] || fail "xmpp qos $qos: acked $(json_num "$J" acked)"
+  done
+else
+  step "relay xmpp: skipped (no prosody; scripts/setup installs it)"
+fi
 
 step "connect: 20 authenticated connections"
 J=$ES_TMP/connect.json
