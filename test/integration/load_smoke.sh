@@ -16,7 +16,8 @@
 # receiving devices' queue Acks; a relay whose messages cannot all arrive
 # (patients without a conversation) fails its sends. With Prosody installed,
 # relay --target xmpp (plain, then XEP-0198 acks) against a throwaway one
-# delivers every message once. A bad accounts file and a closed port make
+# delivers every message once, and exits 3 with messages lost when that
+# server is stopped (SIGSTOP) mid-run. A bad accounts file and a closed port make
 # espace-load fail.
 # Behaviour, not speed: benchmarks live in test/bench/run.
 # Needs ES_BIN (build folder); run by ctest as integration.load_smoke.
@@ -169,6 +170,19 @@ if command -v prosody >/dev/null; then
       fail "xmpp qos $qos: $(jq -c '{sent, delivered, lost, duplicates, errors}' "$J")"
     [[ $(json_num "$J" acked) -eq $((qos * 40)) ]] || fail "xmpp qos $qos: acked $(json_num "$J" acked)"
   done
+  # a server that stops answering mid-run: messages are lost, espace-load exits 3
+  XPID=$(cat "$ES_TMP/prosody/prosody.pid")
+  J=$ES_TMP/xmpp-stopped.json
+  "$LOAD" relay --target xmpp --port "$XHTTP" --path /xmpp-websocket --conns 8 --rate 20 \
+    --duration 3 --drain 1 --json "$J" --quiet >"$ES_TMP/stopped.out" 2>&1 &
+  LPID=$!
+  sleep 1.5
+  kill -STOP "$XPID"
+  RC=0
+  wait "$LPID" || RC=$?
+  kill -CONT "$XPID"
+  [[ $RC -eq 3 ]] || fail "messages lost: espace-load should exit 3, got $RC: $(cat "$ES_TMP/stopped.out")"
+  [[ $(json_num "$J" lost) -gt 0 ]] || fail "lost $(json_num "$J" lost)"
 else
   step "relay xmpp: skipped (no prosody; scripts/setup installs it)"
 fi
