@@ -22,11 +22,14 @@
  * keypair for each in FOLDER = FILE.keys/<RPPS>.key (0600; the public key
  * registered in the broker's key registry with role pro, name
  * "bench-<RPPS>"), and has P patients (default min(N, 16); pro j gets
- * patients j*P .. j*P+P-1, modulo N) grant each professional agenda read
- * and write for "soins" (consent Grant, as the patient: over ipc the
- * command names its caller). Their lines: "pro <RPPS> <password>
- * <patient id>,...". A second seed finds the pros and keys there and adds
- * the grants again.
+ * patients j*P .. j*P+P-1, modulo N) grant each professional agenda and
+ * messaging read and write for "soins" (consent Grant, as the patient: over
+ * ipc the command names its caller); each professional then starts a
+ * messaging conversation with each of those patients (StartConversation,
+ * as the professional over ipc), the conversation espace-load's relay
+ * scenario sends in. Their lines: "pro <RPPS> <password> <patient id>,...".
+ * A second seed finds the pros and keys there, adds the grants again and
+ * starts new conversations (espace-load takes the newest).
  *
  * These are bench accounts with a known password: seed them only into a
  * data folder made for a benchmark, never next to real patients.
@@ -59,7 +62,7 @@
 #define ADMIN_SEED_MAX_PROS 1000
 #define ADMIN_SEED_MAX_PRO_PATIENTS 256 /* CREDS_MAX_PATIENTS_PER_PRO */
 #define S_RPPS_BASE 19900000000ULL
-#define S_SCOPES "agenda:read,agenda:write"
+#define S_SCOPES "agenda:read,agenda:write,messaging:read,messaging:write"
 #define S_TIMEOUT_MS 30000 /* a sign-up hashes a password: give it time */
 #define S_PASSWORD_MAX 257
 
@@ -188,7 +191,8 @@ static int s_pro(const espace_config_t *cfg, espace_t *op, const char *rpps, con
     return 0;
 }
 
-/* The patient `patient_id` grants the professional rpps agenda read+write. */
+/* The patient `patient_id` grants the professional rpps agenda and messaging
+ * read+write (S_SCOPES). */
 static int s_grant(const espace_config_t *cfg, const char *patient_id, const char *rpps)
 {
     espace_opts_t o = {.endpoint = cfg->req_ipc, .timeout_ms = S_TIMEOUT_MS,
@@ -211,6 +215,26 @@ static int s_grant(const espace_config_t *cfg, const char *patient_id, const cha
     return 0;
 }
 
+/* The professional rpps starts a conversation with patient_id (under the
+ * grant just made), as itself over ipc. */
+static int s_converse(const espace_config_t *cfg, const char *rpps, const char *patient_id)
+{
+    espace_opts_t o = {.endpoint = cfg->req_ipc, .timeout_ms = S_TIMEOUT_MS,
+                       .as_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PROFESSIONAL,
+                       .as_principal = rpps};
+    espace_t *e = NULL;
+    espace_error_t err = {.message = "cannot open the ipc connection"};
+    int rc = espace_open(&o, &e);
+    if (rc == 0)
+        rc = espace_messaging_start_conversation(e, patient_id, NULL, 0, NULL, &err);
+    espace_close(&e);
+    if (rc < 0) {
+        err.status = rc;
+        return cli_fail_err(&err);
+    }
+    return 0;
+}
+
 /* --pros: M professionals, each granted by per_pro of the seeded patients
  * (ids), one "pro" line each in f. */
 static int s_pros(const espace_config_t *cfg, const char *out, uint64_t first, uint64_t pros,
@@ -224,7 +248,7 @@ static int s_pros(const espace_config_t *cfg, const char *out, uint64_t first, u
     int rc = admin_connect(cfg, &op);
     if (rc)
         return rc;
-    fprintf(f, "# pro <rpps> <password> <patient ids that granted agenda read+write>\n");
+    fprintf(f, "# pro <rpps> <password> <patient ids that granted agenda and messaging>\n");
     for (uint64_t j = 0; j < pros && rc == 0; j++) {
         char rpps[16];
         snprintf(rpps, sizeof rpps, "%011" PRIu64, (uint64_t)(S_RPPS_BASE + first + j));
@@ -234,6 +258,8 @@ static int s_pros(const espace_config_t *cfg, const char *out, uint64_t first, u
         for (uint64_t i = 0; i < per_pro && rc == 0; i++) {
             const char *id = ids[(j * per_pro + i) % patients];
             rc = s_grant(cfg, id, rpps);
+            if (rc == 0)
+                rc = s_converse(cfg, rpps, id);
             fprintf(f, "%s%s", i ? "," : "", id);
         }
         fputc('\n', f);

@@ -12,6 +12,9 @@
  *            the edge lets several connections resume one session). Write i
  *            is sent by connection i % conns and must reach every one of them,
  *            the writer's own included: deliveries = writes x connections.
+ *   relay    the pairs of `agenda`, each write a message from one device to
+ *            the other: against espace a messaging Send (msg.c), against an
+ *            XMPP server a <message> (xmpp.c); --target relay as in agenda.
  *
  * Targets: espace (each write an agenda Create whose description is
  * `payload` bytes of text, its live event the delivery), relay
@@ -72,6 +75,7 @@ void agenda_acked(agenda_t *a, uint64_t seq, int code, int64_t now)
         return;
     }
     a->state[seq] |= AGENDA_ACKED;
+    a->replied++;
     run_count_status(r, code);
     if (code == 0)
         hist_record(r->ack, (now - a->at[seq]) / 1000);
@@ -90,7 +94,7 @@ void agenda_delivered(agenda_t *a, unsigned conn, uint64_t seq, int64_t now)
         return; /* the writer's own device gets it too: not measured */
     uint64_t bit = seq * a->group + conn % a->group;
     if (a->seen[bit / 8] & (1u << bit % 8)) {
-        r->unmatched++;
+        r->duplicates++;
         return;
     }
     a->seen[bit / 8] |= (uint8_t)(1u << bit % 8);
@@ -293,7 +297,9 @@ static void s_tick(uv_timer_t *t)
         while (sched_next_due(&a->opens, now, &at) == 1)
             if (run_open(r, (unsigned)a->opens.next - 1) < 0)
                 agenda_ready(a, (unsigned)a->opens.next - 1, 0);
-        if (a->resolved >= r->o.conns || now > a->connect_deadline)
+        if ((a->resolved >= r->o.conns || now > a->connect_deadline) && !a->settle_deadline)
+            a->settle_deadline = now + (int64_t)a->t->settle_ms * 1000000;
+        if (a->settle_deadline && now >= a->settle_deadline)
             s_start_sending(a, now);
         break;
     case S_SENDING:
@@ -305,7 +311,8 @@ static void s_tick(uv_timer_t *t)
         }
         break;
     case S_DRAINING:
-        if (a->done >= a->sends.next || now > a->drain_deadline)
+        if ((a->done >= a->sends.next && (!a->wait_acks || a->replied >= r->sent)) ||
+            now > a->drain_deadline)
             s_finish(a);
         break;
     default:
@@ -317,13 +324,18 @@ static void s_tick(uv_timer_t *t)
 static int s_setup(agenda_t *a, run_t *r)
 {
     int fanout = !strcmp(r->o.scenario, "fanout");
+    int relay = !strcmp(r->o.scenario, "relay");
     const char *t = r->o.target;
     a->t = !strcmp(t, "relay")       ? &agenda_target_relay
            : !strcmp(t, "mosquitto") ? &agenda_target_mqtt
+           : !strcmp(t, "xmpp")      ? &agenda_target_xmpp
+           : relay                   ? &agenda_target_msg
                                      : &agenda_target_espace;
     a->group = fanout ? r->o.conns : 2;
     a->groups = r->o.conns / a->group;
     a->count_writer = fanout;
+    /* targets that answer each write: wait for the replies too */
+    a->wait_acks = a->t == &agenda_target_espace || a->t == &agenda_target_msg || r->o.qos == 1;
     if (fanout && a->t != &agenda_target_espace) {
         fprintf(stderr, "espace-load: fanout runs against espace only\n");
         return ES_INVALID_ARGUMENT;
@@ -332,7 +344,8 @@ static int s_setup(agenda_t *a, run_t *r)
         fprintf(stderr, "espace-load: agenda needs an even number of connections\n");
         return ES_INVALID_ARGUMENT;
     }
-    if (a->t == &agenda_target_espace && (!r->creds || r->creds->n_patients < a->groups)) {
+    int accounts = a->t == &agenda_target_espace || a->t == &agenda_target_msg;
+    if (accounts && (!r->creds || r->creds->n_patients < a->groups)) {
         fprintf(stderr, "espace-load: %s needs %u patients in the accounts file, it has %zu\n",
                 r->o.scenario, a->groups, r->creds ? r->creds->n_patients : (size_t)0);
         return ES_INVALID_ARGUMENT;
@@ -364,7 +377,8 @@ int agenda_run(run_t *r)
         goto out;
     static const net_handlers_t h = {s_opened, s_message, s_closed};
     net_opts_t no = {.host = r->o.host, .port = r->o.port, .path = r->o.path,
-                     .subprotocol = a.t->subprotocol, .max_conns = r->o.conns, .handlers = &h,
+                     .subprotocol = a.t->subprotocol, .text = a.t->text,
+                     .max_conns = r->o.conns, .handlers = &h,
                      .user = &a};
     if ((rc = net_new(&no, &r->net)) < 0) {
         fprintf(stderr, "espace-load: cannot create the lws context\n");

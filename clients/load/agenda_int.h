@@ -1,6 +1,7 @@
 /*
- * agenda_int.h - inside the write scenarios `agenda` and `fanout`
- * (agenda.c): the run they share and the targets that speak to a server.
+ * agenda_int.h - inside the write scenarios `agenda`, `fanout` and `relay`
+ * (agenda.c): the run they share and the targets that speak to a server
+ * (relay's: msg.c over espace's messaging, xmpp.c over XMPP).
  *
  * Connections come in groups of `group` consecutive slots (agenda: pairs,
  * the two devices of one patient; fanout: one group of all connections,
@@ -30,6 +31,9 @@ typedef struct agenda agenda_t;
 typedef struct agenda_target {
     const char *name;        /* run_opts.target */
     const char *subprotocol; /* websocket subprotocol */
+    int text;                /* websocket text frames (net_opts.text) */
+    unsigned settle_ms;      /* wait after the last connection is ready, before
+                                sending (the server finishes the setup's work) */
     /* optional: set up / free the target's own state (a->ts) */
     int (*init)(agenda_t *a);
     void (*fini)(agenda_t *a);
@@ -57,7 +61,7 @@ struct agenda {
     uv_timer_t tick;
     sched_t opens;            /* connection openings */
     sched_t sends;
-    int64_t connect_deadline, drain_deadline;
+    int64_t connect_deadline, drain_deadline, settle_deadline;
     unsigned resolved;        /* connections ready or failed */
     uint8_t *ready;           /* per connection: 0 pending, 1 ready, 2 failed */
     unsigned *group_ready;    /* per group: ready connections when sending started */
@@ -66,6 +70,8 @@ struct agenda {
     uint32_t *got;            /* per write: deliveries */
     uint8_t *seen;            /* bit per (write, slot in group): delivered */
     uint64_t done;            /* writes complete or failed */
+    int wait_acks;            /* the drain also waits for every sent write's reply */
+    uint64_t replied;         /* writes answered (agenda_acked, any code) */
     uint64_t expected;        /* deliveries the writes sent should make */
 };
 
@@ -89,5 +95,7 @@ void agenda_delivered(agenda_t *a, unsigned conn, uint64_t seq, int64_t now);
 extern const agenda_target_t agenda_target_espace; /* agenda.c */
 extern const agenda_target_t agenda_target_relay;  /* agenda.c */
 extern const agenda_target_t agenda_target_mqtt;   /* agenda_mqtt.c */
+extern const agenda_target_t agenda_target_msg;    /* msg.c: relay over messaging */
+extern const agenda_target_t agenda_target_xmpp;   /* xmpp.c: relay over XMPP */
 
 #endif

@@ -10,7 +10,8 @@
  * device, made by seed with identity Login), so the load client can resume
  * its sessions instead of paying Argon2id per connection; a patient line
  * without tokens makes espace-load log in with the password. A pro line
- * lists the patients who granted that professional AGENDA read+write; its
+ * lists the patients who granted that professional AGENDA and MESSAGING read+write
+ * (and with whom it started a conversation: the relay scenario); its
  * CURVE keypair (registered with the broker by seed) is the file
  * <accounts file>.keys/<RPPS>.key (the pro scenario, pro.c).
  *

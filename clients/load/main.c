@@ -1,11 +1,12 @@
 /*
  * main.c - espace-load: the load client of espace (docs/benchmarks.md).
  *
- *   espace-load agenda|fanout|connect|pro [options]
+ *   espace-load agenda|fanout|connect|pro|relay [options]
  *
  * Exit status: 0 when the run went to its end (the JSON says how well the
  * server did), 1 when it could not run (bad accounts file, no server...),
- * 2 on a usage error.
+ * 2 on a usage error, 3 (relay only) when the run went to its end but a
+ * message was lost, delivered twice or did not decrypt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,20 @@ static const char s_help[] =
     "  pro       --conns professionals' libespace connections (tcp + CURVE, one thread\n"
     "            each) write agenda Creates to their patients (consent-checked) at\n"
     "            --rate per second, open loop; latency = scheduled send -> reply\n"
+    "  relay     pairs of devices messaging each other: against espace the two devices\n"
+    "            of one patient in the conversation seed started (messaging Send through\n"
+    "            the edge, --mode e2e or opaque); --target xmpp: XMPP <message>s over\n"
+    "            websockets; latency = scheduled send -> delivery on the other device\n"
     "options:\n"
-    "  --target espace|relay|mosquitto  server kind (default espace; relay:\n"
-    "                          test/bench/relay; mosquitto: MQTT over websockets)\n"
-    "  --qos 0|1               mosquitto: QoS of the subscriptions and publishes\n"
+    "  --target espace|relay|mosquitto|xmpp  server kind (default espace; relay:\n"
+    "                          test/bench/relay; mosquitto: MQTT over websockets;\n"
+    "                          xmpp: users el<conn>@--domain, password espace-load)\n"
+    "  --mode e2e|opaque       relay against espace: X3DH + Double Ratchet per pair\n"
+    "                          (default), or random ciphertext bytes (server only)\n"
+    "  --domain D              xmpp: the virtual host (default localhost)\n"
+    "  --path P                websocket path (default /; Prosody: /xmpp-websocket)\n"
+    "  --qos 0|1               mosquitto: QoS of the subscriptions and publishes;\n"
+    "                          xmpp: 1 = XEP-0198 acks (stream management)\n"
     "  --broker tcp://H:P      pro: the broker (its tcp request port)\n"
     "  --broker-key Z85        pro: the broker's public key (espace admin keys show)\n"
     "  --host H --port P       websocket server (default 127.0.0.1:8080)\n"
@@ -80,8 +91,15 @@ static int s_parse(int argc, char **argv, run_opts_t *o)
             return -1;
         i++;
         if (!strcmp(k, "--target") &&
-            (!strcmp(v, "espace") || !strcmp(v, "relay") || !strcmp(v, "mosquitto")))
+            (!strcmp(v, "espace") || !strcmp(v, "relay") || !strcmp(v, "mosquitto") ||
+             !strcmp(v, "xmpp")))
             o->target = v;
+        else if (!strcmp(k, "--mode") && (!strcmp(v, "e2e") || !strcmp(v, "opaque")))
+            o->mode = v;
+        else if (!strcmp(k, "--domain"))
+            o->domain = v;
+        else if (!strcmp(k, "--path") && v[0] == '/')
+            o->path = v;
         else if (!strcmp(k, "--qos") && s_num(v, 0, 1, &d) == 0)
             o->qos = (int)d;
         else if (!strcmp(k, "--broker"))
@@ -132,10 +150,10 @@ int main(int argc, char **argv)
     r.o = (run_opts_t){.scenario = argv[1], .target = "espace", .host = "127.0.0.1",
                        .port = 8080, .path = "/", .conns = 1000, .rate = 1000,
                        .duration_s = 10, .drain_s = 2, .payload = 256, .connect_rate = 500,
-                       .hold_s = 5};
+                       .hold_s = 5, .domain = "localhost"};
     const char *sc = r.o.scenario;
-    int pro = !strcmp(sc, "pro");
-    if (strcmp(sc, "agenda") && strcmp(sc, "fanout") && strcmp(sc, "connect") && !pro)
+    int pro = !strcmp(sc, "pro"), relay = !strcmp(sc, "relay");
+    if (strcmp(sc, "agenda") && strcmp(sc, "fanout") && strcmp(sc, "connect") && !pro && !relay)
         return s_usage("unknown scenario");
     if (s_parse(argc, argv, &r.o) < 0)
         return s_usage("bad option");
@@ -146,6 +164,12 @@ int main(int argc, char **argv)
         return s_usage("pro needs --broker, --broker-key and --accounts (target espace)");
     if (!strcmp(r.o.target, "mosquitto") && strcmp(sc, "agenda"))
         return s_usage("--target mosquitto runs the agenda scenario only");
+    if (!strcmp(r.o.target, "xmpp") && !relay)
+        return s_usage("--target xmpp runs the relay scenario only");
+    if (r.o.mode && !(relay && espace))
+        return s_usage("--mode is for the relay scenario against espace");
+    if (relay && espace && !r.o.mode)
+        r.o.mode = "e2e";
     int rc = 1;
     if (espace) {
         int lrc = creds_load(r.o.accounts, &r.creds);
@@ -165,7 +189,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "espace-load: cannot write %s\n", r.o.json_path);
         goto out;
     }
-    rc = 0;
+    rc = relay && (r.lost || r.duplicates || r.undecryptable) ? 3 : 0;
 out:
     hist_destroy(&r.deliver);
     hist_destroy(&r.ack);

@@ -34,6 +34,7 @@ struct net {
     struct lws_context *ctx;
     net_opts_t o;
     char host[256], path[256], subprotocol[64];
+    int text;                 /* send text frames (net_opts.text) */
     s_conn_t *conns;
     unsigned open;
 };
@@ -111,7 +112,8 @@ static int s_writeable(s_conn_t *c, struct lws *wsi)
     if (c->q_len == 0)
         return 0;
     s_msg_t *m = &c->q[c->q_head];
-    int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_BINARY);
+    enum lws_write_protocol kind = c->net->text ? LWS_WRITE_TEXT : LWS_WRITE_BINARY;
+    int w = lws_write(wsi, m->buf + LWS_PRE, m->len, kind);
     free(m->buf);
     m->buf = NULL;
     c->q_head = (c->q_head + 1) % NET_QUEUE_MSGS;
@@ -177,6 +179,7 @@ int net_new(const net_opts_t *o, net_t **out)
     snprintf(n->host, sizeof n->host, "%s", o->host);
     snprintf(n->path, sizeof n->path, "%s", o->path ? o->path : "/");
     snprintf(n->subprotocol, sizeof n->subprotocol, "%s", o->subprotocol ? o->subprotocol : "");
+    n->text = o->text;
     n->conns = calloc(o->max_conns, sizeof *n->conns);
     if (!n->conns) {
         free(n);

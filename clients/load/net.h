@@ -11,6 +11,7 @@
  * handed over whole (fragments added up, at most NET_MAX_MESSAGE bytes;
  * past that the connection is closed).
  *
+ * Each message sent is a binary frame, or a text frame with opts.text.
  * Sending: net_send copies the message into the connection's queue
  * (NET_QUEUE_MSGS messages) and asks lws for a writeable callback; the
  * queue drains one lws_write per callback (lws rule). A full queue is
@@ -54,6 +55,7 @@ typedef struct net_opts {
     unsigned max_conns;       /* connection slots */
     const net_handlers_t *handlers;
     void *user;               /* passed to handlers */
+    int text;                 /* 1: messages go as text frames (XMPP, RFC 7395) */
 } net_opts_t;
 
 /* A loop and an lws client context: 0, or ES_INVALID_ARGUMENT,

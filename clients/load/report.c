@@ -101,8 +101,10 @@ static char *s_json(const run_t *r, size_t *len)
     json_obj_open(&j, NULL);
     json_str(&j, "scenario", r->o.scenario);
     json_str(&j, "target", r->o.target);
-    if (!strcmp(r->o.target, "mosquitto"))
+    if (!strcmp(r->o.target, "mosquitto") || !strcmp(r->o.target, "xmpp"))
         json_int(&j, "qos", r->o.qos);
+    if (r->o.mode)
+        json_str(&j, "mode", r->o.mode);
     json_int(&j, "connections", r->o.conns);
     json_int(&j, "offered_per_s", (int64_t)r->o.rate);
     json_int(&j, "duration_ms", (int64_t)(r->o.duration_s * 1000));
@@ -112,6 +114,11 @@ static char *s_json(const run_t *r, size_t *len)
     json_int(&j, "delivered", (int64_t)r->delivered);
     json_int(&j, "deliveries_expected", (int64_t)r->expected);
     json_int(&j, "lost", (int64_t)r->lost);
+    json_int(&j, "duplicates", (int64_t)r->duplicates);
+    if (!strcmp(r->o.scenario, "relay")) {
+        json_int(&j, "device_acks", (int64_t)r->device_acks);
+        json_int(&j, "undecryptable", (int64_t)r->undecryptable);
+    }
     json_int(&j, "errors", (int64_t)s_errors(r));
     json_obj_open(&j, "error_detail");
     json_int(&j, "send_failed", (int64_t)r->send_failed);
@@ -147,15 +154,20 @@ static void s_table(FILE *f, const run_t *r)
         fprintf(f, "\nconnect -> %s: %u connections, held %.1f s\n", r->o.target, r->o.conns,
                 r->o.hold_s);
     else
-        fprintf(f, "\n%s -> %s%s: %u connections, offered %llu/s for %.1f s\n", r->o.scenario,
-                r->o.target, !strcmp(r->o.target, "mosquitto") ? (r->o.qos ? " QoS 1" : " QoS 0")
-                                                               : "",
+        fprintf(f, "\n%s -> %s%s%s%s: %u connections, offered %llu/s for %.1f s\n",
+                r->o.scenario, r->o.target,
+                !strcmp(r->o.target, "mosquitto") ? (r->o.qos ? " QoS 1" : " QoS 0") : "",
+                r->o.mode ? " mode " : "", r->o.mode ? r->o.mode : "",
                 r->o.conns, (unsigned long long)r->o.rate, r->o.duration_s);
     fprintf(f, "  sent %llu  acked %llu  delivered %llu (%llu/s)  lost %llu  errors %llu\n",
             (unsigned long long)r->sent, (unsigned long long)r->acked,
             (unsigned long long)r->delivered,
             (unsigned long long)(r->delivered * 1000000000ULL / (uint64_t)s_window_ns(r)),
             (unsigned long long)r->lost, (unsigned long long)s_errors(r));
+    if (!strcmp(r->o.scenario, "relay"))
+        fprintf(f, "  duplicates %llu  undecryptable %llu  device acks %llu\n",
+                (unsigned long long)r->duplicates, (unsigned long long)r->undecryptable,
+                (unsigned long long)r->device_acks);
     fprintf(f, "  %-8s %9s %9s %9s %9s %9s %9s\n", "latency", "mean", "p50", "p90", "p99",
             "p99.9", "max");
     const hist_t *hs[2] = {r->deliver, r->ack};

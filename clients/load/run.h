@@ -11,6 +11,7 @@
  *   acked      replies with CODE_OK; errors[] counts the other replies by code
  *   delivered  live events matched to a send, on the device that must get it
  *   lost       sends neither delivered by the end of the drain time
+ *   duplicates deliveries of a (write, connection) already delivered
  *   expected   deliveries the sent writes should make (fanout: writes x
  *              connections ready)
  *   deliver    histogram of scheduled time -> delivery (us)
@@ -34,8 +35,8 @@
 #define RUN_CODES 14 /* es_status 0..-13 */
 
 typedef struct run_opts {
-    const char *scenario;      /* "agenda" | "fanout" | "connect" | "pro" */
-    const char *target;        /* "espace" | "relay" | "mosquitto" */
+    const char *scenario;      /* "agenda" | "fanout" | "connect" | "pro" | "relay" */
+    const char *target;        /* "espace" | "relay" | "mosquitto" | "xmpp" */
     const char *host;
     int port;
     const char *path;
@@ -55,6 +56,8 @@ typedef struct run_opts {
     int qos;                   /* mosquitto: MQTT QoS 0 or 1 */
     const char *broker;        /* pro: "tcp://HOST:PORT" of the broker */
     const char *broker_key;    /* pro: its CURVE public key (Z85) */
+    const char *mode;          /* relay against espace: "e2e" | "opaque" */
+    const char *domain;        /* xmpp: the virtual host */
 } run_opts_t;
 
 typedef struct run {
@@ -63,6 +66,9 @@ typedef struct run {
     net_t *net;
     /* counters */
     uint64_t sent, send_failed, acked, delivered, lost, unmatched, bad_messages, expected;
+    uint64_t duplicates;       /* a (write, connection) delivered again */
+    uint64_t device_acks;      /* relay: queue Acks the receiving devices sent (OK) */
+    uint64_t undecryptable;    /* relay e2e: copies that did not decrypt to their write */
     uint64_t errors[RUN_CODES];
     uint64_t conn_opened, conn_failed, conn_closed, auth_ok, auth_failed;
     int64_t max_lag_ns;        /* worst sender lag behind the schedule */
@@ -113,7 +119,8 @@ int run_open(run_t *r, unsigned conn);
 int run_auth(run_t *r, unsigned conn, const creds_patient_t *p, unsigned device);
 
 /* The scenarios: 0 once the run is over (report it), or an es_status after
- * a message on stderr. agenda_run runs `agenda` and `fanout` (agenda.c). */
+ * a message on stderr. agenda_run runs `agenda`, `fanout` and `relay`
+ * (agenda.c; relay's targets in msg.c and xmpp.c). */
 int agenda_run(run_t *r);
 int connect_run(run_t *r);
 int pro_run(run_t *r);

@@ -89,6 +89,26 @@ int wire_agenda_create(uint8_t *out, size_t cap, uint64_t id, uint64_t seq, size
     return s_pack(&m, out, cap, len);
 }
 
+int wire_call(uint8_t *out, size_t cap, uint64_t id, const char *service, const char *method,
+              const ProtobufCMessage *req, size_t *len)
+{
+    uint8_t body[4096];
+    size_t blen = protobuf_c_message_get_packed_size(req);
+    if (blen > sizeof body)
+        return ES_RESOURCE_EXHAUSTED;
+    protobuf_c_message_pack(req, body);
+    Espace__V1__CallRequest call = ESPACE__V1__CALL_REQUEST__INIT;
+    call.service = (char *)service;
+    call.method = (char *)method;
+    call.body.data = body;
+    call.body.len = blen;
+    Espace__V1__ClientMessage m = ESPACE__V1__CLIENT_MESSAGE__INIT;
+    m.id = id;
+    m.kind_case = ESPACE__V1__CLIENT_MESSAGE__KIND_CALL;
+    m.call = &call;
+    return s_pack(&m, out, cap, len);
+}
+
 Espace__V1__ServerMessage *wire_parse(const uint8_t *data, size_t len)
 {
     return espace__v1__server_message__unpack(NULL, len, data);

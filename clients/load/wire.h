@@ -45,6 +45,11 @@ int wire_agenda_event(Espace__V1__AgendaEvent *ev, uint64_t seq, size_t payload,
 int wire_agenda_create(uint8_t *out, size_t cap, uint64_t id, uint64_t seq, size_t payload,
                        const char *patient_id, size_t *len);
 
+/* ClientMessage{id, call{service, method, body}}: the body is a packed
+ * request (borrowed). */
+int wire_call(uint8_t *out, size_t cap, uint64_t id, const char *service, const char *method,
+              const ProtobufCMessage *req, size_t *len);
+
 /* Decode a ServerMessage (free with wire_free), or NULL when it does not
  * decode. */
 Espace__V1__ServerMessage *wire_parse(const uint8_t *data, size_t len);

@@ -90,6 +90,11 @@ static int s_init(const svc_env_t *env, void **state)
             log_warn(SERVICE_MESSAGING, "retention.override", "ms=%lld", v);
         }
     }
+    const char *sc = getenv(MSG_RATE_SCALE_ENV);
+    long scale = sc ? strtol(sc, NULL, 10) : 1;
+    st->rate_scale = scale > 1 && scale <= 1000000 ? (unsigned)scale : 1;
+    if (st->rate_scale > 1)
+        log_warn(SERVICE_MESSAGING, "rate.scale", "factor=%u", st->rate_scale);
     st->rate = msg_rate_new(MSG_RATE_SLOTS);
     if (!st->rate) {
         free(st);

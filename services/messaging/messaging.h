@@ -72,6 +72,9 @@
 
 /* ESPACE_MSG_RETENTION_MS (tests only) overrides MSG_RETENTION_MS. */
 #define MSG_RETENTION_ENV "ESPACE_MSG_RETENTION_MS"
+/* ESPACE_MSG_RATE_SCALE (benchmarks only: test/bench/run) multiplies the
+ * send rate limits (per minute and burst); the buckets are still taken. */
+#define MSG_RATE_SCALE_ENV "ESPACE_MSG_RATE_SCALE"
 
 extern const svc_def_t messaging_service;
 

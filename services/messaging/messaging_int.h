@@ -72,6 +72,7 @@ typedef struct msg_state {
     store_t *store;       /* for keyed hashes */
     int64_t retention_ms; /* MSG_RETENTION_MS or the test override */
     msg_rate_t *rate;     /* token buckets */
+    unsigned rate_scale;  /* 1, or the bench override MSG_RATE_SCALE_ENV */
 } msg_state_t;
 
 /* A principal as the service handles it: kind, id and keyed hash. */

@@ -76,7 +76,8 @@ static int s_rate(msg_state_t *st, svc_call_t *c, const msg_who_t *who,
     int64_t now = svc_now_ms(c);
     uint8_t k[MSG_HASH];
     msg_rate_key(k, "send", who->hash, NULL);
-    if (!msg_rate_take(st->rate, k, MSG_RATE_SEND_PER_MIN, MSG_RATE_SEND_BURST, now))
+    unsigned x = st->rate_scale;
+    if (!msg_rate_take(st->rate, k, MSG_RATE_SEND_PER_MIN * x, MSG_RATE_SEND_BURST * x, now))
         return svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "too many messages: retry later");
     for (size_t i = 0; i < msg_conv_members(v); i++) {
         msg_who_t w;
@@ -85,7 +86,7 @@ static int s_rate(msg_state_t *st, svc_call_t *c, const msg_who_t *who,
         if (memcmp(w.hash, who->hash, MSG_HASH) == 0)
             continue;
         msg_rate_key(k, "pair", who->hash, w.hash);
-        if (!msg_rate_take(st->rate, k, MSG_RATE_PAIR_PER_MIN, MSG_RATE_PAIR_BURST, now))
+        if (!msg_rate_take(st->rate, k, MSG_RATE_PAIR_PER_MIN * x, MSG_RATE_PAIR_BURST * x, now))
             return svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL,
                             "too many messages to this member: retry later");
     }

@@ -9,7 +9,16 @@
 # 12); pro runs the 2 professionals over tcp + CURVE with libespace (every
 # write acknowledged; to patients who granted nothing: PERMISSION_DENIED);
 # the connect scenario holds 20 authenticated connections and reports server
-# memory. A bad accounts file and a closed port make espace-load fail.
+# memory. relay (messaging through the edge: the two devices of each patient
+# in the conversation seed started) runs 8 devices at 20 messages/s for 2 s
+# in both modes, e2e (X3DH + Double Ratchet) and opaque, and must report
+# every message sent, stored (acked) and delivered exactly once, with the
+# receiving devices' queue Acks; a relay whose messages cannot all arrive
+# (patients without a conversation) fails its sends. With Prosody installed,
+# relay --target xmpp (plain, then XEP-0198 acks) against a throwaway one
+# delivers every message once, and exits 3 with messages lost when that
+# server is stopped (SIGSTOP) mid-run. A bad accounts file and a closed port make
+# espace-load fail.
 # Behaviour, not speed: benchmarks live in test/bench/run.
 # Needs ES_BIN (build folder); run by ctest as integration.load_smoke.
 set -euo pipefail
@@ -111,6 +120,72 @@ run timeout 60 "$LOAD" pro --accounts "$ES_TMP/swap" "${PRO_ARGS[@]}" --json "$J
 [[ $(json_num "$J" acked) -eq 0 ]] || fail "writes without a grant were acknowledged"
 [[ $(json_num "$J" error_detail PERMISSION_DENIED) -eq 40 ]] ||
   fail "no grant: $(jq -c .error_detail "$J")"
+
+for mode in e2e opaque; do
+  step "relay $mode: 8 devices (4 patients), 20 messages/s, 2 s"
+  J=$ES_TMP/relay-$mode.json
+  run timeout 60 "$LOAD" relay --mode "$mode" --port "$EDGE_PORT" --accounts "$ACC" --conns 8 \
+    --rate 20 --duration 2 --drain 3 --server-pid "$UP_PID" --json "$J" --quiet
+  [[ $RC -eq 0 ]] || fail "espace-load relay --mode $mode exited $RC: $OUT"
+  echo "$OUT"
+  [[ $(json_num "$J" mode) == "$mode" ]] || fail "mode $(json_num "$J" mode)"
+  for k in sent acked delivered deliveries_expected; do
+    [[ $(json_num "$J" $k) -eq 40 ]] || fail "relay $mode: $k $(json_num "$J" $k), not 40"
+  done
+  for k in lost duplicates undecryptable errors; do
+    [[ $(json_num "$J" $k) -eq 0 ]] || fail "relay $mode: $k $(json_num "$J" $k)"
+  done
+  [[ $(json_num "$J" latency_us deliver count) -eq 40 ]] || fail "relay latency count"
+  [[ $(json_num "$J" latency_us ack count) -eq 40 ]] || fail "relay ack latency count"
+  [[ $(json_num "$J" device_acks) -gt 0 ]] || fail "relay $mode: no queue Ack"
+  [[ $(json_num "$J" server cpu_us) -ge 0 ]] || fail "relay: no server CPU"
+done
+# the patients past the fourth have no conversation: their pairs never get
+# ready, their messages fail, and the run says so
+run "${ES_ADMIN[@]}" seed --patients 2 --first 100 --out "$ES_TMP/nomsg"
+[[ $RC -eq 0 ]] || fail "seed without pros: $OUT"
+J=$ES_TMP/relay-none.json
+run timeout 60 "$LOAD" relay --mode opaque --port "$EDGE_PORT" --accounts "$ES_TMP/nomsg" \
+  --conns 4 --rate 10 --duration 1 --drain 1 --json "$J" --quiet
+[[ $RC -eq 0 ]] || fail "relay without conversations exited $RC: $OUT"
+[[ $(json_num "$J" delivered) -eq 0 && $(json_num "$J" errors) -eq 10 ]] ||
+  fail "relay without conversations: $(jq -c '{delivered, errors}' "$J")"
+
+# the XMPP target against a throwaway Prosody (test/bench/prosody), when
+# the bench's Prosody is installed (scripts/setup installs it)
+if command -v prosody >/dev/null; then
+  step "relay xmpp: 8 devices on Prosody, 20 messages/s, 2 s, plain and with XEP-0198 acks"
+  mkdir -p "$ES_TMP/prosody"
+  XHTTP=$(free_port); XC2S=$(free_port)
+  bg "$ES_SRC/test/bench/prosody" "$ES_TMP/prosody" "$XHTTP" "$XC2S" 8 >"$ES_TMP/prosody.out" 2>&1
+  wait_until 20 grep -q "Serving 'websocket'" "$ES_TMP/prosody/prosody.log" ||
+    fail "prosody did not start: $(cat "$ES_TMP/prosody.out")"
+  for qos in 0 1; do
+    J=$ES_TMP/xmpp-$qos.json
+    run timeout 60 "$LOAD" relay --target xmpp --qos "$qos" --port "$XHTTP" \
+      --path /xmpp-websocket --conns 8 --rate 20 --duration 2 --drain 3 --json "$J" --quiet
+    [[ $RC -eq 0 ]] || fail "espace-load relay --target xmpp --qos $qos exited $RC: $OUT"
+    [[ $(json_num "$J" delivered) -eq 40 && $(json_num "$J" lost) -eq 0 &&
+       $(json_num "$J" duplicates) -eq 0 && $(json_num "$J" errors) -eq 0 ]] ||
+      fail "xmpp qos $qos: $(jq -c '{sent, delivered, lost, duplicates, errors}' "$J")"
+    [[ $(json_num "$J" acked) -eq $((qos * 40)) ]] || fail "xmpp qos $qos: acked $(json_num "$J" acked)"
+  done
+  # a server that stops answering mid-run: messages are lost, espace-load exits 3
+  XPID=$(cat "$ES_TMP/prosody/prosody.pid")
+  J=$ES_TMP/xmpp-stopped.json
+  "$LOAD" relay --target xmpp --port "$XHTTP" --path /xmpp-websocket --conns 8 --rate 20 \
+    --duration 3 --drain 1 --json "$J" --quiet >"$ES_TMP/stopped.out" 2>&1 &
+  LPID=$!
+  sleep 1.5
+  kill -STOP "$XPID"
+  RC=0
+  wait "$LPID" || RC=$?
+  kill -CONT "$XPID"
+  [[ $RC -eq 3 ]] || fail "messages lost: espace-load should exit 3, got $RC: $(cat "$ES_TMP/stopped.out")"
+  [[ $(json_num "$J" lost) -gt 0 ]] || fail "lost $(json_num "$J" lost)"
+else
+  step "relay xmpp: skipped (no prosody; scripts/setup installs it)"
+fi
 
 step "connect: 20 authenticated connections"
 J=$ES_TMP/connect.json
