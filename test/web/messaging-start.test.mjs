@@ -109,7 +109,7 @@ test.describe('Nouveau message: the patient starts, espace-pro receives', { skip
     await expectH1(page, 'Mes autorisations');
     const item = page.locator('#grants-pending > li');
     await item.first().waitFor({ timeout: 15000 });
-    await item.getByRole('button', { name: `Accepter la demande de ${PRO_NAME}` }).click();
+    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
     // espace-pro resolved the INS (identity ResolvePatient): the trail shows it, by the professional
     await page.getByRole('link', { name: 'Messagerie' }).click(); // away and back: the trail reloads
