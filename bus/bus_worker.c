@@ -274,6 +274,17 @@ int bus_worker_reply(bus_worker_t *w, const bus_request_t *req, int status, cons
     return rc;
 }
 
+int bus_worker_heartbeat(bus_worker_t *w)
+{
+    if (w == NULL || w->sock == NULL || w->ready_at != 0)
+        return 0; /* not registered: READY comes first (bus_worker_tick) */
+    int64_t now = bus_mono_ms();
+    if (now < w->heartbeat_at)
+        return 0;
+    w->heartbeat_at = now + w->heartbeat_ms;
+    return s_send_cmd(w, BUS_W_HEARTBEAT, NULL, 0);
+}
+
 int bus_worker_tick(bus_worker_t *w)
 {
     if (w == NULL)

@@ -22,11 +22,16 @@
  *   -> send every reply, publish the events of the calls that returned 0,
  *      release their slots.
  * No batch ever waits on another service: a Decide is sent, never awaited.
- * A batch blocks the thread: no heartbeat goes out and nothing is read
- * while it runs, so its length is kept under half a heartbeat interval
- * (bounded by the cost per request measured on earlier batches), and
- * bus_worker_tick (which declares the broker dead after BUS_LIVENESS silent
- * intervals) only runs once the socket has no unread input left.
+ * A batch blocks the thread: nothing is read while it runs, so its length
+ * is kept under half a heartbeat interval (bounded by the cost per request
+ * measured on earlier batches); a heartbeat goes out between its requests
+ * when one is due (bus_worker_heartbeat), so a batch that takes longer (a
+ * first guess too low, slow handlers, Argon2id) is a busy worker for the
+ * broker, not a dead one. bus_worker_tick (which declares the broker dead
+ * after BUS_LIVENESS silent intervals) only runs once the socket has no
+ * unread input left.
+ * A request whose deadline passed (svc_remaining_ms) is answered
+ * DEADLINE_EXCEEDED without its handler running: nobody waits for it.
  * Memory held by one batch is bounded: SVC_BATCH_BYTES of request bodies
  * (plus the one request that crosses the line), SVC_BATCH_BYTES of reply
  * bodies and queued events together, and SVC_MAX_EVENTS events per call.
@@ -58,10 +63,18 @@ static int64_t s_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Run the handler of one call (read or write transaction). */
+/* Run the handler of one call (read or write transaction); first a
+ * heartbeat if one is due (a long batch is a busy worker, not a dead one),
+ * and a request whose deadline passed is not started (service.h). */
 static int s_call_run(svc_runtime_t *rt, svc_call_t *c, store_txn_t *txn)
 {
+    bus_worker_heartbeat(rt->worker);
     svc_call_reset(c);
+    if (!c->ran && svc_remaining_ms(c) <= 0) {
+        rt->expired++;
+        c->rc = svc_fail(c, ES_DEADLINE_EXCEEDED, NULL, "deadline passed before the work began");
+        return c->rc;
+    }
     c->ran = 1;
     c->rc = c->method->handler(rt->state, c, c->msg, txn);
     return c->rc;
@@ -222,6 +235,7 @@ static int s_apply_tick(store_txn_t *t, void *item, void *ctx)
 {
     svc_runtime_t *rt = ctx;
     svc_call_t *c = item;
+    bus_worker_heartbeat(rt->worker);
     svc_call_reset(c);
     c->ran = 1;
     c->rc = rt->def->tick(rt->state, c, t);
@@ -597,7 +611,7 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
     }
     s_abandon(&rt);
     rc = ES_OK;
-    log_info(def->name, "stop", "served=%" PRIu64, rt.served);
+    log_info(def->name, "stop", "served=%" PRIu64 " expired=%" PRIu64, rt.served, rt.expired);
 
     bus_pub_destroy(&rt.pub);
 destroy_worker:

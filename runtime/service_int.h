@@ -82,6 +82,7 @@ struct svc_runtime {
     size_t ready_head, n_ready;
     size_t held;                    /* reply + event bytes held by the batch */
     uint64_t served;                /* requests answered since start */
+    uint64_t expired;               /* of which not started: deadline passed */
     int64_t budget_us;              /* target duration of one batch */
     svc_cost_t cost[2];             /* cost of one request: [0] read, [1] write */
     svc_call_t tick_call;           /* the handle of def->tick (no request) */
