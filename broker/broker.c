@@ -93,7 +93,9 @@ static int s_peer_of(int sock, zmq_msg_t *first, zmq_msg_t *meta, broker_peer_t 
     peer->sock = sock;
     memcpy(peer->rid, zmq_msg_data(first), len);
     peer->rid_len = len;
-    peer->fd = zmq_msg_get(first, ZMQ_SRCFD); /* -1 for inproc peers */
+    /* the fd the message came on (-1 for inproc peers): from a frame the
+     * peer sent, as the routing-id frame the ROUTER makes may carry none */
+    peer->fd = zmq_msg_get(meta, ZMQ_SRCFD);
     if (sock == BROKER_IPC) {
         peer->role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
         return 0;
