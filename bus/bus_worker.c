@@ -295,8 +295,10 @@ int bus_worker_tick(bus_worker_t *w)
     int events = 0;
     size_t elen = sizeof events;
     if (w->sock != NULL && now >= w->broker_expiry &&
-        zmq_getsockopt(w->sock, ZMQ_EVENTS, &events, &elen) == 0 && (events & ZMQ_POLLIN))
+        zmq_getsockopt(w->sock, ZMQ_EVENTS, &events, &elen) == 0 && (events & ZMQ_POLLIN)) {
+        bus_worker_heartbeat(w); /* alive, only behind in its reading */
         return 0;
+    }
     if (w->sock == NULL || now >= w->broker_expiry) {
         if (s_reconnect(w) != 0)
             return (int)w->heartbeat_ms;
