@@ -133,12 +133,12 @@ static void s_on_request_msg(broker_t *b, int sock, zmq_msg_t *msgs, size_t n)
             subs_client_subscribe(b, &peer, f[2]);
         else
             b->dropped++;
-        return;
+        goto idle;
     }
     frames_msg_t m;
     if (frames_parse(f, n - 1, &m) != 0) {
         b->dropped++;
-        return;
+        goto idle;
     }
     int wi = route_worker_find(b, sock, peer.rid, peer.rid_len);
     if (wi >= 0)
@@ -174,6 +174,8 @@ static void s_on_request_msg(broker_t *b, int sock, zmq_msg_t *msgs, size_t n)
         b->dropped++; /* C_REPLY from a peer: nonsense, dropped */
         break;
     }
+idle:
+    conn_idle(b, &peer); /* conn may be gone: looked up again */
 }
 
 /* ------------------------------------------------------------------ setup */

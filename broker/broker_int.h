@@ -242,6 +242,13 @@ void conn_monitor_read(broker_t *b, int sock);
  * one recorded under its routing id is a new one: the old one's state goes. */
 conn_t *conn_seen(broker_t *b, const broker_peer_t *peer);
 
+/* An in-process (inproc) peer's connection is kept only while requests of
+ * it are pending (no monitor reports its end): the connection of peer is
+ * freed when its fd is -1 and nothing of it is pending; else a no-op.
+ * Called after each message of the peer and when its last pending request
+ * is answered. */
+void conn_idle(broker_t *b, const broker_peer_t *peer);
+
 /* The cap on pending requests of peer's connection (broker.h). */
 uint32_t conn_cap(const broker_t *b, const broker_peer_t *peer);
 

@@ -180,6 +180,19 @@ conn_t *conn_seen(broker_t *b, const broker_peer_t *peer)
         log_info("broker", "conn.replaced", "reason=new_fd");
         s_gone(b, *pp);
     }
+    if (peer->fd >= 0) {
+        /* another routing id on this fd: its connection ended (its end was
+         * not reported: the monitor drops events past its high-water mark) */
+        conn_t **fp = &b->conns_fd[s_hash_fd(peer->sock, peer->fd)];
+        while (*fp != NULL) {
+            if ((*fp)->sock == peer->sock && (*fp)->fd == peer->fd) {
+                log_info("broker", "conn.replaced", "reason=fd_reused");
+                s_gone(b, *fp);
+            } else {
+                fp = &(*fp)->fd_next;
+            }
+        }
+    }
     if (b->nconns >= BROKER_MAX_CONNS)
         return NULL;
     conn_t *c = calloc(1, sizeof *c);
@@ -198,6 +211,17 @@ conn_t *conn_seen(broker_t *b, const broker_peer_t *peer)
     }
     b->nconns++;
     return c;
+}
+
+void conn_idle(broker_t *b, const broker_peer_t *peer)
+{
+    conn_t **pp = s_slot(b, peer->sock, peer->rid, peer->rid_len);
+    conn_t *c = *pp;
+    if (c == NULL || c->fd >= 0 || c->pending > 0)
+        return;
+    *pp = c->next;
+    free(c);
+    b->nconns--;
 }
 
 uint32_t conn_cap(const broker_t *b, const broker_peer_t *peer)

@@ -50,13 +50,13 @@ static route_pending_t *s_pending_new(broker_t *b)
 /* The client's part of p is over (answered, or its connection ended): its
  * connection's count goes down, and the request bytes go (wiped: bodies may
  * hold credentials, Login, SignUpPatient). */
-static void s_client_done(route_pending_t *p)
+static void s_client_done(broker_t *b, route_pending_t *p)
 {
     if (p->answered)
         return;
     p->answered = 1;
-    if (p->conn != NULL && p->conn->pending > 0)
-        p->conn->pending--;
+    if (p->conn != NULL && p->conn->pending > 0 && --p->conn->pending == 0)
+        conn_idle(b, &p->from); /* frees an idle inproc connection */
     p->conn = NULL;
     if (p->req != NULL)
         sodium_memzero(p->req, p->req_len);
@@ -69,7 +69,7 @@ static void s_client_done(route_pending_t *p)
 /* Free a pending slot; the worker's in-flight count goes down. */
 static void s_pending_done(broker_t *b, route_pending_t *p)
 {
-    s_client_done(p);
+    s_client_done(b, p);
     if (p->worker >= 0 && b->workers[p->worker].used && b->workers[p->worker].inflight > 0)
         b->workers[p->worker].inflight--;
     if (p->queued && b->services[p->service].queued > 0)
@@ -84,7 +84,7 @@ static void s_pending_done(broker_t *b, route_pending_t *p)
 static void s_pending_close(broker_t *b, route_pending_t *p)
 {
     if (p->worker >= 0)
-        s_client_done(p);
+        s_client_done(b, p);
     else
         s_pending_done(b, p);
 }
