@@ -7,9 +7,9 @@
  * the peer role and key), and hands the request to the live worker of that
  * service with the most free capacity. With no live worker it answers
  * UNAVAILABLE at once; past the request deadline DEADLINE_EXCEEDED; when a
- * worker dies (no heartbeat for BUS_LIVENESS intervals, or DISCONNECT) every
- * request it held is answered UNAVAILABLE. A reply arriving after that is
- * dropped: each request gets exactly one answer.
+ * worker dies (no heartbeat for BUS_LIVENESS intervals, DISCONNECT, or its
+ * connection ends) every request it held is answered UNAVAILABLE. A reply
+ * arriving after that is dropped: each request gets exactly one answer.
  *
  * Admission: a request that finds no free worker waits in its service's
  * queue (at most BROKER_MAX_QUEUE). While the oldest request of that queue
