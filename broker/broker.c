@@ -93,6 +93,9 @@ static int s_peer_of(int sock, zmq_msg_t *first, zmq_msg_t *meta, broker_peer_t 
     peer->sock = sock;
     memcpy(peer->rid, zmq_msg_data(first), len);
     peer->rid_len = len;
+    /* the fd the message came on (-1 for inproc peers): from a frame the
+     * peer sent, as the routing-id frame the ROUTER makes may carry none */
+    peer->fd = zmq_msg_get(meta, ZMQ_SRCFD);
     if (sock == BROKER_IPC) {
         peer->role = ESPACE__V1__PEER_ROLE__PEER_LOCAL;
         return 0;
@@ -111,6 +114,12 @@ static void s_on_request_msg(broker_t *b, int sock, zmq_msg_t *msgs, size_t n)
         b->dropped++;
         return;
     }
+    /* a message of a connection that ended, or no room to track it */
+    conn_t *conn = conn_seen(b, &peer);
+    if (conn == NULL) {
+        b->dropped++;
+        return;
+    }
     /* a binding made by another peer under this routing id is stale: drop
      * it before anything (stamping, SUBSCRIBE) looks the session up */
     (void)session_get_peer(b, &peer);
@@ -124,22 +133,22 @@ static void s_on_request_msg(broker_t *b, int sock, zmq_msg_t *msgs, size_t n)
             subs_client_subscribe(b, &peer, f[2]);
         else
             b->dropped++;
-        return;
+        goto idle;
     }
     frames_msg_t m;
     if (frames_parse(f, n - 1, &m) != 0) {
         b->dropped++;
-        return;
+        goto idle;
     }
     int wi = route_worker_find(b, sock, peer.rid, peer.rid_len);
     if (wi >= 0)
         route_worker_seen(b, wi);
     switch (m.kind) {
     case FRAMES_C_REQUEST:
-        route_client_request(b, &peer, &m, 0);
+        route_client_request(b, &peer, conn, &m, 0);
         break;
     case FRAMES_C_AUTH:
-        route_client_request(b, &peer, &m, 1);
+        route_client_request(b, &peer, conn, &m, 1);
         break;
     case FRAMES_W_READY:
         route_ready(b, &peer, &m);
@@ -165,6 +174,8 @@ static void s_on_request_msg(broker_t *b, int sock, zmq_msg_t *msgs, size_t n)
         b->dropped++; /* C_REPLY from a peer: nonsense, dropped */
         break;
     }
+idle:
+    conn_idle(b, &peer); /* conn may be gone: looked up again */
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -251,6 +262,10 @@ static int s_bind_inproc(broker_t *b, void **sock, int type, const char *endpoin
 static void s_teardown(broker_t *b)
 {
     for (int i = 0; i < 2; i++) {
+        if (b->mon[i]) {
+            zmq_socket_monitor(b->req[i], NULL, 0);
+            zmq_close(b->mon[i]);
+        }
         if (b->req[i])
             zmq_close(b->req[i]);
         if (b->xsub[i])
@@ -264,6 +279,7 @@ static void s_teardown(broker_t *b)
         zmq_ctx_term(b->ctx);
     route_free(b);
     session_free_all(b);
+    conn_free_all(b);
     free(b->subs); /* the entries went with their sessions */
     store_close(&b->keys);
 }
@@ -311,9 +327,12 @@ static int s_open(broker_t *b)
     b->pending = calloc(BROKER_MAX_PENDING, sizeof(*b->pending));
     b->sessions = calloc(SESSION_BUCKETS, sizeof(*b->sessions));
     b->subs = calloc(SUBS_BUCKETS, sizeof(*b->subs));
+    b->conns = calloc(CONN_BUCKETS, sizeof(*b->conns));
+    b->conns_fd = calloc(CONN_BUCKETS, sizeof(*b->conns_fd));
     b->ctx = o->zctx ? o->zctx : zmq_ctx_new();
     rc = ES_RESOURCE_EXHAUSTED;
-    if (b->pending == NULL || b->sessions == NULL || b->subs == NULL || b->ctx == NULL)
+    if (b->pending == NULL || b->sessions == NULL || b->subs == NULL || b->conns == NULL ||
+        b->conns_fd == NULL || b->ctx == NULL)
         goto wipe;
     rc = ES_INTERNAL;
     /* ZAP first: a CURVE server bound without a handler admits anyone */
@@ -329,6 +348,8 @@ static int s_open(broker_t *b)
         (rc = s_bind_inproc(b, &b->xsub[BROKER_IPC], ZMQ_XSUB, o->pub_inproc)) != 0 ||
         (rc = s_bind_inproc(b, &b->xpub[BROKER_IPC], ZMQ_XPUB, o->sub_inproc)) != 0)
         goto wipe;
+    if ((rc = conn_monitor_open(b)) != 0)
+        goto wipe;
     rc = events_watch(b);
 wipe:
     sodium_memzero(sec, sizeof(sec));
@@ -337,12 +358,12 @@ wipe:
 
 /* ------------------------------------------------------------------- loop */
 
-enum { S_K_STOP, S_K_ZAP, S_K_REQ, S_K_XSUB, S_K_XPUB }; /* what a poll item is */
+enum { S_K_STOP, S_K_ZAP, S_K_REQ, S_K_XSUB, S_K_XPUB, S_K_MON }; /* what a poll item is */
 
 typedef struct s_poll {
-    zmq_pollitem_t items[8];
-    int kinds[8];
-    int idx[8]; /* BROKER_IPC or BROKER_TCP */
+    zmq_pollitem_t items[10];
+    int kinds[10];
+    int idx[10]; /* BROKER_IPC or BROKER_TCP */
     int n;
 } s_poll_t;
 
@@ -360,6 +381,8 @@ static void s_drain(broker_t *b, const s_poll_t *p, int i)
     for (int k = 0; k < S_DRAIN; k++) {
         zmq_msg_t msgs[FRAMES_MAX + 1];
         size_t cnt = 0;
+        if (p->kinds[i] == S_K_REQ) /* ended connections first (conn.c) */
+            conn_monitor_read(b, p->idx[i]);
         int r = frames_recv(sock, msgs, FRAMES_MAX + 1, &cnt, ZMQ_DONTWAIT);
         if (r == ES_NOT_FOUND)
             break;
@@ -389,6 +412,8 @@ static int s_loop(broker_t *b)
         for (int k = 0; k < 3; k++)
             if (ss[k] != NULL)
                 s_poll_add(&p, ss[k], 0, S_K_REQ + k, i);
+        if (b->mon[i] != NULL)
+            s_poll_add(&p, b->mon[i], 0, S_K_MON, i);
     }
     int64_t now = bus_mono_ms();
     b->hb_at = now + b->hb;
@@ -407,6 +432,8 @@ static int s_loop(broker_t *b)
                 continue;
             if (p.kinds[i] == S_K_ZAP)
                 zap_handle(b->zap, b->keys);
+            else if (p.kinds[i] == S_K_MON)
+                conn_monitor_read(b, p.idx[i]);
             else
                 s_drain(b, &p, i);
         }
@@ -435,6 +462,11 @@ int broker_run(const broker_opts_t *opts)
     b->hb = opts->heartbeat_ms ? opts->heartbeat_ms : BUS_HEARTBEAT_MS;
     b->def_timeout = opts->default_timeout_ms ? opts->default_timeout_ms : BUS_DEFAULT_TIMEOUT_MS;
     b->admit_ms = opts->admit_ms ? opts->admit_ms : BROKER_ADMIT_MS;
+    b->conn_pending = opts->conn_pending ? opts->conn_pending : BROKER_CONN_PENDING;
+    b->gateway_pending = opts->gateway_pending ? opts->gateway_pending : BROKER_GATEWAY_PENDING;
+    b->max_timeout = opts->max_timeout_ms ? opts->max_timeout_ms : BROKER_MAX_TIMEOUT_MS;
+    if (b->max_timeout > BUS_MAX_TIMEOUT_MS)
+        b->max_timeout = BUS_MAX_TIMEOUT_MS;
     b->auth_method = BUS_SESSION_METHOD;
     b->next_ticket = 1;
     b->next_deadline = INT64_MAX;
@@ -453,8 +485,10 @@ int broker_run(const broker_opts_t *opts)
     }
     rc = s_loop(b);
     log_info("broker", "stopped",
-             "dropped=%llu refused=%llu events_forwarded=%llu events_dropped=%llu",
+             "dropped=%llu refused=%llu conn_refused=%llu events_forwarded=%llu "
+             "events_dropped=%llu",
              (unsigned long long)b->dropped, (unsigned long long)b->refused,
+             (unsigned long long)b->conn_refused,
              (unsigned long long)b->ev_forwarded, (unsigned long long)b->ev_dropped);
 done:
     s_teardown(b);

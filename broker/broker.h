@@ -7,9 +7,9 @@
  * the peer role and key), and hands the request to the live worker of that
  * service with the most free capacity. With no live worker it answers
  * UNAVAILABLE at once; past the request deadline DEADLINE_EXCEEDED; when a
- * worker dies (no heartbeat for BUS_LIVENESS intervals, or DISCONNECT) every
- * request it held is answered UNAVAILABLE. A reply arriving after that is
- * dropped: each request gets exactly one answer.
+ * worker dies (no heartbeat for BUS_LIVENESS intervals, DISCONNECT, or its
+ * connection ends) every request it held is answered UNAVAILABLE. A reply
+ * arriving after that is dropped: each request gets exactly one answer.
  *
  * Admission: a request that finds no free worker waits in its service's
  * queue (at most BROKER_MAX_QUEUE). While the oldest request of that queue
@@ -18,6 +18,31 @@
  * instead of joining seconds of backlog, and the admitted ones keep their
  * latency. A burst is admitted whole (its requests join a young queue); the
  * refusals stop as soon as the queue is young again.
+ *
+ * Per connection: at most opts->conn_pending requests of one client
+ * connection wait for their answer (opts->gateway_pending for a gateway or a
+ * local peer, which speak for many users); one more is answered
+ * RESOURCE_EXHAUSTED ("too many requests pending on this connection") at
+ * once, so one peer queueing thousands of requests holds at most its cap of
+ * a service's queue. A deadline longer than opts->max_timeout_ms is
+ * clamped to it (the client learns it by a DEADLINE_EXCEEDED at that time).
+ *
+ * Capacity: the broker counts a request against its worker until the
+ * worker answers it, even after the broker answered the client
+ * DEADLINE_EXCEEDED, so it never hands a worker more than the capacity it
+ * declared. When it hands a request over it sets Request.timeout_ms to the
+ * time left (docs/protocol.md), and the service runtime answers a request
+ * whose time is up without running it (runtime/service.h): the worker drops
+ * the work nobody waits for, and its count comes back at once.
+ *
+ * Connections: a socket monitor on each request socket reports the
+ * connections that end (ZMQ_EVENT_DISCONNECTED, with the connection's fd;
+ * each message's fd is ZMQ_SRCFD). When a client connection ends, its
+ * session binding and its subscriptions are dropped and the answers still
+ * owed to it are forgotten; when a worker's connection ends the worker is
+ * removed at once (its requests answered UNAVAILABLE). A later peer that
+ * reuses the routing id therefore starts with nothing of the previous one.
+ * In-process (inproc) peers have no fd: they end with the process.
  *
  * Sessions: the broker knows no service by name. AUTH is the session check
  * of proto/espace/v1/bus.proto (service SessionCheck, method Authenticate):
@@ -59,6 +84,19 @@
 #define BROKER_ADMIT_MS 100        /* default admission window (opts.admit_ms) */
 #define BROKER_MAX_WORKERS 256     /* live workers */
 #define BROKER_MAX_SESSIONS 100000 /* connections with a bound session */
+#define BROKER_MAX_CONNS 100000    /* client and worker connections tracked */
+/* Requests of one connection waiting for their answer (opts.conn_pending):
+ * a professional's software pipelines a few dozen at most; 256 leaves room
+ * and keeps one key from filling a service's queue (BROKER_MAX_QUEUE). */
+#define BROKER_CONN_PENDING 256
+/* The same for a gateway or a local peer (opts.gateway_pending): the edge
+ * carries every patient's calls on one connection (BUS_CLIENT_MAX_INFLIGHT
+ * of its own); a quarter of the broker's table (BROKER_MAX_PENDING). */
+#define BROKER_GATEWAY_PENDING 16384
+/* Longest deadline (opts.max_timeout_ms): nothing of espace takes a minute
+ * (the edge caps its clients at 60 s too); a longer one only holds broker
+ * memory and a service's queue for callers that have given up. */
+#define BROKER_MAX_TIMEOUT_MS 60000
 
 typedef struct broker_opts {
     const char *data_dir;       /* root data folder; the broker uses <data_dir>/broker */
@@ -81,6 +119,11 @@ typedef struct broker_opts {
     unsigned heartbeat_ms;      /* 0 = BUS_HEARTBEAT_MS */
     unsigned default_timeout_ms;/* 0 = BUS_DEFAULT_TIMEOUT_MS */
     unsigned admit_ms;          /* admission window (above); 0 = BROKER_ADMIT_MS */
+    unsigned conn_pending;      /* per-connection cap (above); 0 = BROKER_CONN_PENDING */
+    unsigned gateway_pending;   /* the same for gateways and local peers;
+                                 * 0 = BROKER_GATEWAY_PENDING */
+    unsigned max_timeout_ms;    /* longest deadline; 0 = BROKER_MAX_TIMEOUT_MS,
+                                 * at most BUS_MAX_TIMEOUT_MS */
     int stop_fd;                /* broker_run returns when this fd is readable */
     int ready_fd;               /* if >= 0, one byte is written when all endpoints are bound */
     int no_sync;                /* store without fsync (tests) */

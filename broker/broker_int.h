@@ -18,6 +18,9 @@
  *              prefixes and EVENT forwarding to their connections
  *   events.c   the XSUB/XPUB event proxy, the upstream subscriptions and
  *              the revoked-sessions topic
+ *   conn.c     connections: each peer's (socket, routing id) and fd, its
+ *              count of pending requests, and the socket monitor that
+ *              reports ended connections (their state is dropped)
  *   zap.c      the ZAP handler (zap.h)
  *   keys.c     the key registry (keys.h)
  *
@@ -48,6 +51,8 @@
 #define SESSION_SWEEP_MS 60000
 #define SUBS_BUCKETS 4096       /* client subscriptions, hashed by "pro.<rpps>." */
 #define SUBS_STALE_MAX 16       /* gone connections unbound per event */
+#define CONN_BUCKETS 65536      /* connections, hashed by routing id and by fd */
+#define CONN_MAX_FD (1 << 20)   /* fds above are not watched (no state dropped) */
 
 /* Who sent a message on a request socket. */
 typedef struct broker_peer {
@@ -56,7 +61,20 @@ typedef struct broker_peer {
     size_t rid_len;
     int role;                      /* PeerRole: LOCAL on ipc, from the ZAP user id on tcp */
     char key[BUS_KEY_Z85];         /* Z85 CURVE key, "" on ipc */
+    int fd;                        /* its connection's fd (ZMQ_SRCFD), -1 inproc */
 } broker_peer_t;
+
+/* A peer's connection (conn.c), from its first message until the monitor
+ * reports it ended. */
+typedef struct conn {
+    struct conn *next;             /* chain by (sock, routing id) */
+    struct conn *fd_next;          /* chain by (sock, fd); fd -1 is in none */
+    int sock;
+    int fd;
+    uint8_t rid[BROKER_MAX_RID];
+    size_t rid_len;
+    uint32_t pending;              /* its requests not answered yet */
+} conn_t;
 
 typedef struct route_worker {
     int used;
@@ -81,6 +99,9 @@ typedef struct route_service {
 typedef struct route_pending {
     uint64_t ticket;               /* 0 = free slot */
     broker_peer_t from;            /* the client (its transport identity binds on AUTH) */
+    conn_t *conn;                  /* its connection while the client waits, else NULL */
+    int answered;                  /* the client has its answer (or is gone): the slot
+                                    * only waits for the worker's reply (capacity) */
     uint64_t req_id;               /* Request.id, echoed in the reply */
     int service;                   /* index in services */
     int worker;                    /* index in workers, -1 = not held by one */
@@ -137,6 +158,17 @@ typedef struct broker {
     unsigned hb;                   /* heartbeat interval */
     unsigned def_timeout;          /* default request deadline */
     unsigned admit_ms;             /* admission window (broker.h) */
+    unsigned conn_pending;         /* per-connection caps (broker.h) */
+    unsigned gateway_pending;
+    unsigned max_timeout;          /* longest deadline */
+    void *mon[2];                  /* monitors of req[] (PAIR), or NULL */
+    conn_t **conns;                /* CONN_BUCKETS chains by (sock, routing id) */
+    conn_t **conns_fd;             /* CONN_BUCKETS chains by (sock, fd) */
+    size_t nconns;
+    uint8_t *closed[2];            /* per fd of req[i]: 1 between its connection's
+                                    * end and the next accepted one */
+    size_t nclosed[2];             /* entries of closed[i] */
+    uint64_t conn_refused;         /* requests refused by the per-connection cap */
     uint64_t refused;              /* requests refused by admission */
     const char *session_service;   /* serves AUTH (opts), NULL = none */
     const char *auth_method;       /* SessionCheck's method name */
@@ -192,12 +224,49 @@ void broker_reply_status(broker_t *b, int sock, const uint8_t *rid, size_t rid_l
                          const char *service, uint64_t id, int status, const char *message,
                          const char *field);
 
+/* ---- conn.c ---- */
+
+/* Start the monitors of the request sockets (after they are bound). 0 or
+ * ES_INTERNAL. */
+int conn_monitor_open(broker_t *b);
+
+/* Read the monitor of req[sock]: an ended connection's state is dropped
+ * (conn_gone), its fd marked closed until a connection is accepted on it.
+ * Call before reading each message of req[sock], so that no message of a
+ * new connection on a reused fd is read before the end of the old one. */
+void conn_monitor_read(broker_t *b, int sock);
+
+/* The connection a message came on (created on its first message), or NULL
+ * when it must be dropped: its fd is closed (a message of a connection that
+ * ended), or the table is full. A connection seen with another fd than the
+ * one recorded under its routing id is a new one: the old one's state goes. */
+conn_t *conn_seen(broker_t *b, const broker_peer_t *peer);
+
+/* An in-process (inproc) peer's connection is kept only while requests of
+ * it are pending (no monitor reports its end): the connection of peer is
+ * freed when its fd is -1 and nothing of it is pending; else a no-op.
+ * Called after each message of the peer and when its last pending request
+ * is answered. */
+void conn_idle(broker_t *b, const broker_peer_t *peer);
+
+/* The cap on pending requests of peer's connection (broker.h). */
+uint32_t conn_cap(const broker_t *b, const broker_peer_t *peer);
+
+/* Free every connection (teardown; answers nothing). */
+void conn_free_all(broker_t *b);
+
 /* ---- route.c ---- */
 
 /* REQUEST (auth = 0) or AUTH (auth = 1, to the session service) from a
- * client: stamp, then dispatch or queue; errors are answered. */
-void route_client_request(broker_t *b, const broker_peer_t *peer, const frames_msg_t *m,
-                          int auth);
+ * client on connection conn: stamp, then dispatch or queue; errors are
+ * answered. */
+void route_client_request(broker_t *b, const broker_peer_t *peer, conn_t *conn,
+                          const frames_msg_t *m, int auth);
+
+/* A connection ended: the worker on it is removed, and the requests it
+ * waits for are forgotten (never answered: another peer may reuse its
+ * routing id); those held by a worker stay counted until it answers. */
+void route_conn_gone(broker_t *b, conn_t *c);
 
 /* READY: register the peer as a worker of the named service, or DISCONNECT. */
 void route_ready(broker_t *b, const broker_peer_t *peer, const frames_msg_t *m);
@@ -254,6 +323,10 @@ int session_expired(const session_t *s, int64_t now);
 
 /* Unbind s (found by a scan, still bound) with its subscriptions. */
 void session_drop(broker_t *b, session_t *s);
+
+/* Unbind the session of (sock, rid), if any, with its subscriptions (its
+ * connection ended). */
+void session_forget(broker_t *b, int sock, const uint8_t *rid, size_t rid_len);
 
 /* Free every session (teardown). */
 void session_free_all(broker_t *b);

@@ -15,6 +15,8 @@
 #include "proto/status.h"
 #include "storage/store.h"
 
+#define S_LEFT_ROOM 6 /* bytes kept after a Request for its time left (s_time_left) */
+
 /* ---------------------------------------------------------------- pending */
 
 static route_pending_t *s_pending_get(broker_t *b, uint64_t ticket)
@@ -45,26 +47,54 @@ static route_pending_t *s_pending_new(broker_t *b)
     return NULL;
 }
 
-/* Free a pending slot; the worker's in-flight count goes down. */
-static void s_pending_done(broker_t *b, route_pending_t *p)
+/* The client's part of p is over (answered, or its connection ended): its
+ * connection's count goes down, and the request bytes go (wiped: bodies may
+ * hold credentials, Login, SignUpPatient). */
+static void s_client_done(broker_t *b, route_pending_t *p)
 {
-    if (p->worker >= 0 && b->workers[p->worker].used && b->workers[p->worker].inflight > 0)
-        b->workers[p->worker].inflight--;
-    if (p->queued && b->services[p->service].queued > 0)
-        b->services[p->service].queued--;
-    /* request bodies may hold credentials (Login, SignUpPatient): wipe them */
+    if (p->answered)
+        return;
+    p->answered = 1;
+    if (p->conn != NULL && p->conn->pending > 0 && --p->conn->pending == 0)
+        conn_idle(b, &p->from); /* frees an idle inproc connection */
+    p->conn = NULL;
     if (p->req != NULL)
         sodium_memzero(p->req, p->req_len);
     free(p->req);
     free(p->caller);
+    p->req = p->caller = NULL;
+    p->req_len = p->caller_len = 0;
+}
+
+/* Free a pending slot; the worker's in-flight count goes down. */
+static void s_pending_done(broker_t *b, route_pending_t *p)
+{
+    s_client_done(b, p);
+    if (p->worker >= 0 && b->workers[p->worker].used && b->workers[p->worker].inflight > 0)
+        b->workers[p->worker].inflight--;
+    if (p->queued && b->services[p->service].queued > 0)
+        b->services[p->service].queued--;
     memset(p, 0, sizeof(*p));
     b->npending--;
 }
 
+/* The client is answered or gone. A request a worker holds stays counted
+ * against the worker until the worker answers it (or is removed): the
+ * broker's count is the worker's real queue (broker.h "Capacity"). */
+static void s_pending_close(broker_t *b, route_pending_t *p)
+{
+    if (p->worker >= 0)
+        s_client_done(b, p);
+    else
+        s_pending_done(b, p);
+}
+
+/* Answer the client (unless it was) and free the slot. */
 static void s_pending_fail(broker_t *b, route_pending_t *p, int status, const char *message)
 {
-    broker_reply_status(b, p->from.sock, p->from.rid, p->from.rid_len,
-                        b->services[p->service].name, p->req_id, status, message, NULL);
+    if (!p->answered)
+        broker_reply_status(b, p->from.sock, p->from.rid, p->from.rid_len,
+                            b->services[p->service].name, p->req_id, status, message, NULL);
     s_pending_done(b, p);
 }
 
@@ -129,6 +159,28 @@ void route_worker_remove(broker_t *b, int wi, const char *why)
         s_service_release(b, si);
 }
 
+/* Request.timeout_ms (field 3, varint) set to the time left, appended to
+ * the envelope's bytes in the room kept after them (S_LEFT_ROOM): a parser
+ * keeps the last value of a scalar field it sees twice (protobuf encoding
+ * rules), so the worker reads the time left without the broker decoding
+ * and packing the request again. Returns the bytes to send. */
+static size_t s_time_left(route_pending_t *p, int64_t now)
+{
+    if (p->req_len + S_LEFT_ROOM > BUS_MAX_MSG)
+        return p->req_len; /* no room under the frame cap: the client's own */
+    int64_t left = p->deadline - now;
+    uint32_t v = left < 1 ? 1 : left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+    uint8_t *o = p->req + p->req_len;
+    size_t n = 0;
+    o[n++] = 3 << 3; /* field 3, wire type 0 */
+    while (v >= 0x80) {
+        o[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    o[n++] = (uint8_t)v;
+    return p->req_len + n;
+}
+
 /* Send a pending request to worker wi. 0, or an error (worker unreachable). */
 static int s_send_request(broker_t *b, route_pending_t *p, int wi)
 {
@@ -144,7 +196,7 @@ static int s_send_request(broker_t *b, route_pending_t *p, int wi)
                         {route, 1 + p->from.rid_len},
                         {ticket, FRAMES_TICKET},
                         {p->caller, p->caller_len},
-                        {p->req, p->req_len}};
+                        {p->req, s_time_left(p, bus_mono_ms())}};
     return broker_send(b, w->sock, w->rid, w->rid_len, f, 6);
 }
 
@@ -314,8 +366,8 @@ static int s_target(broker_t *b, const frames_msg_t *m, const Espace__V1__Reques
     return 0;
 }
 
-void route_client_request(broker_t *b, const broker_peer_t *peer, const frames_msg_t *m,
-                          int auth)
+void route_client_request(broker_t *b, const broker_peer_t *peer, conn_t *conn,
+                          const frames_msg_t *m, int auth)
 {
     Espace__V1__Request *req = NULL;
     if (codec_decode(&espace__v1__request__descriptor, m->body.data, m->body.len, BUS_MAX_MSG,
@@ -338,6 +390,13 @@ void route_client_request(broker_t *b, const broker_peer_t *peer, const frames_m
                             ES_UNAVAILABLE, "no live worker", NULL);
         goto done;
     }
+    if (conn->pending >= conn_cap(b, peer)) { /* per connection (broker.h) */
+        b->conn_refused++;
+        broker_reply_status(b, peer->sock, peer->rid, peer->rid_len, svc, req->id,
+                            ES_RESOURCE_EXHAUSTED,
+                            "too many requests pending on this connection", NULL);
+        goto done;
+    }
     if (s_queue_late(b, si)) { /* admission (broker.h) */
         b->refused++;
         broker_reply_status(b, peer->sock, peer->rid, peer->rid_len, svc, req->id,
@@ -356,7 +415,7 @@ void route_client_request(broker_t *b, const broker_peer_t *peer, const frames_m
         goto done;
     }
     route_pending_t *p = s_pending_new(b);
-    uint8_t *req_copy = malloc(m->body.len ? m->body.len : 1);
+    uint8_t *req_copy = malloc(m->body.len + S_LEFT_ROOM);
     if (p == NULL || req_copy == NULL) {
         free(caller);
         free(req_copy);
@@ -369,9 +428,11 @@ void route_client_request(broker_t *b, const broker_peer_t *peer, const frames_m
     if (m->body.len)
         memcpy(req_copy, m->body.data, m->body.len);
     uint32_t t = req->timeout_ms ? req->timeout_ms : b->def_timeout;
-    if (t > BUS_MAX_TIMEOUT_MS)
-        t = BUS_MAX_TIMEOUT_MS;
+    if (t > b->max_timeout)
+        t = b->max_timeout; /* clamped (broker.h) */
     p->from = *peer;
+    p->conn = conn;
+    conn->pending++;
     p->req_id = req->id;
     p->service = si;
     p->worker = -1;
@@ -465,8 +526,13 @@ void route_worker_reply(broker_t *b, int wi, const frames_msg_t *m)
     uint64_t ticket = store_be64_get(m->ticket.data);
     route_pending_t *p = s_pending_get(b, ticket);
     if (p == NULL || p->worker != wi)
-        return; /* late or foreign: dropped, the request was answered */
+        return; /* foreign: dropped */
     int si = p->service;
+    if (p->answered) { /* past its deadline, or its client left: the count comes back */
+        s_pending_done(b, p);
+        s_queue_drain(b, si);
+        return;
+    }
     Espace__V1__Reply *rep = NULL;
     if (codec_decode(&espace__v1__reply__descriptor, m->body.data, m->body.len, BUS_MAX_MSG,
                      (ProtobufCMessage **)&rep, NULL) != 0 ||
@@ -510,23 +576,32 @@ void route_heartbeat(broker_t *b, int64_t now)
 void route_expire(broker_t *b, int64_t now)
 {
     int64_t next = INT64_MAX;
-    int touched[BROKER_MAX_SERVICES] = {0};
     for (size_t i = 0; i < BROKER_MAX_PENDING && b->npending > 0; i++) {
         route_pending_t *p = &b->pending[i];
-        if (p->ticket == 0)
+        if (p->ticket == 0 || p->answered)
             continue;
         if (p->deadline <= now) {
-            if (p->worker >= 0)
-                touched[p->service] = 1;
-            s_pending_fail(b, p, ES_DEADLINE_EXCEEDED, "deadline exceeded");
+            broker_reply_status(b, p->from.sock, p->from.rid, p->from.rid_len,
+                                b->services[p->service].name, p->req_id,
+                                ES_DEADLINE_EXCEEDED, "deadline exceeded", NULL);
+            s_pending_close(b, p);
         } else if (p->deadline < next) {
             next = p->deadline;
         }
     }
     b->next_deadline = next;
-    for (int i = 0; i < BROKER_MAX_SERVICES; i++)
-        if (touched[i] && b->services[i].used)
-            s_queue_drain(b, i);
+}
+
+void route_conn_gone(broker_t *b, conn_t *c)
+{
+    int wi = route_worker_find(b, c->sock, c->rid, c->rid_len);
+    if (wi >= 0)
+        route_worker_remove(b, wi, "disconnected");
+    for (size_t i = 0; i < BROKER_MAX_PENDING && c->pending > 0; i++) {
+        route_pending_t *p = &b->pending[i];
+        if (p->ticket != 0 && p->conn == c)
+            s_pending_close(b, p); /* never answered: the routing id may be reused */
+    }
 }
 
 void route_free(broker_t *b)

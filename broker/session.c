@@ -7,7 +7,8 @@
  * transport identity (role + CURVE key) of the peer that made it: a client
  * chooses its routing id, not its key. It ends at the session's expiry, on
  * a revocation naming the session, when replaced by a new AUTH, or when its
- * connection turns out to be gone (subs.c).
+ * connection ends (the socket monitor, conn.c; or a send finds it gone,
+ * subs.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,17 @@ void session_drop(broker_t *b, session_t *s)
     session_t **pp = s_slot(b, s->sock, s->rid, s->rid_len);
     if (*pp == s)
         s_unlink(b, pp);
+}
+
+void session_forget(broker_t *b, int sock, const uint8_t *rid, size_t rid_len)
+{
+    if (b->nsessions == 0)
+        return;
+    session_t **pp = s_slot(b, sock, rid, rid_len);
+    if (*pp != NULL) {
+        log_info("broker", "auth.unbound", "reason=disconnected");
+        s_unlink(b, pp);
+    }
 }
 
 size_t session_sweep(broker_t *b, const uint8_t *sid, size_t sid_len)

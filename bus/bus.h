@@ -297,6 +297,13 @@ int bus_worker_reply(bus_worker_t *w, const bus_request_t *req, int status, cons
  * "no live worker". */
 int bus_worker_registered(const bus_worker_t *w);
 
+/* Send a HEARTBEAT if one is due, and nothing else (never reads, never
+ * reconnects): for a worker busy between two reads, e.g. the service
+ * runtime between the requests of a long batch, so that the broker does not
+ * take a busy worker for a dead one (it is dead after BUS_LIVENESS silent
+ * intervals). Cheap when none is due. 0, or the es_status of the send. */
+int bus_worker_heartbeat(bus_worker_t *w);
+
 /* Timers: send heartbeats when due, reconnect when the broker went silent
  * for BUS_LIVENESS intervals. Call at least every heartbeat interval; returns
  * the milliseconds until it wants to run again. */

@@ -274,6 +274,17 @@ int bus_worker_reply(bus_worker_t *w, const bus_request_t *req, int status, cons
     return rc;
 }
 
+int bus_worker_heartbeat(bus_worker_t *w)
+{
+    if (w == NULL || w->sock == NULL || w->ready_at != 0)
+        return 0; /* not registered: READY comes first (bus_worker_tick) */
+    int64_t now = bus_mono_ms();
+    if (now < w->heartbeat_at)
+        return 0;
+    w->heartbeat_at = now + w->heartbeat_ms;
+    return s_send_cmd(w, BUS_W_HEARTBEAT, NULL, 0);
+}
+
 int bus_worker_tick(bus_worker_t *w)
 {
     if (w == NULL)
@@ -284,8 +295,10 @@ int bus_worker_tick(bus_worker_t *w)
     int events = 0;
     size_t elen = sizeof events;
     if (w->sock != NULL && now >= w->broker_expiry &&
-        zmq_getsockopt(w->sock, ZMQ_EVENTS, &events, &elen) == 0 && (events & ZMQ_POLLIN))
+        zmq_getsockopt(w->sock, ZMQ_EVENTS, &events, &elen) == 0 && (events & ZMQ_POLLIN)) {
+        bus_worker_heartbeat(w); /* alive, only behind in its reading */
         return 0;
+    }
     if (w->sock == NULL || now >= w->broker_expiry) {
         if (s_reconnect(w) != 0)
             return (int)w->heartbeat_ms;

@@ -9,10 +9,12 @@
  *   poll(worker socket, consent client fd, stop fd, timeout = the nearest of
  *        bus_worker_tick, the tick, the earliest Decide deadline; 0 when
  *        decided requests wait)
- *   -> the batch takes the decided requests first, then drains up to
- *      STORE_GROUP_MAX requests (and at most SVC_BATCH_BYTES of request
- *      bodies, and no more than fit in half a heartbeat interval at the
- *      measured cost per request) into free call slots;
+ *   -> every request waiting on the worker socket is read into a free call
+ *      slot (the backlog), stamped with its arrival;
+ *   -> the batch takes the decided requests first, then up to
+ *      STORE_GROUP_MAX requests of the backlog (and at most SVC_BATCH_BYTES
+ *      of request bodies, and no more than fit in half a heartbeat interval
+ *      at the measured cost per request);
  *   -> check method, caller and body of each new one, and resolve the access
  *      of guarded methods: the patient on their own data stays in the batch,
  *      anyone else is parked (out of the batch) until consent decides;
@@ -22,11 +24,16 @@
  *   -> send every reply, publish the events of the calls that returned 0,
  *      release their slots.
  * No batch ever waits on another service: a Decide is sent, never awaited.
- * A batch blocks the thread: no heartbeat goes out and nothing is read
- * while it runs, so its length is kept under half a heartbeat interval
- * (bounded by the cost per request measured on earlier batches), and
- * bus_worker_tick (which declares the broker dead after BUS_LIVENESS silent
- * intervals) only runs once the socket has no unread input left.
+ * A batch blocks the thread: nothing is read while it runs, so its length
+ * is kept under half a heartbeat interval (bounded by the cost per request
+ * measured on earlier batches); a heartbeat goes out between its requests
+ * when one is due (bus_worker_heartbeat), so a batch that takes longer (a
+ * first guess too low, slow handlers, Argon2id) is a busy worker for the
+ * broker, not a dead one. bus_worker_tick (which declares the broker dead
+ * after BUS_LIVENESS silent intervals) only runs once the socket has no
+ * unread input left.
+ * A request whose deadline passed (svc_remaining_ms) is answered
+ * DEADLINE_EXCEEDED without its handler running: nobody waits for it.
  * Memory held by one batch is bounded: SVC_BATCH_BYTES of request bodies
  * (plus the one request that crosses the line), SVC_BATCH_BYTES of reply
  * bodies and queued events together, and SVC_MAX_EVENTS events per call.
@@ -58,10 +65,18 @@ static int64_t s_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Run the handler of one call (read or write transaction). */
+/* Run the handler of one call (read or write transaction); first a
+ * heartbeat if one is due (a long batch is a busy worker, not a dead one),
+ * and a request whose deadline passed is not started (service.h). */
 static int s_call_run(svc_runtime_t *rt, svc_call_t *c, store_txn_t *txn)
 {
+    bus_worker_heartbeat(rt->worker);
     svc_call_reset(c);
+    if (!c->ran && svc_remaining_ms(c) <= 0) {
+        rt->expired++;
+        c->rc = svc_fail(c, ES_DEADLINE_EXCEEDED, NULL, "deadline passed before the work began");
+        return c->rc;
+    }
     c->ran = 1;
     c->rc = c->method->handler(rt->state, c, c->msg, txn);
     return c->rc;
@@ -144,13 +159,15 @@ static size_t s_batch_max(const svc_runtime_t *rt)
     return fit < 1 ? 1 : fit > STORE_GROUP_MAX ? STORE_GROUP_MAX : (size_t)fit;
 }
 
-/* Receive new requests into free slots: checked, and resolved when guarded.
- * Those allowed or failed join batch[*n]; those consent must decide are
- * parked. At most `max` requests received in all (and ~SVC_BATCH_BYTES). */
-static void s_drain(svc_runtime_t *rt, svc_call_t **batch, size_t *n, size_t max)
+/* Read every request waiting on the worker socket into free slots, in
+ * arrival order, onto the backlog: each is stamped when read (t0_us), and
+ * its deadline (svc_remaining_ms) counts from then, so requests are read as
+ * soon as possible, not when their batch comes. The broker hands a worker
+ * no more than its capacity, so they fit (else the rest waits in the
+ * socket). */
+static void s_read(svc_runtime_t *rt)
 {
-    size_t got = 0, bytes = 0;
-    while (got < max && bytes < SVC_BATCH_BYTES && rt->n_free > 0) {
+    while (rt->n_free > 0 && rt->n_backlog < SVC_SLOTS) {
         svc_call_t *c = rt->free[rt->n_free - 1];
         int rc = bus_worker_recv(rt->worker, &c->req);
         if (rc == ES_NOT_FOUND)
@@ -161,10 +178,30 @@ static void s_drain(svc_runtime_t *rt, svc_call_t **batch, size_t *n, size_t max
         }
         rt->n_free--;
         c->t0_us = s_mono_us();
+        rt->backlog[(rt->bl_head + rt->n_backlog++) % SVC_SLOTS] = c;
+    }
+}
+
+/* Take requests from the backlog: checked, and resolved when guarded.
+ * Those allowed or failed join batch[*n]; those consent must decide are
+ * parked; those whose deadline passed are answered DEADLINE_EXCEEDED. At
+ * most `max` taken in all (and ~SVC_BATCH_BYTES). */
+static void s_take(svc_runtime_t *rt, svc_call_t **batch, size_t *n, size_t max)
+{
+    size_t got = 0, bytes = 0;
+    while (got < max && bytes < SVC_BATCH_BYTES && rt->n_backlog > 0) {
+        svc_call_t *c = rt->backlog[rt->bl_head];
+        rt->bl_head = (rt->bl_head + 1) % SVC_SLOTS;
+        rt->n_backlog--;
         bytes += c->req.req->body.len;
         got++;
-        if (s_call_check(rt, c) == 0 && c->guard && svc_access_resolve(rt, c) == SVC_PARKED)
+        if (svc_remaining_ms(c) <= 0) {
+            rt->expired++; /* nobody waits for it: no consent asked, no handler */
+            svc_status_set(c, ES_DEADLINE_EXCEEDED, NULL, "deadline passed before the work began");
+        } else if (s_call_check(rt, c) == 0 && c->guard &&
+                   svc_access_resolve(rt, c) == SVC_PARKED) {
             continue; /* consent decides: it joins a later batch */
+        }
         batch[(*n)++] = c;
     }
 }
@@ -222,6 +259,7 @@ static int s_apply_tick(store_txn_t *t, void *item, void *ctx)
 {
     svc_runtime_t *rt = ctx;
     svc_call_t *c = item;
+    bus_worker_heartbeat(rt->worker);
     svc_call_reset(c);
     c->ran = 1;
     c->rc = rt->def->tick(rt->state, c, t);
@@ -293,7 +331,8 @@ static void s_batch(svc_runtime_t *rt)
         else
             batch[n++] = c;
     }
-    s_drain(rt, batch, &n, max - n);
+    s_read(rt);
+    s_take(rt, batch, &n, max - n);
     if (n == 0)
         return;
 
@@ -426,6 +465,13 @@ int svc_def_check(const svc_def_t *def, char *err, size_t n)
 static void s_abandon(svc_runtime_t *rt)
 {
     svc_call_t *c;
+    while (rt->n_backlog > 0) {
+        c = rt->backlog[rt->bl_head];
+        rt->bl_head = (rt->bl_head + 1) % SVC_SLOTS;
+        rt->n_backlog--;
+        svc_status_set(c, ES_UNAVAILABLE, NULL, "service stopping");
+        s_answer(rt, c);
+    }
     while ((c = svc_ready_pop(rt)) != NULL) {
         svc_status_set(c, ES_UNAVAILABLE, NULL, "service stopping");
         s_answer(rt, c);
@@ -553,7 +599,7 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
          * edge-triggered, and nothing touches its socket from here to the
          * poll. */
         svc_access_collect(&rt);
-        if (rt.n_ready == 0 && !s_pending(bus_worker_socket(rt.worker))) {
+        if (rt.n_ready == 0 && rt.n_backlog == 0 && !s_pending(bus_worker_socket(rt.worker))) {
             timeout = bus_worker_tick(rt.worker);
             if (timeout < 0 || timeout > (int)hb)
                 timeout = (int)hb;
@@ -593,7 +639,8 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
         }
         if (istop >= 0 && (items[istop].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             break;
-        if ((isock >= 0 && (items[isock].revents & ZMQ_POLLIN)) || rt.n_ready > 0)
+        if ((isock >= 0 && (items[isock].revents & ZMQ_POLLIN)) || rt.n_ready > 0 ||
+            rt.n_backlog > 0)
             s_batch(&rt);
         if (!announced && bus_worker_registered(rt.worker)) {
             announced = 1;
@@ -603,7 +650,7 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
     }
     s_abandon(&rt);
     rc = ES_OK;
-    log_info(def->name, "stop", "served=%" PRIu64, rt.served);
+    log_info(def->name, "stop", "served=%" PRIu64 " expired=%" PRIu64, rt.served, rt.expired);
 
     bus_pub_destroy(&rt.pub);
 destroy_worker:

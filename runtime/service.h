@@ -19,7 +19,12 @@
  * SVC_PUBLIC need an authenticated caller (kind != PRINCIPAL_NONE) and get
  * UNAUTHENTICATED otherwise; SVC_OPERATOR methods need PRINCIPAL_OPERATOR
  * and get PERMISSION_DENIED otherwise; methods with a guard need the
- * patient's consent (ACCESS below).
+ * patient's consent (ACCESS below). A request whose deadline has passed
+ * by the time its handler would start (svc_remaining_ms) is answered
+ * DEADLINE_EXCEEDED without running: its caller was answered already, and
+ * the broker counts it against this worker until this answer comes. Between
+ * two requests of a batch a heartbeat goes out when one is due, so a long
+ * batch never makes the broker take the worker for a dead one.
  *
  * ACCESS (svc_def_t.guards): a data service declares, per method, the
  * access the method needs: a category and an action, and the request
@@ -277,11 +282,13 @@ int64_t svc_now_ms(const svc_call_t *c);
 
 /* Milliseconds left before the request's deadline, as this worker can know
  * it: Request.timeout_ms (BUS_DEFAULT_TIMEOUT_MS when 0) counted from the
- * request's arrival at the worker, minus the time since. <= 0 once passed:
- * the broker has answered DEADLINE_EXCEEDED already, so costly work (and
- * writes the caller was told failed) may be dropped. An upper bound: the
- * time the request waited in the broker's queue is not known here.
- * INT64_MAX for the tick. */
+ * request's arrival at the worker, minus the time since. The broker sets
+ * timeout_ms to the time left when it hands the request over (broker.h
+ * "Capacity"), so this is the caller's deadline give or take the transit
+ * from the broker. <= 0 once passed: the broker has answered
+ * DEADLINE_EXCEEDED already, so costly work (and writes the caller was told
+ * failed) may be dropped; the runtime itself does not start a handler then
+ * (it answers DEADLINE_EXCEEDED). INT64_MAX for the tick. */
 int64_t svc_remaining_ms(const svc_call_t *c);
 
 /* Set the reply body (packed now; the message may be freed afterwards).

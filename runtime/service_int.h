@@ -8,10 +8,12 @@
  * batch, parked meanwhile).
  *
  * Call slots: svc_run allocates SVC_SLOTS of them once and keeps the free
- * ones on a stack. A slot is in exactly one place: free, in the batch being
- * built, parked (its Decide in flight) or ready (decided, waiting for the
- * next batch). Parked + ready <= SVC_MAX_PARKED and a batch takes at most
- * STORE_GROUP_MAX new requests, so SVC_SLOTS slots always suffice.
+ * ones on a stack. A slot is in exactly one place: free, in the backlog
+ * (read from the socket, not yet taken), in the batch being built, parked
+ * (its Decide in flight) or ready (decided, waiting for the next batch).
+ * The backlog takes only free slots: when none is left, requests wait in
+ * the socket, and batches free slots. The broker hands a worker at most its
+ * capacity (<= SVC_SLOTS by default), so normally all are read at once.
  *
  * THREAD SAFETY: everything belongs to the thread of svc_run.
  */
@@ -90,8 +92,11 @@ struct svc_runtime {
     size_t parked_bytes;            /* request bodies held by parked and ready calls */
     svc_call_t *ready[SVC_MAX_PARKED];  /* decided, for the next batch (a ring) */
     size_t ready_head, n_ready;
+    svc_call_t *backlog[SVC_SLOTS]; /* read, not yet in a batch (a ring, arrival order) */
+    size_t bl_head, n_backlog;
     size_t held;                    /* reply + event bytes held by the batch */
     uint64_t served;                /* requests answered since start */
+    uint64_t expired;               /* of which not started: deadline passed */
     int64_t budget_us;              /* target duration of one batch */
     svc_cost_t cost[2];             /* cost of one request: [0] read, [1] write */
     svc_call_t tick_call;           /* the handle of def->tick (no request) */

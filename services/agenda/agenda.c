@@ -6,6 +6,7 @@
 #include "services/agenda/agenda.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "services/agenda/agenda_int.h"
@@ -121,7 +122,43 @@ int agenda_patient(svc_call_t *c, const svc_access_t **out)
 
 static const char *s_tables[] = {AGENDA_T_EVENTS,  AGENDA_T_BY_TIME, AGENDA_T_BY_SOURCE,
                                  AGENDA_T_CHANGES, AGENDA_T_HEADS,   AGENDA_T_REMINDERS,
-                                 NULL};
+                                 AGENDA_T_BY_SOURCE_CLEAR, NULL};
+
+/* store_write_group item of the migration: item = the moved count. */
+static int s_migrate(store_txn_t *t, void *item, void *ctx)
+{
+    return agenda_sources_migrate(ctx, t, item);
+}
+
+/* The state, and the clear source index of an older store moved to the
+ * hashed one (agenda_int.h) before any request. */
+static int s_init(const svc_env_t *env, void **state)
+{
+    agenda_state_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return ES_RESOURCE_EXHAUSTED;
+    st->store = env->store;
+    size_t moved = 0;
+    void *items[1] = {&moved};
+    int results[1] = {0};
+    int rc = store_write_group(env->store, s_migrate, items, 1, results, env->store);
+    if (rc == 0)
+        rc = results[0];
+    if (rc != 0) {
+        log_error(SERVICE_AGENDA, "sources.migrate.fail", "status=%s", es_status_name(rc));
+        free(st);
+        return rc;
+    }
+    if (moved > 0)
+        log_info(SERVICE_AGENDA, "sources.migrated", "entries=%zu", moved);
+    *state = st;
+    return ES_OK;
+}
+
+static void s_fini(void *state)
+{
+    free(state);
+}
 
 #define M(n, d, h, f) {n, &espace__v1__agenda_##d##__descriptor, h, f}
 static const svc_method_t s_methods[] = {
@@ -159,6 +196,8 @@ const svc_def_t agenda_service = {
     .guards = s_guards,
     .n_guards = sizeof s_guards / sizeof s_guards[0],
     .api = &espace__v1__agenda__descriptor,
+    .init = s_init,
+    .fini = s_fini,
     .tick = agenda_reminders_tick,
     .tick_ms = AGENDA_TICK_MS,
 };

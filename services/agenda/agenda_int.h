@@ -2,9 +2,10 @@
  * agenda_int.h - what the modules of the agenda service share (not for other
  * services: they use the bus). Tests include it for the pure parts.
  *
- * Modules: agenda.c (method table and guards, drafts), event.c
+ * Modules: agenda.c (method table and guards, drafts, init), event.c
  * (validation and the status state machine, pure; Europe/Paris time comes
- * from proto/civil_time.h), db.c (store layout), methods.c (write methods), query.c (read
+ * from proto/civil_time.h), db.c (store layout), sources.c (the source
+ * index), methods.c (write methods), query.c (read
  * methods and exports), ical.c (RFC 5545 text), fhir.c (FHIR R4 JSON),
  * reminders.c (reminder index and the tick).
  *
@@ -12,13 +13,20 @@
  *   events     event id (16)                        -> AgendaEvent (kind 0 = tombstone:
  *                                                      id, patient_id, change_version only)
  *   by_time    patient (16) | start (8) | id (16)   -> end (8)
+ *   sources    patient (16) | source (1) | keyed hash of source_id (32)
+ *                                                   -> event id (16)
+ *                (store_keyed_hash: a source id may name the patient's care,
+ *                and keys are stored in clear)
  *   by_source  patient (16) | source (1) | source_id -> event id (16)
+ *                (stores written before the hash; emptied into `sources`
+ *                at start, agenda_sources_migrate)
  *   changes    patient (16) | change version (8)    -> event id (16) | change kind (1)
  *                (one entry per event: its latest change)
  *   heads      patient (16)                         -> change version (8) | longest duration (8)
  *   reminders  due (8) | event id (16) | offset minutes (4) -> patient (16)
  *                (pending reminders; deleted when fired)
  * Patient ids are espace's random ids, not personal data (no INS in keys).
+ * Handlers and the tick get the service's state, agenda_state_t (init).
  *
  * THREAD SAFETY: everything runs on the service thread; event.c is pure and
  * thread-safe.
@@ -42,7 +50,8 @@
 
 #define AGENDA_T_EVENTS "events"
 #define AGENDA_T_BY_TIME "by_time"
-#define AGENDA_T_BY_SOURCE "by_source"
+#define AGENDA_T_BY_SOURCE "sources"
+#define AGENDA_T_BY_SOURCE_CLEAR "by_source" /* before the hash: migrated at start */
 #define AGENDA_T_CHANGES "changes"
 #define AGENDA_T_HEADS "heads"
 #define AGENDA_T_REMINDERS "reminders"
@@ -140,16 +149,35 @@ int agenda_db_head(store_txn_t *t, const uint8_t pid[ID_BYTES], uint64_t *cv,
                    int64_t *longest);
 /* Store ev (new when old is NULL, else replacing old, same id): assigns
  * ev->change_version (the patient's next), maintains by_time, changes,
- * heads, by_source (a new event with a source_id takes the key) and the
- * reminders (armed when due after now). */
+ * heads and the reminders (armed when due after now). A new event with a
+ * source_id takes its key with agenda_db_source_claim. */
 int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
                     Espace__V1__AgendaEvent *ev, int change_kind, int64_t now);
-/* Replace old by a tombstone; *cv = its change version. */
-int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int64_t now,
-                        uint64_t *cv);
+/* Replace old by a tombstone (its source key released); *cv = its change
+ * version. s: the agenda's store (its keyed hash). */
+int agenda_db_tombstone(const store_t *s, store_txn_t *t, const Espace__V1__AgendaEvent *old,
+                        int64_t now, uint64_t *cv);
+
+/* ---- sources.c: the source index (keyed hash of the source id) ---- */
+
+/* The agenda's state (svc_def_t.init): its store, for the keyed hash. */
+typedef struct agenda_state {
+    store_t *store; /* borrowed from svc_run */
+} agenda_state_t;
+
 /* Event id holding (patient, source, source_id): 0, or ES_NOT_FOUND. */
-int agenda_db_source_find(store_txn_t *t, const uint8_t pid[ID_BYTES], int source,
-                          const char *source_id, uint8_t id[ID_BYTES]);
+int agenda_db_source_find(const store_t *s, store_txn_t *t, const uint8_t pid[ID_BYTES],
+                          int source, const char *source_id, uint8_t id[ID_BYTES]);
+/* ev (stored) takes the key of its source id, if it has one (replacing the
+ * holder: a reschedule hands it to the new event). 0 or a store error. */
+int agenda_db_source_claim(const store_t *s, store_txn_t *t, const Espace__V1__AgendaEvent *ev);
+/* old leaves the index: its key is deleted if it still holds it. */
+int agenda_db_source_release(const store_t *s, store_txn_t *t,
+                             const Espace__V1__AgendaEvent *old);
+/* Move every entry of the clear index (AGENDA_T_BY_SOURCE_CLEAR) to the
+ * hashed one, inside write transaction t; *moved = how many. An entry
+ * whose value cannot be read is dropped (its event keeps the source id). */
+int agenda_sources_migrate(const store_t *s, store_txn_t *t, size_t *moved);
 
 /* A page of events (each codec_free'd by agenda_page_free). */
 typedef struct agenda_page {

@@ -12,7 +12,6 @@
 
 #define KEY_TIME (ID_BYTES + 8 + ID_BYTES)
 #define KEY_CHANGE (ID_BYTES + 8)
-#define KEY_SOURCE_MAX (ID_BYTES + 1 + AGENDA_MAX_SOURCE_ID)
 
 /* ---- events ---- */
 
@@ -101,39 +100,11 @@ static void s_change_key(uint8_t k[KEY_CHANGE], const uint8_t pid[ID_BYTES], uin
     store_be64_put(k + ID_BYTES, cv);
 }
 
-static size_t s_source_key(uint8_t k[KEY_SOURCE_MAX], const uint8_t pid[ID_BYTES],
-                           int source, const char *sid)
-{
-    size_t sl = strlen(sid);
-    if (sl > AGENDA_MAX_SOURCE_ID)
-        sl = AGENDA_MAX_SOURCE_ID; /* validated before */
-    memcpy(k, pid, ID_BYTES);
-    k[ID_BYTES] = (uint8_t)source;
-    memcpy(k + ID_BYTES + 1, sid, sl);
-    return ID_BYTES + 1 + sl;
-}
-
 static int s_pid(const Espace__V1__AgendaEvent *e, uint8_t pid[ID_BYTES])
 {
     return id_parse(e->patient_id, pid) == 0 && e->id.len == ID_BYTES
                ? ES_OK
                : ES_INTERNAL;
-}
-
-int agenda_db_source_find(store_txn_t *t, const uint8_t pid[ID_BYTES], int source,
-                          const char *source_id, uint8_t id[ID_BYTES])
-{
-    uint8_t k[KEY_SOURCE_MAX];
-    size_t kl = s_source_key(k, pid, source, source_id);
-    const void *val = NULL;
-    size_t vlen = 0;
-    int rc = store_get(t, AGENDA_T_BY_SOURCE, k, kl, &val, &vlen);
-    if (rc != 0)
-        return rc;
-    if (vlen != ID_BYTES)
-        return ES_INTERNAL;
-    memcpy(id, val, ID_BYTES);
-    return ES_OK;
 }
 
 /* Record a change of event `id`: next change version, change log entry
@@ -183,12 +154,6 @@ int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
     store_be64_put(end, (uint64_t)ev->end_ms);
     if ((rc = store_put(t, AGENDA_T_BY_TIME, k, sizeof k, end, sizeof end)) != 0)
         return rc;
-    if (!old && ev->source_id && ev->source_id[0]) {
-        uint8_t sk[KEY_SOURCE_MAX];
-        size_t sl = s_source_key(sk, pid, ev->source, ev->source_id);
-        if ((rc = store_put(t, AGENDA_T_BY_SOURCE, sk, sl, ev->id.data, ID_BYTES)) != 0)
-            return rc;
-    }
     uint64_t cv = 0;
     rc = s_change(t, pid, ev->id.data, old ? old->change_version : 0, change_kind,
                   ev->end_ms - ev->start_ms, &cv);
@@ -200,8 +165,8 @@ int agenda_db_write(store_txn_t *t, const Espace__V1__AgendaEvent *old,
     return s_save(t, ev);
 }
 
-int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int64_t now,
-                        uint64_t *cv)
+int agenda_db_tombstone(const store_t *s, store_txn_t *t, const Espace__V1__AgendaEvent *old,
+                        int64_t now, uint64_t *cv)
 {
     uint8_t pid[ID_BYTES];
     int rc = s_pid(old, pid);
@@ -212,17 +177,8 @@ int agenda_db_tombstone(store_txn_t *t, const Espace__V1__AgendaEvent *old, int6
     rc = store_del(t, AGENDA_T_BY_TIME, k, sizeof k);
     if (rc != 0 && rc != ES_NOT_FOUND)
         return rc;
-    if (old->source_id && old->source_id[0]) {
-        /* Free the source key only if it is still this event's. */
-        uint8_t held[ID_BYTES];
-        if (agenda_db_source_find(t, pid, old->source, old->source_id, held) == 0 &&
-            memcmp(held, old->id.data, ID_BYTES) == 0) {
-            uint8_t sk[KEY_SOURCE_MAX];
-            size_t sl = s_source_key(sk, pid, old->source, old->source_id);
-            if ((rc = store_del(t, AGENDA_T_BY_SOURCE, sk, sl)) != 0)
-                return rc;
-        }
-    }
+    if ((rc = agenda_db_source_release(s, t, old)) != 0)
+        return rc;
     if ((rc = agenda_reminders_sync(t, old, NULL, now)) != 0)
         return rc;
     rc = s_change(t, pid, old->id.data, old->change_version,

@@ -183,8 +183,8 @@ static int s_open(svc_call_t *c, store_txn_t *t, const uint8_t *id, const uint8_
 
 /* Create the event described by src for the patient of a: validate, mint,
  * store, reply (AgendaUpsertReply if upsert, else AgendaCreateReply), notify. */
-static int s_create(svc_call_t *c, store_txn_t *t, const svc_access_t *a,
-                    const Espace__V1__AgendaEvent *src, int upsert)
+static int s_create(const agenda_state_t *st, svc_call_t *c, store_txn_t *t,
+                    const svc_access_t *a, const Espace__V1__AgendaEvent *src, int upsert)
 {
     const char *hex = a->patient_id;
     agenda_draft_t *d = malloc(sizeof *d);
@@ -211,7 +211,7 @@ static int s_create(svc_call_t *c, store_txn_t *t, const svc_access_t *a,
         goto done;
     if (e->source_id[0]) {
         uint8_t held[ID_BYTES];
-        rc = agenda_db_source_find(t, a->patient, e->source, e->source_id, held);
+        rc = agenda_db_source_find(st->store, t, a->patient, e->source, e->source_id, held);
         if (rc == 0) {
             rc = svc_fail(c, ES_ALREADY_EXISTS, "event.source_id",
                           "this source id is taken (use Upsert)");
@@ -230,7 +230,8 @@ static int s_create(svc_call_t *c, store_txn_t *t, const svc_access_t *a,
     e->created_ms = svc_now_ms(c);
     e->version = 1;
     s_stamp(c, e);
-    if ((rc = agenda_db_write(t, NULL, e, CH(CREATED), svc_now_ms(c))) != 0) {
+    if ((rc = agenda_db_write(t, NULL, e, CH(CREATED), svc_now_ms(c))) != 0 ||
+        (rc = agenda_db_source_claim(st->store, t, e)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
     }
@@ -299,10 +300,9 @@ static int s_commit_reply(svc_call_t *c, store_txn_t *t, const Espace__V1__Agend
 int agenda_create(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaCreateRequest *r = (const Espace__V1__AgendaCreateRequest *)m;
-    (void)st;
     const svc_access_t *a = NULL;
     int rc = s_write_patient(c, r->event, &a);
-    return rc != 0 ? rc : s_create(c, t, a, r->event, 0);
+    return rc != 0 ? rc : s_create(st, c, t, a, r->event, 0);
 }
 
 /* ---- Update ---- */
@@ -420,7 +420,7 @@ done:
 
 int agenda_delete(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
-    (void)st;
+    const agenda_state_t *as = st;
     const Espace__V1__AgendaDeleteRequest *r = (const Espace__V1__AgendaDeleteRequest *)m;
     const Espace__V1__Caller *who = svc_caller(c);
     uint8_t pid[ID_BYTES];
@@ -434,7 +434,7 @@ int agenda_delete(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     if ((rc = s_version(c, old, r->expected_version, "expected_version")) != 0)
         goto done;
     uint64_t cv = 0;
-    if ((rc = agenda_db_tombstone(t, old, svc_now_ms(c), &cv)) != 0) {
+    if ((rc = agenda_db_tombstone(as->store, t, old, svc_now_ms(c), &cv)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
     }
@@ -482,7 +482,7 @@ static int s_same(const Espace__V1__AgendaEvent *a, const Espace__V1__AgendaEven
 int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
 {
     const Espace__V1__AgendaUpsertRequest *r = (const Espace__V1__AgendaUpsertRequest *)m;
-    (void)st;
+    const agenda_state_t *as = st;
     const svc_access_t *a = NULL;
     int rc = s_write_patient(c, r->event, &a);
     if (rc != 0)
@@ -496,12 +496,12 @@ int agenda_upsert(void *st, svc_call_t *c, const ProtobufCMessage *m, store_txn_
     agenda_draft_t *d = NULL;
     if (strlen(probe.source_id) > AGENDA_MAX_SOURCE_ID) {
         /* Let validation name it. */
-        return s_create(c, t, a, &probe, 1);
+        return s_create(as, c, t, a, &probe, 1);
     }
     uint8_t id[ID_BYTES];
-    rc = agenda_db_source_find(t, a->patient, probe.source, probe.source_id, id);
+    rc = agenda_db_source_find(as->store, t, a->patient, probe.source, probe.source_id, id);
     if (rc == ES_NOT_FOUND)
-        return s_create(c, t, a, &probe, 1);
+        return s_create(as, c, t, a, &probe, 1);
     if (rc != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     Espace__V1__AgendaEvent *old = NULL;
@@ -548,7 +548,7 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
 {
     const Espace__V1__AgendaRescheduleRequest *r =
         (const Espace__V1__AgendaRescheduleRequest *)m;
-    (void)st;
+    const agenda_state_t *as = st;
     const svc_access_t *a = NULL;
     agenda_err_t err;
     int64_t end = 0;
@@ -608,7 +608,8 @@ int agenda_reschedule(void *st, svc_call_t *c, const ProtobufCMessage *m, store_
     s_stamp(c, &was->ev);
     int64_t now = svc_now_ms(c);
     if ((rc = agenda_db_write(t, old, &was->ev, CH(CANCELLED), now)) != 0 ||
-        (rc = agenda_db_write(t, NULL, e, CH(RESCHEDULED), now)) != 0) {
+        (rc = agenda_db_write(t, NULL, e, CH(RESCHEDULED), now)) != 0 ||
+        (rc = agenda_db_source_claim(as->store, t, e)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
     }

@@ -104,9 +104,11 @@ int h_broker_start(harness_t *h)
         return -1;
     const char *session = h->o.session_service; /* a test may name another */
     unsigned admit_ms = h->o.admit_ms;          /* ... and an admission window */
+    unsigned max_timeout_ms = h->o.max_timeout_ms; /* ... and a longest deadline */
     memset(&h->o, 0, sizeof(h->o));
     h->o.session_service = session ? session : SERVICE_IDENTITY;
     h->o.admit_ms = admit_ms;
+    h->o.max_timeout_ms = max_timeout_ms;
     h->o.data_dir = h->dir;
     h->o.req_ipc = h->req_ipc;
     h->o.pub_ipc = h->pub_ipc;

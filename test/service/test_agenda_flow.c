@@ -5,6 +5,7 @@
  * reschedule, ListChanges, paging, exports and live events. Reminders:
  * test_agenda_reminders.c; consent and access: test_agenda_access.c.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,26 @@ static void test_conflict(void **state)
 
 /* ------------------------------------------------- upsert and reschedule */
 
+/* 1 if the agenda's LMDB file holds these bytes anywhere (issue 11
+ * section 5: a source id is not kept in clear, not even in an index key). */
+static int s_agenda_file_has(const char *bytes)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s/data.mdb", AG.h.dir, SERVICE_AGENDA);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    int found = memmem(buf, (size_t)n, bytes, strlen(bytes)) != NULL;
+    free(buf);
+    return found;
+}
+
 static int s_upsert(const char *pid, Espace__V1__AgendaEvent *e,
                     Espace__V1__AgendaUpsertReply **out, bus_reply_t *r)
 {
@@ -396,6 +417,7 @@ static void test_upsert_reschedule(void **state)
     f.e.n_reminder_minutes = 1;
     Espace__V1__AgendaUpsertReply *u1 = NULL, *u2 = NULL, *u3 = NULL;
     assert_int_equal(s_upsert(P, &f.e, &u1, &r), 0);
+    assert_false(s_agenda_file_has("cab:rdv-1")); /* committed, and not in clear */
     assert_true(u1->created);
     assert_true(u1->changed);
     assert_int_equal(u1->event->version, 1);

@@ -6,7 +6,9 @@
  * time (the rest answered RESOURCE_EXHAUSTED at once), and the
  * owner's log-in from a known device has a pool of its own. So during the
  * flood a legitimate log-in succeeds (maybe slower), and when the flood
- * stops everything is back within seconds.
+ * stops everything is back within seconds. And one professional's key
+ * queueing thousands of log-ins with long deadlines gets those over its
+ * broker cap refused at once, while another log-in goes through.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "broker/broker.h"
 #include "bus/codec.h"
 #include "proto/names.h"
 #include "proto/status.h"
@@ -103,6 +106,7 @@ done:
 static int s_setup(void **state)
 {
     idf_pwhash = "interactive";
+    idf_tcp_peers = 1; /* a professional's software, for test_one_key_thousands */
     return idf_setup(state);
 }
 
@@ -169,10 +173,77 @@ static void test_flood(void **state)
     codec_free(&lrep->base);
 }
 
+/* One professional's key queueing thousands of log-ins with long deadlines
+ * (issue 11 section 1): the broker refuses those over the key's cap at once
+ * (BROKER_CONN_PENDING), the deadline is clamped, and another client's
+ * log-in goes through meanwhile. */
+static void test_one_key_thousands(void **state)
+{
+    (void)state;
+    enum { N = 3000, CHUNK = 500 }; /* bursts, read in between */
+    char ins[16];
+    bus_reply_t r;
+    Espace__V1__LoginReply *lrep = NULL;
+    idf_new_ins(ins);
+    /* each step retried while the pools are still spent by test_flood */
+    char code[IDF_CODE_MAX];
+    int rc;
+    while ((rc = idf_sign_up_pending(ins, IDF_PASSWORD, &r)) == ES_RESOURCE_EXHAUSTED)
+        h_sleep_ms(50);
+    assert_int_equal(rc, 0);
+    assert_int_equal(idf_issue_code(ins, code, &r), 0);
+    while ((rc = idf_activate(ins, code, IDF_PASSWORD, NULL, &r)) == ES_RESOURCE_EXHAUSTED)
+        h_sleep_ms(50);
+    assert_int_equal(rc, 0);
+    while ((rc = idf_login(ins, NULL, IDF_PASSWORD, NULL, NULL, &lrep, &r)) ==
+           ES_RESOURCE_EXHAUSTED)
+        h_sleep_ms(50);
+    if (rc != 0)
+        fail_msg("login: %d %s", rc, r.message);
+    ProtobufCBinaryData dev = lrep->device_id;
+
+    bus_client_t *pro = idf_peer_client(0);
+    assert_int_equal(bus_client_wait(pro, 2000), 0);
+    unsigned capped = 0, answered = 0;
+    for (unsigned n = 0; n < N;) {
+        char fin[16];
+        s_flood_ins(500000 + n, fin);
+        Espace__V1__LoginRequest req = ESPACE__V1__LOGIN_REQUEST__INIT;
+        req.who_case = ESPACE__V1__LOGIN_REQUEST__WHO_INS;
+        req.ins = fin;
+        req.password = "flood flood flood";
+        uint64_t id;
+        rc = bus_client_send(pro, SERVICE_IDENTITY, "Login", &req.base, 600000, NULL, &id);
+        if (rc != 0 && rc != ES_RESOURCE_EXHAUSTED) /* exhausted: at its high-water mark */
+            fail_msg("send: %d", rc);
+        n += rc == 0;
+        if (rc == 0 && n % CHUNK != 0)
+            continue;
+        for (int k = 0; k < 10; k++) { /* read the refusals as they come */
+            h_sleep_ms(5);
+            while (bus_client_recv(pro, 0, &r) == 0) {
+                answered++;
+                capped += r.status == ES_RESOURCE_EXHAUSTED &&
+                          strstr(r.message, "pending on this connection") != NULL;
+                bus_reply_clear(&r);
+            }
+        }
+    }
+    int64_t took = s_login_within(ins, &dev, S_BACK_WITHIN_MS);
+    print_message("one key: %u sent, %u refused over its cap; legit login in %lld ms\n", N,
+                  capped, (long long)took);
+    assert_true(took >= 0);
+    assert_true(capped >= N / 4); /* none before the cap existed */
+    assert_true(answered <= N);
+    bus_client_destroy(&pro);
+    codec_free(&lrep->base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flood),
+        cmocka_unit_test(test_one_key_thousands),
     };
     return cmocka_run_group_tests(tests, s_setup, idf_teardown);
 }

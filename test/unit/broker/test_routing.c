@@ -58,6 +58,8 @@ static void s_echo_teardown(harness_t *h, tworker_t *w, bus_client_t **c)
     h_teardown(h);
 }
 
+static void s_raw(void *sock, const char **frames, const size_t *lens, size_t n);
+
 /* ---- tests ---- */
 
 static void test_routed_with_id(void **state)
@@ -187,6 +189,68 @@ static void test_worker_dies(void **state)
     assert_int_equal(bus_call(c, "echo", "echo", NULL, NULL, 10000, NULL, NULL, NULL),
                      ES_UNAVAILABLE);
     s_echo_teardown(&h, &w, &c);
+}
+
+/* A worker whose connection ends (its process died: no DISCONNECT) is
+ * removed at once by the socket monitor (broker/conn.c), not after
+ * BUS_LIVENESS silent intervals: its request is answered UNAVAILABLE. */
+static void test_worker_connection_ends(void **state)
+{
+    (void)state;
+    harness_t h;
+    bus_client_t *c = NULL;
+    assert_int_equal(h_setup(&h, 0), 0);
+    h.hb = 5000; /* no heartbeat round (nor expiry) during the test */
+    assert_int_equal(h_broker_start(&h), 0);
+    void *w = h_raw_dealer(&h, h.req_ipc, NULL, NULL, "raw-worker", 10);
+    assert_non_null(w);
+    Espace__V1__WorkerReady ready = ESPACE__V1__WORKER_READY__INIT;
+    ready.service = "raw";
+    ready.capacity = 1;
+    uint8_t buf[64];
+    size_t len = espace__v1__worker_ready__pack(&ready, buf);
+    const char *rf[] = {BUS_WORKER_PROTO, "\x01", (const char *)buf};
+    size_t rl[] = {4, 1, len};
+    s_raw(w, rf, rl, 3);
+    assert_int_equal(h_client(&h, &c), 0);
+    assert_int_equal(bus_client_wait(c, 2000), 0);
+    uint64_t id = 0;
+    int taken = 0;
+    for (int i = 0; i < 100 && !taken; i++) { /* until the broker routes to it */
+        assert_int_equal(bus_client_send(c, "raw", "x", NULL, 10000, NULL, &id), 0);
+        zmq_pollitem_t it = {w, 0, ZMQ_POLLIN, 0};
+        for (int k = 0; k < 10 && !taken && zmq_poll(&it, 1, 20) > 0; k++) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            int more = 1;
+            while (more && zmq_msg_recv(&m, w, 0) >= 0) {
+                if (zmq_msg_size(&m) == 1 && ((uint8_t *)zmq_msg_data(&m))[0] == BUS_W_REQUEST)
+                    taken = 1;
+                more = zmq_msg_more(&m);
+            }
+            zmq_msg_close(&m);
+        }
+        bus_reply_t r;
+        while (!taken && bus_client_recv(c, 20, &r) == 0)
+            bus_reply_clear(&r); /* UNAVAILABLE while not registered yet */
+    }
+    assert_true(taken);
+    const char *hf[] = {BUS_WORKER_PROTO, "\x05"};
+    size_t hl[] = {4, 1};
+    s_raw(w, hf, hl, 2); /* alive just now */
+    int64_t t0 = bus_mono_ms();
+    zmq_close(w); /* linger 0, no DISCONNECT */
+    bus_reply_t r;
+    assert_int_equal(bus_client_recv(c, 2000, &r), 0);
+    int64_t dt = bus_mono_ms() - t0;
+    assert_int_equal(r.id, id);
+    assert_int_equal(r.status, ES_UNAVAILABLE);
+    bus_reply_clear(&r);
+    if (dt >= 400)
+        fail_msg("answered after %lld ms: the end of the connection was not seen",
+                 (long long)dt);
+    bus_client_destroy(&c);
+    assert_int_equal(h_teardown(&h), 0);
 }
 
 static void test_deadline_late_reply_dropped(void **state)
@@ -435,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_two_workers_share),
         cmocka_unit_test(test_no_worker_unavailable),
         cmocka_unit_test(test_worker_dies),
+        cmocka_unit_test(test_worker_connection_ends),
         cmocka_unit_test(test_deadline_late_reply_dropped),
         cmocka_unit_test(test_queue_when_full),
         cmocka_unit_test(test_admission_refuses_when_late),

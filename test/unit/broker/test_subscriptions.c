@@ -463,12 +463,103 @@ static void test_session_bound_to_peer_key(void **state)
     s_pid_teardown(&h, &idw);
 }
 
+/* Anything (a REPLY or an EVENT) arriving on raw socket s within ms: 1 if
+ * something came. */
+static int s_raw_anything(void *s, int ms)
+{
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, ms) <= 0)
+        return 0;
+    char buf[64];
+    int more = 1;
+    size_t len = sizeof more;
+    while (more) { /* read it whole, to print what it was */
+        int n = zmq_recv(s, buf, sizeof buf, ZMQ_DONTWAIT);
+        if (n < 0)
+            break;
+        zmq_getsockopt(s, ZMQ_RCVMORE, &more, &len);
+    }
+    return 1;
+}
+
+/* Issue 11 section 5: the same peer identity (ipc: role LOCAL, no key)
+ * reusing a departed client's routing id inherits nothing of it: not its
+ * session, not its subscriptions' events, not the answer to its request
+ * still in flight. The socket monitor ends them with the connection. */
+static void test_routing_id_reused_after_disconnect(void **state)
+{
+    (void)state;
+    harness_t h;
+    pid_worker_t idw;
+    s_pid_setup(&h, &idw);
+    tworker_t ew;
+    assert_int_equal(tw_start(&ew, h.ctx, h_ipc(h.req_ipc), "echo", 4, 0), 0);
+    assert_int_equal(tw_wait_registered(&ew, 5000), 0);
+    bus_conn_t pc = h_ipc(h.pub_ipc);
+    bus_pub_t *pub = NULL;
+    assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
+    /* a witness subscribed to the same prefix: an event it receives went
+     * through the broker's forwarding */
+    bus_client_t *w = s_pro_client(&h, "pro-A2");
+    bus_reply_t r0;
+    assert_int_equal(bus_client_subscribe(w, "pro." P_RPPS_A ".", 2000, &r0), 0);
+
+    static const char rid[] = "reused-routing-id";
+    uint64_t next = 1;
+    void *a = h_raw_dealer(&h, h.req_ipc, NULL, NULL, rid, sizeof rid - 1);
+    assert_non_null(a);
+    Espace__V1__AuthenticateRequest ar = ESPACE__V1__AUTHENTICATE_REQUEST__INIT;
+    ar.token = "pro-A";
+    Espace__V1__Reply *r = s_raw_call(a, BUS_C_AUTH, NULL, "Authenticate", &ar.base, &next);
+    assert_non_null(r);
+    assert_int_equal(s_raw_code(r), 0);
+    espace__v1__reply__free_unpacked(r, NULL);
+    Espace__V1__SubscribeRequest sr = ESPACE__V1__SUBSCRIBE_REQUEST__INIT;
+    sr.prefix = "pro." P_RPPS_A ".";
+    r = s_raw_call(a, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sr.base, &next);
+    assert_non_null(r);
+    assert_int_equal(s_raw_code(r), 0);
+    espace__v1__reply__free_unpacked(r, NULL);
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 1, h_recv_client, w));
+    assert_true(s_raw_anything(a, 1000)); /* A had its events */
+    /* a request still in flight (answered in 400 ms) when A leaves */
+    assert_int_equal(h_raw_send(a, BUS_C_REQUEST, "echo", next++, "late", NULL), 0);
+    h_sleep_ms(50);
+    zmq_close(a);
+    h_sleep_ms(100);
+
+    /* B: same routing id, same transport identity, sends nothing yet */
+    void *b = h_raw_dealer(&h, h.req_ipc, NULL, NULL, rid, sizeof rid - 1);
+    assert_non_null(b);
+    h_sleep_ms(100);
+    s_drain(w);
+    assert_true(h_publish_until(pub, "pro." P_RPPS_A ".agenda", 2, h_recv_client, w));
+    /* neither A's events nor the late answer to A's request */
+    assert_false(s_raw_anything(b, 600));
+    /* nor A's session: B is anonymous, and may not subscribe */
+    Espace__V1__Caller *seen = s_raw_who(b, &next);
+    assert_int_equal(seen->kind, ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE);
+    assert_string_equal(seen->principal, "");
+    espace__v1__caller__free_unpacked(seen, NULL);
+    r = s_raw_call(b, BUS_C_SUBSCRIBE, NULL, "Subscribe", &sr.base, &next);
+    assert_non_null(r);
+    assert_int_equal(s_raw_code(r), ESPACE__V1__CODE__CODE_UNAUTHENTICATED);
+    espace__v1__reply__free_unpacked(r, NULL);
+    zmq_close(b);
+
+    bus_client_destroy(&w);
+    bus_pub_destroy(&pub);
+    tw_stop(&ew);
+    s_pid_teardown(&h, &idw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pro_subscribe_rules),
         cmocka_unit_test(test_pro_events_forwarded),
         cmocka_unit_test(test_session_bound_to_peer_key),
+        cmocka_unit_test(test_routing_id_reused_after_disconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
