@@ -225,6 +225,40 @@ test('measure kinds, glucose concepts and moments are dmp.proto enum values, wit
   assert.ok(!M.ENTERED.some((m) => m.key === 'bmi'));
 });
 
+// The service's C tables (services/dmp/codes.c): the web shows and checks
+// with the same codes, labels, groups, classes and ranges.
+const codesC = path.join(repo, 'services/dmp/codes.c');
+const noCodesC = fs.existsSync(codesC) ? false : `${codesC} not found (the dmp service is not in this tree)`;
+
+test('document types and ranges are those of the service (services/dmp/codes.c)', { skip: noCodesC }, () => {
+  const c = fs.readFileSync(codesC, 'utf8');
+  const rows = [...c.matchAll(/\{"([^"]+)", (L|A05), "([^"]+)", CAT\((\w+)\), "(\d+)"/g)];
+  assert.equal(rows.length, codes.DOC_TYPES.length);
+  for (const [, code, sys, label, cat, cls] of rows) {
+    const d = codes.docType(code);
+    assert.ok(d, code);
+    assert.deepEqual([d.system, d.label, d.group, d.classCode], [sys === 'L' ? 'LOINC' : 'TRE_A05', label, cat, cls], code);
+  }
+  const bound = (v) => (/NONE_(LO|HI)/.test(v) ? null : Number(v));
+  const ranges = new Map([...c.matchAll(/dmp_range_(\w+) = \{([^}]+)\}/g)].map(([, name, body]) => {
+    const [lo, hi, excl, slo, shi] = body.split(',').map((x) => x.trim());
+    return [name, { hard: { min: bound(lo), max: bound(hi), minOpen: excl === '1' }, soft: { min: bound(slo), max: bound(shi) } }];
+  }));
+  const specs = [
+    ...M.MEASURES.filter((m) => !m.components && !m.glucose).map((m) => [m.key, m]),
+    ...M.measure('blood_pressure').components.map((x) => [x.key, x]),
+    ['glucose_mgdl', M.GLUCOSE_UNITS['mg/dL']], ['glucose_pct', M.GLUCOSE_UNITS['%']],
+  ];
+  assert.equal(ranges.size, specs.length);
+  for (const [name, spec] of specs) {
+    const r = ranges.get(name);
+    assert.ok(r, name);
+    sameRange(spec.hard, r.hard, `${name} hard`);
+    if (spec.soft) sameRange(spec.soft, { ...r.soft, minOpen: false }, `${name} soft`);
+    else assert.deepEqual(r.soft, { min: null, max: null }, `${name} has no soft range`);
+  }
+});
+
 // ---- checks at the edges ----
 
 /** A value just inside / just outside a bound. */
