@@ -12,6 +12,7 @@
 #include "services/edge/edge.h"
 #include "services/identity/identity.h"
 #include "services/messaging/messaging.h"
+#include "services/dmp/dmp.h"
 #include "process/log.h"
 #include "proto/names.h"
 #include "proto/status.h"
@@ -28,6 +29,7 @@ const part_def_t parts_table[] = {
     {"consent", s_run_service, &consent_service, "the consent service alone"},
     {"agenda", s_run_service, &agenda_service, "the agenda service alone"},
     {"messaging", s_run_service, &messaging_service, "the messaging service alone"},
+    {"dmp", s_run_service, &dmp_service, "the DMP service alone (documents, measures)"},
     {"edge", s_run_edge, NULL, "the websocket edge alone (web app, live updates)"},
 };
 const size_t parts_count = sizeof parts_table / sizeof parts_table[0];

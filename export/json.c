@@ -4,9 +4,12 @@
 #include "export/json.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "proto/civil_time.h"
 
 void json_init(json_t *j)
 {
@@ -136,6 +139,31 @@ void json_int(json_t *j, const char *key, int64_t val)
     int n = snprintf(b, sizeof b, "%" PRId64, val);
     if (n > 0)
         s_put(j, b, (size_t)n);
+}
+
+void json_num(json_t *j, const char *key, double val)
+{
+    char b[40];
+    if (!isfinite(val)) {
+        j->err = 1; /* JSON has no NaN or infinity */
+        return;
+    }
+    s_member(j, key);
+    /* Shortest round-trip form for the values measures hold (%.15g keeps
+     * 72.4 as 72.4, not 72.40000000000001). */
+    int n = snprintf(b, sizeof b, "%.15g", val);
+    if (n > 0)
+        s_put(j, b, (size_t)n);
+}
+
+void json_instant(json_t *j, const char *key, int64_t ms)
+{
+    civil_utc_t u;
+    civil_utc_split(ms, &u);
+    char buf[40];
+    snprintf(buf, sizeof buf, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", u.year, u.month,
+             u.day, u.hour, u.min, u.sec, u.ms);
+    json_str(j, key, buf);
 }
 
 void json_bool(json_t *j, const char *key, int val)

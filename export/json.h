@@ -1,7 +1,7 @@
 /*
  * json.h - a small JSON writer (part of es_runtime, for the FHIR exports of
  * consent and agenda): objects, arrays, strings with RFC 8259 escaping,
- * integers and booleans, written into a growing buffer. Commas are placed
+ * integers, decimals and booleans, written into a growing buffer. Commas are placed
  * automatically.
  *
  * Usage:
@@ -45,7 +45,13 @@ void json_arr_open(json_t *j, const char *key);
 void json_arr_close(json_t *j);
 void json_str(json_t *j, const char *key, const char *val);
 void json_int(json_t *j, const char *key, int64_t val);
+/* A finite number in the shortest decimal form that reads back the same to
+ * 15 digits (FHIR decimal); NaN or infinity sets the sticky error. */
+void json_num(json_t *j, const char *key, double val);
 void json_bool(json_t *j, const char *key, int val);
+/* An instant (ms since the epoch) as a FHIR instant string,
+ * "YYYY-MM-DDThh:mm:ss.sssZ" (UTC). */
+void json_instant(json_t *j, const char *key, int64_t ms);
 
 /* The document (malloc'd, NUL-terminated; caller frees) and its length, or
  * NULL after an error or with containers still open. Resets j. */

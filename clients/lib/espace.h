@@ -14,6 +14,8 @@
  *   messaging.h messaging service: key directory, conversations, send,
  *               fetch, ack, attachments; payload layout, sealed
  *               attachments, live notices                   (messaging.c)
+ *   dmp.h       DMP service: documents (upload, search, get, download in
+ *               pieces, mask, release), measures, FHIR exports (dmp.c)
  *
  * Each service has its pair <service>.h/.c: typed calls named
  * espace_<service>_<method in snake case> (e.g. espace_agenda_list_changes
@@ -74,5 +76,6 @@
 #include "clients/lib/consent.h"
 #include "clients/lib/agenda.h"
 #include "clients/lib/messaging.h"
+#include "clients/lib/dmp.h"
 
 #endif

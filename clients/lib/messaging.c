@@ -9,11 +9,11 @@
 
 #include "bus/bus.h"
 #include "bus/codec.h"
+#include "clients/lib/pieces.h"
 #include "clients/lib/rpc.h"
 #include "espace/v1/identity.pb-c.h"
 #include "proto/names.h"
 
-#define S_UPLOAD_RETRIES 8
 #define S_SS_CHUNK (ESPACE_MSG_PLAIN_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
 
 _Static_assert(ESPACE_MSG_ID == 16, "ids of messaging.h");
@@ -390,11 +390,18 @@ fail:
 }
 
 /* BeginAttachment: the next offset into *next; 1 when complete. */
-static int s_begin(espace_t *e, const uint8_t *conv, const uint8_t *att, size_t len,
-                   const uint8_t *hash, uint64_t *next, espace_error_t *err)
+/* The upload calls of one attachment, for the shared piece loop. */
+typedef struct s_up {
+    espace_t *e;
+    const uint8_t *conv, *att, *hash;
+    size_t len;
+} s_up_t;
+
+static int s_begin(void *ctx, uint64_t *next, espace_error_t *err)
 {
+    s_up_t *u = ctx;
     Espace__V1__BeginAttachmentReply *b = NULL;
-    int rc = espace_messaging_begin_attachment(e, conv, att, len, hash, &b, err);
+    int rc = espace_messaging_begin_attachment(u->e, u->conv, u->att, u->len, u->hash, &b, err);
     if (rc < 0)
         return rc;
     *next = b->next_offset;
@@ -403,43 +410,49 @@ static int s_begin(espace_t *e, const uint8_t *conv, const uint8_t *att, size_t 
     return rc;
 }
 
+static int s_put(void *ctx, uint64_t off, const uint8_t *data, size_t n, uint64_t *next,
+                 int *complete, espace_error_t *err)
+{
+    s_up_t *u = ctx;
+    Espace__V1__UploadChunkReply *r = NULL;
+    int rc = espace_messaging_upload_chunk(u->e, u->att, off, data, n, &r, err);
+    if (rc < 0)
+        return rc;
+    *next = r->next_offset;
+    *complete = r->complete;
+    espace_free(&r->base);
+    return 0;
+}
+
 int espace_messaging_upload(espace_t *e, const uint8_t conv[ESPACE_MSG_ID],
                             const uint8_t att[ESPACE_MSG_ID], const uint8_t *ct, size_t len,
                             const uint8_t hash[ESPACE_MSG_HASH], espace_error_t *err)
 {
-    uint64_t off = 0;
     if (!e || !conv || !att || !ct || !hash || !len)
         return s_missing(err);
-    int rc = s_begin(e, conv, att, len, hash, &off, err);
-    for (int tries = 0; rc == 0 && tries <= S_UPLOAD_RETRIES;) {
-        if (off > len)
-            return espace_err_set(err, ES_INTERNAL, "offset", "server offset %llu past %zu",
-                                  (unsigned long long)off, len);
-        size_t n = len - off < ESPACE_MSG_PIECE ? len - (size_t)off : ESPACE_MSG_PIECE;
-        Espace__V1__UploadChunkReply *u = NULL;
-        rc = espace_messaging_upload_chunk(e, att, off, ct + off, n, &u, err);
-        if (rc == 0) {
-            int done = u->complete, moved = u->next_offset > off;
-            off = u->next_offset;
-            espace_free(&u->base);
-            if (done)
-                return 0;
-            if (!moved)
-                return espace_err_set(err, ES_INTERNAL, "offset", "the upload does not move");
-            continue;
-        }
-        /* another offset expected, or a lost reply: ask where to go on */
-        if (rc != ES_FAILED_PRECONDITION && rc != ES_DEADLINE_EXCEEDED &&
-            rc != ES_UNAVAILABLE)
-            return rc;
-        tries++;
-        rc = s_begin(e, conv, att, len, hash, &off, err);
-    }
-    if (rc == 1)
-        return espace_err_set(err, ES_OK, NULL, NULL);
-    return rc < 0 ? rc
-                  : espace_err_set(err, ES_UNAVAILABLE, NULL, "upload did not complete after %d "
-                                   "resumptions", S_UPLOAD_RETRIES);
+    static const espace_pieces_up_t ops = {s_begin, s_put};
+    s_up_t u = {e, conv, att, hash, len};
+    return espace_pieces_upload(&ops, &u, ct, len, ESPACE_MSG_PIECE, err);
+}
+
+typedef struct s_down {
+    espace_t *e;
+    const uint8_t *att;
+} s_down_t;
+
+static int s_get(void *ctx, uint64_t off, ProtobufCBinaryData *data, uint64_t *size,
+                 ProtobufCBinaryData *hash, ProtobufCMessage **hold, espace_error_t *err)
+{
+    s_down_t *d = ctx;
+    Espace__V1__DownloadAttachmentReply *r = NULL;
+    int rc = espace_messaging_download_attachment(d->e, d->att, off, 0, &r, err);
+    if (rc < 0)
+        return rc;
+    *data = r->data;
+    *size = r->size;
+    *hash = r->hash;
+    *hold = &r->base;
+    return 0;
 }
 
 int espace_messaging_download(espace_t *e, const uint8_t att[ESPACE_MSG_ID],
@@ -448,53 +461,10 @@ int espace_messaging_download(espace_t *e, const uint8_t att[ESPACE_MSG_ID],
 {
     if (!e || !att || !hash || !ct || !len)
         return s_missing(err);
-    *ct = NULL;
-    *len = 0;
-    uint8_t *buf = NULL;
-    uint64_t size = 0, off = 0;
-    int rc = 0;
-    do {
-        Espace__V1__DownloadAttachmentReply *d = NULL;
-        rc = espace_messaging_download_attachment(e, att, off, 0, &d, err);
-        if (rc < 0)
-            goto fail;
-        if (!buf) {
-            size = d->size;
-            if (size == 0 || size > ESPACE_MSG_ATTACH_MAX) {
-                espace_free(&d->base);
-                rc = espace_err_set(err, ES_TOO_LARGE, "size", "attachment of %llu bytes",
-                                    (unsigned long long)size);
-                goto fail;
-            }
-            buf = malloc((size_t)size);
-            if (!buf) {
-                espace_free(&d->base);
-                rc = espace_err_set(err, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
-                goto fail;
-            }
-        }
-        if (d->size != size || d->data.len == 0 || d->data.len > size - off) {
-            espace_free(&d->base);
-            rc = espace_err_set(err, ES_INTERNAL, NULL, "inconsistent attachment piece");
-            goto fail;
-        }
-        memcpy(buf + off, d->data.data, d->data.len);
-        off += d->data.len;
-        espace_free(&d->base);
-    } while (off < size);
-    uint8_t got[ESPACE_MSG_HASH];
-    crypto_generichash(got, sizeof got, buf, (size_t)size, NULL, 0);
-    if (sodium_memcmp(got, hash, sizeof got) != 0) {
-        rc = espace_err_set(err, ES_UNAUTHENTICATED, "hash",
-                            "the attachment is not the one the message names");
-        goto fail;
-    }
-    *ct = buf;
-    *len = (size_t)size;
-    return 0;
-fail:
-    free(buf);
-    return rc;
+    s_down_t d = {e, att};
+    return espace_pieces_download(s_get, &d, ESPACE_MSG_ATTACH_MAX, hash,
+                                  "the attachment is not the one the message names", ct, len,
+                                  NULL, err);
 }
 
 /* ---- the session's device and live notices ---- */

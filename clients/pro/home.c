@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,4 +207,56 @@ int pro_resume_patient(const pro_conf_t *c, const char *patient, espace_t **e,
     if (rc == 0 && patient && (rc = pro_patient(*e, patient, pid)) != 0)
         espace_close(e);
     return rc;
+}
+
+int pro_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_fail(ES_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    int rc = 0;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    while (buf) {
+        if (n == cap) {
+            uint8_t *g = cap > max ? NULL : realloc(buf, cap * 2 + 1);
+            if (!g) {
+                rc = cli_fail(ES_TOO_LARGE, "%s: files are at most %zu bytes", path, max);
+                break;
+            }
+            buf = g;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (!buf)
+        rc = cli_fail(ES_RESOURCE_EXHAUSTED, "out of memory");
+    else if (rc == 0 && ferror(f))
+        rc = cli_fail(ES_INTERNAL, "cannot read %s", path);
+    else if (rc == 0 && n > max)
+        rc = cli_fail(ES_TOO_LARGE, "%s: files are at most %zu bytes", path, max);
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+const char *pro_mime(const char *name)
+{
+    static const char *const map[][2] = {
+        {".pdf", "application/pdf"}, {".txt", "text/plain"}, {".png", "image/png"},
+        {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"}, {".xml", "application/xml"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
+        if (!strcasecmp(dot, map[i][0]))
+            return map[i][1];
+    return "application/octet-stream";
 }

@@ -8,6 +8,8 @@
  *            | emergency --patient INS|ID --reason TEXT
  *            | agenda list|create|update|cancel|watch --patient INS|ID ... (see pro_usage)
  *            | msg keys|start|list|send|attach|inbox|read|watch|safety|close ... (msg.h)
+ *            | dmp upload|replace|list|get --patient INS|ID ...   (dmp.c)
+ *            | measure add|list --patient INS|ID ...              (measure.c)
  *
  * Home folder ($ESPACE_PRO_HOME, else ~/.config/espace-pro), mode 0700:
  *   config         `broker = ...`, `broker_key = ...`, `timeout_ms = ...` lines
@@ -69,6 +71,20 @@ const char pro_usage[] =
     "  msg watch [--count N] [--seconds S] [--out DIR]   live arrivals\n"
     "  msg safety --conversation ID  safety numbers with the other members' devices\n"
     "  msg close --conversation ID   close the conversation to replies\n"
+    "  dmp upload --patient P --file F --type CODE --title T [--class C] [--mime M]\n"
+    "             [--created T] [--comments TEXT] [--confidentiality normal|restricted|\n"
+    "             very-restricted] [--hidden]   file a document (--hidden: not yet visible\n"
+    "                                to the patient); prints its id, size and hash\n"
+    "  dmp replace --patient P --id ID --file F [the options of upload]   a new version\n"
+    "  dmp list --patient P [--class C] [--type CODE] [--category G] [--status S]\n"
+    "           [--from T] [--to T]   the documents you may see, newest first\n"
+    "  dmp get --patient P --id ID [--class C] (--out FILE | --fhir)   download (checked\n"
+    "          against its hash) or print its FHIR DocumentReference\n"
+    "  measure add --patient P --kind K (--value V | --systolic S --diastolic D)\n"
+    "              [--glucose-type G --moment M [--days N]] [--at T] [--code LOINC]\n"
+    "              [--device ID]\n"
+    "  measure list --patient P --kind K [--from T] [--to T] [--daily|--raw] [--code LOINC]\n"
+    "               [--glucose-type G] [--fhir]\n"
     "options:\n"
     "  --home DIR         folder of config, keys and session\n"
     "                     (default $ESPACE_PRO_HOME or ~/.config/espace-pro)\n"
@@ -82,7 +98,13 @@ const char pro_usage[] =
     "agenda: T is Paris local time 2026-12-01T09:30 (or 2026-12-01T08:30Z in UTC);\n"
     "  K is rdv, hospitalisation, rappel or tache (tache-sante); S is a FHIR status (proposed, pending,\n"
     "  booked, arrived, checked-in, fulfilled, noshow, waitlist, entered-in-error; cancel\n"
-    "  with agenda cancel)\n";
+    "  with agenda cancel)\n"
+    "dmp: CODE a document type of docs/dmp.md (e.g. 11488-4), C a class code (e.g. 10;\n"
+    "  name it when your grant is narrowed to classes), G syntheses, treatments, reports,\n"
+    "  imaging, biology, prevention or other, S current or superseded\n"
+    "measure: K weight, height, steps, temperature, waist, heart-rate, blood-pressure, pain or\n"
+    "  glucose (G blood, interstitial, gmi, hba1c; M post-prandial, fasting, before-meal,\n"
+    "  after-exercise, other, malaise); --code LOINC when your grant is narrowed to codes\n";
 
 /* The commands: the first word, the second one (NULL for none) and the
  * function (pro.h) that parses the command's options and runs it. */
@@ -112,6 +134,12 @@ static const struct {
     {"msg", "watch", pro_msg_watch},
     {"msg", "safety", pro_msg_safety},
     {"msg", "close", pro_msg_close},
+    {"dmp", "upload", pro_dmp_upload},
+    {"dmp", "replace", pro_dmp_replace},
+    {"dmp", "list", pro_dmp_list},
+    {"dmp", "get", pro_dmp_get},
+    {"measure", "add", pro_measure_add},
+    {"measure", "list", pro_measure_list},
 };
 #define S_NCOMMANDS (sizeof s_commands / sizeof s_commands[0])
 
@@ -142,7 +170,8 @@ static int s_needs_sub(const char *name)
 }
 
 /* The global options (anywhere on the line) into c; the other options
- * (each with the value after it) into opts, the words into words. 0, 1 for
+ * (each with the value after it, or alone when the next argument is an
+ * option or there is none: a switch) into opts, the words into words. 0, 1 for
  * --help, or the usage exit code. */
 static int s_split(int argc, char **argv, pro_conf_t *c, char **opts, int *nopts, char **words,
                    int *nwords)
@@ -155,10 +184,17 @@ static int s_split(int argc, char **argv, pro_conf_t *c, char **opts, int *nopts
             words[(*nwords)++] = argv[i];
             continue;
         }
-        if (i + 1 >= argc) {
-            char why[CLI_WHY_MAX];
-            snprintf(why, sizeof why, "%.64s needs a value", a);
-            return cli_usage(NULL, why, pro_usage);
+        if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
+            /* a switch (--rotate, --fhir): no value; the command's own
+             * table says whether it needed one */
+            if (!strcmp(a, "--home") || !strcmp(a, "--broker") || !strcmp(a, "--broker-key") ||
+                !strcmp(a, "--timeout")) {
+                char why[CLI_WHY_MAX];
+                snprintf(why, sizeof why, "%.64s needs a value", a);
+                return cli_usage(NULL, why, pro_usage);
+            }
+            opts[(*nopts)++] = argv[i];
+            continue;
         }
         const char *v = argv[++i];
         if (!strcmp(a, "--home")) {

@@ -1,12 +1,10 @@
 /* msg_send.c - espace-pro msg send and msg attach (msg.h): one ciphertext
  * per device of every member (the professional's other devices included),
  * sessions made from claimed bundles, one retry when the devices changed. */
-#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "clients/pro/msg.h"
 #include "proto/ids.h"
@@ -264,60 +262,6 @@ static int s_conversation(espace_t *e, const char *conv_arg, const char *patient
     return 0;
 }
 
-/* The file at path, whole (at most ESPACE_MSG_ATTACH_MAX). */
-static int s_read(const char *path, uint8_t **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cli_fail(ES_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
-    int rc = 0;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            uint8_t *g = cap >= ESPACE_MSG_ATTACH_MAX ? NULL : realloc(buf, cap * 2);
-            if (!g) {
-                rc = cli_fail(ES_TOO_LARGE, "%s: files are at most %llu bytes", path,
-                              (unsigned long long)ESPACE_MSG_ATTACH_MAX - 4096);
-                break;
-            }
-            buf = g;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    if (!buf)
-        rc = cli_fail(ES_RESOURCE_EXHAUSTED, "out of memory");
-    else if (rc == 0 && ferror(f))
-        rc = cli_fail(ES_INTERNAL, "cannot read %s", path);
-    fclose(f);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-/* The media type of a file name, from its extension (the web app offers
- * the file under it). */
-static const char *s_mime(const char *name)
-{
-    static const char *const map[][2] = {
-        {".pdf", "application/pdf"}, {".txt", "text/plain"}, {".png", "image/png"},
-        {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"}, {".xml", "application/xml"},
-    };
-    const char *dot = strrchr(name, '.');
-    for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
-        if (!strcasecmp(dot, map[i][0]))
-            return map[i][1];
-    return "application/octet-stream";
-}
-
 /* send and attach: file NULL for a text only. */
 static int s_run(pro_conf_t *c, const char *cmd, const char *conv_arg, const char *patient,
                  const char *text, const char *file)
@@ -341,7 +285,7 @@ static int s_run(pro_conf_t *c, const char *cmd, const char *conv_arg, const cha
         if (!*base || strlen(base) >= ESPACE_MSG_NAME_MAX)
             return cli_fail_field(ES_INVALID_ARGUMENT, "--file", "bad file name");
         snprintf(a->name, sizeof a->name, "%s", base);
-        snprintf(a->mime, sizeof a->mime, "%s", s_mime(base));
+        snprintf(a->mime, sizeof a->mime, "%s", pro_mime(base));
     }
     int rc = msg_begin(c, &e, &st, 0, NULL);
     if (rc)
@@ -349,7 +293,7 @@ static int s_run(pro_conf_t *c, const char *cmd, const char *conv_arg, const cha
     if ((rc = s_conversation(e, conv_arg, patient, conv)) != 0)
         goto close;
     if (file) {
-        if ((rc = s_read(file, &data, &dlen)) != 0)
+        if ((rc = pro_read_file(file, ESPACE_MSG_ATTACH_MAX - 4096, &data, &dlen)) != 0)
             goto close;
         int r = espace_messaging_attachment_seal(data, dlen, a->key, &ct, &ctlen, a->hash);
         if (r < 0) {

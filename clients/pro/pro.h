@@ -69,6 +69,14 @@ int pro_patient(espace_t *e, const char *arg, char pid[ESPACE_PATIENT_ID_MAX]);
 int pro_resume_patient(const pro_conf_t *c, const char *patient, espace_t **e,
                        char pid[ESPACE_PATIENT_ID_MAX]);
 
+/* A whole file (at most max bytes): *out (caller frees) and *len. 0, or
+ * the exit code (printed). */
+int pro_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+
+/* The media type of a file name, from its extension
+ * ("application/octet-stream" when unknown). */
+const char *pro_mime(const char *name);
+
 /* ---- when.c: agenda times, in Europe/Paris (proto/civil_time.h) ---- */
 
 /* ms since the epoch as "YYYY-MM-DD HH:MM" in Paris time into out. */
@@ -93,5 +101,11 @@ int pro_agenda_create(pro_conf_t *c, int argc, char **argv);
 int pro_agenda_update(pro_conf_t *c, int argc, char **argv);
 int pro_agenda_cancel(pro_conf_t *c, int argc, char **argv);
 int pro_agenda_watch(pro_conf_t *c, int argc, char **argv);
+int pro_dmp_upload(pro_conf_t *c, int argc, char **argv);
+int pro_dmp_replace(pro_conf_t *c, int argc, char **argv);
+int pro_dmp_list(pro_conf_t *c, int argc, char **argv);
+int pro_dmp_get(pro_conf_t *c, int argc, char **argv);
+int pro_measure_add(pro_conf_t *c, int argc, char **argv);
+int pro_measure_list(pro_conf_t *c, int argc, char **argv);
 
 #endif

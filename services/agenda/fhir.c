@@ -22,16 +22,6 @@
 #define OID_RPPS "urn:oid:1.2.250.1.71.4.2.1"
 #define OID_FINESS "urn:oid:1.2.250.1.71.4.2.2"
 
-static void s_instant(json_t *j, const char *key, int64_t ms)
-{
-    civil_utc_t u;
-    civil_utc_split(ms, &u);
-    char buf[40];
-    snprintf(buf, sizeof buf, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", u.year, u.month,
-             u.day, u.hour, u.min, u.sec, u.ms);
-    json_str(j, key, buf);
-}
-
 static const char *s_source(int s)
 {
     switch (s) {
@@ -137,7 +127,7 @@ static void s_appointment(json_t *j, const char *key, const Espace__V1__AgendaEv
     snprintf(buf, sizeof buf, "%" PRIu64, e->version);
     json_str(j, "versionId", buf);
     if (e->updated_ms > 0)
-        s_instant(j, "lastUpdated", e->updated_ms);
+        json_instant(j, "lastUpdated", e->updated_ms);
     snprintf(buf, sizeof buf, "urn:espace:source:%s", s_source(e->source));
     json_str(j, "source", buf);
     json_obj_close(j);
@@ -171,10 +161,10 @@ static void s_appointment(json_t *j, const char *key, const Espace__V1__AgendaEv
         json_obj_close(j);
     }
     json_str(j, "description", e->title);
-    s_instant(j, "start", e->start_ms);
-    s_instant(j, "end", e->end_ms);
+    json_instant(j, "start", e->start_ms);
+    json_instant(j, "end", e->end_ms);
     if (e->created_ms > 0)
-        s_instant(j, "created", e->created_ms);
+        json_instant(j, "created", e->created_ms);
     if (e->description && e->description[0])
         json_str(j, "comment", e->description);
     json_arr_open(j, "participant");
@@ -225,7 +215,7 @@ char *agenda_fhir_bundle(Espace__V1__AgendaEvent *const *events, size_t n, int64
     json_obj_open(&j, NULL);
     json_str(&j, "resourceType", "Bundle");
     json_str(&j, "type", "collection");
-    s_instant(&j, "timestamp", now_ms);
+    json_instant(&j, "timestamp", now_ms);
     json_arr_open(&j, "entry");
     for (size_t i = 0; i < n; i++) {
         const uint8_t *id = events[i]->id.data;

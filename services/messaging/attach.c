@@ -3,7 +3,8 @@
  * upload into a conversation), UploadChunk (the next piece; the last one
  * checks the BLAKE2b-256 of the whole ciphertext), DownloadAttachment
  * (pieces of a complete attachment, for members of its conversation only).
- * Pieces are stored as they come, under attachment id | offset.
+ * Pieces are stored as they come, under attachment id | offset, by the
+ * shared piece store (storage/blob.h, also used by dmp documents).
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -12,16 +13,10 @@
 #include "bus/codec.h"
 #include "process/log.h"
 #include "proto/status.h"
+#include "storage/blob.h"
 #include "services/messaging/messaging_int.h"
 
-#define S_KEY_CHUNK (ID_BYTES + 8)
-#define S_HASH_BYTES 32 /* BLAKE2b-256 (crypto_generichash, no key) */
-
-static void s_ckey(uint8_t k[S_KEY_CHUNK], const uint8_t id[ID_BYTES], uint64_t off)
-{
-    memcpy(k, id, ID_BYTES);
-    store_be64_put(k + ID_BYTES, off);
-}
+#define S_HASH_BYTES BLOB_HASH_BYTES /* BLAKE2b-256 (crypto_generichash, no key) */
 
 static int s_load(store_txn_t *t, const uint8_t id[ID_BYTES],
                   Espace__V1__MsgAttachmentRecord **out)
@@ -30,67 +25,12 @@ static int s_load(store_txn_t *t, const uint8_t id[ID_BYTES],
                        &espace__v1__msg_attachment_record__descriptor, (ProtobufCMessage **)out);
 }
 
-/* Delete every chunk of id. */
-static int s_chunks_delete(store_txn_t *t, const uint8_t id[ID_BYTES])
-{
-    for (;;) {
-        store_cursor_t *cur = NULL;
-        int rc = store_cursor_open(t, MSG_T_CHUNKS, id, ID_BYTES, &cur);
-        if (rc != 0)
-            return rc;
-        uint8_t keys[64][S_KEY_CHUNK];
-        size_t n = 0;
-        const void *k = NULL;
-        size_t kl = 0;
-        while (n < 64 && (rc = store_cursor_next(cur, &k, &kl, NULL, NULL)) == 0 &&
-               kl == S_KEY_CHUNK && memcmp(k, id, ID_BYTES) == 0)
-            memcpy(keys[n++], k, S_KEY_CHUNK);
-        store_cursor_close(&cur);
-        if (rc != 0 && rc != ES_NOT_FOUND)
-            return rc;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = store_del(t, MSG_T_CHUNKS, keys[i], S_KEY_CHUNK)) != 0)
-                return rc;
-        if (n < 64)
-            return ES_OK;
-    }
-}
-
 int msg_attach_delete(store_txn_t *t, const uint8_t id[ID_BYTES])
 {
-    int rc = s_chunks_delete(t, id);
+    int rc = blob_delete(t, MSG_T_CHUNKS, id);
     if (rc == 0)
         rc = store_del(t, MSG_T_ATTACH, id, ID_BYTES);
     return rc == ES_NOT_FOUND ? ES_OK : rc;
-}
-
-/* BLAKE2b-256 of the chunks of id, which must cover [0, size) exactly. */
-static int s_hash(store_txn_t *t, const uint8_t id[ID_BYTES], uint64_t size,
-                  uint8_t out[S_HASH_BYTES])
-{
-    crypto_generichash_state h;
-    crypto_generichash_init(&h, NULL, 0, S_HASH_BYTES);
-    store_cursor_t *cur = NULL;
-    int rc = store_cursor_open(t, MSG_T_CHUNKS, id, ID_BYTES, &cur);
-    uint64_t at = 0;
-    while (rc == 0) {
-        const void *k = NULL, *v = NULL;
-        size_t kl = 0, vl = 0;
-        rc = store_cursor_next(cur, &k, &kl, &v, &vl);
-        if (rc != 0 || kl != S_KEY_CHUNK || memcmp(k, id, ID_BYTES) != 0)
-            break;
-        if (store_be64_get((const uint8_t *)k + ID_BYTES) != at) {
-            rc = ES_INTERNAL;
-            break;
-        }
-        crypto_generichash_update(&h, v, vl);
-        at += vl;
-    }
-    store_cursor_close(&cur);
-    if (rc == ES_NOT_FOUND || rc == 0)
-        rc = at == size ? ES_OK : ES_INTERNAL;
-    crypto_generichash_final(&h, out, S_HASH_BYTES);
-    return rc;
 }
 
 int msg_begin_attachment(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *t)
@@ -169,12 +109,12 @@ static int s_complete(msg_state_t *st, svc_call_t *c, store_txn_t *t, const uint
                       Espace__V1__MsgAttachmentRecord *a)
 {
     uint8_t h[S_HASH_BYTES];
-    int rc = s_hash(t, id, a->size, h);
+    int rc = blob_hash(t, MSG_T_CHUNKS, id, a->size, h);
     if (rc != 0)
         return rc;
     if (sodium_memcmp(h, a->hash.data, S_HASH_BYTES) != 0) {
         a->next_offset = 0;
-        return s_chunks_delete(t, id) == 0 ? 0 : ES_INTERNAL;
+        return blob_delete(t, MSG_T_CHUNKS, id) == 0 ? 0 : ES_INTERNAL;
     }
     if ((rc = msg_db_expiry(t, a->expires_ms, MSG_EXP_ATTACH, id, ID_BYTES, 0)) != 0)
         return rc;
@@ -212,29 +152,14 @@ int msg_upload_chunk(void *state, svc_call_t *c, const ProtobufCMessage *m, stor
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "attachment_id", "already complete");
         goto done;
     }
-    if (r->offset != a->next_offset) {
-        rc = svc_fail(c, ES_FAILED_PRECONDITION, "offset", "next offset is %llu",
-                      (unsigned long long)a->next_offset);
-        goto done;
-    }
+    blob_err_t perr;
     size_t len = r->data.len;
-    if (len == 0 || len > MSG_CHUNK_MAX) {
-        rc = svc_fail(c, len ? ES_TOO_LARGE : ES_INVALID_ARGUMENT, "data", "1..%zu bytes",
-                      MSG_CHUNK_MAX);
+    if (blob_piece_check(a->next_offset, a->size, r->offset, len, MSG_CHUNK_MIN, MSG_CHUNK_MAX,
+                         &perr) != 0) {
+        rc = svc_fail(c, perr.status, perr.field, "%s", perr.msg);
         goto done;
     }
-    if (len > a->size - r->offset) {
-        rc = svc_fail(c, ES_INVALID_ARGUMENT, "data", "past the declared size");
-        goto done;
-    }
-    if (len < MSG_CHUNK_MIN && r->offset + len < a->size) {
-        rc = svc_fail(c, ES_INVALID_ARGUMENT, "data", "at least %zu bytes but for the last piece",
-                      MSG_CHUNK_MIN);
-        goto done;
-    }
-    uint8_t k[S_KEY_CHUNK];
-    s_ckey(k, id, r->offset);
-    if ((rc = store_put(t, MSG_T_CHUNKS, k, sizeof k, r->data.data, len)) != 0) {
+    if ((rc = blob_put(t, MSG_T_CHUNKS, id, r->offset, r->data.data, len)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
     }
@@ -264,53 +189,6 @@ int msg_upload_chunk(void *state, svc_call_t *c, const ProtobufCMessage *m, stor
 done:
     codec_free(a ? &a->base : NULL);
     return rc;
-}
-
-/* Copy up to max bytes of id from offset (inside a complete attachment)
- * into buf; *n the bytes copied. */
-static int s_read(store_txn_t *t, const uint8_t id[ID_BYTES], uint64_t offset, uint8_t *buf,
-                  size_t max, size_t *n)
-{
-    *n = 0;
-    uint8_t from[S_KEY_CHUNK];
-    s_ckey(from, id, offset + 1);
-    store_cursor_t *cur = NULL;
-    int rc = store_cursor_open_reverse(t, MSG_T_CHUNKS, from, sizeof from, &cur);
-    const void *k = NULL;
-    size_t kl = 0;
-    if (rc == 0)
-        rc = store_cursor_next(cur, &k, &kl, NULL, NULL);
-    uint8_t start[S_KEY_CHUNK];
-    if (rc == 0 && (kl != S_KEY_CHUNK || memcmp(k, id, ID_BYTES) != 0))
-        rc = ES_INTERNAL;
-    if (rc == 0)
-        memcpy(start, k, S_KEY_CHUNK);
-    store_cursor_close(&cur);
-    if (rc != 0)
-        return rc == ES_NOT_FOUND ? ES_INTERNAL : rc;
-    if ((rc = store_cursor_open(t, MSG_T_CHUNKS, start, sizeof start, &cur)) != 0)
-        return rc;
-    uint64_t at = offset;
-    while (*n < max) {
-        const void *v = NULL;
-        size_t vl = 0;
-        rc = store_cursor_next(cur, &k, &kl, &v, &vl);
-        if (rc != 0 || kl != S_KEY_CHUNK || memcmp(k, id, ID_BYTES) != 0)
-            break;
-        uint64_t off = store_be64_get((const uint8_t *)k + ID_BYTES);
-        if (at < off || at - off >= vl) {
-            rc = ES_INTERNAL;
-            break;
-        }
-        size_t skip = (size_t)(at - off), take = vl - skip;
-        if (take > max - *n)
-            take = max - *n;
-        memcpy(buf + *n, (const uint8_t *)v + skip, take);
-        *n += take;
-        at += take;
-    }
-    store_cursor_close(&cur);
-    return rc == ES_NOT_FOUND || rc == 0 ? ES_OK : rc;
 }
 
 int msg_download_attachment(void *state, svc_call_t *c, const ProtobufCMessage *m,
@@ -358,7 +236,7 @@ int msg_download_attachment(void *state, svc_call_t *c, const ProtobufCMessage *
         rc = svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
         goto done;
     }
-    if ((rc = s_read(t, r->attachment_id.data, r->offset, buf, max, &n)) != 0) {
+    if ((rc = blob_read(t, MSG_T_CHUNKS, r->attachment_id.data, r->offset, buf, max, &n)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
     }

@@ -8,6 +8,7 @@
 #include "bus/codec.h"
 #include "process/log.h"
 #include "proto/status.h"
+#include "runtime/record.h"
 #include "services/messaging/messaging_int.h"
 
 static const uint8_t s_one = 1;
@@ -15,30 +16,13 @@ static const uint8_t s_one = 1;
 int msg_db_load(store_txn_t *t, const char *table, const void *key, size_t klen,
                 const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
-    const void *val = NULL;
-    size_t vlen = 0;
-    *out = NULL;
-    int rc = store_get(t, table, key, klen, &val, &vlen);
-    if (rc != 0)
-        return rc;
-    if (codec_decode(d, val, vlen, STORE_MAX_VALUE, out, NULL) != 0) {
-        log_error(SERVICE_MESSAGING, "record.corrupt", "table=%s", table);
-        return ES_INTERNAL;
-    }
-    return ES_OK;
+    return record_load(t, SERVICE_MESSAGING, table, key, klen, d, out);
 }
 
 int msg_db_save(store_txn_t *t, const char *table, const void *key, size_t klen,
                 const ProtobufCMessage *m)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = codec_pack(m, &buf, &len);
-    if (rc != 0)
-        return rc;
-    rc = store_put(t, table, key, klen, buf, len);
-    free(buf);
-    return rc;
+    return record_save(t, table, key, klen, m);
 }
 
 int msg_db_expiry(store_txn_t *t, int64_t due, int kind, const void *key, size_t klen, int add)
