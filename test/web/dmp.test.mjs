@@ -7,7 +7,12 @@
 //   shows live in the first -> Documents: the patient uploads a PDF with a
 //   progress bar, it shows under its group and downloads byte for byte with
 //   the same BLAKE2b -> hide from professionals and show again -> filters ->
-//   a document filed in the second tab shows live in the first.
+//   a document filed in the second tab shows live in the first -> the
+//   patient grants a professional in "Mes autorisations" -> `espace-pro dmp
+//   upload` shows live and downloads with the hash espace-pro printed ->
+//   masked, it leaves `espace-pro dmp list` (and `dmp get` is NOT_FOUND),
+//   shown again it is back -> `espace-pro measure add` shows live in the
+//   chart.
 // Environment: as e2e.test.mjs. Run: cd clients/web && npm run test:browser
 import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
@@ -18,9 +23,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { addDays, dateValue, parisDate } from '../../clients/web/src/agenda-time.js';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin, login, PASSWORD,
+  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin, login, PASSWORD, req,
 } from './lib.mjs';
-import { EspaceUp, skip } from './espace-up.mjs';
+import { EspaceUp, RPPS, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
 const MARK = 'MARQUEUR-DMP-WEB-5c1e';
@@ -33,7 +38,9 @@ let page;   // the patient's first tab
 let page2;  // a second tab, logged in too
 const problems = [];
 
-const blake2b256 = (bytes) => crypto.createHash('blake2b512').update(bytes).digest('hex'); // comparison only
+const sodium = req('libsodium-wrappers-sumo');
+/** BLAKE2b-256 (libsodium crypto_generichash, 32 bytes, no key) in hex: the hash dmp.proto and espace-pro use. */
+const blake2b256 = (bytes) => sodium.to_hex(sodium.crypto_generichash(32, bytes, null));
 const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
 const today = () => dateValue(parisDate(Date.now()));
 const yesterday = () => dateValue(addDays(parisDate(Date.now()), -1));
@@ -71,11 +78,13 @@ async function waitPoints(p, id, n) {
 
 test.describe('Documents et Mesures: the patient web app on the dmp service', { skip }, () => {
   test.before(async () => {
+    await sodium.ready;
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
     assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-dmp-'));
     sys = new EspaceUp(tmp);
     await sys.start();
+    await sys.setUpProfessional();
     ({ context, profileDir } = await launchChromium('espace-web-dmp-chromium-', {
       timezoneId: 'Europe/Paris', acceptDownloads: true,
     }));
@@ -135,7 +144,7 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
     await addMeasure(page, 'Poids', { Valeur: '72,5' }, { time: '07:30' });
     await waitPoints(page, 'weight', 2);
     await addMeasure(page, 'Taille', { Valeur: '175' }, { time: '07:31' });
-    await result.getByText(/IMC calculé : 23,67? kg\/m²/).waitFor({ timeout: 10000 });
+    await result.getByText(/IMC calculé : 23,7\skg\/m²/).waitFor({ timeout: 10000 });
     await waitPoints(page, 'height', 1);
     await waitPoints(page, 'bmi', 1);
     await addMeasure(page, 'Pression artérielle', { Systolique: '128', Diastolique: '82' }, { time: '07:32' });
@@ -154,7 +163,8 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
     assert.equal(await page.locator('#chart-steps canvas').count(), 0);
     const bp = page.locator('#chart-blood_pressure');
     await bp.getByText('Voir les valeurs').click();
-    assert.match(await bp.locator('table').innerText(), /128\/82\s*mmHg/);
+    assert.match(await bp.locator('table.measure-values').innerText(), /128\/82\s*mmHg/);
+    assert.match(await bp.locator('.u-legend').innerText(), /Date[\s\S]*Systolique[\s\S]*Diastolique/);
     assert.match(await page.locator('#chart-glucose-blood').innerText(), /Dernière valeur : 95\s*mg\/dL \(À jeun\)/);
     assert.match(await page.locator('#chart-weight').innerText(), /Dernière valeur : 72,5\s*kg/);
     await shot(page, '61-mesures-courbes');
@@ -269,12 +279,87 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
     await shot(page, '64-documents-direct');
   });
 
+  test('the patient grants documents and measures to a professional in "Mes autorisations"', async () => {
+    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'documents:read,documents:write,measures:write',
+      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
+    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
+    await page.getByRole('link', { name: 'Mes autorisations' }).click();
+    await expectH1(page, 'Mes autorisations');
+    const item = page.locator('#grants-pending > li');
+    await item.first().waitFor({ timeout: 15000 });
+    await item.getByRole('button', { name: `Accepter la demande de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+  });
+
+  let proDoc;
+  let proFile;
+
+  test('espace-pro files a report: it shows live in the open Documents page and downloads with the same hash', async () => {
+    await openDocuments(page);
+    proFile = path.join(tmp, 'compte-rendu.pdf');
+    const bytes = Buffer.concat([Buffer.from(`%PDF-1.4\n% ${MARK} pro\n`), crypto.randomBytes(300000)]);
+    fs.writeFileSync(proFile, bytes);
+    const up = await sys.pro('dmp', 'upload', '--patient', INS, '--file', proFile, '--type', '11488-4',
+      '--title', 'Compte rendu de consultation', '--mime', 'application/pdf');
+    assert.equal(up.code, 0, `dmp upload: ${up.out}${up.err}`);
+    const m = /^filed ([0-9a-f]{32}) version 1 size (\d+) hash ([0-9a-f]{64})$/m.exec(up.out);
+    assert.ok(m, up.out);
+    proDoc = m[1];
+    assert.equal(m[3], blake2b256(bytes));
+    const item = page.locator(`section.doc-group[data-category="REPORTS"] li.doc[data-id="${proDoc}"]`);
+    await item.waitFor({ timeout: 10000 }); // live: no reload
+    await page.locator('#doc-live', { hasText: 'Nouveau document dans votre dossier : « Compte rendu de consultation ».' }).waitFor({ timeout: 5000 });
+    const text = await item.innerText();
+    assert.match(text, /CR ou fiche de consultation ou de visite/);
+    assert.match(text, new RegExp(`Déposé par un professionnel de santé \\(RPPS ${RPPS}\\)`));
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }),
+      item.getByRole('button', { name: 'Télécharger « Compte rendu de consultation »' }).click()]);
+    const saved = fs.readFileSync(await download.path());
+    assert.ok(saved.equals(bytes), 'the downloaded report differs');
+    assert.equal(blake2b256(saved), m[3]);
+    await shot(page, '67-documents-professionnel');
+  });
+
+  test('masked by the patient, the report disappears from the professional\'s list; shown again, it is back', async () => {
+    const list = async () => {
+      const r = await sys.pro('dmp', 'list', '--patient', INS);
+      assert.equal(r.code, 0, `dmp list: ${r.out}${r.err}`);
+      return r.out;
+    };
+    assert.match(await list(), new RegExp(proDoc));
+    await page.getByRole('button', { name: 'Masquer « Compte rendu de consultation » aux professionnels' }).click();
+    await page.locator(`li.doc[data-id="${proDoc}"] .tag.masked`).waitFor({ timeout: 10000 });
+    assert.doesNotMatch(await list(), new RegExp(proDoc));
+    const get = await sys.pro('dmp', 'get', '--patient', INS, '--id', proDoc, '--out', path.join(tmp, 'masked.pdf'));
+    assert.notEqual(get.code, 0, `a masked document was read: ${get.out}`);
+    assert.match(`${get.out}${get.err}`, /NOT_FOUND/);
+    await page.getByRole('button', { name: 'Ne plus masquer « Compte rendu de consultation » aux professionnels' }).click();
+    await page.locator('#doc-live', { hasText: 'est de nouveau visible' }).waitFor({ timeout: 10000 });
+    assert.match(await list(), new RegExp(proDoc));
+  });
+
+  test('espace-pro adds a measure: it shows live in the open Mesures page', async () => {
+    await openMeasures(page);
+    await waitPoints(page, 'weight', 2);
+    const r = await sys.pro('measure', 'add', '--patient', INS, '--kind', 'weight', '--value', '73.2');
+    assert.equal(r.code, 0, `measure add: ${r.out}${r.err}`);
+    await waitPoints(page, 'weight', 3);
+    await page.locator('#measure-live', { hasText: 'Nouvelle mesure : Poids 73,2' }).waitFor({ timeout: 10000 });
+    assert.match(await page.locator('#chart-weight').innerText(), /Dernière valeur : 73,2\s*kg/);
+  });
+
   test('phone viewport: Mesures and Documents without horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const open of [openMeasures, openDocuments]) {
       await open(page);
-      const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      assert.ok(over <= 0, `horizontal scroll of ${over} px`);
+      await page.waitForTimeout(300); // the charts follow the new width
+      const over = await page.evaluate(() => {
+        const w = document.documentElement.clientWidth;
+        const wide = [...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > w + 1)
+          .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className} (${Math.round(e.getBoundingClientRect().right)} px)`);
+        return { px: document.documentElement.scrollWidth - w, wide };
+      });
+      assert.ok(over.px <= 0, `${open.name}: horizontal scroll of ${over.px} px: ${over.wide.join(', ')}`);
     }
     await shot(page, '65-documents-mobile');
     await openMeasures(page);

@@ -9,7 +9,7 @@ import { fr } from '../../i18n/fr.js';
 import { describeError } from '../../errors.js';
 import { enumConstants, enumValue, enumName } from '../../enums.js';
 import { addDays, dayStart, parseDateValue } from '../../agenda-time.js';
-import { GROUPS, docType, typesOf } from '../../dmp/codes.js';
+import { GROUPS, docType, groupOf, typesOf } from '../../dmp/codes.js';
 import { downloadDocument, CorruptError, MIME_BY_EXT } from '../../dmp/transfer.js';
 import { progressBar } from '../../progress.js';
 
@@ -19,6 +19,11 @@ const Availability = enumConstants('espace.v1.Availability', 'AVAILABILITY_');
 const Principal = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
 const categoryValue = (key) => enumValue('espace.v1.DocCategory', `DOC_CATEGORY_${key}`);
 const categoryKey = (n) => (enumName('espace.v1.DocCategory', n) || '').replace(/^DOC_CATEGORY_/, '');
+/** The group a version shows under: its category, else its type's, else OTHER (never lost). */
+const groupKeyOf = (doc) => {
+  const k = categoryKey(doc.category);
+  return (k && k !== 'UNSPECIFIED' ? k : groupOf(doc.type_code)) || 'OTHER';
+};
 
 /** Who filed a version, in French. */
 export function authorText(a) {
@@ -32,7 +37,7 @@ export const typeLabel = (doc) => (docType(doc.type_code) || { label: doc.type_c
 
 /** Whether `doc` passes the filters `f` ({ category, type, from, to, old }). */
 export function matches(doc, f) {
-  if (f.category && doc.category !== categoryValue(f.category)) return false;
+  if (f.category && groupKeyOf(doc) !== f.category) return false;
   if (f.type && doc.type_code !== f.type) return false;
   if (f.from && doc.creation_ms < f.from) return false;
   if (f.to && doc.creation_ms >= f.to) return false;
@@ -58,7 +63,7 @@ export function createList({ conn, isAlive, msgs }) {
   const fillTypes = () => {
     const keep = typeSel.value;
     typeSel.replaceChildren(h('option', { value: '' }, T.allTypes),
-      typesOf(catSel.value).map((d) => h('option', { value: d.code, selected: d.code === keep }, d.label)));
+      ...typesOf(catSel.value).map((d) => h('option', { value: d.code, selected: d.code === keep }, d.label)));
   };
   catSel.addEventListener('change', fillTypes);
   fillTypes();
@@ -164,18 +169,19 @@ export function createList({ conn, isAlive, msgs }) {
     const docs = [...known.values()].filter((d) => matches(d, filters));
     const filtered = Boolean(filters.category || filters.type || filters.from || filters.to);
     countEl.textContent = T.count(docs.length);
-    const groups = GROUPS.map((g) => ({ g, docs: docs.filter((d) => categoryKey(d.category) === g.key) }))
+    const groups = GROUPS.map((g) => ({ g, docs: docs.filter((d) => groupKeyOf(d) === g.key) }))
       .filter((x) => x.docs.length);
     // keep the focus on the same button of the same document across the redraw
     const active = document.activeElement;
     const li = active && el.contains(active) ? active.closest('li[data-id]') : null;
     const focusSel = li ? `li[data-id="${li.dataset.id}"] .${active.classList.contains('doc-mask') ? 'doc-mask' : 'doc-download'}` : null;
-    el.replaceChildren(
+    el.replaceChildren(...[
       docs.length === 0 ? h('p', { id: 'doc-empty' }, filtered ? T.emptyFiltered : T.empty) : null,
-      groups.map(({ g, docs: list }) => h('section', { className: 'doc-group', 'data-category': g.key, 'aria-labelledby': `doc-group-${g.key}` },
+      ...groups.map(({ g, docs: list }) => h('section', { className: 'doc-group', 'data-category': g.key, 'aria-labelledby': `doc-group-${g.key}` },
         h('h3', { id: `doc-group-${g.key}` }, g.label),
         h('ul', { className: 'items docs' }, list.map(item)))),
-      cursor.length ? h('button', { type: 'button', className: 'secondary', id: 'doc-more', onclick: () => loadPage() }, T.more) : null);
+      cursor.length ? h('button', { type: 'button', className: 'secondary', id: 'doc-more', onclick: () => loadPage() }, T.more) : null,
+    ].filter(Boolean));
     if (focusSel) el.querySelector(focusSel)?.focus();
   }
 

@@ -42,9 +42,12 @@ export function createChart(spec) {
     plot = null;
   }
 
+  /** The chart's width: the card's content box, within bounds. */
+  const plotWidth = () => Math.max(240, Math.min(860, plotEl.clientWidth || 600));
+
   function options(data, period) {
-    const width = Math.max(280, Math.min(900, (el.clientWidth || 600) - 32));
-    const series = [{ value: (u, v) => (v == null ? '–' : F.dateTime.format(new Date(v * 1000))) }];
+    const width = plotWidth();
+    const series = [{ label: T.colDate, value: (u, v) => (v == null ? '–' : F.dateTime.format(new Date(v * 1000))) }];
     data.series.forEach((s, i) => series.push({
       label: T.series[s.key],
       stroke: COLORS[i % COLORS.length],
@@ -117,6 +120,11 @@ export function createChart(spec) {
         h('summary', {}, T.valuesTitle),
         data.daily ? h('p', { className: 'aside' }, T.daily) : null,
         table(reply, data)));
+    },
+
+    /** Fit the chart to the card's width again. */
+    resize() {
+      if (plot) plot.setSize({ width: plotWidth(), height: HEIGHT });
     },
 
     destroy: destroyPlot,

@@ -126,10 +126,20 @@ export function render(ctx) {
       const ms = e.measure;
       if (own.has(hex(ms.id))) return;
       added(ms);
-      live.replaceChildren(notice('info', T.liveNew(kindLabel(ms), valueText(ms))));
+      // a weight may bring its derived BMI right after it: keep the last few notices
+      live.append(notice('info', T.liveNew(kindLabel(ms), valueText(ms))));
+      while (live.children.length > 3) live.firstElementChild.remove();
     },
     onGap: () => { start(); },
   });
+
+  // the charts follow the width of the page (a phone turned, a window resized)
+  let resizeTimer = null;
+  const onResize = () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => { for (const c of charts.values()) c.resize(); }, 150);
+  };
+  window.addEventListener('resize', onResize);
 
   start();
 
@@ -138,6 +148,8 @@ export function render(ctx) {
     destroy() {
       alive = false;
       stopLive();
+      window.removeEventListener('resize', onResize);
+      clearTimeout(resizeTimer);
       for (const c of charts.values()) c.destroy();
     },
     el: h('section', { className: 'screen measures' },
