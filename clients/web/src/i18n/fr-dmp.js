@@ -121,7 +121,6 @@ export const dmp = {
     days: 'Nombre de jours couverts',
     bmiNote: 'L’indice de masse corporelle (IMC) ne se saisit pas : il est calculé à partir de votre dernier poids et de votre dernière taille.',
     save: 'Enregistrer la mesure',
-    saving: 'Enregistrement…',
     saved: (label, value) => `Mesure enregistrée : ${label} ${value}.`,
     savedWarning: 'Valeur inhabituelle : elle est enregistrée, vérifiez-la.',
     bmiComputed: (value) => `IMC calculé : ${value}.`,

@@ -62,7 +62,8 @@ export function createChart(spec) {
       fmtDate: (tpl) => uPlot.fmtDate(tpl, NAMES),
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Europe/Paris'),
       scales: {
-        x: { time: true, range: () => [period.start_ms / 1000, period.end_ms / 1000] },
+        // the period, with a little room on the right so that today's points are not on the edge
+        x: { time: true, range: () => [period.start_ms / 1000, (period.end_ms + (period.end_ms - period.start_ms) * 0.03) / 1000] },
         y: { range: (u, min, max) => (min === max ? [min - 1, max + 1] : [min - (max - min) * 0.1, max + (max - min) * 0.1]) },
       },
       axes: [
