@@ -11,8 +11,9 @@
 //   patient grants a professional in "Mes autorisations" -> `espace-pro dmp
 //   upload` shows live and downloads with the hash espace-pro printed ->
 //   masked, it leaves `espace-pro dmp list` (and `dmp get` is NOT_FOUND),
-//   shown again it is back -> `espace-pro measure add` shows live in the
-//   chart.
+//   shown again it is back -> `espace-pro dmp replace`: version 2 shows
+//   live, version 1 is listed as superseded (old versions shown) and still
+//   downloads -> `espace-pro measure add` shows live in the chart.
 // Environment: as e2e.test.mjs. Run: cd clients/web && npm run test:browser
 import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
@@ -336,6 +337,32 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
     await page.getByRole('button', { name: 'Ne plus masquer « Compte rendu de consultation » aux professionnels' }).click();
     await page.locator('#doc-live', { hasText: 'est de nouveau visible' }).waitFor({ timeout: 10000 });
     assert.match(await list(), new RegExp(proDoc));
+  });
+
+  test('espace-pro replaces the report: version 2 shows live; version 1 is listed as superseded and still downloads', async () => {
+    const v1 = fs.readFileSync(proFile);
+    const file2 = path.join(tmp, 'compte-rendu-v2.pdf');
+    fs.writeFileSync(file2, Buffer.concat([Buffer.from(`%PDF-1.4\n% ${MARK} v2\n`), crypto.randomBytes(1000)]));
+    const r = await sys.pro('dmp', 'replace', '--patient', INS, '--id', proDoc, '--file', file2);
+    assert.equal(r.code, 0, `dmp replace: ${r.out}${r.err}`);
+    const m = /^replaced by ([0-9a-f]{32}) version 2 /m.exec(r.out);
+    assert.ok(m, r.out);
+    const v2 = page.locator(`li.doc[data-id="${m[1]}"]`);
+    await v2.waitFor({ timeout: 10000 }); // live
+    assert.match(await v2.innerText(), /Version 2/);
+    await page.locator(`li.doc[data-id="${proDoc}"]`).waitFor({ state: 'detached', timeout: 5000 }); // current versions only
+    const filters = page.locator('#doc-filters');
+    await filters.getByLabel('Afficher aussi les anciennes versions').check();
+    await filters.getByRole('button', { name: 'Filtrer' }).click();
+    const old = page.locator(`li.doc.superseded[data-id="${proDoc}"]`);
+    await old.waitFor({ timeout: 10000 });
+    assert.match(await old.innerText(), /Ancienne version, remplacée/);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }),
+      old.getByRole('button', { name: /^Télécharger/ }).click()]);
+    assert.ok(fs.readFileSync(await download.path()).equals(v1), 'version 1 differs');
+    await shot(page, '68-documents-versions');
+    await filters.getByRole('button', { name: 'Effacer les filtres' }).click();
+    await page.locator(`li.doc[data-id="${proDoc}"]`).waitFor({ state: 'detached', timeout: 10000 });
   });
 
   test('espace-pro adds a measure: it shows live in the open Mesures page', async () => {
