@@ -121,7 +121,9 @@ export function createList({ conn, isAlive, msgs }) {
       cursor = r.next_cursor;
       redraw();
     } catch (err) {
-      if (isAlive()) msgs.fail(err);
+      if (!isAlive()) return;
+      msgs.fail(err);
+      if (!known.size) el.replaceChildren(); // no "Chargement…" left behind
     } finally {
       loading = false;
     }
