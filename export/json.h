@@ -1,8 +1,8 @@
 /*
- * json.h - a small JSON writer (part of es_runtime, for the FHIR exports of
- * consent and agenda): objects, arrays, strings with RFC 8259 escaping,
- * integers, decimals and booleans, written into a growing buffer. Commas are placed
- * automatically.
+ * json.h - a small JSON writer (es_export, for the FHIR exports of consent,
+ * agenda and dmp): objects, arrays, strings with RFC 8259 escaping,
+ * integers, decimals, instants and booleans, written into a growing buffer.
+ * Commas are placed automatically.
  *
  * Usage:
  *   json_t j; json_init(&j);

@@ -317,20 +317,16 @@ char *dmp_fhir_bundle(Espace__V1__Measure *const *ms, size_t n, size_t *len)
 
 /* ---- the Export methods ---- */
 
-static int s_reply_json(svc_call_t *c, char *json, const ProtobufCMessageDescriptor *d)
+/* Reply {json} (ExportDocumentReply and ExportMeasureReply have that one
+ * field); takes json (freed). */
+static int s_reply_json(svc_call_t *c, char *json, int document)
 {
     if (!json)
         return svc_fail(c, ES_TOO_LARGE, NULL, "the export does not fit in one reply");
-    int rc;
-    if (d == &espace__v1__export_document_reply__descriptor) {
-        Espace__V1__ExportDocumentReply rep = ESPACE__V1__EXPORT_DOCUMENT_REPLY__INIT;
-        rep.json = json;
-        rc = svc_reply(c, &rep.base);
-    } else {
-        Espace__V1__ExportMeasureReply rep = ESPACE__V1__EXPORT_MEASURE_REPLY__INIT;
-        rep.json = json;
-        rc = svc_reply(c, &rep.base);
-    }
+    Espace__V1__ExportDocumentReply d = ESPACE__V1__EXPORT_DOCUMENT_REPLY__INIT;
+    Espace__V1__ExportMeasureReply m = ESPACE__V1__EXPORT_MEASURE_REPLY__INIT;
+    d.json = m.json = json;
+    int rc = svc_reply(c, document ? &d.base : &m.base);
     free(json);
     return rc;
 }
@@ -346,8 +342,7 @@ int dmp_export_document(void *state, svc_call_t *c, const ProtobufCMessage *msg,
     Espace__V1__DocumentMeta view;
     dmp_doc_view(c, d->meta, &view);
     size_t len = 0;
-    rc = s_reply_json(c, dmp_fhir_document(&view, &len),
-                      &espace__v1__export_document_reply__descriptor);
+    rc = s_reply_json(c, dmp_fhir_document(&view, &len), 1);
     codec_free(&d->base);
     return rc;
 }
@@ -372,8 +367,7 @@ int dmp_export_measure(void *state, svc_call_t *c, const ProtobufCMessage *msg, 
                                   : dmp_fail_storage(c, rc);
     }
     size_t len = 0;
-    rc = s_reply_json(c, dmp_fhir_measure(rec->measure, &len),
-                      &espace__v1__export_measure_reply__descriptor);
+    rc = s_reply_json(c, dmp_fhir_measure(rec->measure, &len), 0);
     codec_free(&rec->base);
     return rc;
 }

@@ -51,8 +51,17 @@ static int s_bmi(dmp_state_t *st, store_txn_t *t, const Espace__V1__Measure *m,
     int rc = dmp_series_latest(t, ph, (int)m->kind, 0, lid);
     if (rc <= 0)
         return rc;
-    if (memcmp(lid, m->id.data, ID_BYTES) != 0)
-        return 0; /* an older value: the BMI of the latest ones stands */
+    if (memcmp(lid, m->id.data, ID_BYTES) != 0) {
+        /* another one is last in the series: newer (the BMI of the latest
+         * ones stands), or at the same time (a tie counts as the latest) */
+        Espace__V1__DmpMeasureRecord *l = NULL;
+        if ((rc = dmp_measure_load(t, lid, &l)) != 0)
+            return rc;
+        int newer = l->measure->effective_ms > m->effective_ms;
+        codec_free(&l->base);
+        if (newer)
+            return 0;
+    }
     if ((rc = dmp_series_latest(t, ph, other, 0, oid)) <= 0)
         return rc;
     Espace__V1__DmpMeasureRecord *o = NULL;

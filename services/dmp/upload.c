@@ -128,6 +128,12 @@ int dmp_begin_upload(void *state, svc_call_t *c, const ProtobufCMessage *msg, st
                 rc = dmp_fail_storage(c, rc);
                 goto done;
             }
+            if (!dmp_doc_visible(c, d->meta, acc->patient_id, NULL)) {
+                /* masked since it was filed: it does not leave the service */
+                codec_free(&d->base);
+                rc = svc_fail(c, ES_NOT_FOUND, "upload_id", "no such document");
+                goto done;
+            }
             dmp_doc_view(c, d->meta, &view);
             rep.complete = 1;
             rep.document = &view;

@@ -226,7 +226,7 @@ int dmp_measure_check(const Espace__V1__AddMeasureRequest *r, int caller_kind, i
                          "systolic pressure must be above diastolic pressure");
     } else {
         if (r->systolic != 0 || r->diastolic != 0)
-            return s_err(err, ES_INVALID_ARGUMENT, r->systolic ? "systolic" : "diastolic",
+            return s_err(err, ES_INVALID_ARGUMENT, r->systolic != 0 ? "systolic" : "diastolic",
                          "only for blood pressure");
         const dmp_range_t *rg = kind == K(GLUCOSE) ? dmp_glucose_def(gt)->range : d->range;
         if (dmp_range_check(rg, r->value, d->name, unit, "value", &soft, err) != 0)

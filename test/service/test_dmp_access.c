@@ -200,12 +200,110 @@ static void test_consent_down(void **state)
     df_drain();
 }
 
+/* Malformed requests: a precise refusal each, nothing crashes. */
+static void test_malformed(void **state)
+{
+    (void)state;
+    char pid[ID_HEX];
+    df_patient_id(pid);
+    bus_reply_t r;
+    int rc;
+    Espace__V1__SearchDocumentsRequest s = ESPACE__V1__SEARCH_DOCUMENTS_REQUEST__INIT;
+    uint8_t junk[5] = {1, 2, 3, 4, 5};
+    s.cursor = (ProtobufCBinaryData){sizeof junk, junk};
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SearchDocuments", &s.base,
+                 &espace__v1__search_documents_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "cursor");
+    s.cursor = (ProtobufCBinaryData){0, NULL};
+    s.limit = DMP_SEARCH_MAX + 1;
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SearchDocuments", &s.base,
+                 &espace__v1__search_documents_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "limit");
+    s.limit = 0;
+    s.category = (Espace__V1__DocCategory)99;
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SearchDocuments", &s.base,
+                 &espace__v1__search_documents_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "category");
+    s.category = 0;
+    s.type_code = (char *)"nope";
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SearchDocuments", &s.base,
+                 &espace__v1__search_documents_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "type_code");
+    /* a patient id that is not one */
+    s.type_code = NULL;
+    s.patient_id = (char *)"not-hex";
+    rc = df_call(K_PRO, RPPS, SERVICE_DMP, "SearchDocuments", &s.base,
+                 &espace__v1__search_documents_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "patient_id");
+    /* ids of the wrong length */
+    Espace__V1__GetDocumentRequest g = ESPACE__V1__GET_DOCUMENT_REQUEST__INIT;
+    g.document_id = (ProtobufCBinaryData){sizeof junk, junk};
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "GetDocument", &g.base,
+                 &espace__v1__get_document_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "document_id");
+    uint8_t id[ID_BYTES] = {9};
+    g.document_id = (ProtobufCBinaryData){ID_BYTES, id};
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "GetDocument", &g.base,
+                 &espace__v1__get_document_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_NOT_FOUND, "document_id");
+    Espace__V1__UploadDocumentChunkRequest c = ESPACE__V1__UPLOAD_DOCUMENT_CHUNK_REQUEST__INIT;
+    c.upload_id = (ProtobufCBinaryData){ID_BYTES, id};
+    c.data = (ProtobufCBinaryData){sizeof junk, junk};
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "UploadDocumentChunk", &c.base,
+                 &espace__v1__upload_document_chunk_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_NOT_FOUND, "upload_id");
+    Espace__V1__SetMaskedRequest sm = ESPACE__V1__SET_MASKED_REQUEST__INIT;
+    sm.document_id = (ProtobufCBinaryData){ID_BYTES, id};
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SetMasked", &sm.base,
+                 &espace__v1__set_masked_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_NOT_FOUND, "document_id");
+    /* measures: unknown kind, a period backwards, a wrong cursor, a mode out of range */
+    Espace__V1__ListMeasuresRequest l = ESPACE__V1__LIST_MEASURES_REQUEST__INIT;
+    l.kind = (Espace__V1__MeasureKind)99;
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "ListMeasures", &l.base,
+                 &espace__v1__list_measures_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "kind");
+    l.kind = K(WEIGHT);
+    Espace__V1__Period p = ESPACE__V1__PERIOD__INIT;
+    p.start_ms = 2000;
+    p.end_ms = 1000;
+    l.period = &p;
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "ListMeasures", &l.base,
+                 &espace__v1__list_measures_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "period");
+    l.period = NULL;
+    l.cursor = (ProtobufCBinaryData){sizeof junk, junk};
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "ListMeasures", &l.base,
+                 &espace__v1__list_measures_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "cursor");
+    l.cursor = (ProtobufCBinaryData){0, NULL};
+    l.mode = (Espace__V1__SeriesMode)7;
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "ListMeasures", &l.base,
+                 &espace__v1__list_measures_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "mode");
+    l.mode = 0;
+    l.code = (char *)"8302-2";
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "ListMeasures", &l.base,
+                 &espace__v1__list_measures_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "code");
+    Espace__V1__ExportMeasureRequest em = ESPACE__V1__EXPORT_MEASURE_REQUEST__INIT;
+    em.measure_id = (ProtobufCBinaryData){ID_BYTES, id};
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "ExportMeasure", &em.base,
+                 &espace__v1__export_measure_reply__descriptor, NULL, &r);
+    DF_EXPECT(rc, r, ES_NOT_FOUND, "measure_id");
+    /* an unauthenticated caller */
+    rc = df_call(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_NONE, "", SERVICE_DMP, "ListMeasures",
+                 &l.base, &espace__v1__list_measures_reply__descriptor, NULL, &r);
+    assert_int_equal(rc, ES_UNAUTHENTICATED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_grant),
         cmocka_unit_test(test_narrowed),
         cmocka_unit_test(test_consent_down),
+        cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, df_setup, df_teardown);
 }

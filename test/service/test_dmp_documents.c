@@ -8,7 +8,8 @@
  * is listed as superseded; MASQUE_PS hides a document from a professional
  * with a documents grant (search, get, download, export) but not from the
  * patient; INVISIBLE_PATIENT hides it from the patient until its author
- * releases it; live events; the content is sealed at rest.
+ * releases it; live events; a restart keeps filed documents and the
+ * offset of an unfinished upload, which then resumes.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -437,6 +438,39 @@ static void test_masking(void **state)
     rc = df_download(K_PATIENT, pid, pid, id, NULL, &back, &blen, hash, &r);
     DF_OK(rc, r);
     free(back);
+    /* resuming the finished upload of a masked document does not give it out */
+    {
+        uint8_t uid[ID_BYTES], h[32];
+        randombytes_buf(uid, sizeof uid);
+        crypto_generichash(h, sizeof h, data, sizeof data, NULL, 0);
+        Espace__V1__DocumentMeta m2;
+        df_meta(&m2, "11488-4");
+        Espace__V1__BeginUploadRequest b = ESPACE__V1__BEGIN_UPLOAD_REQUEST__INIT;
+        b.patient_id = pid;
+        b.upload_id = (ProtobufCBinaryData){ID_BYTES, uid};
+        b.size = sizeof data;
+        b.hash = (ProtobufCBinaryData){32, h};
+        b.document = &m2;
+        rc = df_call(K_PRO, RPPS, SERVICE_DMP, "BeginUpload", &b.base,
+                     &espace__v1__begin_upload_reply__descriptor, NULL, &r);
+        DF_OK(rc, r);
+        Espace__V1__UploadDocumentChunkRequest c = ESPACE__V1__UPLOAD_DOCUMENT_CHUNK_REQUEST__INIT;
+        c.upload_id = b.upload_id;
+        c.data = (ProtobufCBinaryData){sizeof data, data};
+        rc = df_call(K_PRO, RPPS, SERVICE_DMP, "UploadDocumentChunk", &c.base,
+                     &espace__v1__upload_document_chunk_reply__descriptor, &rep, &r);
+        DF_OK(rc, r);
+        Espace__V1__SetMaskedRequest sm2 = ESPACE__V1__SET_MASKED_REQUEST__INIT;
+        sm2.document_id = ((Espace__V1__UploadDocumentChunkReply *)rep)->document->id;
+        sm2.masked = 1;
+        rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SetMasked", &sm2.base,
+                     &espace__v1__set_masked_reply__descriptor, NULL, &r);
+        DF_OK(rc, r);
+        codec_free(rep);
+        rc = df_call(K_PRO, RPPS, SERVICE_DMP, "BeginUpload", &b.base,
+                     &espace__v1__begin_upload_reply__descriptor, NULL, &r);
+        DF_EXPECT(rc, r, ES_NOT_FOUND, "upload_id");
+    }
     /* unmasked: visible again */
     sm.masked = 0;
     rc = df_call(K_PATIENT, pid, SERVICE_DMP, "SetMasked", &sm.base,
@@ -461,13 +495,13 @@ static void test_masking(void **state)
     assert_null(ev); /* not published to the patient */
     rc = df_search(K_PATIENT, pid, pid, NULL, &s, &r);
     DF_OK(rc, r);
-    assert_int_equal(s->n_documents, 1);
+    assert_int_equal(s->n_documents, 2); /* the two filed above, not this one */
     codec_free(&s->base);
     rc = df_download(K_PATIENT, pid, pid, hid, NULL, &back, &blen, hash, &r);
     DF_EXPECT(rc, r, ES_NOT_FOUND, "document_id");
     rc = df_search(K_PRO, RPPS2, pid, NULL, &s, &r);
     DF_OK(rc, r);
-    assert_int_equal(s->n_documents, 2);
+    assert_int_equal(s->n_documents, 2); /* this one and the unmasked one */
     codec_free(&s->base);
     /* the patient cannot file invisible documents */
     df_meta(&m, "DOCPAT01");
@@ -495,6 +529,82 @@ static void test_masking(void **state)
     df_drain();
 }
 
+static void test_restart(void **state)
+{
+    (void)state;
+    char pid[ID_HEX];
+    df_patient_id(pid);
+    s_both_grants(pid, RPPS);
+    enum { LEN = 3 * DF_PIECE };
+    uint8_t *data = malloc(LEN), uid[ID_BYTES], hash[32];
+    assert_non_null(data);
+    s_fill(data, LEN, 77);
+    crypto_generichash(hash, sizeof hash, data, LEN, NULL, 0);
+    randombytes_buf(uid, sizeof uid);
+    Espace__V1__DocumentMeta m;
+    df_meta(&m, "34874-8");
+    Espace__V1__BeginUploadRequest b = ESPACE__V1__BEGIN_UPLOAD_REQUEST__INIT;
+    b.patient_id = pid;
+    b.upload_id = (ProtobufCBinaryData){ID_BYTES, uid};
+    b.size = LEN;
+    b.hash = (ProtobufCBinaryData){32, hash};
+    b.document = &m;
+    bus_reply_t r;
+    int rc = df_call(K_PRO, RPPS, SERVICE_DMP, "BeginUpload", &b.base,
+                     &espace__v1__begin_upload_reply__descriptor, NULL, &r);
+    DF_OK(rc, r);
+    Espace__V1__UploadDocumentChunkRequest c = ESPACE__V1__UPLOAD_DOCUMENT_CHUNK_REQUEST__INIT;
+    c.upload_id = b.upload_id;
+    c.data = (ProtobufCBinaryData){DF_PIECE, data};
+    rc = df_call(K_PRO, RPPS, SERVICE_DMP, "UploadDocumentChunk", &c.base,
+                 &espace__v1__upload_document_chunk_reply__descriptor, NULL, &r);
+    DF_OK(rc, r);
+    /* restart: the acknowledged piece is there */
+    assert_int_equal(h_svc_stop(&DF.dmp), 0);
+    df_dmp_start();
+    ProtobufCMessage *rep = NULL;
+    rc = df_call(K_PRO, RPPS, SERVICE_DMP, "BeginUpload", &b.base,
+                 &espace__v1__begin_upload_reply__descriptor, &rep, &r);
+    DF_OK(rc, r);
+    assert_int_equal(((Espace__V1__BeginUploadReply *)rep)->next_offset, DF_PIECE);
+    codec_free(rep);
+    for (uint64_t off = DF_PIECE; off < LEN; off += DF_PIECE) {
+        c.offset = off;
+        c.data = (ProtobufCBinaryData){DF_PIECE, data + off};
+        rep = NULL;
+        rc = df_call(K_PRO, RPPS, SERVICE_DMP, "UploadDocumentChunk", &c.base,
+                     &espace__v1__upload_document_chunk_reply__descriptor, &rep, &r);
+        DF_OK(rc, r);
+        if (off + DF_PIECE < LEN)
+            codec_free(rep);
+    }
+    Espace__V1__UploadDocumentChunkReply *u = (Espace__V1__UploadDocumentChunkReply *)rep;
+    assert_true(u->complete);
+    uint8_t id[ID_BYTES];
+    memcpy(id, u->document->id.data, ID_BYTES);
+    codec_free(rep);
+    /* resuming a filed upload answers the document */
+    rc = df_call(K_PRO, RPPS, SERVICE_DMP, "BeginUpload", &b.base,
+                 &espace__v1__begin_upload_reply__descriptor, &rep, &r);
+    DF_OK(rc, r);
+    assert_true(((Espace__V1__BeginUploadReply *)rep)->complete);
+    assert_memory_equal(((Espace__V1__BeginUploadReply *)rep)->document->id.data, id, ID_BYTES);
+    codec_free(rep);
+    /* restart again: the filed document reads back whole */
+    assert_int_equal(h_svc_stop(&DF.dmp), 0);
+    df_dmp_start();
+    uint8_t *back = NULL, got[32];
+    size_t blen = 0;
+    rc = df_download(K_PATIENT, pid, pid, id, NULL, &back, &blen, got, &r);
+    DF_OK(rc, r);
+    assert_int_equal(blen, LEN);
+    assert_memory_equal(back, data, LEN);
+    assert_memory_equal(got, hash, 32);
+    free(back);
+    free(data);
+    df_drain();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_masking),
+        cmocka_unit_test(test_restart),
     };
     return cmocka_run_group_tests(tests, df_setup, df_teardown);
 }
