@@ -13,7 +13,8 @@
 //   masked, it leaves `espace-pro dmp list` (and `dmp get` is NOT_FOUND),
 //   shown again it is back -> `espace-pro dmp replace`: version 2 shows
 //   live, version 1 is listed as superseded (old versions shown) and still
-//   downloads -> `espace-pro measure add` shows live in the chart.
+//   downloads -> a report filed --hidden (INVISIBLE_PATIENT) never shows ->
+//   `espace-pro measure add` shows live in the chart.
 // Environment: as e2e.test.mjs. Run: cd clients/web && npm run test:browser
 import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
@@ -363,6 +364,24 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
     await shot(page, '68-documents-versions');
     await filters.getByRole('button', { name: 'Effacer les filtres' }).click();
     await page.locator(`li.doc[data-id="${proDoc}"]`).waitFor({ state: 'detached', timeout: 10000 });
+  });
+
+  test('a report filed "not visible to the patient" (INVISIBLE_PATIENT) does not show in the page', async () => {
+    const file = path.join(tmp, 'resultat.txt');
+    fs.writeFileSync(file, `Résultat en attente d'annonce ${MARK}\n`);
+    const r = await sys.pro('dmp', 'upload', '--patient', INS, '--file', file, '--type', '11502-2',
+      '--title', 'Résultat en attente', '--hidden');
+    assert.equal(r.code, 0, `dmp upload --hidden: ${r.out}${r.err}`);
+    const id = /^filed ([0-9a-f]{32}) /m.exec(r.out)[1];
+    assert.match((await sys.pro('dmp', 'list', '--patient', INS)).out, new RegExp(id)); // the professional sees it
+    await page.waitForTimeout(1500); // a live event would have come by now
+    assert.equal(await page.locator(`li.doc[data-id="${id}"]`).count(), 0);
+    await page.reload();
+    await expectH1(page, 'Mes documents');
+    await page.locator('#doc-count:not(:empty)').waitFor({ timeout: 15000 });
+    await page.locator('li.doc').first().waitFor({ timeout: 10000 });
+    assert.equal(await page.locator(`li.doc[data-id="${id}"]`).count(), 0);
+    assert.equal(await page.getByText('Résultat en attente').count(), 0);
   });
 
   test('espace-pro adds a measure: it shows live in the open Mesures page', async () => {
