@@ -6,6 +6,7 @@
 // summary, as the other forms of the app.
 import { h, labelled, nextId, notice } from '../../dom.js';
 import { fr } from '../../i18n/fr.js';
+import { showErrors } from '../../form-errors.js';
 import { EspaceError, describeError } from '../../errors.js';
 import { PATIENT_TYPES } from '../../dmp/codes.js';
 import { DOC_MAX, mimeOf, uploadDocument } from '../../dmp/transfer.js';
@@ -50,14 +51,7 @@ export function createUpload({ conn, onFiled }) {
     err(title, titleError(title.input.value));
     const f = file.input.files[0];
     err(file, fileError(f));
-    summary.replaceChildren(...(errors.length ? [h('p', {}, fr.form.errorsTitle),
-      h('ul', {}, errors.map(([id, text]) => h('li', {}, h('a', {
-        href: `#${id}`, onclick: (x) => { x.preventDefault(); document.getElementById(id)?.focus(); },
-      }, text))))] : []));
-    if (errors.length) {
-      summary.focus();
-      return null;
-    }
+    if (showErrors(summary, errors)) return null;
     return { file: f, document: { type_code: type.input.value, title: title.input.value.trim(), mime_type: mimeOf(f) } };
   }
 

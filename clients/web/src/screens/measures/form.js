@@ -7,6 +7,7 @@
 // (and the BMI derived with it) goes to `onSaved`.
 import { h, labelled, nextId, notice } from '../../dom.js';
 import { fr } from '../../i18n/fr.js';
+import { showErrors } from '../../form-errors.js';
 import { EspaceError, describeError } from '../../errors.js';
 import { enumValue } from '../../enums.js';
 import { dateValue, parisDate, parisToUtc, parseDateValue, parseTimeValue, timeValue } from '../../agenda-time.js';
@@ -78,19 +79,16 @@ export function createForm({ conn, onSaved }) {
     }
     const d = parseDateValue(date.input.value);
     const t = parseTimeValue(time.input.value);
-    let when = null;
-    if (d && t) when = parisToUtc(d.y, d.m, d.d, t.hh, t.mm);
-    date.setError(d ? (when && when > Date.now() + FUTURE_SLACK_MS ? T.future : '') : T.dateEmpty);
-    time.setError(t ? '' : T.timeEmpty);
-    for (const f of [date, time]) if (f.input.getAttribute('aria-invalid')) errors.push([f.input.id, f.wrap.querySelector('.field-msg').textContent]);
-    summary.replaceChildren(...(errors.length ? [h('p', {}, fr.form.errorsTitle),
-      h('ul', {}, errors.map(([id, text]) => h('li', {}, h('a', {
-        href: `#${id}`, onclick: (x) => { x.preventDefault(); document.getElementById(id)?.focus(); },
-      }, text))))] : []));
-    if (errors.length) {
-      summary.focus();
-      return null;
+    const when = d && t ? parisToUtc(d.y, d.m, d.d, t.hh, t.mm) : null;
+    const whenErrors = [
+      [date, !d ? T.dateEmpty : when !== null && when > Date.now() + FUTURE_SLACK_MS ? T.future : ''],
+      [time, t ? '' : T.timeEmpty],
+    ];
+    for (const [f, text] of whenErrors) {
+      f.setError(text);
+      if (text) errors.push([f.input.id, text]);
     }
+    if (showErrors(summary, errors)) return null;
     const req = { kind: kindValue(key), effective_ms: when, source: SOURCE_PATIENT, measure_id: crypto.getRandomValues(new Uint8Array(16)) };
     const m = measure(key);
     if (m.components) {
