@@ -42,6 +42,8 @@ const result = await build({
 for (const f of ['index.html', 'style.css', 'favicon.svg']) {
   fs.copyFileSync(path.join(root, 'public', f), path.join(dist, f));
 }
+// uPlot's stylesheet (the Mesures charts) goes into the one style.css: the CSP allows no other.
+fs.appendFileSync(path.join(dist, 'style.css'), `\n/* uPlot (MIT licence, Leon Sorokin) */\n${fs.readFileSync(path.join(root, 'node_modules/uplot/dist/uPlot.min.css'), 'utf8')}\n`);
 
 const bytes = fs.statSync(path.join(dist, 'app.js')).size;
 console.log(`built ${path.relative(process.cwd(), dist) || 'dist'}/ (app.js ${Math.round(bytes / 1024)} KiB, ${Object.keys(result.metafile.inputs).length} inputs)`);

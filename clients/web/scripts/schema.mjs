@@ -16,6 +16,7 @@ export const PROTO_FILES = [
   'espace/v1/consent.proto',
   'espace/v1/messaging.proto',
   'espace/v1/content.proto',
+  'espace/v1/dmp.proto',
 ];
 
 /** Load the .proto files into a resolved protobufjs Root (field names as written). */

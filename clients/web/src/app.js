@@ -15,6 +15,8 @@ import * as sessions from './screens/sessions.js';
 import * as agenda from './screens/agenda/index.js';
 import * as consent from './screens/consent.js';
 import * as messaging from './screens/messaging/index.js';
+import * as documents from './screens/documents/index.js';
+import * as measures from './screens/measures/index.js';
 import { Messenger } from './messaging/messenger.js';
 import { SealedStore, idbBackend, memoryBackend } from './messaging/store.js';
 import { reminderText } from './screens/agenda/index.js';
@@ -28,6 +30,8 @@ const ROUTES = {
   '/agenda': { screen: agenda, auth: true },
   '/autorisations': { screen: consent, auth: true },
   '/messagerie': { screen: messaging, auth: true },
+  '/documents': { screen: documents, auth: true },
+  '/mesures': { screen: measures, auth: true },
   '/sessions': { screen: sessions, auth: true },
 };
 
@@ -252,6 +256,7 @@ class App {
     const items = me
       ? [link('/accueil', fr.nav.home), link('/agenda', fr.nav.agenda),
         link('/messagerie', [fr.nav.messaging, h('span', { id: 'nav-unread', className: 'unread', hidden: true })]),
+        link('/documents', fr.nav.documents), link('/mesures', fr.nav.measures),
         link('/autorisations', fr.nav.consent), link('/sessions', fr.nav.sessions),
         h('li', {}, h('button', { type: 'button', className: 'link', id: 'nav-logout', onclick: () => this.logout() }, fr.nav.logout))]
       : [link('/connexion', fr.nav.login), link('/inscription', fr.nav.signup)];

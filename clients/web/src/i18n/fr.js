@@ -1,6 +1,7 @@
 // Every French string of the web app, in one place so the wording is easy to
 // review. Functions take the values they insert; nothing here is HTML (the
 // screens set text with textContent only).
+import { dmp } from './fr-dmp.js';
 
 /** `format` applied to `date`, with the day 1 written "1er" (French usage). */
 function firstOfMonth(format, date) {
@@ -32,6 +33,8 @@ export const fr = {
     agenda: 'Agenda',
     consent: 'Mes autorisations',
     messaging: 'Messagerie',
+    documents: 'Documents',
+    measures: 'Mesures',
     unread: (n) => (n === 1 ? '1 message non lu' : `${n} messages non lus`),
     login: 'Connexion',
     signup: 'Inscription',
@@ -513,4 +516,6 @@ export const fr = {
       day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris',
     }).format(date),
   },
+  documents: dmp.documents,
+  measures: dmp.measures,
 };

@@ -10,6 +10,7 @@ import { enumConstants } from '../../enums.js';
 import { TEXT_MAX } from '../../messaging/content.js';
 import { FILE_MAX } from '../../messaging/attach.js';
 import { membersText } from './index.js';
+import { progressBar } from '../../progress.js';
 
 const T = fr.messaging;
 const Principal = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
@@ -17,22 +18,6 @@ const Principal = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
 function author(m, myDevice) {
   if (m.from.kind === Principal.PATIENT) return m.device === myDevice ? T.you : T.youOtherDevice;
   return T.professional(m.from.principal);
-}
-
-/** A progress element with its French label and text ("45 % envoyés"). */
-function progressBar(label, textFn) {
-  const id = nextId('progress');
-  const bar = h('progress', { id, max: 100, value: 0 });
-  const text = h('span', { className: 'progress-text', 'aria-live': 'polite' }, textFn(0));
-  const wrap = h('div', { className: 'progress' }, h('label', { for: id }, label), bar, text);
-  return {
-    wrap,
-    set(done, total) {
-      const pct = total ? Math.floor((100 * done) / total) : 100;
-      bar.value = pct;
-      text.textContent = textFn(pct);
-    },
-  };
 }
 
 export function render(ctx, convId) {

@@ -1,0 +1,66 @@
+// Screen "Documents": the patient's shared medical record (dmp service,
+// docs/dmp.md): the documents grouped under the tender's headings, filters
+// by category, type and creation date, download with the hash checked,
+// hide from professionals (MASQUE_PS) and show again, and the patient's own
+// documents uploaded with a progress bar. A document filed elsewhere (a
+// professional's report) appears without reload: DmpEvents on
+// "patient.<id>.dmp" (src/dmp/live.js).
+//
+//   list.js    filters, the grouped list, download and masking
+//   upload.js  "Ajouter un document"
+import { h, notice } from '../../dom.js';
+import { fr } from '../../i18n/fr.js';
+import { describeError } from '../../errors.js';
+import { watchDmp, EventKind } from '../../dmp/live.js';
+import { createList } from './list.js';
+import { createUpload } from './upload.js';
+
+const T = fr.documents;
+
+export function render(ctx) {
+  const patientId = ctx.session.me.caller.principal;
+  let alive = true;
+  const isAlive = () => alive;
+
+  const live = h('div', { className: 'live', role: 'status', id: 'doc-live' });
+  const alert = h('div', { className: 'live', role: 'alert', id: 'doc-alert' });
+  const msgs = {
+    say: (text) => { alert.replaceChildren(); live.replaceChildren(notice('info', text)); },
+    fail: (err) => alert.replaceChildren(notice('error', describeError(err))),
+  };
+
+  const list = createList({ conn: ctx.conn, isAlive, msgs });
+  const upload = createUpload({ conn: ctx.conn, onFiled: (doc) => list.apply(doc) });
+  const stopLive = watchDmp({
+    conn: ctx.conn,
+    patientId,
+    onEvent: (e) => {
+      if (!e.document || e.kind === EventKind.MEASURE_ADDED) return;
+      const isNew = list.apply(e.document);
+      if (isNew && e.kind !== EventKind.DOCUMENT_CHANGED) msgs.say(T.liveNew(e.document.title));
+    },
+    onGap: () => { list.reload(); },
+  });
+
+  list.reload();
+
+  return {
+    title: T.title,
+    destroy() {
+      alive = false;
+      stopLive();
+    },
+    el: h('section', { className: 'screen documents' },
+      h('h1', { tabIndex: -1, id: 'documents-title' }, T.title),
+      ctx.flash ? notice('info', ctx.flash) : null,
+      h('p', {}, T.intro),
+      h('p', { className: 'aside' }, T.maskHint),
+      live, alert,
+      list.filterForm,
+      h('section', { className: 'card', 'aria-labelledby': 'doc-list-title' },
+        h('h2', { id: 'doc-list-title' }, T.listTitle),
+        list.countEl,
+        list.el),
+      upload.el),
+  };
+}
