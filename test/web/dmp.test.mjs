@@ -289,7 +289,7 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
     await expectH1(page, 'Mes autorisations');
     const item = page.locator('#grants-pending > li');
     await item.first().waitFor({ timeout: 15000 });
-    await item.getByRole('button', { name: `Accepter la demande de Professionnel de santé (RPPS ${RPPS})` }).click();
+    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
   });
 
