@@ -2,6 +2,7 @@
 #include "espace/config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "services/edge/edge.h"
 #include "process/kvfile.h"
 #include "process/log.h"
 #include "proto/status.h"
@@ -28,6 +30,19 @@ const char config_flags_help[] =
     "  --no-inproc          up: parts talk over ipc, not inproc (comparison)\n"
     "  --admit-ms N         broker: refuse new requests of a service while its\n"
     "                       oldest queued one waited N ms (default 100)\n"
+    "  --conn-pending N     broker: requests one client connection may have\n"
+    "                       waiting (default 256)\n"
+    "  --gateway-pending N  the same for the edge and local peers (default 16384)\n"
+    "  --max-timeout-ms N   broker: longest deadline; longer ones are clamped\n"
+    "                       (default 60000)\n"
+    "  --edge-unauth-addr-rate N, --edge-unauth-addr-burst N\n"
+    "                       edge: log-ins, sign-ups, activations per client\n"
+    "                       address per second, and its burst (default 2, 30)\n"
+    "  --edge-unauth-rate N, --edge-unauth-burst N\n"
+    "                       the same for all addresses together (default 20, 100)\n"
+    "  --edge-queue-total-mib N\n"
+    "                       edge: replies waiting for clients that do not read,\n"
+    "                       all connections together (default 256)\n"
     "  --broker ENDPOINT    broker to reach (service alone; default: ipc of --data)\n"
     "  --broker-key Z85     broker public key (with a tcp --broker)\n"
     "  --key FILE           own CURVE keypair file (with a tcp --broker)\n"
@@ -40,7 +55,9 @@ const char config_flags_help[] =
 const char config_keys_help[] =
     "config file (--config FILE, else ./espace.conf if present): `key = value` lines with\n"
     "  the keys data_dir tcp_host req_port pub_port sub_port heartbeat_ms log_level no_sync\n"
-    "  tcp inproc admit_ms edge_host edge_port web_root tls_cert tls_key\n";
+    "  tcp inproc admit_ms edge_host edge_port web_root tls_cert tls_key conn_pending\n"
+    "  gateway_pending max_timeout_ms edge_unauth_addr_rate edge_unauth_addr_burst\n"
+    "  edge_unauth_rate edge_unauth_burst edge_queue_total_mib\n";
 
 void config_defaults(espace_config_t *c)
 {
@@ -55,6 +72,14 @@ void config_defaults(espace_config_t *c)
     c->tcp = 1;
     c->inproc = 1;
     c->admit_ms = BROKER_ADMIT_MS;
+    c->conn_pending = BROKER_CONN_PENDING;
+    c->gateway_pending = BROKER_GATEWAY_PENDING;
+    c->max_timeout_ms = BROKER_MAX_TIMEOUT_MS;
+    c->edge_unauth_addr_rate = EDGE_UNAUTH_ADDR_RATE_PER_S;
+    c->edge_unauth_addr_burst = EDGE_UNAUTH_ADDR_BURST;
+    c->edge_unauth_rate = EDGE_UNAUTH_RATE_PER_S;
+    c->edge_unauth_burst = EDGE_UNAUTH_BURST;
+    c->edge_queue_total_mib = (unsigned)(EDGE_QUEUE_TOTAL_BYTES >> 20);
     snprintf(c->edge_host, sizeof c->edge_host, "%s", "127.0.0.1");
     c->edge_port = 8080;
 #ifdef ESPACE_WEB_ROOT
@@ -107,10 +132,31 @@ static int s_level(const char *v, int *out)
     return ES_INVALID_ARGUMENT;
 }
 
+/* The limits: whole numbers within [lo, hi] (the reason of each default is
+ * at its constant, broker.h and edge.h). */
+static const struct {
+    const char *key;
+    size_t off; /* of the unsigned field in espace_config_t */
+    unsigned lo, hi;
+} s_limits[] = {
+    {"conn_pending", offsetof(espace_config_t, conn_pending), 1, 1000000},
+    {"gateway_pending", offsetof(espace_config_t, gateway_pending), 1, 1000000},
+    {"max_timeout_ms", offsetof(espace_config_t, max_timeout_ms), 1000, 600000},
+    {"edge_unauth_addr_rate", offsetof(espace_config_t, edge_unauth_addr_rate), 1, 100000},
+    {"edge_unauth_addr_burst", offsetof(espace_config_t, edge_unauth_addr_burst), 1, 100000},
+    {"edge_unauth_rate", offsetof(espace_config_t, edge_unauth_rate), 1, 1000000},
+    {"edge_unauth_burst", offsetof(espace_config_t, edge_unauth_burst), 1, 1000000},
+    {"edge_queue_total_mib", offsetof(espace_config_t, edge_queue_total_mib), 1, 65536},
+};
+
 /* Set one key (file key name). ES_NOT_FOUND for an unknown key,
  * ES_INVALID_ARGUMENT for a bad value. */
 static int s_set(espace_config_t *c, const char *key, const char *v)
 {
+    for (size_t i = 0; i < sizeof s_limits / sizeof s_limits[0]; i++)
+        if (!strcmp(key, s_limits[i].key))
+            return s_uint(v, s_limits[i].lo, s_limits[i].hi,
+                          (unsigned *)((char *)c + s_limits[i].off));
     if (!strcmp(key, "data_dir"))
         return s_copy(c->data_dir, sizeof c->data_dir, v);
     if (!strcmp(key, "tcp_host"))
@@ -173,6 +219,12 @@ static const struct {
     {"--key", NULL},                {"--config", NULL},           {"--edge-host", "edge_host"},
     {"--edge-port", "edge_port"},   {"--web-root", "web_root"},   {"--tls-cert", "tls_cert"},
     {"--tls-key", "tls_key"},       {"--admit-ms", "admit_ms"},
+    {"--conn-pending", "conn_pending"}, {"--gateway-pending", "gateway_pending"},
+    {"--max-timeout-ms", "max_timeout_ms"},
+    {"--edge-unauth-addr-rate", "edge_unauth_addr_rate"},
+    {"--edge-unauth-addr-burst", "edge_unauth_addr_burst"},
+    {"--edge-unauth-rate", "edge_unauth_rate"}, {"--edge-unauth-burst", "edge_unauth_burst"},
+    {"--edge-queue-total-mib", "edge_queue_total_mib"},
 };
 
 int config_parse_args(espace_config_t *c, int *argc, char **argv, char err[CONFIG_ERR_MAX])

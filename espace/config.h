@@ -28,6 +28,15 @@
  *   web_root       --web-root DIR  the built web app (clients/web/dist of the source tree)
  *   tls_cert       --tls-cert FILE none (TLS on the edge when both are set;
  *   tls_key        --tls-key FILE  none  `espace admin gen-cert` makes a pair)
+ *   conn_pending   --conn-pending N    256 (broker: requests waiting per client
+ *                                      connection, BROKER_CONN_PENDING)
+ *   gateway_pending --gateway-pending N 16384 (the same for gateways, local peers)
+ *   max_timeout_ms --max-timeout-ms N  60000 (broker: longest deadline)
+ *   edge_unauth_addr_rate, edge_unauth_addr_burst   2, 30 (edge: unauthenticated
+ *                  calls per client address, EDGE_UNAUTH_ADDR_*)
+ *   edge_unauth_rate, edge_unauth_burst             20, 100 (all addresses)
+ *   edge_queue_total_mib  256 (edge: replies queued for all connections)
+ *                  (flags: --edge-unauth-addr-rate N ... --edge-queue-total-mib N)
  * Flags only: --config FILE, --broker ENDPOINT, --broker-key Z85, --key FILE
  * (a service run alone over tcp: broker endpoint, its public key, and the
  * service's own keypair file).
@@ -64,6 +73,14 @@ typedef struct espace_config {
     int tcp;                           /* 1: bind the tcp endpoints too */
     int inproc;                        /* 1: parts of one process talk over inproc */
     unsigned admit_ms;                 /* broker admission window, ms */
+    unsigned conn_pending;             /* broker: pending requests per connection */
+    unsigned gateway_pending;          /* the same for gateways and local peers */
+    unsigned max_timeout_ms;           /* broker: longest deadline */
+    unsigned edge_unauth_addr_rate;    /* edge: unauthenticated calls / s / address */
+    unsigned edge_unauth_addr_burst;   /* ... its burst */
+    unsigned edge_unauth_rate;         /* edge: the same, all addresses */
+    unsigned edge_unauth_burst;        /* ... its burst */
+    unsigned edge_queue_total_mib;     /* edge: queued replies, all connections, MiB */
     char edge_host[256];               /* address the websocket edge binds */
     unsigned edge_port;                /* its port, 0 = any */
     char web_root[CONFIG_PATH_MAX];    /* static files served by the edge, "" = none */

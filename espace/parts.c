@@ -60,6 +60,9 @@ static int s_run_broker(const part_def_t *p, const espace_config_t *cfg, const p
         .zctx = env->zctx,
         .heartbeat_ms = cfg->heartbeat_ms,
         .admit_ms = cfg->admit_ms,
+        .conn_pending = cfg->conn_pending,
+        .gateway_pending = cfg->gateway_pending,
+        .max_timeout_ms = cfg->max_timeout_ms,
         .stop_fd = stop_fd(),
         .ready_fd = env->ready_fd,
         .no_sync = cfg->no_sync,
@@ -153,6 +156,11 @@ static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, const par
     o.web_root = cfg->web_root[0] ? cfg->web_root : NULL;
     o.tls_cert = cfg->tls_cert[0] ? cfg->tls_cert : NULL;
     o.tls_key = cfg->tls_key[0] ? cfg->tls_key : NULL;
+    o.unauth_addr_rate = cfg->edge_unauth_addr_rate;
+    o.unauth_addr_burst = cfg->edge_unauth_addr_burst;
+    o.unauth_rate = cfg->edge_unauth_rate;
+    o.unauth_burst = cfg->edge_unauth_burst;
+    o.queue_total_bytes = (size_t)cfg->edge_queue_total_mib << 20;
     o.stop_fd = stop_fd();
     o.ready_fd = env->ready_fd;
     o.zctx = env->zctx;

@@ -89,6 +89,47 @@ static void test_file(void **state)
     assert_int_equal(config_load_file(&c, missing, err), ES_NOT_FOUND);
 }
 
+/* The broker's and the edge's limits: defaults from their constants, set by
+ * the file and by flags, out-of-range values refused. */
+static void test_limits(void **state)
+{
+    (void)state;
+    espace_config_t c;
+    char err[CONFIG_ERR_MAX] = "";
+    config_defaults(&c);
+    assert_int_equal(c.conn_pending, 256);
+    assert_int_equal(c.max_timeout_ms, 60000);
+    assert_int_equal(c.edge_unauth_addr_burst, 30);
+    assert_int_equal(c.edge_queue_total_mib, 256);
+    const char *p = h_write_file(s_dir, "limits.conf",
+                                 "conn_pending = 64\ngateway_pending = 1000\n"
+                                 "max_timeout_ms = 30000\nedge_unauth_addr_rate = 5\n"
+                                 "edge_unauth_addr_burst = 10\nedge_unauth_rate = 50\n"
+                                 "edge_unauth_burst = 200\nedge_queue_total_mib = 64\n");
+    assert_int_equal(config_load_file(&c, p, err), 0);
+    assert_int_equal(c.conn_pending, 64);
+    assert_int_equal(c.gateway_pending, 1000);
+    assert_int_equal(c.max_timeout_ms, 30000);
+    assert_int_equal(c.edge_unauth_addr_rate, 5);
+    assert_int_equal(c.edge_unauth_addr_burst, 10);
+    assert_int_equal(c.edge_unauth_rate, 50);
+    assert_int_equal(c.edge_unauth_burst, 200);
+    assert_int_equal(c.edge_queue_total_mib, 64);
+    static const char *const bad[] = {"conn_pending = 0\n", "max_timeout_ms = 999\n",
+                                      "max_timeout_ms = 600001\n", "edge_unauth_rate = x\n",
+                                      "edge_queue_total_mib = 65537\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = h_write_file(s_dir, "badlimit.conf", bad[i]);
+        assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
+        assert_non_null(strstr(err, "bad value for"));
+    }
+    char *argv[] = {"--edge-unauth-addr-rate", "7", "--conn-pending", "9", "up"};
+    int argc = (int)(sizeof argv / sizeof argv[0]);
+    assert_int_equal(config_parse_args(&c, &argc, argv, err), 0);
+    assert_int_equal(c.edge_unauth_addr_rate, 7);
+    assert_int_equal(c.conn_pending, 9);
+}
+
 static void test_args(void **state)
 {
     (void)state;
@@ -164,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_args),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_make_dirs),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
