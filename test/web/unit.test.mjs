@@ -514,3 +514,68 @@ test('crypto: device keys wrap under the password and unwrap only with it', asyn
   assert.notDeepEqual(Array.from(rec2.kdf.salt), Array.from(rec.kdf.salt));
   assert.notDeepEqual(Array.from(rec2.nonce), Array.from(rec.nonce));
 });
+
+// ---- the directory of professionals (src/people.js), shared by every screen ----
+
+test('people: a professional by declared name, profession and RPPS; the fallback; the newest name wins', async () => {
+  const { People, frList } = await import(src('people.js'));
+  const GRANTEE_PRO = enumValue('espace.v1.GranteeKind', 'GRANTEE_PROFESSIONAL');
+  const GRANTEE_APP = enumValue('espace.v1.GranteeKind', 'GRANTEE_APP');
+  const RPPS = '10001234567';
+  const people = new People();
+  // unknown: "Professionnel de santé (RPPS …)" in every form
+  assert.equal(people.knows(RPPS), false);
+  assert.deepEqual(people.pro(RPPS), {
+    label: `Professionnel de santé (RPPS ${RPPS})`,
+    of: `d’un professionnel de santé (RPPS ${RPPS})`,
+    subject: `Ce professionnel de santé (RPPS ${RPPS})`,
+    object: `un professionnel de santé (RPPS ${RPPS})`,
+  });
+  // a request names them; an app's grant or a nameless record teaches nothing
+  people.learnGrant({ grantee_kind: GRANTEE_PRO, grantee_id: RPPS, grantee_name: 'Claire Martin', grantee_profession: 'Médecin', created_ms: 10 });
+  people.learnGrant({ grantee_kind: GRANTEE_APP, grantee_id: RPPS, grantee_name: 'App', created_ms: 50 });
+  people.learnEmergency({ rpps: RPPS, display_name: '', profession: 'Infirmier', start_ms: 60 });
+  assert.equal(people.knows(RPPS), true);
+  assert.deepEqual(people.pro(RPPS), {
+    label: `Dr Claire Martin (médecin, RPPS ${RPPS})`,
+    of: `du Dr Claire Martin (médecin, RPPS ${RPPS})`,
+    subject: 'Le Dr Claire Martin',
+    object: `le Dr Claire Martin (médecin, RPPS ${RPPS})`,
+  });
+  // an older declaration does not replace a newer one; a newer one does
+  people.learnEmergency({ rpps: RPPS, display_name: 'C. Martin', profession: 'Médecin', start_ms: 5 });
+  assert.equal(people.pro(RPPS).label, `Dr Claire Martin (médecin, RPPS ${RPPS})`);
+  people.learnEmergency({ rpps: RPPS, display_name: 'Claire Martin-Durand', profession: 'Chirurgien', start_ms: 20 });
+  assert.equal(people.pro(RPPS).label, `Dr Claire Martin-Durand (chirurgien, RPPS ${RPPS})`);
+  // "de" elided before a vowel, "de" before a consonant, no "Dr" but for médecins, chirurgiens, dentistes
+  people.learn('10001234568', 'Anne Petit', 'Infirmière', 1);
+  people.learn('10001234569', 'Paul Durand', 'Masseur-kinésithérapeute', 1);
+  people.learn('10001234570', 'Élise Roy', '', 1);
+  assert.equal(people.pro('10001234568').of, 'd’Anne Petit (infirmière, RPPS 10001234568)');
+  assert.equal(people.pro('10001234568').object, 'Anne Petit (infirmière, RPPS 10001234568)');
+  assert.equal(people.pro('10001234569').of, 'de Paul Durand (masseur-kinésithérapeute, RPPS 10001234569)');
+  assert.equal(people.pro('10001234569').subject, 'Paul Durand');
+  assert.equal(people.pro('10001234570').of, 'd’Élise Roy (RPPS 10001234570)');
+  // an app by its catalogue name
+  people.apps.set('app1', 'Mon Suivi');
+  assert.equal(people.grantee({ grantee_kind: GRANTEE_APP, grantee_id: 'app1' }).object, 'le service « Mon Suivi »');
+  assert.equal(frList(['A', 'B', 'C']), 'A, B et C');
+});
+
+test('people: Messagerie and Documents name professionals from the same directory', async () => {
+  const { People } = await import(src('people.js'));
+  const { members } = await import(src('screens/messaging/index.js'));
+  const { authorText } = await import(src('screens/documents/list.js'));
+  const PRO = enumValue('espace.v1.PrincipalKind', 'PRINCIPAL_PROFESSIONAL');
+  const people = new People();
+  people.learn('10001234567', 'Claire Martin', 'Médecin', 1);
+  const conv = { professionals: ['10001234567', '10001234599'] };
+  const who = members(conv, people);
+  assert.equal(who.label, 'Dr Claire Martin (médecin, RPPS 10001234567) et Professionnel de santé (RPPS 10001234599)');
+  assert.equal(fr.messaging.threadTitle(who.object),
+    'Conversation avec le Dr Claire Martin (médecin, RPPS 10001234567) et un professionnel de santé (RPPS 10001234599)');
+  assert.equal(authorText({ kind: PRO, principal: '10001234567' }, people),
+    'Déposé par le Dr Claire Martin (médecin, RPPS 10001234567)');
+  assert.equal(authorText({ kind: PRO, principal: '10001234599' }, people),
+    'Déposé par un professionnel de santé (RPPS 10001234599)');
+});

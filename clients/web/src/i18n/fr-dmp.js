@@ -32,7 +32,7 @@ export const dmp = {
     more: 'Afficher plus de documents',
     count: (n) => (n === 0 ? 'Aucun document' : n === 1 ? '1 document' : `${n} documents`),
     byYou: 'Déposé par vous',
-    byPro: (rpps) => `Déposé par un professionnel de santé (RPPS ${rpps})`,
+    byPro: (who) => `Déposé par ${who}`, // who: src/people.js object, "le Dr … (médecin, RPPS …)"
     byApp: (id) => `Déposé par une application (${id})`,
     created: (date) => `Créé le ${date}`,
     version: (n) => `Version ${n}`,

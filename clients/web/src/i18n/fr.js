@@ -9,12 +9,15 @@ function firstOfMonth(format, date) {
     .map((x) => (x.type === 'day' && Number(x.value) === 1 ? '1er' : x.value)).join('');
 }
 
-// Professionals as the patient meets them in "Mes autorisations": the name
-// and profession their software declared (consent.proto display_name), and
-// always the RPPS, which is what espace authenticated.
+// Professionals as the patient meets them on every screen (src/people.js):
+// the name and profession their software declared (consent.proto
+// display_name), and always the RPPS, which is what espace authenticated.
 const DOCTOR = /^(médecin|chirurgien|dentiste)/i;
-const proTitle = (p) => (DOCTOR.test(p.profession || '') ? `Dr ${p.name}` : p.name);
+const isDoctor = (p) => DOCTOR.test(p.profession || '');
+const proTitle = (p) => (isDoctor(p) ? `Dr ${p.name}` : p.name);
 const proTail = (p) => (p.profession ? `${p.profession.toLowerCase()}, RPPS ${p.rpps}` : `RPPS ${p.rpps}`);
+/** "de Paul", "d’Anne", "d’Yves": "de" elided before a vowel. */
+const deName = (name) => (/^[aeiouyàâäéèêëîïôöùûü]/i.test(name) ? `d’${name}` : `de ${name}`);
 
 export const fr = {
   app: {
@@ -304,16 +307,19 @@ export const fr = {
     auditEmpty: 'Personne d’autre que vous n’a encore accédé à votre dossier.',
     auditMore: 'Voir plus',
     auditEnd: 'Vous avez vu tout l’historique.',
-    // who: { rpps, name, profession } (name may be '') -> heading, "de …", subject
-    professional: (rpps) => `Professionnel de santé (RPPS ${rpps})`,
+    // who: { rpps, name, profession } (name may be '') -> heading, "de …",
+    // subject, object ("avec …", "par …"); src/people.js makes them
     pro: {
       label: (p) => (p.name ? `${proTitle(p)} (${proTail(p)})` : `Professionnel de santé (RPPS ${p.rpps})`),
       of: (p) => (!p.name ? `d’un professionnel de santé (RPPS ${p.rpps})`
-        : DOCTOR.test(p.profession || '') ? `du ${proTitle(p)} (${proTail(p)})` : `de ${p.name} (${proTail(p)})`),
+        : isDoctor(p) ? `du ${proTitle(p)} (${proTail(p)})` : `${deName(p.name)} (${proTail(p)})`),
       subject: (p) => (!p.name ? `Ce professionnel de santé (RPPS ${p.rpps})`
-        : DOCTOR.test(p.profession || '') ? `Le ${proTitle(p)}` : p.name),
+        : isDoctor(p) ? `Le ${proTitle(p)}` : p.name),
+      object: (p) => (!p.name ? `un professionnel de santé (RPPS ${p.rpps})`
+        : isDoctor(p) ? `le ${proTitle(p)} (${proTail(p)})` : `${p.name} (${proTail(p)})`),
     },
     appOf: (name) => `du service « ${name} »`,
+    appObject: (name) => `le service « ${name} »`,
     appSubject: (name) => `Le service « ${name} »`,
     app: (id) => `Service « ${id} »`,
     appNamed: (name) => `Service « ${name} »`,
@@ -449,14 +455,13 @@ export const fr = {
     syncFailed: 'Les nouveaux messages n’ont pas pu être récupérés. Nouvel essai à la reconnexion.',
     listTitle: 'Mes conversations',
     listEmpty: 'Aucune conversation pour le moment.',
-    professional: (rpps) => `Professionnel de santé (RPPS ${rpps})`,
-    with: (names) => `Avec ${names}`,
     unread: (n) => (n === 1 ? '1 non lu' : `${n} non lus`),
     noMessage: 'Pas encore de message',
     lastFromMe: (text) => `Vous : ${text}`,
     attachmentOnly: 'Pièce jointe',
     closedTag: 'Close',
-    openLabel: (names, unread) => `Conversation avec ${names}${unread ? `, ${unread}` : ''}`,
+    // `who` is the "avec …" form of the professionals (src/people.js object, listed "A, B et C")
+    openLabel: (who, unread) => `Conversation avec ${who}${unread ? `, ${unread}` : ''}`,
     newTitle: 'Nouveau message',
     newIntro: 'Vous pouvez écrire aux professionnels à qui vous avez donné l’autorisation « Messagerie » (écriture). Si une conversation est déjà ouverte avec eux, vous la retrouvez ; sinon une nouvelle conversation commence.',
     newPick: 'Professionnel',
@@ -465,7 +470,7 @@ export const fr = {
     newStarting: (who) => `Ouverture d’une conversation avec ${who}…`,
     newFailed: (why) => `La conversation n’a pas pu être ouverte : ${why}`,
     back: 'Retour à mes conversations',
-    threadTitle: (names) => `Conversation avec ${names}`,
+    threadTitle: (who) => `Conversation avec ${who}`,
     notFound: 'Cette conversation n’existe pas ou ne vous concerne pas.',
     startedOn: (date) => `Commencée le ${date}`,
     closed: (date) => `Le professionnel a clos cette conversation le ${date} : vous ne pouvez plus y répondre.`,

@@ -8,13 +8,14 @@
 // New requests and emergencies show live (consent/live.js).
 //
 // Professionals are named as their software declared it, with the RPPS
-// (consent/people.js); apps from the catalogue (ListApps).
+// (src/people.js, shared with Messagerie and Documents); apps from the
+// catalogue (ListApps).
 import { h, hex, notice } from '../dom.js';
 import { fr } from '../i18n/fr.js';
 import { describeError } from '../errors.js';
 import { STATE } from '../protocol.js';
 import { enumConstants, enumName, enumValue } from '../enums.js';
-import { People } from './consent/people.js';
+import { People, loadPeople } from '../people.js';
 import { decodeNotice, noticeText } from './consent/live.js';
 import { fillEmergencies } from './consent/emergencies.js';
 
@@ -28,8 +29,6 @@ const AUDIT_EMERGENCY_ENDED = enumValue('espace.v1.AuditKind', 'AUDIT_EMERGENCY_
 const categoryLabel = (n) => T.categories[enumName('espace.v1.Category', n)];
 const actionLabel = (n) => T.actions[enumName('espace.v1.Action', n)];
 const purposeLabel = (n) => T.purposes[enumName('espace.v1.Purpose', n)];
-const GRANT_PAGE = 200;
-const GRANT_MAX_PAGES = 10;
 const AUDIT_PAGE = 20;
 
 /** "Agenda : lecture et écriture", one entry per category (and code list). */
@@ -128,23 +127,6 @@ export function render(ctx) {
     }
   }
 
-  async function listGrants() {
-    const all = [];
-    let cursor = new Uint8Array(0);
-    for (let i = 0; i < GRANT_MAX_PAGES; i++) {
-      const r = await ctx.conn.call('consent', 'ListGrants', { cursor, limit: GRANT_PAGE });
-      all.push(...r.grants);
-      if (!r.next_cursor || r.next_cursor.length === 0) break;
-      cursor = r.next_cursor;
-    }
-    return all.sort((a, b) => (b.updated_ms - a.updated_ms) || (b.created_ms - a.created_ms));
-  }
-
-  async function listEmergencies() {
-    const r = await ctx.conn.call('consent', 'ListEmergencies', { include_ended: true });
-    return r.emergencies;
-  }
-
   /** Revoking asks first: the actions of the item become a confirmation. */
   function confirmRevoke(actions, g, who) {
     const qid = `revoke-q-${hex(g.id)}`;
@@ -198,10 +180,8 @@ export function render(ctx) {
 
   async function loadGrants() {
     try {
-      const [grants, emergencies] = await Promise.all([listGrants(), listEmergencies()]);
+      const { grants, emergencies } = await loadPeople(ctx.conn, people);
       if (!alive) return;
-      for (const g of grants) people.learnGrant(g);
-      for (const e of emergencies) people.learnEmergency(e);
       const now = Date.now();
       fillEmergencies(emergencyBody, emergencies.filter((e) => !e.ended_ms && e.until_ms > now), people, endEmergency);
       fill(pendingBody, grants.filter((g) => g.status === STATUS.PROPOSED), 'pending', T.pendingEmpty);

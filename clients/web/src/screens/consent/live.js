@@ -5,7 +5,7 @@
 // app shell shows the two that need the patient's attention on the others.
 import { fr } from '../../i18n/fr.js';
 import { enumConstants } from '../../enums.js';
-import { People } from './people.js';
+import { People } from '../../people.js';
 
 const T = fr.consent;
 export const NOTICE = enumConstants('espace.v1.NoticeKind', 'NOTICE_');

@@ -8,14 +8,21 @@
 //
 //   list.js    filters, the grouped list, download and masking
 //   upload.js  "Ajouter un document"
+//
+// A professional author appears by name, profession and RPPS (src/people.js,
+// the directory of "Mes autorisations"); one unknown when their document
+// arrives live makes the directory reload.
 import { h, notice } from '../../dom.js';
 import { fr } from '../../i18n/fr.js';
 import { describeError } from '../../errors.js';
+import { enumConstants } from '../../enums.js';
 import { watchDmp, EventKind } from '../../dmp/live.js';
 import { createList } from './list.js';
 import { createUpload } from './upload.js';
+import { People, loadPeople } from '../../people.js';
 
 const T = fr.documents;
+const Principal = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
 
 export function render(ctx) {
   const patientId = ctx.session.me.caller.principal;
@@ -29,7 +36,10 @@ export function render(ctx) {
     fail: (err) => alert.replaceChildren(notice('error', describeError(err))),
   };
 
-  const list = createList({ conn: ctx.conn, isAlive, msgs });
+  const people = new People();
+  const learnNames = () => loadPeople(ctx.conn, people).then(() => { if (alive) list.relabel(); },
+    (err) => console.warn('espace: professional names unavailable', err.message)); // RPPS shown instead
+  const list = createList({ conn: ctx.conn, isAlive, msgs, people });
   const upload = createUpload({ conn: ctx.conn, onFiled: (doc) => list.apply(doc) });
   const stopLive = watchDmp({
     conn: ctx.conn,
@@ -37,12 +47,15 @@ export function render(ctx) {
     onEvent: (e) => {
       if (!e.document || e.kind === EventKind.MEASURE_ADDED) return;
       const isNew = list.apply(e.document);
+      const a = e.document.author;
+      if (a && a.kind === Principal.PROFESSIONAL && !people.knows(a.principal)) learnNames();
       if (isNew && e.kind !== EventKind.DOCUMENT_CHANGED) msgs.say(T.liveNew(e.document.title));
     },
     onGap: () => { list.reload(); },
   });
 
   list.reload();
+  learnNames();
 
   return {
     title: T.title,

@@ -25,10 +25,10 @@ const groupKeyOf = (doc) => {
   return (k && k !== 'UNSPECIFIED' ? k : groupOf(doc.type_code)) || 'OTHER';
 };
 
-/** Who filed a version, in French. */
-export function authorText(a) {
+/** Who filed a version, in French; a professional by name as `people` (src/people.js) knows them. */
+export function authorText(a, people) {
   if (!a || a.kind === Principal.PATIENT) return T.byYou;
-  if (a.kind === Principal.PROFESSIONAL) return T.byPro(a.principal);
+  if (a.kind === Principal.PROFESSIONAL) return T.byPro(people.pro(a.principal).object);
   return T.byApp(a.principal);
 }
 
@@ -45,8 +45,8 @@ export function matches(doc, f) {
   return true;
 }
 
-/** The document list of one opened screen; `msgs` shows notices (say, fail). */
-export function createList({ conn, isAlive, msgs }) {
+/** The document list of one opened screen; `msgs` shows notices (say, fail); `people` names the authors. */
+export function createList({ conn, isAlive, msgs, people }) {
   const known = new Map(); // hex id -> DocumentMeta, in the order answered
   let filters = { category: '', type: '', from: 0, to: 0, old: false };
   let cursor = new Uint8Array(0);
@@ -158,7 +158,7 @@ export function createList({ conn, isAlive, msgs }) {
       h('span', { className: 'item-meta' }, typeLabel(doc)),
       h('span', { className: 'item-meta' }, [
         T.created(fr.time.date(new Date(doc.creation_ms))),
-        authorText(doc.author),
+        authorText(doc.author, people),
         doc.version > 1 ? T.version(doc.version) : null,
         `${format}, ${T.size(Number(doc.size))}`,
       ].filter(Boolean).join(' · ')),
@@ -228,6 +228,8 @@ export function createList({ conn, isAlive, msgs }) {
     el,
     reload,
     redraw,
+    /** Draw again once `people` learned names (a page in flight draws with them anyway). */
+    relabel() { if (!loading) redraw(); },
 
     /**
      * A version from a live event or an upload: kept, and an older version

@@ -5,10 +5,15 @@
 // ctx.messenger (src/messaging/messenger.js), made by the app after log-in;
 // without the unlocked device keys (after a reload) the screen asks to log
 // in again.
+//
+// Professionals appear by name, profession and RPPS (src/people.js, fed from
+// the patient's grants and emergencies, the same directory as "Mes
+// autorisations"), "Professionnel de santé (RPPS …)" when no name is known.
 import { h, notice } from '../../dom.js';
 import { fr } from '../../i18n/fr.js';
 import { describeError } from '../../errors.js';
 import { enumConstants } from '../../enums.js';
+import { People, loadPeople, frList } from '../../people.js';
 import { unreadCount, lastMessage } from '../../messaging/thread.js';
 import * as thread from './thread.js';
 
@@ -18,8 +23,23 @@ const Action = enumConstants('espace.v1.Action', 'ACTION_');
 const GranteeKind = enumConstants('espace.v1.GranteeKind', 'GRANTEE_');
 const GrantStatus = enumConstants('espace.v1.GrantStatus', 'GRANT_');
 
-/** "Professionnel de santé (RPPS …)" for each professional of a conversation. */
-export const membersText = (conv) => conv.professionals.map(T.professional).join(', ');
+/**
+ * The professionals of a conversation, known to `people`: `label` lists them
+ * as headings ("Dr Claire Martin (médecin, RPPS …) et Paul Durand (…)"),
+ * `object` after "avec" ("le Dr Claire Martin (…) et …").
+ */
+export function members(conv, people) {
+  const ps = conv.professionals.map((rpps) => people.pro(rpps));
+  return { label: frList(ps.map((p) => p.label)), object: frList(ps.map((p) => p.object)) };
+}
+
+/** A People of the patient's professionals, `onLoad` called once it knows their names. */
+export function messagingPeople(ctx, onLoad) {
+  const people = new People();
+  const loaded = loadPeople(ctx.conn, people);
+  loaded.then(onLoad, (err) => console.warn('espace: professional names unavailable', err.message)); // RPPS shown instead
+  return { people, loaded };
+}
 
 /** The status line: starting, syncing, caught up or failed. */
 export function statusText(m) {
@@ -53,6 +73,8 @@ function listScreen(ctx) {
   const list = h('div', { id: 'conv-list' });
   const newBox = h('div', { id: 'new-message' }, h('p', { className: 'loading' }, fr.app.loading));
   const newMsg = h('div', { id: 'new-message-msg', role: 'status' });
+  let alive = true;
+  const { people, loaded } = messagingPeople(ctx, () => { if (alive) renderList(); });
 
   function renderList() {
     status.textContent = statusText(m);
@@ -63,11 +85,12 @@ function listScreen(ctx) {
     }
     list.replaceChildren(h('ul', { className: 'items conversations' }, convs.map((c) => {
       const n = unreadCount(c);
+      const who = members(c, people);
       const last = lastMessage(c);
       const when = last ? last.sentMs : c.startedMs;
       return h('li', { className: n ? 'conv unread' : 'conv', 'data-id': c.id },
-        h('a', { href: `#/messagerie/${c.id}`, 'aria-label': T.openLabel(membersText(c), n ? T.unread(n) : '') },
-          h('span', { className: 'item-title' }, membersText(c)),
+        h('a', { href: `#/messagerie/${c.id}`, 'aria-label': T.openLabel(who.object, n ? T.unread(n) : '') },
+          h('span', { className: 'item-title' }, who.label),
           n ? h('span', { className: 'badge', 'aria-hidden': 'true' }, T.unread(n)) : null,
           c.closed ? h('span', { className: 'tag' }, T.closedTag) : null,
           h('span', { className: 'item-meta' }, preview(c)),
@@ -77,22 +100,18 @@ function listScreen(ctx) {
 
   async function loadGrants() {
     try {
+      const { grants } = await loaded;
+      if (!alive) return;
       const rpps = new Set();
-      let cursor = new Uint8Array(0);
-      for (let i = 0; i < 10; i++) {
-        const r = await ctx.conn.call('consent', 'ListGrants', { cursor, limit: 200 });
-        for (const g of r.grants) {
-          if (g.grantee_kind === GranteeKind.PROFESSIONAL && g.status === GrantStatus.ACTIVE
-            && g.scopes.some((s) => s.category === Category.MESSAGING && s.action === Action.WRITE)) rpps.add(g.grantee_id);
-        }
-        if (!r.next_cursor || r.next_cursor.length === 0) break;
-        cursor = r.next_cursor;
+      for (const g of grants) {
+        if (g.grantee_kind === GranteeKind.PROFESSIONAL && g.status === GrantStatus.ACTIVE
+          && g.scopes.some((s) => s.category === Category.MESSAGING && s.action === Action.WRITE)) rpps.add(g.grantee_id);
       }
       // the professionals of an open conversation can be answered too
       for (const c of m.list()) if (!c.closed) for (const p of c.professionals) rpps.add(p);
       renderNew([...rpps].sort());
     } catch (err) {
-      newBox.replaceChildren(notice('error', describeError(err)));
+      if (alive) newBox.replaceChildren(notice('error', describeError(err)));
     }
   }
 
@@ -102,7 +121,7 @@ function listScreen(ctx) {
       return;
     }
     const select = h('select', { id: 'new-pro', name: 'pro' },
-      rppsList.map((r) => h('option', { value: r }, T.professional(r))));
+      rppsList.map((r) => h('option', { value: r }, people.pro(r).label)));
     const go = h('button', { type: 'submit', className: 'primary' }, T.newGo);
     const form = h('form', {
       className: 'inline-form',
@@ -117,7 +136,7 @@ function listScreen(ctx) {
           return;
         }
         go.disabled = true;
-        newMsg.replaceChildren(notice('info', T.newStarting(T.professional(rpps))));
+        newMsg.replaceChildren(notice('info', T.newStarting(people.pro(rpps).object)));
         try {
           const id = await m.startConversation(rpps);
           ctx.navigate(`/messagerie/${id}`);
@@ -140,7 +159,10 @@ function listScreen(ctx) {
 
   return {
     title: T.title,
-    destroy: off,
+    destroy: () => {
+      alive = false;
+      off();
+    },
     el: h('section', { className: 'screen messaging' },
       h('h1', { tabIndex: -1 }, T.title),
       ctx.flash ? notice('info', ctx.flash) : null,

@@ -9,21 +9,23 @@ import { describeError, EspaceError, Code } from '../../errors.js';
 import { enumConstants } from '../../enums.js';
 import { TEXT_MAX } from '../../messaging/content.js';
 import { FILE_MAX } from '../../messaging/attach.js';
-import { membersText } from './index.js';
+import { members, messagingPeople } from './index.js';
 import { progressBar } from '../../progress.js';
 
 const T = fr.messaging;
 const Principal = enumConstants('espace.v1.PrincipalKind', 'PRINCIPAL_');
 
-function author(m, myDevice) {
+function author(m, myDevice, people) {
   if (m.from.kind === Principal.PATIENT) return m.device === myDevice ? T.you : T.youOtherDevice;
-  return T.professional(m.from.principal);
+  return people.pro(m.from.principal).label;
 }
 
 export function render(ctx, convId) {
   const m = ctx.messenger;
   const conv0 = m.conv(convId);
-  const heading = h('h1', { tabIndex: -1 }, conv0 ? T.threadTitle(membersText(conv0)) : T.title);
+  let alive = true;
+  const { people } = messagingPeople(ctx, () => { if (alive) renderThread(); });
+  const heading = h('h1', { tabIndex: -1 }, conv0 ? T.threadTitle(members(conv0, people).object) : T.title);
   const meta = h('p', { className: 'aside' });
   const status = h('p', { id: 'msg-status', className: 'aside', role: 'status' });
   const log = h('ol', { id: 'thread', className: 'thread', role: 'log', 'aria-label': T.logLabel, 'aria-live': 'polite' });
@@ -60,7 +62,7 @@ export function render(ctx, convId) {
   }
 
   function messageItem(msg) {
-    const who = author(msg, m.myDevice);
+    const who = author(msg, m.myDevice, people);
     const state = msg.mine && msg.device === m.myDevice
       ? (msg.readBy.length ? T.read : msg.deliveredTo.length ? T.delivered : '') : '';
     return h('li', { className: `msg ${msg.mine ? 'mine' : 'theirs'}${msg.unreadable ? ' unreadable' : ''}`, 'data-id': msg.id },
@@ -79,7 +81,7 @@ export function render(ctx, convId) {
     status.textContent = !m.ready ? T.starting : m.error ? T.syncFailed
       : m.caughtUp && !m.syncing ? T.caughtUp : T.syncing;
     if (!conv) return;
-    heading.textContent = T.threadTitle(membersText(conv));
+    heading.textContent = T.threadTitle(members(conv, people).object);
     meta.textContent = conv.startedMs ? T.startedOn(fr.time.date(new Date(conv.startedMs))) : '';
     // keep rendered items (their download state); add new ones, refresh states
     const have = new Map([...log.children].map((li) => [li.dataset.id, li]));
@@ -179,7 +181,7 @@ export function render(ctx, convId) {
           }
           const count = new Map();
           out.replaceChildren(h('ul', { className: 'items safety', id: 'safety-list' }, list.map((x) => {
-            const who = x.member.kind === Principal.PATIENT ? T.youOtherDevice : T.professional(x.member.principal);
+            const who = x.member.kind === Principal.PATIENT ? T.youOtherDevice : people.pro(x.member.principal).label;
             const n = (count.get(who) || 0) + 1;
             count.set(who, n);
             return h('li', {},
@@ -217,6 +219,7 @@ export function render(ctx, convId) {
   return {
     title: T.title,
     destroy: () => {
+      alive = false;
       off();
       document.removeEventListener('visibilitychange', onVisible);
     },
