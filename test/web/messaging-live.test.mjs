@@ -132,14 +132,17 @@ test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () 
     await item.waitFor({ timeout: 10000 }); // live: no reload
     await item.locator('.badge', { hasText: '1 non lu' }).waitFor({ timeout: 10000 });
     assert.match(await item.innerText(), /vos résultats sont arrivés/);
+    // by the name espace-pro declared, with the RPPS (src/people.js)
+    await item.locator('.item-title', { hasText: `Dr Claire Martin (médecin, RPPS ${RPPS})` }).waitFor({ timeout: 10000 });
   });
 
   test('the page shows the decrypted message; its read receipt reaches espace-pro ("lu")', async () => {
     await page.locator(`#conv-list li[data-id="${convId}"] a`).click();
-    await expectH1(page, `Conversation avec Professionnel de santé (RPPS ${RPPS})`);
+    await expectH1(page, `Conversation avec le Dr Claire Martin (médecin, RPPS ${RPPS})`);
     const theirs = page.locator('#thread > li.msg.theirs');
     await theirs.first().waitFor({ timeout: 10000 });
     assert.match(await theirs.innerText(), new RegExp(`${MARK_PRO} Bonjour`));
+    assert.equal(await theirs.first().locator('.msg-who').innerText(), `Dr Claire Martin (médecin, RPPS ${RPPS})`);
     const out = await inboxUntil(/ read 1 message\n/, 'the read receipt');
     assert.match(out, new RegExp(`${convId}  patient:[0-9a-f]{32}  read 1 message`));
     const rd = await msg('read', '--conversation', convId);

@@ -27,7 +27,7 @@ const INS = '185057512301232';
 const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
 const MARK_PATIENT = 'MARQUEUR-NOUVEAU-PATIENT-c51a';
 const MARK_PRO = 'MARQUEUR-NOUVEAU-PRO-7be2';
-const PRO_NAME = `Professionnel de santé (RPPS ${RPPS})`;
+const PRO_NAME = `Dr Claire Martin (médecin, RPPS ${RPPS})`; // as espace-pro declared it, with the RPPS
 
 let tmp;
 let sys;
@@ -128,8 +128,9 @@ test.describe('Nouveau message: the patient starts, espace-pro receives', { skip
     const select = page.locator('#new-pro');
     await select.waitFor({ timeout: 10000 });
     assert.equal(await select.inputValue(), RPPS);
+    await select.locator('option', { hasText: PRO_NAME }).waitFor({ state: 'attached', timeout: 10000 }); // by name
     await page.getByRole('button', { name: 'Écrire' }).click();
-    await expectH1(page, `Conversation avec ${PRO_NAME}`);
+    await expectH1(page, `Conversation avec le ${PRO_NAME}`);
     convId = /#\/messagerie\/([0-9a-f]{32})$/.exec(page.url())?.[1];
     assert.ok(convId, `not a thread: ${page.url()}`);
     await page.getByLabel('Votre message').fill(`${MARK_PATIENT} Bonjour docteur, une question sur mon traitement.`);
@@ -149,7 +150,7 @@ test.describe('Nouveau message: the patient starts, espace-pro receives', { skip
     assert.equal(await page.locator('#conv-list li.conv').count(), 1);
     await page.locator('#new-pro').waitFor({ timeout: 10000 });
     await page.getByRole('button', { name: 'Écrire' }).click();
-    await expectH1(page, `Conversation avec ${PRO_NAME}`);
+    await expectH1(page, `Conversation avec le ${PRO_NAME}`);
     assert.ok(page.url().endsWith(`#/messagerie/${convId}`), page.url());
     assert.deepEqual(problems, []);
   });
