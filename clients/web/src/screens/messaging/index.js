@@ -33,12 +33,26 @@ export function members(conv, people) {
   return { label: frList(ps.map((p) => p.label)), object: frList(ps.map((p) => p.object)) };
 }
 
-/** A People of the patient's professionals, `onLoad` called once it knows their names. */
+/**
+ * The patient's professionals for a messaging screen: `people`, `loaded`
+ * (loadPeople's first answer: the grants too), `onLoad` called each time it
+ * learned names; `learn(rppsList)` loads again, once per RPPS, when some are
+ * still unknown (a request accepted in another tab after the screen opened).
+ */
 export function messagingPeople(ctx, onLoad) {
   const people = new People();
+  const warn = (err) => console.warn('espace: professional names unavailable', err.message); // RPPS shown instead
   const loaded = loadPeople(ctx.conn, people);
-  loaded.then(onLoad, (err) => console.warn('espace: professional names unavailable', err.message)); // RPPS shown instead
-  return { people, loaded };
+  let last = loaded.then(onLoad, warn); // never rejects
+  const tried = new Set();
+  function learn(rppsList) {
+    const fresh = rppsList.filter((r) => !people.knows(r) && !tried.has(r));
+    if (fresh.length === 0) return;
+    for (const r of fresh) tried.add(r);
+    last = last.then(() => (fresh.some((r) => !people.knows(r))
+      ? loadPeople(ctx.conn, people).then(onLoad, warn) : null));
+  }
+  return { people, loaded, learn };
 }
 
 /** The status line: starting, syncing, caught up or failed. */
@@ -74,11 +88,12 @@ function listScreen(ctx) {
   const newBox = h('div', { id: 'new-message' }, h('p', { className: 'loading' }, fr.app.loading));
   const newMsg = h('div', { id: 'new-message-msg', role: 'status' });
   let alive = true;
-  const { people, loaded } = messagingPeople(ctx, () => { if (alive) renderList(); });
+  const { people, loaded, learn } = messagingPeople(ctx, () => { if (alive) renderList(); });
 
   function renderList() {
     status.textContent = statusText(m);
     const convs = m.list();
+    learn(convs.flatMap((c) => c.professionals));
     if (convs.length === 0) {
       list.replaceChildren(h('p', {}, T.listEmpty));
       return;

@@ -24,7 +24,7 @@ export function render(ctx, convId) {
   const m = ctx.messenger;
   const conv0 = m.conv(convId);
   let alive = true;
-  const { people } = messagingPeople(ctx, () => { if (alive) renderThread(); });
+  const { people, learn } = messagingPeople(ctx, () => { if (alive) renderThread(); });
   const heading = h('h1', { tabIndex: -1 }, conv0 ? T.threadTitle(members(conv0, people).object) : T.title);
   const meta = h('p', { className: 'aside' });
   const status = h('p', { id: 'msg-status', className: 'aside', role: 'status' });
@@ -81,6 +81,7 @@ export function render(ctx, convId) {
     status.textContent = !m.ready ? T.starting : m.error ? T.syncFailed
       : m.caughtUp && !m.syncing ? T.caughtUp : T.syncing;
     if (!conv) return;
+    learn(conv.professionals);
     heading.textContent = T.threadTitle(members(conv, people).object);
     meta.textContent = conv.startedMs ? T.startedOn(fr.time.date(new Date(conv.startedMs))) : '';
     // keep rendered items (their download state); add new ones, refresh states
