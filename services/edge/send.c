@@ -49,6 +49,14 @@ static void s_shed(edge_t *e)
     }
 }
 
+/* 1 if c has its socket to itself (a websocket on http/1.1), 0 if it is a
+ * stream multiplexed on another connection (h2), where lws allows one write
+ * per WRITEABLE callback and none outside. */
+static int s_own_socket(edge_conn_t *c)
+{
+    return lws_get_network_wsi(c->wsi) == c->wsi;
+}
+
 /* Write the head of c's queue and take it off: 0 when it went out whole or
  * lws kept the part the socket did not take (lws_issue_raw's buflist_out,
  * flushed before the next WRITEABLE callback; lws_partial_buffered() says
@@ -73,10 +81,16 @@ static int s_write_head(edge_conn_t *c)
  * before it, nothing is left in lws), and so are the caps: what the socket
  * does not take waits in lws (one frame at most: the next ones see
  * lws_partial_buffered() and wait in the queue, which lws's own WRITEABLE
- * request then drains). Otherwise the queue waits for the callback. */
+ * request then drains). Otherwise the queue waits for the callback.
+ * lws's rule is to write only from the WRITEABLE callback; what breaks
+ * without it is the h2 mux (a stream's frames go through the network
+ * connection's turn): the edge offers http/1.1 only (edge.c's alpn), and a
+ * connection that is a stream of another (lws_get_network_wsi) waits for
+ * its callback as before. On h1 a write is a send() on its own socket. */
 static void s_send(edge_conn_t *c)
 {
-    if (c->q.count == 1 && !c->closing && c->dropped == 0 && !lws_partial_buffered(c->wsi)) {
+    if (c->q.count == 1 && !c->closing && c->dropped == 0 && !lws_partial_buffered(c->wsi) &&
+        s_own_socket(c)) {
         if (s_write_head(c) == 0)
             return;
         log_info(EDGE_COMP, "conn.write_failed", "conn=%llu", (unsigned long long)c->id);
@@ -119,7 +133,8 @@ int edge_conn_writeable(edge_conn_t *c)
     /* Several frames per callback, until the socket stops taking them
      * whole (lws then keeps the rest of the last one and asks for the
      * next callback itself). */
-    for (int i = 0; i < S_WRITES_PER_CALLBACK && c->q.count > 0; i++) {
+    int most = s_own_socket(c) ? S_WRITES_PER_CALLBACK : 1;
+    for (int i = 0; i < most && c->q.count > 0; i++) {
         if (s_write_head(c) != 0)
             return -1;
         if (lws_partial_buffered(c->wsi))
