@@ -302,16 +302,23 @@ test.describe('Agenda screen in Chromium', { skip }, () => {
     await page.getByRole('link', { name: 'Agenda', exact: true }).click();
     await page.locator('li.day.today button.event').first().waitFor();
     // each timed event sits at its hours: top and height in proportion to the grid
-    const placed = await page.locator('li.day.today .day-hours').evaluate((grid) => {
-      const g = grid.getBoundingClientRect();
-      const hours = document.querySelectorAll('.gutter-hours li').length; // one label an hour
-      const first = Number(document.querySelector('.gutter-hours li').textContent.slice(0, 2));
-      return [...grid.querySelectorAll(':scope > li')].map((li) => {
-        const r = li.getBoundingClientRect();
-        return { text: li.textContent, at: first + ((r.top - g.top) / g.height) * hours,
-          hours: (r.height / g.height) * hours, left: r.left - g.left, width: r.width };
+    // (measured once the layout is complete: under load a re-render may be in progress,
+    // a grid of height 0 gives NaN; bounded: 50 tries, 100 ms apart)
+    let placed = [];
+    for (let i = 0; i < 50; i += 1) {
+      placed = await page.locator('li.day.today .day-hours').evaluate((grid) => {
+        const g = grid.getBoundingClientRect();
+        const hours = document.querySelectorAll('.gutter-hours li').length; // one label an hour
+        const first = Number(document.querySelector('.gutter-hours li')?.textContent.slice(0, 2));
+        return [...grid.querySelectorAll(':scope > li')].map((li) => {
+          const r = li.getBoundingClientRect();
+          return { text: li.textContent, at: first + ((r.top - g.top) / g.height) * hours,
+            hours: (r.height / g.height) * hours, left: r.left - g.left, width: r.width };
+        });
       });
-    });
+      if (placed.length && placed.every((p) => Number.isFinite(p.at) && Number.isFinite(p.hours))) break;
+      await page.waitForTimeout(100);
+    }
     const at = (title) => placed.find((p) => p.text.includes(title));
     for (const [title, start, len] of [['Dentiste', 10, 1], ['Consultation Dr Bernard', 15, 0.5]]) {
       const p = at(title);
