@@ -125,7 +125,7 @@ int dmp_meta_check(Espace__V1__DocumentMeta *m, int caller_kind, int64_t now_ms,
     if (m->format_code && !s_printable(m->format_code, DMP_CODE_MAX))
         return s_err(err, ES_INVALID_ARGUMENT, "document.format_code",
                      "0..%d printable ASCII characters", DMP_CODE_MAX);
-    if (patient && m->invisible_patient)
+    if (m->invisible_patient && caller_kind != PK(PROFESSIONAL))
         return s_err(err, ES_INVALID_ARGUMENT, "document.invisible_patient",
                      "only a professional may file a document not yet visible to the patient");
     return ES_OK;

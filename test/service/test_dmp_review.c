@@ -6,6 +6,8 @@
  *     every version it lists: none escapes the masking);
  *   - a version the patient sees cannot be replaced by one hidden from the
  *     patient (its `replaced_by` would announce the hidden one);
+ *   - an app (not a professional) cannot file a document hidden from the
+ *     patient who authorised it;
  *   - BeginUpload resumed after a replacement was filed answers the filed
  *     version (a lost reply retried), not "already superseded";
  *   - SearchDocuments refuses an inverted or negative creation period;
@@ -23,6 +25,7 @@
 #include <time.h>
 
 #include "services/dmp/dmp_int.h"
+#include "test/service/consent_requests.h"
 #include "test/service/dmp_fixture.h"
 
 #define RPPS "81000000041"
@@ -145,6 +148,60 @@ static void test_invisible_replacement(void **state)
     rc = df_search(K_PATIENT, pid, pid, NULL, &s, &r);
     DF_OK(rc, r);
     assert_int_equal(s->n_documents, 1); /* v1 only */
+    codec_free(&s->base);
+    df_drain();
+}
+
+/* Operator AddApp of app `id` with DOCUMENTS read and write scopes, then the
+ * patient pid grants them to it. */
+static void s_docs_app(const char *id, const char *pid)
+{
+    Espace__V1__Scope s[2];
+    Espace__V1__Scope *sp[2] = {&s[0], &s[1]};
+    for (int i = 0; i < 2; i++) {
+        espace__v1__scope__init(&s[i]);
+        s[i].category = DOC;
+        s[i].action = i ? WR : RD;
+    }
+    Espace__V1__Purpose purposes[1] = {ESPACE__V1__PURPOSE__PURPOSE_SOINS};
+    cr_app_t a;
+    cr_app_init(&a, id, 7);
+    a.app.name = (char *)"Coffre";
+    a.app.publisher = (char *)"Coffre SAS";
+    a.app.description_fr = (char *)"Vos documents.";
+    a.app.purposes = purposes;
+    a.app.n_purposes = 1;
+    a.app.scopes = sp;
+    a.app.n_scopes = 2;
+    bus_reply_t r;
+    int rc = df_call(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_OPERATOR, "", SERVICE_CONSENT, "AddApp",
+                     &a.req.base, &espace__v1__add_app_reply__descriptor, NULL, &r);
+    if (rc != ES_ALREADY_EXISTS)
+        DF_OK(rc, r);
+    Espace__V1__GrantRequest g;
+    cr_grant(&g, ESPACE__V1__GRANTEE_KIND__GRANTEE_APP, id, sp, 2, NULL);
+    rc = df_call(K_PATIENT, pid, SERVICE_CONSENT, "Grant", &g.base,
+                 &espace__v1__grant_reply__descriptor, NULL, &r);
+    DF_OK(rc, r);
+}
+
+static void test_app_invisible(void **state)
+{
+    (void)state;
+    char pid[ID_HEX];
+    df_patient_id(pid);
+    s_docs_app("app.coffre", pid);
+    int app = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_APP;
+    Espace__V1__DocumentMeta m;
+    df_meta(&m, "11502-2");
+    m.invisible_patient = 1;
+    bus_reply_t r;
+    int rc = df_upload(app, "app.coffre", pid, &m, s_data, sizeof s_data, NULL, NULL, NULL, &r);
+    DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "document.invisible_patient");
+    Espace__V1__SearchDocumentsReply *s = NULL;
+    rc = df_search(app, "app.coffre", pid, NULL, &s, &r);
+    DF_OK(rc, r);
+    assert_int_equal(s->n_documents, 0);
     codec_free(&s->base);
     df_drain();
 }
@@ -348,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_versions_cap),
         cmocka_unit_test(test_invisible_replacement),
+        cmocka_unit_test(test_app_invisible),
         cmocka_unit_test(test_resume_filed_replacement),
         cmocka_unit_test(test_search_periods),
         cmocka_unit_test(test_measure_values),
