@@ -95,6 +95,14 @@ static void test_end_emergency(void **state)
     /* a name with a control character is refused, nothing stored */
     assert_int_equal(s_declare(PRO_A, pid, "Dr\nHouse", NULL, &r), ES_INVALID_ARGUMENT);
     assert_string_equal(r.field, "display_name");
+    /* nor a C1 control (NEL, CSI), a line separator or a bidi override that
+     * would make the name read otherwise */
+    const char *bad[] = {"Dr\xc2\x85House", "Dr\xc2\x9b" "2J", "Dr\xe2\x80\xa8House",
+                         "\xe2\x80\xae" "esuoH rD", "Dr \xe2\x81\xa6House"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(s_declare(PRO_A, pid, bad[i], NULL, &r), ES_INVALID_ARGUMENT);
+        assert_string_equal(r.field, "display_name");
+    }
 
     uint8_t eid[16];
     assert_int_equal(s_declare(PRO_A, pid, "Claire Martin", eid, &r), 0);

@@ -8,6 +8,8 @@
  *     patient (its `replaced_by` would announce the hidden one);
  *   - an app (not a professional) cannot file a document hidden from the
  *     patient who authorised it;
+ *   - titles and comments refuse C1 controls, line separators and bidi
+ *     overrides (what would make a title read otherwise);
  *   - BeginUpload resumed after a replacement was filed answers the filed
  *     version (a lost reply retried), not "already superseded";
  *   - SearchDocuments refuses an inverted or negative creation period;
@@ -198,10 +200,27 @@ static void test_app_invisible(void **state)
     bus_reply_t r;
     int rc = df_upload(app, "app.coffre", pid, &m, s_data, sizeof s_data, NULL, NULL, NULL, &r);
     DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "document.invisible_patient");
+    /* titles and comments: no C1 control, line separator or bidi override */
+    const char *bad[] = {"CR\xc2\x85suite", "CR\xc2\x9b" "2J", "CR\xe2\x80\xa9",
+                         "\xe2\x80\xae" "fdp.exe", "CR \xe2\x81\xa7x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        df_meta(&m, "DOCPAT01");
+        m.title = (char *)bad[i];
+        rc = df_upload(K_PATIENT, pid, pid, &m, s_data, sizeof s_data, NULL, NULL, NULL, &r);
+        DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "document.title");
+        df_meta(&m, "DOCPAT01");
+        m.comments = (char *)bad[i];
+        rc = df_upload(K_PATIENT, pid, pid, &m, s_data, sizeof s_data, NULL, NULL, NULL, &r);
+        DF_EXPECT(rc, r, ES_INVALID_ARGUMENT, "document.comments");
+    }
+    df_meta(&m, "DOCPAT01");
+    m.title = (char *)"Compte rendu \xc3\xa9t\xc3\xa9 \xe2\x80\x94 f\xc3\xa9vrier";
+    rc = df_upload(K_PATIENT, pid, pid, &m, s_data, sizeof s_data, NULL, NULL, NULL, &r);
+    DF_OK(rc, r);
     Espace__V1__SearchDocumentsReply *s = NULL;
     rc = df_search(app, "app.coffre", pid, NULL, &s, &r);
     DF_OK(rc, r);
-    assert_int_equal(s->n_documents, 0);
+    assert_int_equal(s->n_documents, 1); /* the patient's, not a hidden one */
     codec_free(&s->base);
     df_drain();
 }
