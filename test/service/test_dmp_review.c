@@ -17,7 +17,9 @@
  *     conversion, and a refused measure leaves the series as it was (-0
  *     arrives as 0: proto3 does not send it);
  *   - ListMeasures refuses inverted, negative and huge periods, and a
- *     forged cursor answers an empty page.
+ *     forged cursor answers an empty page, or one within the period;
+ *   - a measure id is a retry only for the caller that recorded it: anyone
+ *     else gets ALREADY_EXISTS, not the measure.
  */
 #include <math.h>
 #include <sodium.h>
@@ -419,6 +421,68 @@ static void test_series_ranges(void **state)
     df_drain();
 }
 
+static void test_measure_ids_and_cursors(void **state)
+{
+    (void)state;
+    char pid[ID_HEX];
+    df_patient_id(pid);
+    const char *weight[] = {"29463-7"};
+    df_grant(pid, RPPS, ESPACE__V1__CATEGORY__CATEGORY_MEASURES, WR, weight, 1, NULL);
+    int64_t now = (int64_t)time(NULL) * 1000;
+    uint8_t mid[ID_BYTES];
+    randombytes_buf(mid, sizeof mid);
+    Espace__V1__AddMeasureRequest q = ESPACE__V1__ADD_MEASURE_REQUEST__INIT;
+    q.patient_id = pid;
+    q.kind = K(WEIGHT);
+    q.value = 71.5;
+    q.measure_id = (ProtobufCBinaryData){ID_BYTES, mid};
+    bus_reply_t r;
+    int64_t days[] = {4, 3, 2};
+    for (size_t i = 0; i < 3; i++) {
+        q.effective_ms = now - days[i] * 86400000LL;
+        if (i)
+            randombytes_buf(mid, sizeof mid);
+        int rc = df_add(K_PATIENT, pid, &q, NULL, &r);
+        DF_OK(rc, r);
+    }
+    /* the patient's last measure id, sent again by a professional who may
+     * only write weights: not a retry of theirs, nothing handed back */
+    q.code = (char *)"29463-7";
+    q.source = 0;
+    q.value = 80;
+    Espace__V1__AddMeasureReply *a = NULL;
+    int rc = df_add(K_PRO, RPPS, &q, &a, &r);
+    DF_EXPECT(rc, r, ES_ALREADY_EXISTS, "measure_id");
+    codec_free(a ? &a->base : NULL);
+    /* the patient's own retry is a duplicate */
+    q.code = NULL;
+    q.value = 71.5;
+    a = NULL;
+    rc = df_add(K_PATIENT, pid, &q, &a, &r);
+    DF_OK(rc, r);
+    assert_true(a->duplicate);
+    codec_free(&a->base);
+    /* a cursor forged before the period does not reach out of it */
+    Espace__V1__Period p = ESPACE__V1__PERIOD__INIT;
+    p.start_ms = now - 2 * 86400000LL - 3600000;
+    Espace__V1__ListMeasuresRequest lq = ESPACE__V1__LIST_MEASURES_REQUEST__INIT;
+    lq.patient_id = pid;
+    lq.kind = K(WEIGHT);
+    lq.period = &p;
+    lq.mode = ESPACE__V1__SERIES_MODE__SERIES_MODE_RAW;
+    uint8_t cursor[DMP_SERIES_CURSOR] = {0};
+    lq.cursor = (ProtobufCBinaryData){sizeof cursor, cursor};
+    ProtobufCMessage *rep = NULL;
+    rc = df_call(K_PATIENT, pid, SERVICE_DMP, "ListMeasures", &lq.base,
+                 &espace__v1__list_measures_reply__descriptor, &rep, &r);
+    DF_OK(rc, r);
+    Espace__V1__ListMeasuresReply *l = (Espace__V1__ListMeasuresReply *)rep;
+    assert_int_equal(l->n_measures, 1);
+    assert_true(l->measures[0]->effective_ms >= p.start_ms);
+    codec_free(rep);
+    df_drain();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_search_periods),
         cmocka_unit_test(test_measure_values),
         cmocka_unit_test(test_series_ranges),
+        cmocka_unit_test(test_measure_ids_and_cursors),
     };
     return cmocka_run_group_tests(tests, df_setup, df_teardown);
 }
