@@ -61,17 +61,23 @@ static int s_deceptive(const unsigned char *p)
     return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
 }
 
-int consent_label_check(svc_call_t *c, const char *field, const char *s)
+int consent_text_check(svc_call_t *c, const char *field, const char *s, long min, long max,
+                       int multiline)
 {
     long n = consent_utf8_chars(s);
-    if (n < 0 || n > CONSENT_MAX_LABEL)
-        return svc_fail(c, ES_INVALID_ARGUMENT, field, "0..%d characters of UTF-8",
-                        CONSENT_MAX_LABEL);
+    if (n < min || n > max)
+        return svc_fail(c, ES_INVALID_ARGUMENT, field, "%ld..%ld characters of UTF-8", min, max);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-        if (*p < 0x20 || *p == 0x7f || s_deceptive(p))
+        if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f ||
+            s_deceptive(p))
             return svc_fail(c, ES_INVALID_ARGUMENT, field,
                             "no control, line separator or bidi override characters");
     return ES_OK;
+}
+
+int consent_label_check(svc_call_t *c, const char *field, const char *s)
+{
+    return consent_text_check(c, field, s, 0, CONSENT_MAX_LABEL, 0);
 }
 
 void consent_notify_patient(svc_call_t *c, const char *patient_id, int kind,
