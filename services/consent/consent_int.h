@@ -124,9 +124,15 @@ int consent_emergency_save(store_txn_t *t, const uint8_t pid[ID_BYTES],
 /* 1 if e allows reads at `now`: started, not lapsed, not ended by the patient. */
 int consent_emergency_active(const Espace__V1__Emergency *e, int64_t now);
 /* A display label of a request (professional's name, profession): 0..
- * CONSENT_MAX_LABEL characters of UTF-8 without control characters. 0, or
+ * CONSENT_MAX_LABEL characters of UTF-8 without control characters (C0,
+ * DEL, C1), line separators or bidi overrides / isolates. 0, or
  * the call failed INVALID_ARGUMENT on `field` and that status is returned. */
 int consent_label_check(svc_call_t *c, const char *field, const char *s);
+/* A text of a request shown to the patient (a reason): min..max characters
+ * of UTF-8 under the rules of consent_label_check, newline and tab allowed
+ * when multiline. 0, or the call failed INVALID_ARGUMENT on `field`. */
+int consent_text_check(svc_call_t *c, const char *field, const char *s, long min, long max,
+                       int multiline);
 /* Publish a ConsentNotice of `kind` (Espace__V1__NoticeKind) on
  * "patient.<patient_id>.consent" (borrowed g / e, either may be NULL). A
  * failure is logged, never fails the call. */

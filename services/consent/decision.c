@@ -281,10 +281,8 @@ int consent_declare_emergency(void *st, svc_call_t *c, const ProtobufCMessage *m
     int rc = consent_pro_on_patient(c, t, req->patient_id, &rpps, pid);
     if (rc != 0)
         return rc;
-    long rn = consent_utf8_chars(req->reason);
-    if (rn < 1 || rn > CONSENT_MAX_REASON)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "1..%d characters of UTF-8",
-                        CONSENT_MAX_REASON);
+    if ((rc = consent_text_check(c, "reason", req->reason, 1, CONSENT_MAX_REASON, 1)) != 0)
+        return rc;
     if ((rc = consent_label_check(c, "display_name", req->display_name)) != 0 ||
         (rc = consent_label_check(c, "profession", req->profession)) != 0)
         return rc;

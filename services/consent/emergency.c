@@ -46,16 +46,38 @@ int consent_emergency_active(const Espace__V1__Emergency *e, int64_t now)
     return e->id.len == ID_BYTES && e->ended_ms == 0 && e->start_ms <= now && now < e->until_ms;
 }
 
-int consent_label_check(svc_call_t *c, const char *field, const char *s)
+/* 1 if p (valid UTF-8) starts a C1 control (U+0080..U+009F), a line or
+ * paragraph separator (U+2028, U+2029) or a bidi embedding, override or
+ * isolate (U+202A..U+202E, U+2066..U+2069): what makes a name read
+ * otherwise than it is stored. Reads past p[0] only within the string. */
+static int s_deceptive(const unsigned char *p)
+{
+    if (p[0] == 0xc2)
+        return p[1] >= 0x80 && p[1] <= 0x9f;
+    if (p[0] != 0xe2)
+        return 0;
+    if (p[1] == 0x80)
+        return p[2] >= 0xa8 && p[2] <= 0xae;
+    return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
+}
+
+int consent_text_check(svc_call_t *c, const char *field, const char *s, long min, long max,
+                       int multiline)
 {
     long n = consent_utf8_chars(s);
-    if (n < 0 || n > CONSENT_MAX_LABEL)
-        return svc_fail(c, ES_INVALID_ARGUMENT, field, "0..%d characters of UTF-8",
-                        CONSENT_MAX_LABEL);
+    if (n < min || n > max)
+        return svc_fail(c, ES_INVALID_ARGUMENT, field, "%ld..%ld characters of UTF-8", min, max);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return svc_fail(c, ES_INVALID_ARGUMENT, field, "no control characters");
+        if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f ||
+            s_deceptive(p))
+            return svc_fail(c, ES_INVALID_ARGUMENT, field,
+                            "no control, line separator or bidi override characters");
     return ES_OK;
+}
+
+int consent_label_check(svc_call_t *c, const char *field, const char *s)
+{
+    return consent_text_check(c, field, s, 0, CONSENT_MAX_LABEL, 0);
 }
 
 void consent_notify_patient(svc_call_t *c, const char *patient_id, int kind,

@@ -614,10 +614,8 @@ int consent_request_access(void *st, svc_call_t *c, const ProtobufCMessage *m, s
     int64_t start, end;
     if ((rc = consent_period_check(c, "period", req->period, &start, &end)) != 0)
         return rc;
-    long rn = consent_utf8_chars(req->reason);
-    if (rn < 0 || rn > CONSENT_MAX_REASON)
-        return svc_fail(c, ES_INVALID_ARGUMENT, "reason", "0..%d characters of UTF-8",
-                        CONSENT_MAX_REASON);
+    if ((rc = consent_text_check(c, "reason", req->reason, 0, CONSENT_MAX_REASON, 1)) != 0)
+        return rc;
     if ((rc = consent_label_check(c, "display_name", req->display_name)) != 0 ||
         (rc = consent_label_check(c, "profession", req->profession)) != 0)
         return rc;

@@ -35,6 +35,7 @@
 #define DMP_GLUCOSE_DAYS_MAX 90              /* number_of_days */
 #define DMP_TICK_MS 1000                     /* expiry of unfinished uploads */
 #define DMP_EXPIRE_PER_TICK 64
+#define DMP_VERSIONS_MAX 64                  /* versions of one document (all listed, all masked) */
 
 extern const svc_def_t dmp_service;
 

@@ -157,8 +157,8 @@ typedef struct dmp_err {
 int dmp_id_check(const ProtobufCBinaryData *b, const char *field, dmp_err_t *err);
 
 /* Check the "(input)" fields of an upload's metadata for a caller of kind
- * caller_kind (PATIENT: DOCPAT types, class 90, never invisible_patient;
- * others: the tender's types, a J57 class, default the type's) at now_ms,
+ * caller_kind (PATIENT: DOCPAT types, class 90; invisible_patient only from
+ * a PROFESSIONAL; others: the tender's types, a J57 class, default the type's) at now_ms,
  * and fill the derived ones (class_code default, category,
  * confidentiality default). `m` is modified: class_code may be pointed at a
  * static string. 0 or err (field under "document."). */

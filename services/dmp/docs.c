@@ -14,7 +14,6 @@
 #include "storage/blob.h"
 
 #define PK(x) ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_##x
-#define S_VERSIONS_MAX 64 /* versions listed by GetDocument, masked by SetMasked */
 
 /* ---- visibility ---- */
 
@@ -100,6 +99,10 @@ int dmp_search_documents(void *state, svc_call_t *c, const ProtobufCMessage *msg
     if ((int)r->availability < 0 ||
         (int)r->availability > ESPACE__V1__AVAILABILITY__AVAILABILITY_SUPERSEDED)
         return svc_fail(c, ES_INVALID_ARGUMENT, "availability", "unknown status");
+    if (r->created && (r->created->start_ms < 0 || r->created->end_ms < 0 ||
+                       (r->created->end_ms && r->created->end_ms <= r->created->start_ms)))
+        return svc_fail(c, ES_INVALID_ARGUMENT, "created",
+                        "end_ms after start_ms, neither negative (0: unbounded)");
     if (r->limit > DMP_SEARCH_MAX)
         return svc_fail(c, ES_INVALID_ARGUMENT, "limit", "at most %d", DMP_SEARCH_MAX);
     if (r->cursor.len && r->cursor.len != DMP_DOC_CURSOR)
@@ -220,14 +223,14 @@ int dmp_get_document(void *state, svc_call_t *c, const ProtobufCMessage *msg, st
 {
     dmp_state_t *st = state;
     const Espace__V1__GetDocumentRequest *r = (const Espace__V1__GetDocumentRequest *)msg;
-    Espace__V1__DmpDocRecord *d = NULL, *vr[S_VERSIONS_MAX] = {0};
-    Espace__V1__DocumentMeta view, vv[S_VERSIONS_MAX], *pv[S_VERSIONS_MAX];
-    uint8_t ids[S_VERSIONS_MAX][ID_BYTES], ticket[DMP_TICKET_BYTES];
+    Espace__V1__DmpDocRecord *d = NULL, *vr[DMP_VERSIONS_MAX] = {0};
+    Espace__V1__DocumentMeta view, vv[DMP_VERSIONS_MAX], *pv[DMP_VERSIONS_MAX];
+    uint8_t ids[DMP_VERSIONS_MAX][ID_BYTES], ticket[DMP_TICKET_BYTES];
     size_t nids = 0, n = 0;
     int rc = dmp_doc_open(c, t, &r->document_id, "document_id", r->class_code, &d);
     if (rc != 0)
         return rc;
-    if ((rc = dmp_versions(t, d->meta->unique_id.data, ids, S_VERSIONS_MAX, &nids)) != 0) {
+    if ((rc = dmp_versions(t, d->meta->unique_id.data, ids, DMP_VERSIONS_MAX, &nids)) != 0) {
         rc = dmp_fail_storage(c, rc);
         goto done;
     }
@@ -255,7 +258,7 @@ int dmp_get_document(void *state, svc_call_t *c, const ProtobufCMessage *msg, st
     rep.download_ticket.len = sizeof ticket;
     rc = svc_reply(c, &rep.base);
 done:
-    for (size_t i = 0; i < S_VERSIONS_MAX; i++)
+    for (size_t i = 0; i < DMP_VERSIONS_MAX; i++)
         codec_free(vr[i] ? &vr[i]->base : NULL);
     codec_free(&d->base);
     return rc;
@@ -315,12 +318,12 @@ int dmp_set_masked(void *state, svc_call_t *c, const ProtobufCMessage *msg, stor
     if (svc_caller(c)->kind != PK(PATIENT))
         return svc_fail(c, ES_PERMISSION_DENIED, NULL, "only the patient masks a document");
     Espace__V1__DmpDocRecord *d = NULL;
-    uint8_t ids[S_VERSIONS_MAX][ID_BYTES];
+    uint8_t ids[DMP_VERSIONS_MAX][ID_BYTES];
     size_t nids = 0;
     int rc = dmp_doc_open(c, t, &r->document_id, "document_id", NULL, &d);
     if (rc != 0)
         return rc;
-    if ((rc = dmp_versions(t, d->meta->unique_id.data, ids, S_VERSIONS_MAX, &nids)) != 0) {
+    if ((rc = dmp_versions(t, d->meta->unique_id.data, ids, DMP_VERSIONS_MAX, &nids)) != 0) {
         rc = dmp_fail_storage(c, rc);
         goto done;
     }

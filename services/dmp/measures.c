@@ -119,7 +119,11 @@ int dmp_add_measure(void *state, svc_call_t *c, const ProtobufCMessage *msg, sto
         Espace__V1__DmpMeasureRecord *old = NULL;
         int rc = dmp_measure_load(t, r->measure_id.data, &old);
         if (rc == 0) {
-            if (strcmp(old->measure->patient_id, acc->patient_id) != 0)
+            const Espace__V1__Author *by = old->measure->recorded_by;
+            /* a retry is the recorder's own: anyone else learns nothing */
+            if (strcmp(old->measure->patient_id, acc->patient_id) != 0 || !by ||
+                by->kind != me.kind || !by->principal || !me.principal ||
+                strcmp(by->principal, me.principal) != 0)
                 rc = svc_fail(c, ES_ALREADY_EXISTS, "measure_id", "measure id taken");
             else {
                 rep.measure = old->measure;
@@ -191,7 +195,9 @@ int dmp_series_collect(dmp_state_t *st, store_txn_t *t, const char *patient_id, 
     *n = 0;
     *more = 0;
     dmp_phash(st, patient_id, ph);
-    if (after && after->len == DMP_SERIES_CURSOR)
+    /* a cursor from before the period (forged) starts at the period */
+    if (after && after->len == DMP_SERIES_CURSOR &&
+        store_be64_get(after->data) >= (uint64_t)start)
         dmp_series_key(from, ph, kind, (int64_t)store_be64_get(after->data),
                        after->data + 8);
     else

@@ -60,6 +60,9 @@ static int s_replaced(svc_call_t *c, store_txn_t *t, const ProtobufCBinaryData *
     const Espace__V1__DocumentMeta *old = (*out)->meta;
     if (old->availability != ESPACE__V1__AVAILABILITY__AVAILABILITY_CURRENT)
         rc = svc_fail(c, ES_FAILED_PRECONDITION, "replaces", "this version is already superseded");
+    else if (old->version >= DMP_VERSIONS_MAX)
+        rc = svc_fail(c, ES_FAILED_PRECONDITION, "replaces", "a document has at most %d versions",
+                      DMP_VERSIONS_MAX);
     else if (dmp_is_patient(c) != (old->author && old->author->kind == PK(PATIENT)))
         rc = svc_fail(c, ES_PERMISSION_DENIED, "replaces",
                       dmp_is_patient(c) ? "the patient replaces only their own documents"
@@ -91,28 +94,12 @@ int dmp_begin_upload(void *state, svc_call_t *c, const ProtobufCMessage *msg, st
         return svc_fail(c, ES_INVALID_ARGUMENT, "hash", "BLAKE2b-256: 32 bytes");
     if (!r->document)
         return svc_fail(c, ES_INVALID_ARGUMENT, "document", "required");
-    Espace__V1__DocumentMeta meta = *r->document; /* shallow: the input fields */
     Espace__V1__Author me;
     dmp_author_of(c, &me);
-    int kind = dmp_is_patient(c) ? PK(PATIENT) : (int)me.kind;
-    if (r->replaces.len) {
-        if ((rc = s_replaced(c, t, &r->replaces, &old)) != 0)
-            return rc;
-        if (!meta.class_code || !meta.class_code[0])
-            meta.class_code = old->meta->class_code;
-    }
-    if (dmp_meta_check(&meta, kind, svc_now_ms(c), &err) != 0) {
-        rc = dmp_fail(c, &err);
-        goto done;
-    }
-    if (old && strcmp(meta.class_code, old->meta->class_code) != 0) {
-        rc = svc_fail(c, ES_INVALID_ARGUMENT, "document.class_code",
-                      "a new version keeps the class code of the document (%s)",
-                      old->meta->class_code);
-        goto done;
-    }
     Espace__V1__BeginUploadReply rep = ESPACE__V1__BEGIN_UPLOAD_REPLY__INIT;
     Espace__V1__DocumentMeta view;
+    /* A known upload id resumes first: once filed, the version it replaced
+     * is superseded, and a retried BeginUpload still gets its answer. */
     rc = s_load(t, r->upload_id.data, &up);
     if (rc == 0) {
         if (!s_same_author(up->uploader, &me) || up->size != r->size ||
@@ -141,22 +128,47 @@ int dmp_begin_upload(void *state, svc_call_t *c, const ProtobufCMessage *msg, st
             codec_free(&d->base);
             goto done;
         }
-    } else if (rc == ES_NOT_FOUND) {
-        Espace__V1__DmpUploadRecord u = ESPACE__V1__DMP_UPLOAD_RECORD__INIT;
-        u.uploader = &me;
-        u.patient_id = (char *)acc->patient_id;
-        u.size = r->size;
-        u.hash = r->hash;
-        u.meta = &meta;
-        u.replaces = r->replaces;
-        u.created_ms = svc_now_ms(c);
-        u.expires_ms = u.created_ms + DMP_UPLOAD_TTL_MS;
-        if ((rc = dmp_db_save(t, DMP_T_UPLOADS, r->upload_id.data, ID_BYTES, &u.base)) != 0 ||
-            (rc = s_expiry(t, u.expires_ms, r->upload_id.data, 1)) != 0) {
-            rc = dmp_fail_storage(c, rc);
+        rc = svc_reply(c, &rep.base);
+        goto done;
+    }
+    if (rc != ES_NOT_FOUND) {
+        rc = dmp_fail_storage(c, rc);
+        goto done;
+    }
+    Espace__V1__DocumentMeta meta = *r->document; /* shallow: the input fields */
+    int kind = dmp_is_patient(c) ? PK(PATIENT) : (int)me.kind;
+    if (r->replaces.len) {
+        if ((rc = s_replaced(c, t, &r->replaces, &old)) != 0)
             goto done;
-        }
-    } else {
+        if (!meta.class_code || !meta.class_code[0])
+            meta.class_code = old->meta->class_code;
+    }
+    if (dmp_meta_check(&meta, kind, svc_now_ms(c), &err) != 0) {
+        rc = dmp_fail(c, &err);
+        goto done;
+    }
+    if (old && strcmp(meta.class_code, old->meta->class_code) != 0) {
+        rc = svc_fail(c, ES_INVALID_ARGUMENT, "document.class_code",
+                      "a new version keeps the class code of the document (%s)",
+                      old->meta->class_code);
+        goto done;
+    }
+    if (old && meta.invisible_patient && !old->meta->invisible_patient) {
+        rc = svc_fail(c, ES_FAILED_PRECONDITION, "document.invisible_patient",
+                      "the patient sees this document: a new version is not hidden from them");
+        goto done;
+    }
+    Espace__V1__DmpUploadRecord u = ESPACE__V1__DMP_UPLOAD_RECORD__INIT;
+    u.uploader = &me;
+    u.patient_id = (char *)acc->patient_id;
+    u.size = r->size;
+    u.hash = r->hash;
+    u.meta = &meta;
+    u.replaces = r->replaces;
+    u.created_ms = svc_now_ms(c);
+    u.expires_ms = u.created_ms + DMP_UPLOAD_TTL_MS;
+    if ((rc = dmp_db_save(t, DMP_T_UPLOADS, r->upload_id.data, ID_BYTES, &u.base)) != 0 ||
+        (rc = s_expiry(t, u.expires_ms, r->upload_id.data, 1)) != 0) {
         rc = dmp_fail_storage(c, rc);
         goto done;
     }

@@ -95,6 +95,14 @@ static void test_end_emergency(void **state)
     /* a name with a control character is refused, nothing stored */
     assert_int_equal(s_declare(PRO_A, pid, "Dr\nHouse", NULL, &r), ES_INVALID_ARGUMENT);
     assert_string_equal(r.field, "display_name");
+    /* nor a C1 control (NEL, CSI), a line separator or a bidi override that
+     * would make the name read otherwise */
+    const char *bad[] = {"Dr\xc2\x85House", "Dr\xc2\x9b" "2J", "Dr\xe2\x80\xa8House",
+                         "\xe2\x80\xae" "esuoH rD", "Dr \xe2\x81\xa6House"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(s_declare(PRO_A, pid, bad[i], NULL, &r), ES_INVALID_ARGUMENT);
+        assert_string_equal(r.field, "display_name");
+    }
 
     uint8_t eid[16];
     assert_int_equal(s_declare(PRO_A, pid, "Claire Martin", eid, &r), 0);
@@ -198,6 +206,25 @@ static void test_request_notice(void **state)
     assert_string_equal(r.field, "profession");
     assert_int_equal(cf_count_grants(pid), 0);
     rq.profession = "Infirmier";
+    /* the reason shown to the patient: lines and tabs, but no terminal
+     * escape, C1 control or bidi override */
+    const char *bad_reasons[] = {"Suivi\x1b[2J", "Suivi\xc2\x9b" "2J", "\xe2\x80\xae" "ivius"};
+    for (size_t i = 0; i < sizeof bad_reasons / sizeof bad_reasons[0]; i++) {
+        rq.reason = (char *)bad_reasons[i];
+        assert_int_equal(cf_call(K_PRO, PRO_B, "RequestAccess", &rq.base,
+                                &espace__v1__request_access_reply__descriptor, &rep, &r),
+                         ES_INVALID_ARGUMENT);
+        assert_string_equal(r.field, "reason");
+    }
+    assert_int_equal(cf_count_grants(pid), 0);
+    Espace__V1__DeclareEmergencyRequest er = ESPACE__V1__DECLARE_EMERGENCY_REQUEST__INIT;
+    er.patient_id = (char *)pid;
+    er.reason = "Inconscient\x1b]0;x\x07";
+    assert_int_equal(cf_call(K_PRO, PRO_B, "DeclareEmergency", &er.base,
+                            &espace__v1__declare_emergency_reply__descriptor, &rep, &r),
+                     ES_INVALID_ARGUMENT);
+    assert_string_equal(r.field, "reason");
+    rq.reason = "Suivi de la plaie\n\tpansement tous les deux jours";
     assert_int_equal(cf_call(K_PRO, PRO_B, "RequestAccess", &rq.base,
                             &espace__v1__request_access_reply__descriptor, &rep, &r),
                      0);
