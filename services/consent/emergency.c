@@ -15,6 +15,7 @@
 #include "services/consent/consent_int.h"
 #include "process/log.h"
 #include "proto/status.h"
+#include "proto/text.h"
 
 #define EMERGENCY_KEY (ID_BYTES + RPPS_LEN)
 
@@ -46,32 +47,15 @@ int consent_emergency_active(const Espace__V1__Emergency *e, int64_t now)
     return e->id.len == ID_BYTES && e->ended_ms == 0 && e->start_ms <= now && now < e->until_ms;
 }
 
-/* 1 if p (valid UTF-8) starts a C1 control (U+0080..U+009F), a line or
- * paragraph separator (U+2028, U+2029) or a bidi embedding, override or
- * isolate (U+202A..U+202E, U+2066..U+2069): what makes a name read
- * otherwise than it is stored. Reads past p[0] only within the string. */
-static int s_deceptive(const unsigned char *p)
-{
-    if (p[0] == 0xc2)
-        return p[1] >= 0x80 && p[1] <= 0x9f;
-    if (p[0] != 0xe2)
-        return 0;
-    if (p[1] == 0x80)
-        return p[2] >= 0xa8 && p[2] <= 0xae;
-    return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
-}
-
 int consent_text_check(svc_call_t *c, const char *field, const char *s, long min, long max,
                        int multiline)
 {
     long n = consent_utf8_chars(s);
     if (n < min || n > max)
         return svc_fail(c, ES_INVALID_ARGUMENT, field, "%ld..%ld characters of UTF-8", min, max);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-        if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f ||
-            s_deceptive(p))
-            return svc_fail(c, ES_INVALID_ARGUMENT, field,
-                            "no control, line separator or bidi override characters");
+    if (!text_display_ok(s, multiline, NULL))
+        return svc_fail(c, ES_INVALID_ARGUMENT, field,
+                        "no control, line separator or bidi override characters");
     return ES_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/status.h"
+#include "proto/text.h"
 #include "services/dmp/dmp_int.h"
 
 #define K(x) ESPACE__V1__MEASURE_KIND__MEASURE_KIND_##x
@@ -33,38 +34,6 @@ int dmp_id_check(const ProtobufCBinaryData *b, const char *field, dmp_err_t *err
     if (b->len != ID_BYTES)
         return s_err(err, ES_INVALID_ARGUMENT, field, "an id is 16 bytes");
     return ES_OK;
-}
-
-/* 1 if p (UTF-8) starts a C1 control (U+0080..U+009F), a line or
- * paragraph separator (U+2028, U+2029) or a bidi embedding, override or
- * isolate (U+202A..U+202E, U+2066..U+2069): what makes a text read
- * otherwise than it is stored. Reads past p[0] only within the string. */
-static int s_deceptive(const unsigned char *p)
-{
-    if (p[0] == 0xc2)
-        return p[1] >= 0x80 && p[1] <= 0x9f;
-    if (p[0] != 0xe2)
-        return 0;
-    if (p[1] == 0x80)
-        return p[2] >= 0xa8 && p[2] <= 0xae;
-    return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
-}
-
-/* Characters of s (UTF-8, checked by the codec): none below 0x20 but
- * (when multiline) newline and tab, no DEL and none s_deceptive refuses.
- * *chars its code points. */
-static int s_text_ok(const char *s, int multiline, size_t *chars)
-{
-    *chars = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t')))
-            return 0;
-        if (*p == 0x7f || s_deceptive(p))
-            return 0;
-        if ((*p & 0xc0) != 0x80)
-            (*chars)++;
-    }
-    return 1;
 }
 
 static int s_printable(const char *s, size_t max)
@@ -109,11 +78,11 @@ int dmp_meta_check(Espace__V1__DocumentMeta *m, int caller_kind, int64_t now_ms,
     }
     m->category = ty->category;
     size_t chars = 0;
-    if (!m->title || !m->title[0] || !s_text_ok(m->title, 0, &chars) || chars > DMP_TITLE_MAX)
+    if (!m->title || !m->title[0] || !text_display_ok(m->title, 0, &chars) || chars > DMP_TITLE_MAX)
         return s_err(err, ES_INVALID_ARGUMENT, "document.title",
                      "1..%d characters, no control, separator or bidi characters",
                      DMP_TITLE_MAX);
-    if (m->comments && (!s_text_ok(m->comments, 1, &chars) || chars > DMP_COMMENTS_MAX))
+    if (m->comments && (!text_display_ok(m->comments, 1, &chars) || chars > DMP_COMMENTS_MAX))
         return s_err(err, ES_INVALID_ARGUMENT, "document.comments",
                      "0..%d characters, no control (but newline, tab) or bidi characters",
                      DMP_COMMENTS_MAX);
