@@ -15,22 +15,19 @@
 import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1, signUpAndLogin,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
 
+const world = new WebSystem('e2e');
 let tmp;        // temporary folder: data, config, professional home
 let sys;        // the EspaceUp in tmp
 let edgeBase;   // http://127.0.0.1:<edge_port>/
 let context;
-let profileDir;
 let page;
 const problems = [];
 const pro = (...args) => sys.pro(...args);
@@ -53,36 +50,17 @@ function tomorrowAt(hhmm) {
 
 test.describe('end to end: espace up, espace-pro and the web app', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-e2e-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
+    await world.start();
+    ({ tmp, sys, context } = world);
     edgeBase = sys.edgeBase;
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-e2e-chromium-', { timezoneId: 'Europe/Paris' }));
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      // a clean shutdown on SIGTERM is part of the contract
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('the patient signs up and logs in', async () => {
     page = await newPage();
     await signUpAndLogin(page, edgeBase,
-      { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+      { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, (ins) => sys.activationCode(ins));
   });
 
   test('a professional\'s request appears in "Mes autorisations" and the patient accepts it', async () => {

@@ -1,8 +1,10 @@
 // The real system next to the browser, for the end-to-end browser tests
-// (e2e.test.mjs, messaging-live.test.mjs): the real `espace up` (broker,
-// identity, consent, agenda, messaging, edge serving clients/web/dist) on
-// free ports in a temporary data folder, `espace admin` and a professional's
-// `espace-pro` with its own home.
+// (e2e, consent, dmp, messaging-start, messaging-live, readme .test.mjs):
+// the real `espace up` (broker, identity, consent, agenda, messaging, dmp,
+// edge serving clients/web/dist) on free ports in a temporary data folder,
+// `espace admin` and a professional's `espace-pro` with its own home; and
+// WebSystem, that system with a professional and Chromium, started and
+// stopped the same way by every one of those tests.
 //
 // Environment:
 //   ES_BIN   build folder (espace/espace, clients/pro/espace-pro). Default:
@@ -13,9 +15,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { repo, dist } from './lib.mjs';
+import { repo, dist, chromiumPath, launchChromium } from './lib.mjs';
 
 const bin = process.env.ES_BIN
   || (process.env.ES_EDGE_HARNESS ? path.resolve(process.env.ES_EDGE_HARNESS, '../../..') : path.join(repo, 'build'));
@@ -144,6 +147,13 @@ export class EspaceUp {
     return r;
   }
 
+  /** The activation code of the pending account of `ins` (`espace admin activation issue`). */
+  async activationCode(ins) {
+    const r = await this.admin('activation', 'issue', '--ins', ins);
+    assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
+    return r.out.trim();
+  }
+
   /** A professional (RPPS) with a software key and a session: keygen, keys add, create-pro, login. */
   async setUpProfessional() {
     const key = await this.admin('keys', 'show');
@@ -162,5 +172,52 @@ export class EspaceUp {
       'login', '--rpps', RPPS, { env: { ESPACE_PASSWORD: PRO_PASSWORD } });
     assert.equal(lg.code, 0, `login: ${lg.out}${lg.err}`);
     assert.match(lg.out, new RegExp(`logged in as ${RPPS}`));
+  }
+}
+
+/**
+ * One browser test's world: an EspaceUp in a new temporary folder
+ * espace-web-<name>-XXXXXX (tmp) and Chromium (Paris time, French) with a
+ * fresh profile espace-web-<name>-chromium-XXXXXX (context, profileDir).
+ * The fields are filled as start() goes, so that stop() after a failed
+ * start() still removes what was made.
+ */
+export class WebSystem {
+  constructor(name) {
+    this.name = name;
+    this.tmp = null;
+    this.sys = null;
+    this.context = null;
+    this.profileDir = null;
+  }
+
+  /**
+   * Asserts the app is built and Chromium is there, starts espace up, sets
+   * up the professional (setUpProfessional) unless `professional` is false,
+   * then launches Chromium with `chromium` added to its options.
+   */
+  async start({ professional = true, chromium = {} } = {}) {
+    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
+    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `espace-web-${this.name}-`));
+    this.sys = new EspaceUp(this.tmp);
+    await this.sys.start();
+    if (professional) await this.sys.setUpProfessional();
+    ({ context: this.context, profileDir: this.profileDir } = await launchChromium(
+      `espace-web-${this.name}-chromium-`, { timezoneId: 'Europe/Paris', ...chromium }));
+  }
+
+  /** Closes Chromium, stops espace up, removes both folders, then asserts espace up exited cleanly. */
+  async stop() {
+    const { sys } = this;
+    try {
+      if (this.context) await this.context.close();
+    } finally {
+      const r = sys ? await sys.stop() : null;
+      if (this.profileDir) fs.rmSync(this.profileDir, { recursive: true, force: true });
+      if (this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
+      // a clean shutdown on SIGTERM is part of the contract
+      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
+    }
   }
 }

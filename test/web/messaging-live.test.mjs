@@ -17,12 +17,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1, signUpAndLogin,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
 const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
@@ -31,10 +30,10 @@ const MARK_PATIENT = 'MARQUEUR-LIVE-PATIENT-a47c02';
 const MARK_FILE_PRO = 'MARQUEUR-LIVE-FICHIER-PRO-9d20';
 const MARK_FILE_PATIENT = 'MARQUEUR-LIVE-FICHIER-PATIENT-61fe';
 
+const world = new WebSystem('msg-live');
 let tmp;
 let sys;
 let context;
-let profileDir;
 let page;
 let convId;
 const problems = [];
@@ -74,36 +73,16 @@ function filesUnder(dir) {
 
 test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-msg-live-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-msg-live-chromium-', {
-      timezoneId: 'Europe/Paris', acceptDownloads: true,
-    }));
+    await world.start({ chromium: { acceptDownloads: true } });
+    ({ tmp, sys, context } = world);
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('the patient signs up and grants messaging to the professional in "Mes autorisations"', async () => {
     page = await newPage();
     await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, (ins) => sys.activationCode(ins));
     const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'messaging:write',
       '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
     assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);

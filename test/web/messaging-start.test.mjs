@@ -16,12 +16,11 @@ import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1, signUpAndLogin,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
 const INS = '185057512301232';
 const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
@@ -29,10 +28,10 @@ const MARK_PATIENT = 'MARQUEUR-NOUVEAU-PATIENT-c51a';
 const MARK_PRO = 'MARQUEUR-NOUVEAU-PRO-7be2';
 const PRO_NAME = `Professionnel de santé (RPPS ${RPPS})`;
 
+const world = new WebSystem('msg-start');
 let tmp;
 let sys;
 let context;
-let profileDir;
 let page;
 let convId;
 const problems = [];
@@ -66,37 +65,17 @@ async function openMessagerie() {
 
 test.describe('Nouveau message: the patient starts, espace-pro receives', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-msg-start-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-msg-start-chromium-', {
-      timezoneId: 'Europe/Paris',
-    }));
+    await world.start();
+    ({ tmp, sys, context } = world);
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('without a messaging grant, "Nouveau message" lists no professional', async () => {
     page = await newPage();
     await signUpAndLogin(page, sys.edgeBase,
       { ins: INS, lastName: 'GIRARD', firstName: 'Paul', birthDate: '1985-05-14' },
-      async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+      (ins) => sys.activationCode(ins));
     await openMessagerie();
     await page.locator('#new-message', { hasText: 'Aucun professionnel' }).waitFor({ timeout: 10000 });
   });
