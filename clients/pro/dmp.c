@@ -52,7 +52,7 @@ static int s_id(const char *opt, const char *v, uint8_t id[ID_BYTES])
     return 0;
 }
 
-static int s_denied(const espace_error_t *err, const char *grant)
+int pro_fail_denied(const espace_error_t *err, const char *grant)
 {
     if (err->status == ES_PERMISSION_DENIED)
         return cli_fail(err->status, "%s (has the patient granted you %s?)", err->message, grant);
@@ -83,8 +83,9 @@ static int s_meta(const cli_opt_t *o, size_t n, Espace__V1__DocumentMeta *m)
         m->mime_type = (char *)v;
     else if (!m->mime_type || !m->mime_type[0])
         m->mime_type = (char *)pro_mime(cli_value(o, n, "--file"));
-    if ((v = cli_value(o, n, "--created")) && pro_parse_time(v, &m->creation_ms) < 0)
-        return cli_fail(ES_INVALID_ARGUMENT, "--created: a time like 2026-12-01T09:30");
+    int rc = pro_opt_time(o, n, "--created", &m->creation_ms);
+    if (rc)
+        return rc;
     if ((v = cli_value(o, n, "--confidentiality"))) {
         int x = 0;
         if (enum_parse(&espace__v1__confidentiality__descriptor, v, &x) != 0 || x <= 0)
@@ -116,7 +117,7 @@ static int s_upload(espace_t *e, const char *pid, const char *verb, const char *
     Espace__V1__DocumentMeta *filed = NULL;
     espace_error_t err;
     if (espace_dmp_upload(e, pid, m, data, len, replaces, &hold, &filed, &err) < 0)
-        rc = s_denied(&err, "documents:write");
+        rc = pro_fail_denied(&err, "documents:write");
     else
         s_print_filed(verb, filed);
     espace_free(hold);
@@ -159,7 +160,7 @@ int pro_dmp_replace(pro_conf_t *c, int argc, char **argv)
     /* the new version keeps what the options do not change */
     Espace__V1__GetDocumentReply *g = NULL;
     if (espace_dmp_get_document(e, pid, id, CLI_VALUE(o, "--class"), &g, &err) < 0) {
-        rc = s_denied(&err, "documents:read");
+        rc = pro_fail_denied(&err, "documents:read");
         goto close;
     }
     Espace__V1__DocumentMeta m = ESPACE__V1__DOCUMENT_META__INIT;
@@ -203,23 +204,22 @@ int pro_dmp_list(pro_conf_t *c, int argc, char **argv)
             return cli_fail(ES_INVALID_ARGUMENT, "--status: current or superseded");
         req.availability = (Espace__V1__Availability)x;
     }
-    if (((v = CLI_VALUE(o, "--from")) && pro_parse_time(v, &created.start_ms) < 0) ||
-        ((v = CLI_VALUE(o, "--to")) && pro_parse_time(v, &created.end_ms) < 0))
-        return cli_fail(ES_INVALID_ARGUMENT, "--from / --to: a time like 2026-12-01T09:30");
+    int rc = pro_opt_time(o, CLI_COUNT(o), "--from", &created.start_ms);
+    if (rc || (rc = pro_opt_time(o, CLI_COUNT(o), "--to", &created.end_ms)) != 0)
+        return rc;
     req.created = &created;
     req.limit = 200;
     espace_t *e = NULL;
     espace_error_t err;
     unsigned count = 0;
     uint8_t cursor[64];
-    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
-    if (rc)
+    if ((rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid)))
         return rc;
     req.patient_id = pid;
     for (int page = 0; page < PRO_DMP_PAGES; page++) {
         Espace__V1__SearchDocumentsReply *r = NULL;
         if (espace_dmp_search_documents(e, &req, &r, &err) < 0) {
-            rc = s_denied(&err, "documents:read");
+            rc = pro_fail_denied(&err, "documents:read");
             goto close;
         }
         for (size_t i = 0; i < r->n_documents; i++)
@@ -281,7 +281,7 @@ int pro_dmp_get(pro_conf_t *c, int argc, char **argv)
     if (CLI_VALUE(o, "--fhir")) {
         Espace__V1__ExportDocumentReply *x = NULL;
         if (espace_dmp_export_document(e, pid, id, cls, &x, &err) < 0) {
-            rc = s_denied(&err, "documents:read");
+            rc = pro_fail_denied(&err, "documents:read");
             goto close;
         }
         printf("%s\n", x->json);
@@ -292,7 +292,7 @@ int pro_dmp_get(pro_conf_t *c, int argc, char **argv)
         size_t len = 0;
         char hex[2 * ESPACE_DMP_HASH + 1];
         if (espace_dmp_download(e, pid, id, cls, &data, &len, hash, &err) < 0) {
-            rc = s_denied(&err, "documents:read");
+            rc = pro_fail_denied(&err, "documents:read");
             goto close;
         }
         if ((rc = s_save(out, data, len)) == 0) {

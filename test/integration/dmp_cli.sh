@@ -102,6 +102,9 @@ step "measure add: range error, soft warning, BMI derived"
 run "${PRO[@]}" measure add --patient "$INS" --kind weight --value 700
 [[ $RC -eq 1 && $OUT == "error: INVALID_ARGUMENT: weight must be > 0 and <= 650 kg"* ]] ||
   fail "weight out of range: rc=$RC $OUT"
+run "${PRO[@]}" measure add --patient "$INS" --kind height --value 180 --at 2026-13-01
+[[ $RC -eq 1 && $OUT == *"INVALID_ARGUMENT: --at: '2026-13-01' is not a time"*"(field at)" ]] ||
+  fail "bad --at: rc=$RC $OUT"
 run "${PRO[@]}" measure add --patient "$INS" --kind height --value 180 --at 2026-01-01T09:00
 [[ $RC -eq 0 && $OUT =~ ^added\ [0-9a-f]{32}\ \ 2026-01-01\ 09:00\ \+01:00\ \ 180\ cm\ \ professional$ ]] ||
   fail "height: rc=$RC $OUT"
