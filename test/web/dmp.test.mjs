@@ -261,15 +261,7 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
   });
 
   test('the patient grants documents and measures to a professional in "Mes autorisations"', async () => {
-    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'documents:read,documents:write,measures:write',
-      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
-    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
-    await page.getByRole('link', { name: 'Mes autorisations' }).click();
-    await expectH1(page, 'Mes autorisations');
-    const item = page.locator('#grants-pending > li');
-    await item.first().waitFor({ timeout: 15000 });
-    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
-    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    await sys.requestAccepted(page, INS, 'documents:read,documents:write,measures:write');
   });
 
   let proDoc;

@@ -19,7 +19,7 @@ import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/
 import {
   newPage as libNewPage, shot, expectH1, signUpAndLogin,
 } from './lib.mjs';
-import { WebSystem, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, PRO_LABEL, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
 
@@ -89,7 +89,7 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
     await page.setViewportSize({ width: 1280, height: 900 });
 
-    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
+    await item.getByRole('button', { name: `Accepter la demande du ${PRO_LABEL}` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
     await page.locator('#grants-active > li').first().waitFor({ timeout: 10000 });
     assert.match(await page.locator('#grants-active').innerText(), /Agenda : lecture et écriture/);

@@ -18,7 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { repo, dist, chromiumPath, launchChromium } from './lib.mjs';
+import { repo, dist, chromiumPath, launchChromium, expectH1 } from './lib.mjs';
 
 const bin = process.env.ES_BIN
   || (process.env.ES_EDGE_HARNESS ? path.resolve(process.env.ES_EDGE_HARNESS, '../../..') : path.join(repo, 'build'));
@@ -33,6 +33,10 @@ export const skip = missingText || false;
 
 export const PRO_PASSWORD = 'correct horse battery staple';
 export const RPPS = '10001234567';
+/** The professional of setUpProfessional as the patient's app names them. */
+export const PRO_LABEL = `Dr Claire Martin (médecin, RPPS ${RPPS})`;
+/** The passphrase of the professional's messaging device store (msg()). */
+export const MSG_PASSPHRASE = 'phrase de passe du cabinet';
 const CMD_TIMEOUT_MS = 15000;
 
 /** `count` distinct free TCP ports on 127.0.0.1 (held open together, then released). */
@@ -152,6 +156,45 @@ export class EspaceUp {
     const r = await this.admin('activation', 'issue', '--ins', ins);
     assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
     return r.out.trim();
+  }
+
+  /** espace-pro msg <args> with the device store's passphrase (MSG_PASSPHRASE); asserts exit 0. */
+  async msg(...args) {
+    const r = await this.pro('msg', ...args, { env: { ESPACE_PRO_PASSPHRASE: MSG_PASSPHRASE } });
+    assert.equal(r.code, 0, `msg ${args.join(' ')}: ${r.out}${r.err}`);
+    return r;
+  }
+
+  /** `msg inbox --out <tmp>/received` until its output matches re (bounded): everything it printed. */
+  async inboxUntil(re, what) {
+    let all = '';
+    for (let i = 0; i < 40; i++) {
+      const r = await this.msg('inbox', '--out', path.join(this.tmp, 'received'));
+      all += r.out;
+      if (re.test(all)) return all;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    throw new Error(`espace-pro msg inbox never printed ${what}:\n${all}`);
+  }
+
+  /**
+   * The professional asks the patient `ins` for `scope` (espace-pro access
+   * request, purpose soins, 30 days, reason Suivi) and the patient, on
+   * `page`, accepts it in "Mes autorisations" and sees it accepted. Resolves
+   * to the text of the pending request as it showed before the click.
+   */
+  async requestAccepted(page, ins, scope) {
+    const rq = await this.pro('access', 'request', '--patient', ins, '--scope', scope,
+      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
+    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
+    await page.getByRole('link', { name: 'Mes autorisations' }).click();
+    await expectH1(page, 'Mes autorisations');
+    const item = page.locator('#grants-pending > li');
+    await item.first().waitFor({ timeout: 15000 });
+    const text = await item.innerText();
+    await item.getByRole('button', { name: `Accepter la demande du ${PRO_LABEL}` }).click();
+    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    return text;
   }
 
   /** A professional (RPPS) with a software key and a session: keygen, keys add, create-pro, login. */

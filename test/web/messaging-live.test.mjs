@@ -24,7 +24,6 @@ import {
 import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
-const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
 const MARK_PRO = 'MARQUEUR-LIVE-PRO-3e8d1b';
 const MARK_PATIENT = 'MARQUEUR-LIVE-PATIENT-a47c02';
 const MARK_FILE_PRO = 'MARQUEUR-LIVE-FICHIER-PRO-9d20';
@@ -41,24 +40,8 @@ const problems = [];
 const blake2b = (bytes) => crypto.createHash('blake2b512').update(bytes).digest('hex'); // comparison only
 const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
 
-/** espace-pro msg <args> with the store's passphrase; asserts exit 0, returns stdout. */
-async function msg(...args) {
-  const r = await sys.pro('msg', ...args, PASSPHRASE);
-  assert.equal(r.code, 0, `msg ${args.join(' ')}: ${r.out}${r.err}`);
-  return r;
-}
-
-/** `msg inbox` until its output matches re (bounded): everything it printed. */
-async function inboxUntil(re, what) {
-  let all = '';
-  for (let i = 0; i < 40; i++) {
-    const r = await msg('inbox', '--out', path.join(tmp, 'received'));
-    all += r.out;
-    if (re.test(all)) return all;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  throw new Error(`espace-pro msg inbox never printed ${what}:\n${all}`);
-}
+const msg = (...args) => sys.msg(...args);
+const inboxUntil = (re, what) => sys.inboxUntil(re, what);
 
 /** Every regular file under dir. */
 function filesUnder(dir) {
@@ -83,16 +66,7 @@ test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () 
     page = await newPage();
     await signUpAndLogin(page, sys.edgeBase,
       { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, (ins) => sys.activationCode(ins));
-    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'messaging:write',
-      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
-    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
-    await page.getByRole('link', { name: 'Mes autorisations' }).click();
-    await expectH1(page, 'Mes autorisations');
-    const item = page.locator('#grants-pending > li');
-    await item.first().waitFor({ timeout: 15000 });
-    assert.match(await item.innerText(), /Messagerie : écriture/);
-    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
-    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    assert.match(await sys.requestAccepted(page, INS, 'messaging:write'), /Messagerie : écriture/);
     const st = await sys.pro('access', 'status', '--patient', INS);
     assert.match(st.out, /messaging:write\s+active/, `${st.out}${st.err}`);
   });
