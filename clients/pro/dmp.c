@@ -52,6 +52,17 @@ static int s_id(const char *opt, const char *v, uint8_t id[ID_BYTES])
     return 0;
 }
 
+int pro_cursor_keep(const ProtobufCBinaryData *next, uint8_t buf[PRO_CURSOR_MAX],
+                    ProtobufCBinaryData *cursor)
+{
+    size_t n = next->len <= PRO_CURSOR_MAX ? next->len : 0;
+    if (!n)
+        return 0;
+    memcpy(buf, next->data, n);
+    *cursor = (ProtobufCBinaryData){n, buf};
+    return 1;
+}
+
 int pro_fail_denied(const espace_error_t *err, const char *grant)
 {
     if (err->status == ES_PERMISSION_DENIED)
@@ -212,7 +223,7 @@ int pro_dmp_list(pro_conf_t *c, int argc, char **argv)
     espace_t *e = NULL;
     espace_error_t err;
     unsigned count = 0;
-    uint8_t cursor[64];
+    uint8_t cursor[PRO_CURSOR_MAX];
     if ((rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid)))
         return rc;
     req.patient_id = pid;
@@ -225,13 +236,10 @@ int pro_dmp_list(pro_conf_t *c, int argc, char **argv)
         for (size_t i = 0; i < r->n_documents; i++)
             s_print_doc(r->documents[i]);
         count += (unsigned)r->n_documents;
-        size_t cl = r->next_cursor.len <= sizeof cursor ? r->next_cursor.len : 0;
-        if (cl)
-            memcpy(cursor, r->next_cursor.data, cl);
+        int more = pro_cursor_keep(&r->next_cursor, cursor, &req.cursor);
         espace_free(&r->base);
-        if (!cl)
+        if (!more)
             break;
-        req.cursor = (ProtobufCBinaryData){cl, cursor};
     }
     if (count == 0)
         fprintf(stderr, "no documents\n");

@@ -164,7 +164,7 @@ int pro_measure_list(pro_conf_t *c, int argc, char **argv)
         }
         goto close;
     }
-    uint8_t cursor[64];
+    uint8_t cursor[PRO_CURSOR_MAX];
     unsigned count = 0;
     for (int page = 0; page < PRO_MEASURE_PAGES; page++) {
         Espace__V1__ListMeasuresReply *r = NULL;
@@ -184,13 +184,10 @@ int pro_measure_list(pro_conf_t *c, int argc, char **argv)
                        a->max, a->mean, r->unit);
         }
         count += (unsigned)(r->n_measures + r->n_daily);
-        size_t cl = r->next_cursor.len <= sizeof cursor ? r->next_cursor.len : 0;
-        if (cl)
-            memcpy(cursor, r->next_cursor.data, cl);
+        int more = pro_cursor_keep(&r->next_cursor, cursor, &req.cursor);
         espace_free(&r->base);
-        if (!cl)
+        if (!more)
             break;
-        req.cursor = (ProtobufCBinaryData){cl, cursor};
     }
     if (count == 0)
         fprintf(stderr, "no measures\n");
