@@ -140,6 +140,14 @@ es_up_start() {
   [[ ${#BROKER_KEY} -eq 40 ]] || fail "bad broker key '$BROKER_KEY'"
 }
 
+# es_edge_port: sets EDGE_PORT to the edge's port, from the `espace up` log
+# (ESPACE_LOG info or more), or fails.
+es_edge_port() {
+  EDGE_PORT=$(grep -o 'comp=edge event=listen host=[0-9.]* port=[0-9]*' "$ES_TMP/up.log" |
+    sed 's/.*port=//' | head -1)
+  [[ -n $EDGE_PORT ]] || fail "no edge port in the log"
+}
+
 # es_reap PID TENTHS: waits up to TENTHS tenths of a second for the background
 # process PID to end; 0 with its exit status in REAPED_RC, or 1 if it still runs.
 es_reap() {
