@@ -128,6 +128,17 @@ export async function newPage(context, problems, viewport) {
   return p;
 }
 
+/** Every regular file under dir (for the no-plaintext-at-rest checks). */
+export function filesUnder(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
 /** Full-page screenshot `name`.png in the artifacts folder. */
 export async function shot(p, name) {
   fs.mkdirSync(artifacts, { recursive: true });

@@ -19,7 +19,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1, signUpAndLogin, filesUnder,
 } from './lib.mjs';
 import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
@@ -42,17 +42,6 @@ const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context,
 
 const msg = (...args) => sys.msg(...args);
 const inboxUntil = (re, what) => sys.inboxUntil(re, what);
-
-/** Every regular file under dir. */
-function filesUnder(dir) {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...filesUnder(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
 
 test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () => {
   test.before(async () => {
