@@ -56,15 +56,7 @@ int df_teardown(void **state)
 
 void df_patient_id(char out[ID_HEX])
 {
-    uint8_t id[ID_BYTES];
-    randombytes_buf(id, sizeof id);
-    id_hex(id, out);
-    /* a patient consent knows (identity registers them at activation) */
-    Espace__V1__RegisterPatientRequest req = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
-    req.patient_id = out;
-    assert_int_equal(df_call(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, SERVICE_IDENTITY,
-                             SERVICE_CONSENT, "RegisterPatient", &req.base, NULL, NULL, NULL),
-                     0);
+    sc_patient_id(DF.cl, DF_CALL_MS, out);
 }
 
 /* ---- calls ---- */

@@ -43,18 +43,7 @@ int mf_teardown(void **state)
 
 void mf_patient_id(char out[ID_HEX])
 {
-    uint8_t id[ID_BYTES];
-    randombytes_buf(id, sizeof id);
-    id_hex(id, out);
-    /* an activated account: identity registers it with consent */
-    Espace__V1__RegisterPatientRequest req = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
-    req.patient_id = out;
-    Espace__V1__Caller c = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, "identity");
-    bus_reply_t r;
-    memset(&r, 0, sizeof r);
-    int rc = mf_call_as(&c, SERVICE_CONSENT, "RegisterPatient", &req.base, NULL, NULL, &r);
-    if (rc != 0)
-        fail_msg("RegisterPatient: %s %s %s", es_status_name(rc), r.field, r.message);
+    sc_patient_id(MF.cl, MF_CALL_MS, out);
 }
 
 void mf_dev(mf_dev_t *d, int kind, const char *principal)

@@ -3,7 +3,11 @@
 
 #include <string.h>
 
+#include <sodium.h>
+
 #include "espace/v1/consent.pb-c.h"
+#include "proto/names.h"
+#include "proto/status.h"
 #include "services/consent/consent.h"
 
 int sc_setup(harness_t *h, int hb_ms, bus_client_t **cl, bus_sub_t **events,
@@ -43,6 +47,23 @@ int sc_teardown(harness_t *h, bus_client_t **cl, bus_sub_t **events, h_svc_t *sv
     rc |= h_svc_stop(consent);
     rc |= h_teardown(h);
     return rc == 0 ? 0 : -1;
+}
+
+void sc_patient_id(bus_client_t *cl, int call_ms, char out[ID_HEX])
+{
+    uint8_t id[ID_BYTES];
+    randombytes_buf(id, sizeof id);
+    id_hex(id, out);
+    Espace__V1__RegisterPatientRequest req = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
+    req.patient_id = out;
+    Espace__V1__Caller c =
+        h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, SERVICE_IDENTITY);
+    bus_reply_t r;
+    memset(&r, 0, sizeof r);
+    int rc = bus_call(cl, SERVICE_CONSENT, "RegisterPatient", &req.base, NULL, call_ms, &c, NULL,
+                      &r);
+    if (rc != 0)
+        fail_msg("RegisterPatient: %s %s %s", es_status_name(rc), r.field, r.message);
 }
 
 ProtobufCMessage *sc_event(bus_sub_t *events, const char *topic,

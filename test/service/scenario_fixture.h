@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "bus/codec.h"
+#include "proto/ids.h"
 #include "test/harness/harness.h"
 
 /* The harness h (h_setup, no tcp) with its broker at heartbeat hb_ms, the
@@ -42,6 +43,11 @@ void sc_consent_start(harness_t *h, h_svc_t *consent, bus_client_t *cl);
  * harness. 0, or -1 when a service or the harness did not end cleanly. */
 int sc_teardown(harness_t *h, bus_client_t **cl, bus_sub_t **events, h_svc_t *svc,
                 h_svc_t *consent);
+
+/* A fresh random patient id into out, registered with consent as the
+ * service identity does at activation (through cl, deadline call_ms); fails
+ * the test when consent refuses. */
+void sc_patient_id(bus_client_t *cl, int call_ms, char out[ID_HEX]);
 
 /* The next live event on exactly `topic` within ms, its body decoded as
  * desc (events on other topics are skipped). NULL if none (codec_free). */
