@@ -9,21 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "clients/pro/pro.h"
 #include "proto/ids.h"
 #include "proto/names.h"
 
 #define PRO_DMP_PAGES 100 /* SearchDocuments pages read at most (200 each) */
-
-static void s_hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[b[i] >> 4];
-        out[2 * i + 1] = hx[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 static void s_print_doc(const Espace__V1__DocumentMeta *d)
 {
@@ -40,7 +32,8 @@ static void s_print_filed(const char *verb, const Espace__V1__DocumentMeta *d)
     char id[ID_HEX], hash[2 * ESPACE_DMP_HASH + 1];
     if (!d)
         return;
-    s_hex(d->hash.data, d->hash.len == ESPACE_DMP_HASH ? ESPACE_DMP_HASH : 0, hash);
+    sodium_bin2hex(hash, sizeof hash, d->hash.data,
+                   d->hash.len == ESPACE_DMP_HASH ? ESPACE_DMP_HASH : 0);
     printf("%s %s version %u size %llu hash %s\n", verb, id_hex_bytes(d->id.data, d->id.len, id),
            d->version, (unsigned long long)d->size, hash);
 }
@@ -304,7 +297,7 @@ int pro_dmp_get(pro_conf_t *c, int argc, char **argv)
             goto close;
         }
         if ((rc = s_save(out, data, len)) == 0) {
-            s_hex(hash, sizeof hash, hex);
+            sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
             printf("saved %s size %zu hash %s\n", out, len, hex);
         }
         free(data);

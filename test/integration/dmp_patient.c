@@ -95,8 +95,7 @@ static int s_download(const char *endpoint, const char *pid, const char *doc, co
         if (f && fclose(f) != 0)
             rc = 1;
         char hex[2 * ESPACE_DMP_HASH + 1];
-        for (size_t i = 0; i < sizeof hash; i++)
-            snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+        sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
         if (rc == 0)
             printf("saved %zu hash %s\n", len, hex);
     }
