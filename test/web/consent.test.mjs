@@ -17,7 +17,7 @@ import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, shotPhone, expectH1, signUpAndLogin,
 } from './lib.mjs';
 import { WebSystem, RPPS, skip } from './espace-up.mjs';
 import { fr } from '../../clients/web/src/i18n/fr.js';
@@ -112,11 +112,7 @@ test.describe('Mes autorisations live: requests and emergency accesses', { skip 
       null, { timeout: 10000 });
     assert.match(await page.locator('#audit-list > li').first().innerText(), new RegExp(`Qui\\s+Dr Claire Martin`));
     await shot(page, '41-autorisations-urgence-en-direct');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot(page, '42-autorisations-urgence-mobile');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await shotPhone(page, '42-autorisations-urgence-mobile');
 
     // the emergency allows reading; ended by the patient, it no longer does
     assert.equal(await agendaRead(), 'allowed');

@@ -17,7 +17,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
 import {
-  newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, shotPhone, expectH1, signUpAndLogin,
 } from './lib.mjs';
 import { WebSystem, RPPS, PRO_LABEL, skip } from './espace-up.mjs';
 
@@ -83,11 +83,7 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     assert.match(text, /Motif\s+Suivi/);
     assert.match(text, /Période\s+Du \d+ \S+ \d{4} au \d+ \S+ \d{4}/);
     await shot(page, '20-autorisations-demande');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot(page, '21-autorisations-demande-mobile');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await shotPhone(page, '21-autorisations-demande-mobile');
 
     await item.getByRole('button', { name: `Accepter la demande du ${PRO_LABEL}` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
@@ -160,11 +156,7 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
       'the allowed list is not in the trail');
     assert.match(newest.text, /\d+ \S+ \d{4} à \d{2}:\d{2}/); // French date, Paris time
     await shot(page, '22-autorisations');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot(page, '23-autorisations-mobile');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await shotPhone(page, '23-autorisations-mobile');
   });
 
   test('an emergency access (declared by INS) is highlighted in the trail', async () => {
