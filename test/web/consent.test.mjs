@@ -17,7 +17,7 @@ import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  newPage as libNewPage, shot, shotPhone, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, shotPhone, expectH1,
 } from './lib.mjs';
 import { WebSystem, RPPS, skip } from './espace-up.mjs';
 import { fr } from '../../clients/web/src/i18n/fr.js';
@@ -74,8 +74,7 @@ test.describe('Mes autorisations live: requests and emergency accesses', { skip 
 
   test('a request and an emergency appear live, by name; the patient ends the emergency', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, (ins) => sys.activationCode(ins));
+    await sys.signUp(page, { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' });
     await page.getByRole('link', { name: 'Mes autorisations' }).click();
     await expectH1(page, 'Mes autorisations');
     await page.locator('#consent-pending:not(.loading)').waitFor({ timeout: 15000 });

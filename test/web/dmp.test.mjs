@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { addDays, dateValue, parisDate } from '../../clients/web/src/agenda-time.js';
 import {
-  newPage as libNewPage, shot, expectH1, signUpAndLogin, login, PASSWORD, req,
+  newPage as libNewPage, shot, expectH1, login, PASSWORD, req,
 } from './lib.mjs';
 import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
@@ -88,8 +88,7 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
 
   test('the patient signs up; Documents and Mesures are in the navigation', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, (ins) => sys.activationCode(ins));
+    await sys.signUp(page, { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' });
     await openMeasures(page);
     assert.equal(await page.locator('#measure-alert').innerText(), '', `an error on Mesures${sys.log()}`);
     assert.equal(await points(page, 'weight'), '0');

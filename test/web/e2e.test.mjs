@@ -17,7 +17,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
 import {
-  newPage as libNewPage, shot, shotPhone, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, shotPhone, expectH1,
 } from './lib.mjs';
 import { WebSystem, RPPS, PRO_LABEL, skip } from './espace-up.mjs';
 
@@ -26,7 +26,6 @@ const INS = '279035121518989';
 const world = new WebSystem('e2e');
 let tmp;        // temporary folder: data, config, professional home
 let sys;        // the EspaceUp in tmp
-let edgeBase;   // http://127.0.0.1:<edge_port>/
 let context;
 let page;
 const problems = [];
@@ -52,15 +51,13 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
   test.before(async () => {
     await world.start();
     ({ tmp, sys, context } = world);
-    edgeBase = sys.edgeBase;
   });
 
   test.after(() => world.stop());
 
   test('the patient signs up and logs in', async () => {
     page = await newPage();
-    await signUpAndLogin(page, edgeBase,
-      { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, (ins) => sys.activationCode(ins));
+    await sys.signUp(page, { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' });
   });
 
   test('a professional\'s request appears in "Mes autorisations" and the patient accepts it', async () => {

@@ -18,7 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { repo, dist, chromiumPath, launchChromium, expectH1 } from './lib.mjs';
+import { repo, dist, chromiumPath, launchChromium, expectH1, signUpAndLogin } from './lib.mjs';
 
 const bin = process.env.ES_BIN
   || (process.env.ES_EDGE_HARNESS ? path.resolve(process.env.ES_EDGE_HARNESS, '../../..') : path.join(repo, 'build'));
@@ -156,6 +156,11 @@ export class EspaceUp {
     const r = await this.admin('activation', 'issue', '--ins', ins);
     assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
     return r.out.trim();
+  }
+
+  /** signUpAndLogin of `patient` on `page` against this edge, with the code of activationCode. */
+  signUp(page, patient) {
+    return signUpAndLogin(page, this.edgeBase, patient, (ins) => this.activationCode(ins));
   }
 
   /** espace-pro msg <args> with the device store's passphrase (MSG_PASSPHRASE); asserts exit 0. */

@@ -19,7 +19,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  newPage as libNewPage, shot, expectH1, signUpAndLogin, filesUnder,
+  newPage as libNewPage, shot, expectH1, filesUnder,
 } from './lib.mjs';
 import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
@@ -53,8 +53,7 @@ test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () 
 
   test('the patient signs up and grants messaging to the professional in "Mes autorisations"', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, (ins) => sys.activationCode(ins));
+    await sys.signUp(page, { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' });
     assert.match(await sys.requestAccepted(page, INS, 'messaging:write'), /Messagerie : écriture/);
     const st = await sys.pro('access', 'status', '--patient', INS);
     assert.match(st.out, /messaging:write\s+active/, `${st.out}${st.err}`);

@@ -17,7 +17,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
-  newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1,
 } from './lib.mjs';
 import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
@@ -55,9 +55,7 @@ test.describe('Nouveau message: the patient starts, espace-pro receives', { skip
 
   test('without a messaging grant, "Nouveau message" lists no professional', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'GIRARD', firstName: 'Paul', birthDate: '1985-05-14' },
-      (ins) => sys.activationCode(ins));
+    await sys.signUp(page, { ins: INS, lastName: 'GIRARD', firstName: 'Paul', birthDate: '1985-05-14' });
     await openMessagerie();
     await page.locator('#new-message', { hasText: 'Aucun professionnel' }).waitFor({ timeout: 10000 });
   });

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
 import {
-  repo, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  repo, newPage as libNewPage, shot, expectH1,
 } from './lib.mjs';
 import { WebSystem, ESPACE, skip } from './espace-up.mjs';
 
@@ -89,8 +89,7 @@ test.describe('the README walk-through, with today\'s dates', { skip }, () => {
     assert.match(steps.ins || '', /^\d{15}$/, 'the README names the patient\'s INS (P=...)');
     page = await libNewPage(context, problems, { width: 1280, height: 900 });
     // the README's INS: a woman born in March 1979 (README, "The two commands")
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: steps.ins, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, (ins) => sys.activationCode(ins));
+    await sys.signUp(page, { ins: steps.ins, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' });
   });
 
   test('the README\'s first steps: keys, the professional, log-in, the access request', async () => {
