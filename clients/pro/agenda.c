@@ -65,19 +65,6 @@ static void s_print_change(const char *verb, const Espace__V1__AgendaEvent *ev)
                (unsigned long long)ev->version);
 }
 
-/* The time of option `name` (absent: *ms untouched). 0, or the exit code
- * (printed: which option, which value). */
-static int s_time(const cli_opt_t *o, size_t n, const char *name, int64_t *ms)
-{
-    const char *v = cli_value(o, n, name);
-    if (!v || pro_parse_time(v, ms) == 0)
-        return 0;
-    return cli_fail_field(ES_INVALID_ARGUMENT, name + 2,
-                          "%s: '%.40s' is not a time: 2026-12-01 (midnight), 2026-12-01T09:30 "
-                          "(Paris), 2026-12-01T09:30+01:00 or 2026-12-01T08:30Z",
-                          name, v);
-}
-
 /* The values of --reminder into out; their count, or -1 (printed). */
 static int s_reminders(const cli_opt_t *o, uint32_t out[PRO_MAX_REMINDERS])
 {
@@ -99,9 +86,9 @@ int pro_agenda_list(pro_conf_t *c, int argc, char **argv)
     if (cli_parse(argc, argv, o, CLI_COUNT(o), why, sizeof why) < 0)
         return cli_usage("agenda list", why, pro_usage);
     int64_t from = cli_wall_ms() - 86400000LL, to;
-    int rc = s_time(o, CLI_COUNT(o), "--from", &from);
+    int rc = pro_opt_time(o, CLI_COUNT(o), "--from", &from);
     to = from + 366LL * 86400000LL;
-    if (rc || (rc = s_time(o, CLI_COUNT(o), "--to", &to)) != 0)
+    if (rc || (rc = pro_opt_time(o, CLI_COUNT(o), "--to", &to)) != 0)
         return rc;
     espace_t *e = NULL;
     espace_error_t err;
@@ -147,8 +134,8 @@ int pro_agenda_create(pro_conf_t *c, int argc, char **argv)
         return cli_fail(ES_INVALID_ARGUMENT,
                         "unknown kind '%.32s' (rdv, hospitalisation, rappel, tache) (field kind)",
                         CLI_VALUE(o, "--kind"));
-    int rc = s_time(o, CLI_COUNT(o), "--start", &start);
-    if (rc || (rc = s_time(o, CLI_COUNT(o), "--end", &end)) != 0)
+    int rc = pro_opt_time(o, CLI_COUNT(o), "--start", &start);
+    if (rc || (rc = pro_opt_time(o, CLI_COUNT(o), "--end", &end)) != 0)
         return rc;
     int nrem = s_reminders(CLI_GET(o, "--reminder"), rem);
     if (nrem < 0)
@@ -265,8 +252,8 @@ int pro_agenda_update(pro_conf_t *c, int argc, char **argv)
     if (cli_parse_u64(CLI_VALUE(o, "--version"), UINT64_MAX, &version) < 0 || version == 0)
         return cli_fail(ES_INVALID_ARGUMENT,
                         "--version: the version you last saw (field version)");
-    int rc = s_time(o, CLI_COUNT(o), "--start", &ch.start);
-    if (rc || (rc = s_time(o, CLI_COUNT(o), "--end", &ch.end)) != 0)
+    int rc = pro_opt_time(o, CLI_COUNT(o), "--start", &ch.start);
+    if (rc || (rc = pro_opt_time(o, CLI_COUNT(o), "--end", &ch.end)) != 0)
         return rc;
     if (a_status && (ch.status = s_status_parse(a_status)) < 0)
         return cli_fail(ES_INVALID_ARGUMENT, "unknown status '%.32s' (field status)", a_status);

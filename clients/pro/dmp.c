@@ -9,21 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "clients/pro/pro.h"
 #include "proto/ids.h"
 #include "proto/names.h"
 
 #define PRO_DMP_PAGES 100 /* SearchDocuments pages read at most (200 each) */
-
-static void s_hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[b[i] >> 4];
-        out[2 * i + 1] = hx[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 static void s_print_doc(const Espace__V1__DocumentMeta *d)
 {
@@ -40,7 +32,8 @@ static void s_print_filed(const char *verb, const Espace__V1__DocumentMeta *d)
     char id[ID_HEX], hash[2 * ESPACE_DMP_HASH + 1];
     if (!d)
         return;
-    s_hex(d->hash.data, d->hash.len == ESPACE_DMP_HASH ? ESPACE_DMP_HASH : 0, hash);
+    sodium_bin2hex(hash, sizeof hash, d->hash.data,
+                   d->hash.len == ESPACE_DMP_HASH ? ESPACE_DMP_HASH : 0);
     printf("%s %s version %u size %llu hash %s\n", verb, id_hex_bytes(d->id.data, d->id.len, id),
            d->version, (unsigned long long)d->size, hash);
 }
@@ -52,7 +45,18 @@ static int s_id(const char *opt, const char *v, uint8_t id[ID_BYTES])
     return 0;
 }
 
-static int s_denied(const espace_error_t *err, const char *grant)
+int pro_cursor_keep(const ProtobufCBinaryData *next, uint8_t buf[PRO_CURSOR_MAX],
+                    ProtobufCBinaryData *cursor)
+{
+    size_t n = next->len <= PRO_CURSOR_MAX ? next->len : 0;
+    if (!n)
+        return 0;
+    memcpy(buf, next->data, n);
+    *cursor = (ProtobufCBinaryData){n, buf};
+    return 1;
+}
+
+int pro_fail_denied(const espace_error_t *err, const char *grant)
 {
     if (err->status == ES_PERMISSION_DENIED)
         return cli_fail(err->status, "%s (has the patient granted you %s?)", err->message, grant);
@@ -83,8 +87,9 @@ static int s_meta(const cli_opt_t *o, size_t n, Espace__V1__DocumentMeta *m)
         m->mime_type = (char *)v;
     else if (!m->mime_type || !m->mime_type[0])
         m->mime_type = (char *)pro_mime(cli_value(o, n, "--file"));
-    if ((v = cli_value(o, n, "--created")) && pro_parse_time(v, &m->creation_ms) < 0)
-        return cli_fail(ES_INVALID_ARGUMENT, "--created: a time like 2026-12-01T09:30");
+    int rc = pro_opt_time(o, n, "--created", &m->creation_ms);
+    if (rc)
+        return rc;
     if ((v = cli_value(o, n, "--confidentiality"))) {
         int x = 0;
         if (enum_parse(&espace__v1__confidentiality__descriptor, v, &x) != 0 || x <= 0)
@@ -116,7 +121,7 @@ static int s_upload(espace_t *e, const char *pid, const char *verb, const char *
     Espace__V1__DocumentMeta *filed = NULL;
     espace_error_t err;
     if (espace_dmp_upload(e, pid, m, data, len, replaces, &hold, &filed, &err) < 0)
-        rc = s_denied(&err, "documents:write");
+        rc = pro_fail_denied(&err, "documents:write");
     else
         s_print_filed(verb, filed);
     espace_free(hold);
@@ -159,7 +164,7 @@ int pro_dmp_replace(pro_conf_t *c, int argc, char **argv)
     /* the new version keeps what the options do not change */
     Espace__V1__GetDocumentReply *g = NULL;
     if (espace_dmp_get_document(e, pid, id, CLI_VALUE(o, "--class"), &g, &err) < 0) {
-        rc = s_denied(&err, "documents:read");
+        rc = pro_fail_denied(&err, "documents:read");
         goto close;
     }
     Espace__V1__DocumentMeta m = ESPACE__V1__DOCUMENT_META__INIT;
@@ -203,35 +208,31 @@ int pro_dmp_list(pro_conf_t *c, int argc, char **argv)
             return cli_fail(ES_INVALID_ARGUMENT, "--status: current or superseded");
         req.availability = (Espace__V1__Availability)x;
     }
-    if (((v = CLI_VALUE(o, "--from")) && pro_parse_time(v, &created.start_ms) < 0) ||
-        ((v = CLI_VALUE(o, "--to")) && pro_parse_time(v, &created.end_ms) < 0))
-        return cli_fail(ES_INVALID_ARGUMENT, "--from / --to: a time like 2026-12-01T09:30");
+    int rc = pro_opt_time(o, CLI_COUNT(o), "--from", &created.start_ms);
+    if (rc || (rc = pro_opt_time(o, CLI_COUNT(o), "--to", &created.end_ms)) != 0)
+        return rc;
     req.created = &created;
     req.limit = 200;
     espace_t *e = NULL;
     espace_error_t err;
     unsigned count = 0;
-    uint8_t cursor[64];
-    int rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid);
-    if (rc)
+    uint8_t cursor[PRO_CURSOR_MAX];
+    if ((rc = pro_resume_patient(c, CLI_VALUE(o, "--patient"), &e, pid)))
         return rc;
     req.patient_id = pid;
     for (int page = 0; page < PRO_DMP_PAGES; page++) {
         Espace__V1__SearchDocumentsReply *r = NULL;
         if (espace_dmp_search_documents(e, &req, &r, &err) < 0) {
-            rc = s_denied(&err, "documents:read");
+            rc = pro_fail_denied(&err, "documents:read");
             goto close;
         }
         for (size_t i = 0; i < r->n_documents; i++)
             s_print_doc(r->documents[i]);
         count += (unsigned)r->n_documents;
-        size_t cl = r->next_cursor.len <= sizeof cursor ? r->next_cursor.len : 0;
-        if (cl)
-            memcpy(cursor, r->next_cursor.data, cl);
+        int more = pro_cursor_keep(&r->next_cursor, cursor, &req.cursor);
         espace_free(&r->base);
-        if (!cl)
+        if (!more)
             break;
-        req.cursor = (ProtobufCBinaryData){cl, cursor};
     }
     if (count == 0)
         fprintf(stderr, "no documents\n");
@@ -281,7 +282,7 @@ int pro_dmp_get(pro_conf_t *c, int argc, char **argv)
     if (CLI_VALUE(o, "--fhir")) {
         Espace__V1__ExportDocumentReply *x = NULL;
         if (espace_dmp_export_document(e, pid, id, cls, &x, &err) < 0) {
-            rc = s_denied(&err, "documents:read");
+            rc = pro_fail_denied(&err, "documents:read");
             goto close;
         }
         printf("%s\n", x->json);
@@ -292,11 +293,11 @@ int pro_dmp_get(pro_conf_t *c, int argc, char **argv)
         size_t len = 0;
         char hex[2 * ESPACE_DMP_HASH + 1];
         if (espace_dmp_download(e, pid, id, cls, &data, &len, hash, &err) < 0) {
-            rc = s_denied(&err, "documents:read");
+            rc = pro_fail_denied(&err, "documents:read");
             goto close;
         }
         if ((rc = s_save(out, data, len)) == 0) {
-            s_hex(hash, sizeof hash, hex);
+            sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
             printf("saved %s size %zu hash %s\n", out, len, hex);
         }
         free(data);

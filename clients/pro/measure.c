@@ -82,8 +82,8 @@ int pro_measure_add(pro_conf_t *c, int argc, char **argv)
         return cli_fail(ES_INVALID_ARGUMENT, "--days: days the glucose measure covers");
     req.number_of_days = (uint32_t)days;
     req.effective_ms = cli_wall_ms();
-    if ((v = CLI_VALUE(o, "--at")) && pro_parse_time(v, &req.effective_ms) < 0)
-        return cli_fail(ES_INVALID_ARGUMENT, "--at: a time like 2026-12-01T09:30");
+    if ((rc = pro_opt_time(o, CLI_COUNT(o), "--at", &req.effective_ms)))
+        return rc;
     req.code = (char *)(CLI_VALUE(o, "--code") ? CLI_VALUE(o, "--code") : "");
     if ((v = CLI_VALUE(o, "--device"))) {
         req.device_id = (char *)v;
@@ -96,10 +96,7 @@ int pro_measure_add(pro_conf_t *c, int argc, char **argv)
     req.patient_id = pid;
     Espace__V1__AddMeasureReply *r = NULL;
     if (espace_dmp_add_measure(e, &req, &r, &err) < 0) {
-        rc = err.status == ES_PERMISSION_DENIED
-                 ? cli_fail(err.status, "%s (has the patient granted you measures:write?)",
-                            err.message)
-                 : cli_fail_err(&err);
+        rc = pro_fail_denied(&err, "measures:write");
     } else {
         char id[ID_HEX];
         printf("added %s  ", id_hex_bytes(r->measure->id.data, r->measure->id.len, id));
@@ -136,9 +133,9 @@ int pro_measure_list(pro_conf_t *c, int argc, char **argv)
             return rc;
         req.glucose_type = (Espace__V1__GlucoseType)x;
     }
-    if (((v = CLI_VALUE(o, "--from")) && pro_parse_time(v, &p.start_ms) < 0) ||
-        ((v = CLI_VALUE(o, "--to")) && pro_parse_time(v, &p.end_ms) < 0))
-        return cli_fail(ES_INVALID_ARGUMENT, "--from / --to: a time like 2026-12-01T09:30");
+    if ((rc = pro_opt_time(o, CLI_COUNT(o), "--from", &p.start_ms)) ||
+        (rc = pro_opt_time(o, CLI_COUNT(o), "--to", &p.end_ms)))
+        return rc;
     req.period = &p;
     req.code = (char *)(CLI_VALUE(o, "--code") ? CLI_VALUE(o, "--code") : "");
     if (CLI_VALUE(o, "--daily"))
@@ -167,15 +164,12 @@ int pro_measure_list(pro_conf_t *c, int argc, char **argv)
         }
         goto close;
     }
-    uint8_t cursor[64];
+    uint8_t cursor[PRO_CURSOR_MAX];
     unsigned count = 0;
     for (int page = 0; page < PRO_MEASURE_PAGES; page++) {
         Espace__V1__ListMeasuresReply *r = NULL;
         if (espace_dmp_list_measures(e, &req, &r, &err) < 0) {
-            rc = err.status == ES_PERMISSION_DENIED
-                     ? cli_fail(err.status, "%s (has the patient granted you measures:read?)",
-                                err.message)
-                     : cli_fail_err(&err);
+            rc = pro_fail_denied(&err, "measures:read");
             goto close;
         }
         for (size_t i = 0; i < r->n_measures; i++)
@@ -190,13 +184,10 @@ int pro_measure_list(pro_conf_t *c, int argc, char **argv)
                        a->max, a->mean, r->unit);
         }
         count += (unsigned)(r->n_measures + r->n_daily);
-        size_t cl = r->next_cursor.len <= sizeof cursor ? r->next_cursor.len : 0;
-        if (cl)
-            memcpy(cursor, r->next_cursor.data, cl);
+        int more = pro_cursor_keep(&r->next_cursor, cursor, &req.cursor);
         espace_free(&r->base);
-        if (!cl)
+        if (!more)
             break;
-        req.cursor = (ProtobufCBinaryData){cl, cursor};
     }
     if (count == 0)
         fprintf(stderr, "no measures\n");

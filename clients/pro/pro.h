@@ -86,6 +86,25 @@ const char *pro_paris_format(int64_t ms, char out[CLI_TIME_MAX]);
  * with an offset. 0 and *ms, or ES_INVALID_ARGUMENT. */
 int pro_parse_time(const char *s, int64_t *ms);
 
+/* The time of option `name` among the n options o (absent: *ms untouched).
+ * 0, or the exit code (printed: which option, which value, its field). */
+int pro_opt_time(const cli_opt_t *o, size_t n, const char *name, int64_t *ms);
+
+/* ---- dmp.c: shared by the dmp and measure commands ---- */
+
+/* err printed (cli_fail_err); a PERMISSION_DENIED one asks whether the
+ * patient granted `grant` ("documents:read"...). The exit code. */
+int pro_fail_denied(const espace_error_t *err, const char *grant);
+
+/* The most bytes of a list's next_cursor kept between pages. */
+#define PRO_CURSOR_MAX 64
+
+/* After a page of a list: a non-empty next cursor of at most PRO_CURSOR_MAX
+ * bytes is copied into buf and *cursor points at it (1: ask the next page);
+ * else 0 (the list is done), *cursor untouched. */
+int pro_cursor_keep(const ProtobufCBinaryData *next, uint8_t buf[PRO_CURSOR_MAX],
+                    ProtobufCBinaryData *cursor);
+
 /* ---- the commands ---- */
 int pro_keygen(pro_conf_t *c, int argc, char **argv);
 int pro_login(pro_conf_t *c, int argc, char **argv);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  Client, Code, deps, loadTypes, login, metric, metrics, randomRpps, signUp, skip, startHarness, waitServing,
+  Client, Code, deps, loadTypes, login, metric, metrics, randomRpps, servingHarness, signUp, skip,
 } from './harness.mjs';
 
 const T = deps && !skip ? loadTypes() : null;
@@ -13,15 +13,8 @@ const T = deps && !skip ? loadTypes() : null;
 describe('edge allow-list', { skip }, () => {
   let h;
   let url;
-  before(async () => {
-    h = await startHarness();
-    url = `ws://127.0.0.1:${h.port}/`;
-    await waitServing(url, T);
-  });
-  after(async () => {
-    const r = await h.stop();
-    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
-  });
+  before(async () => { ({ h, url } = await servingHarness(T)); });
+  after(() => h.stopClean());
 
   it('refuses a professional\'s log-in through the edge, and locks nobody out', async () => {
     const rpps = randomRpps();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-  Client, Code, deps, loadTypes, login, metric, metrics, randomIns, signUp, skip, startHarness, waitServing,
+  Client, Code, deps, flood, loadTypes, login, metric, metrics, servingHarness, signUp, skip,
 } from './harness.mjs';
 
 const T = deps && !skip ? loadTypes() : null;
@@ -37,40 +37,11 @@ async function loginRetrying(c, ins, password, extra, deadlineMs) {
   }
 }
 
-// One flooding connection: alternately a sign-up of a fresh INS and a log-in
-// with a wrong password, until stop(); counts the answers by code.
-function flood(c, counts) {
-  let inFlight = 0;
-  let n = 0;
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (stopped || inFlight >= IN_FLIGHT || c.closeInfo) return;
-    inFlight++;
-    const ins = randomIns();
-    const p = (n++ % 2 === 0)
-      ? c.call('identity', 'SignUpPatient', T.SignUpPatientRequest, {
-        ins, birth_names: 'Flood', first_names: ['Eve'], birth_date: `19${ins.slice(1, 3)}-${ins.slice(3, 5)}-17`,
-        sex: 1, password: 'flood flood flood',
-      })
-      : c.request('login', { ins, password: 'wrong wrong wrong' });
-    p.then((r) => { counts[r.code] = (counts[r.code] || 0) + 1; }, () => { counts.lost = (counts.lost || 0) + 1; })
-      .finally(() => { inFlight--; });
-  }, PACE_MS);
-  return () => { stopped = true; clearInterval(timer); };
-}
-
 describe('edge under a sign-up/log-in flood', { skip }, () => {
   let h;
   let url;
-  before(async () => {
-    h = await startHarness();
-    url = `ws://127.0.0.1:${h.port}/`;
-    await waitServing(url, T);
-  });
-  after(async () => {
-    const r = await h.stop();
-    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
-  });
+  before(async () => { ({ h, url } = await servingHarness(T)); });
+  after(() => h.stopClean());
 
   it('serves a legitimate log-in during the flood, and everyone soon after', async () => {
     // two patients with an account, before the flood
@@ -86,7 +57,7 @@ describe('edge under a sign-up/log-in flood', { skip }, () => {
     for (const localAddress of FLOOD_ADDRESSES)
       for (let i = 0; i < CONNS_PER_ADDRESS; i++) conns.push(await Client.open(url, T, { localAddress }));
     const counts = {};
-    const stops = conns.map((c) => flood(c, counts));
+    const stops = conns.map((c) => flood(c, T, counts, { inFlight: IN_FLIGHT, paceMs: PACE_MS }));
     const m0 = await metrics(h.port);
     await sleep(2000);
 

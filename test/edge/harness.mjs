@@ -1,6 +1,7 @@
 // Helpers of the edge protocol tests: start test/edge/edge_harness, load the
 // .proto files with protobufjs, and a small websocket client (package `ws`).
 // Node 18 compatible: no global WebSocket.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -116,6 +117,11 @@ export async function startHarness(args = []) {
       const r = await exited;
       clearTimeout(timer);
       return r;
+    },
+    // stop(), then assert the harness exited 0 (its stderr otherwise).
+    async stopClean() {
+      const r = await this.stop();
+      assert.equal(r.code, 0, `harness exit: ${stderr}`);
     },
     kill(sig) { child.kill(sig); return exited; },
   };
@@ -239,6 +245,38 @@ export async function waitServing(url, T, ms = 10000) {
   } finally {
     await c.close();
   }
+}
+
+// startHarness(args), then waitServing: resolves { h, url } (url: ws://127.0.0.1:<port>/).
+export async function servingHarness(T, args = []) {
+  const h = await startHarness(args);
+  const url = `ws://127.0.0.1:${h.port}/`;
+  await waitServing(url, T);
+  return { h, url };
+}
+
+// One flooding connection c: alternately a sign-up of a fresh INS and a
+// log-in with a wrong password, one every paceMs with at most inFlight
+// unanswered, until the returned stop() is called; counts the answers by
+// code in counts (counts.lost: no answer).
+export function flood(c, T, counts, { inFlight: most, paceMs }) {
+  let inFlight = 0;
+  let n = 0;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped || inFlight >= most || c.closeInfo) return;
+    inFlight++;
+    const ins = randomIns();
+    const p = (n++ % 2 === 0)
+      ? c.call('identity', 'SignUpPatient', T.SignUpPatientRequest, {
+        ins, birth_names: 'Flood', first_names: ['Eve'], birth_date: `19${ins.slice(1, 3)}-${ins.slice(3, 5)}-17`,
+        sex: 1, password: 'flood flood flood',
+      })
+      : c.request('login', { ins, password: 'wrong wrong wrong' });
+    p.then((r) => { counts[r.code] = (counts[r.code] || 0) + 1; }, () => { counts.lost = (counts.lost || 0) + 1; })
+      .finally(() => { inFlight--; });
+  }, paceMs);
+  return () => { stopped = true; clearInterval(timer); };
 }
 
 // A well-formed RPPS (11 digits), random enough for a test run.

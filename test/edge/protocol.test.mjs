@@ -18,10 +18,7 @@ describe('edge (plain ws)', { skip }, () => {
     url = `ws://127.0.0.1:${h.port}/`;
     base = `http://127.0.0.1:${h.port}`;
   });
-  after(async () => {
-    const r = await h.stop();
-    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
-  });
+  after(() => h.stopClean());
 
   it('answers GET /healthz', async () => {
     const r = await fetch(`${base}/healthz`);
@@ -309,10 +306,7 @@ describe('edge (plain ws)', { skip }, () => {
 describe('edge limits', { skip }, () => {
   let h;
   before(async () => { h = await startHarness(['--max-conns', '2', '--inflight', '1']); });
-  after(async () => {
-    const r = await h.stop();
-    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
-  });
+  after(() => h.stopClean());
 
   it('refuses connections past max_conns with HTTP 503', async () => {
     const url = `ws://127.0.0.1:${h.port}/`;
@@ -343,10 +337,7 @@ describe('edge limits', { skip }, () => {
 describe('edge over TLS', { skip }, () => {
   let h;
   before(async () => { h = await startHarness(['--tls']); });
-  after(async () => {
-    const r = await h.stop();
-    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
-  });
+  after(() => h.stopClean());
 
   it('serves https with HSTS and wss', async () => {
     const res = await new Promise((resolve, reject) => {
@@ -374,10 +365,7 @@ describe('edge session revalidation', { skip }, () => {
   // no events endpoint: the revocation event never reaches the edge, so only
   // the periodic Authenticate (every second here) can close the connections
   before(async () => { h = await startHarness(['--no-events', '--revalidate-s', '1']); });
-  after(async () => {
-    const r = await h.stop();
-    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
-  });
+  after(() => h.stopClean());
 
   it('closes the connections of a session revoked without an event', async () => {
     const url = `ws://127.0.0.1:${h.port}/`;

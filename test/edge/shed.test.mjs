@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { Client, Code, deps, loadTypes, login, metric, metrics, signUp, skip, startHarness, waitServing } from './harness.mjs';
+import {
+  Client, Code, deps, loadTypes, login, metric, metrics, servingHarness, signUp, skip,
+} from './harness.mjs';
 
 const T = deps && !skip ? loadTypes() : null;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -20,15 +22,8 @@ const EVENTS = 80;       // 4 MB to each connection of the patient
 describe('edge reply memory cap', { skip }, () => {
   let h;
   let url;
-  before(async () => {
-    h = await startHarness(['--queue-total', String(CAP)]);
-    url = `ws://127.0.0.1:${h.port}/`;
-    await waitServing(url, T);
-  });
-  after(async () => {
-    const r = await h.stop();
-    assert.equal(r.code, 0, `harness exit: ${h.stderr()}`);
-  });
+  before(async () => { ({ h, url } = await servingHarness(T, ['--queue-total', String(CAP)])); });
+  after(() => h.stopClean());
 
   it('closes the slowest readers when every queue together is over the cap', async () => {
     const reader = await Client.open(url, T);

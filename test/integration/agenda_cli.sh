@@ -13,27 +13,12 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 . "$(dirname "$0")/lib.sh"
 
 HELPER="$ES_BIN/test/signup_load"
-[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
-[[ -x $ESPACE_PRO ]] || { echo "missing $ESPACE_PRO"; exit 1; }
-[[ -x $HELPER ]] || { echo "missing $HELPER"; exit 1; }
-
-ES_TMP=$(mktemp -d /tmp/es-agenda-cli.XXXXXX)
-CONF=$ES_TMP/espace.conf
-es_conf "$CONF" "no_sync = true"
-export ESPACE_PWHASH=min
-IPC="ipc://$ES_TMP/data/run/bus.ipc"
-
-step "espace up (ports $REQ $PUB $SUB)"
-es_up_start --config "$CONF"
+es_need "$ESPACE" "$ESPACE_PRO" "$HELPER"
+es_up agenda-cli agenda
 A=("${ES_ADMIN[@]}")
-grep -q "agenda" "$ES_TMP/up.out" || fail "the summary does not list agenda"
 
 step "patient: sign-up, agenda grant to the first professional"
-BODY=$((1850675000000 + RANDOM)) # sex, year, month, dept, commune, order
-INS=$BODY$(printf %02d $((97 - BODY % 97)))
-run "$HELPER" one "$IPC" "$INS"
-[[ $RC -eq 0 && $OUT =~ ^[0-9a-f]{32}$ ]] || fail "sign-up: rc=$RC $OUT"
-PATIENT=$OUT
+es_signup "$HELPER" 1850675000000 # sex, year, month, dept, commune, order
 RPPS=10001234567
 RPPS2=10007654321
 run "$HELPER" grant "$IPC" "$PATIENT" "$RPPS"
@@ -43,10 +28,8 @@ GRANT=${BASH_REMATCH[1]}
 step "professionals: keygen, keys add, create-pro, login"
 P1=$ES_TMP/pro1
 P2=$ES_TMP/pro2
-es_pro_setup "$P1" "$RPPS" cabinet1
-es_pro_login "$P1" "$RPPS"
-es_pro_setup "$P2" "$RPPS2" cabinet2
-es_pro_login "$P2" "$RPPS2"
+es_pro "$P1" "$RPPS" cabinet1
+es_pro "$P2" "$RPPS2" cabinet2
 PRO=("$ESPACE_PRO" --home "$P1")
 PRO2=("$ESPACE_PRO" --home "$P2")
 

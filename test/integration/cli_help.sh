@@ -11,8 +11,7 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 . "$(dirname "$0")/lib.sh"
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR # an unexpected stop says where
 
-[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
-[[ -x $ESPACE_PRO ]] || { echo "missing $ESPACE_PRO"; exit 1; }
+es_need "$ESPACE" "$ESPACE_PRO"
 ES_TMP=$(mktemp -d "${TMPDIR:-/tmp}/es-cli-help.XXXXXX")
 cd "$ES_TMP" # no ./espace.conf of the caller's folder
 export ESPACE_PRO_HOME=$ES_TMP/pro

@@ -9,19 +9,9 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 . "$(dirname "$0")/lib.sh"
 
 HELPER="$ES_BIN/test/signup_load"
-[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
-[[ -x $ESPACE_PRO ]] || { echo "missing $ESPACE_PRO"; exit 1; }
-[[ -x $HELPER ]] || { echo "missing $HELPER"; exit 1; }
-
-ES_TMP=$(mktemp -d /tmp/es-consent-cli.XXXXXX)
-CONF=$ES_TMP/espace.conf
-es_conf "$CONF" "no_sync = true"
-export ESPACE_PWHASH=min
-
-step "espace up (ports $REQ $PUB $SUB)"
-es_up_start --config "$CONF"
+es_need "$ESPACE" "$ESPACE_PRO" "$HELPER"
+es_up consent-cli consent
 A=("${ES_ADMIN[@]}")
-grep -q "consent" "$ES_TMP/up.out" || fail "the summary does not list consent"
 
 step "professional: keygen, keys add, create-pro"
 PHOME=$ES_TMP/pro
@@ -78,12 +68,7 @@ run "${A[@]}" catalogue show --id no-such-app
 step "professional: login, access request, access status, emergency"
 # consent knows only activated patients (docs/consent.md): a random id is NOT_FOUND
 GHOST=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-BODY=$((1850675000000 + RANDOM))
-INS=$BODY$(printf %02d $((97 - BODY % 97)))
-IPC="ipc://$ES_TMP/data/run/bus.ipc"
-run "$HELPER" one "$IPC" "$INS"
-[[ $RC -eq 0 && $OUT =~ ^[0-9a-f]{32}$ ]] || fail "sign-up: rc=$RC $OUT"
-PATIENT=$OUT
+es_signup "$HELPER" 1850675000000
 es_pro_login "$PHOME" "$RPPS"
 run "$ESPACE_PRO" --home "$PHOME" access status
 [[ $RC -eq 0 && $OUT == "no grants or requests" ]] || fail "empty status: rc=$RC $OUT"

@@ -15,31 +15,15 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 
 HELPER="$ES_BIN/test/signup_load"
 PATIENT_APP="$ES_BIN/test/dmp_patient"
-for b in "$ESPACE" "$ESPACE_PRO" "$HELPER" "$PATIENT_APP"; do
-  [[ -x $b ]] || { echo "missing $b"; exit 1; }
-done
-
-ES_TMP=$(mktemp -d /tmp/es-dmp-cli.XXXXXX)
-CONF=$ES_TMP/espace.conf
-es_conf "$CONF" "no_sync = true"
-export ESPACE_PWHASH=min
-IPC="ipc://$ES_TMP/data/run/bus.ipc"
+es_need "$ESPACE" "$ESPACE_PRO" "$HELPER" "$PATIENT_APP"
+es_up dmp-cli dmp
 EVENTS="ipc://$ES_TMP/data/run/events-out.ipc"
 
-step "espace up (ports $REQ $PUB $SUB)"
-es_up_start --config "$CONF"
-grep -q "dmp" "$ES_TMP/up.out" || fail "the summary does not list dmp"
-
 step "patient sign-up; professional keygen, create-pro, login"
-BODY=$((2850675000000 + RANDOM))
-INS=$BODY$(printf %02d $((97 - BODY % 97)))
-run "$HELPER" one "$IPC" "$INS"
-[[ $RC -eq 0 && $OUT =~ ^[0-9a-f]{32}$ ]] || fail "sign-up: rc=$RC $OUT"
-PATIENT=$OUT
+es_signup "$HELPER" 2850675000000
 RPPS=10001234567
 P1=$ES_TMP/pro1
-es_pro_setup "$P1" "$RPPS" cabinet1
-es_pro_login "$P1" "$RPPS"
+es_pro "$P1" "$RPPS" cabinet1
 PRO=("$ESPACE_PRO" --home "$P1")
 
 # A report of ~300 KiB: three upload pieces.
@@ -118,6 +102,9 @@ step "measure add: range error, soft warning, BMI derived"
 run "${PRO[@]}" measure add --patient "$INS" --kind weight --value 700
 [[ $RC -eq 1 && $OUT == "error: INVALID_ARGUMENT: weight must be > 0 and <= 650 kg"* ]] ||
   fail "weight out of range: rc=$RC $OUT"
+run "${PRO[@]}" measure add --patient "$INS" --kind height --value 180 --at 2026-13-01
+[[ $RC -eq 1 && $OUT == *"INVALID_ARGUMENT: --at: '2026-13-01' is not a time"*"(field at)" ]] ||
+  fail "bad --at: rc=$RC $OUT"
 run "${PRO[@]}" measure add --patient "$INS" --kind height --value 180 --at 2026-01-01T09:00
 [[ $RC -eq 0 && $OUT =~ ^added\ [0-9a-f]{32}\ \ 2026-01-01\ 09:00\ \+01:00\ \ 180\ cm\ \ professional$ ]] ||
   fail "height: rc=$RC $OUT"

@@ -32,46 +32,7 @@
 #include "clients/lib/espace.h"
 #include "proto/ids.h"
 #include "proto/names.h"
-
-#define TIMEOUT_MS 5000
-
-static int s_failed(const char *what, const espace_error_t *err)
-{
-    fprintf(stderr, "%s: %s %s %s\n", what, es_status_name(err->status), err->message,
-            err->field);
-    return 1;
-}
-
-static int s_open(const char *endpoint, const char *pid, espace_t **e)
-{
-    espace_opts_t o = {.endpoint = endpoint, .timeout_ms = TIMEOUT_MS,
-                       .as_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT,
-                       .as_principal = pid};
-    return espace_open(&o, e) < 0 ? 1 : 0;
-}
-
-static int s_grant(const char *endpoint, const char *pid, const char *rpps, const char *text)
-{
-    espace_t *e = NULL;
-    espace_error_t err;
-    espace_scopes_t scopes;
-    Espace__V1__GrantReply *rep = NULL;
-    char hex[ID_HEX] = "?";
-    if (espace_scopes_parse(text, &scopes, NULL, 0) < 0 || s_open(endpoint, pid, &e))
-        return 1;
-    int rc = 0;
-    if (espace_consent_grant(e, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, rpps, &scopes,
-                             ESPACE__V1__PURPOSE__PURPOSE_SOINS, 0, &rep, &err) < 0) {
-        rc = s_failed("grant", &err);
-    } else {
-        if (rep->grant)
-            id_hex_bytes(rep->grant->id.data, rep->grant->id.len, hex);
-        printf("granted %s\n", hex);
-        espace_free(&rep->base);
-    }
-    espace_close(&e);
-    return rc;
-}
+#include "test/integration/patient_app.h"
 
 static int s_watch(const char *endpoint, const char *pid, int seconds)
 {
@@ -122,11 +83,11 @@ static int s_download(const char *endpoint, const char *pid, const char *doc, co
     size_t len = 0;
     espace_t *e = NULL;
     espace_error_t err;
-    if (id_parse(doc, id) != 0 || s_open(endpoint, pid, &e))
+    if (id_parse(doc, id) != 0 || patient_app_open(endpoint, pid, &e))
         return 1;
     int rc = 0;
     if (espace_dmp_download(e, pid, id, NULL, &data, &len, hash, &err) < 0) {
-        rc = s_failed("download", &err);
+        rc = patient_app_failed("download", &err);
     } else {
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(data, 1, len, f) != len)
@@ -134,8 +95,7 @@ static int s_download(const char *endpoint, const char *pid, const char *doc, co
         if (f && fclose(f) != 0)
             rc = 1;
         char hex[2 * ESPACE_DMP_HASH + 1];
-        for (size_t i = 0; i < sizeof hash; i++)
-            snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+        sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
         if (rc == 0)
             printf("saved %zu hash %s\n", len, hex);
     }
@@ -149,11 +109,11 @@ static int s_audit(const char *endpoint, const char *pid)
     espace_t *e = NULL;
     espace_error_t err;
     Espace__V1__ReadAuditReply *rep = NULL;
-    if (s_open(endpoint, pid, &e))
+    if (patient_app_open(endpoint, pid, &e))
         return 1;
     int rc = 0;
     if (espace_consent_read_audit(e, 0, 1, &rep, &err) < 0) {
-        rc = s_failed("audit", &err);
+        rc = patient_app_failed("audit", &err);
     } else if (rep->n_entries == 1) {
         const Espace__V1__AuditEntry *a = rep->entries[0];
         char cat[ENUM_LABEL_MAX], act[ENUM_LABEL_MAX];
@@ -174,7 +134,7 @@ int main(int argc, char **argv)
     if (sodium_init() < 0)
         return 1;
     if (argc == 6 && !strcmp(argv[1], "grant"))
-        return s_grant(argv[2], argv[3], argv[4], argv[5]);
+        return patient_app_grant(argv[2], argv[3], argv[4], argv[5]);
     if (argc == 5 && !strcmp(argv[1], "watch"))
         return s_watch(argv[2], argv[3], atoi(argv[4]));
     if (argc == 6 && !strcmp(argv[1], "download"))

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 
-import { Client, Code, deps, loadTypes, randomIns } from '../edge/harness.mjs';
+import { Client, Code, deps, flood, loadTypes, randomIns } from '../edge/harness.mjs';
 
 if (!deps) throw new Error('ws and protobufjs missing in clients/web/node_modules: run scripts/web');
 const T = loadTypes();
@@ -58,26 +58,6 @@ async function newPatient(localAddress) {
 
 const login = (c, ins, extra = {}) => c.request('login', { ins, password: PASSWORD, device_name: 'test', ...extra }, 15000);
 
-function flood(c, counts) {
-  let inFlight = 0;
-  let n = 0;
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (stopped || inFlight >= 8 || c.closeInfo) return;
-    inFlight++;
-    const ins = randomIns();
-    const p = (n++ % 2 === 0)
-      ? c.call('identity', 'SignUpPatient', T.SignUpPatientRequest, {
-        ins, birth_names: 'Flood', first_names: ['Eve'], birth_date: `19${ins.slice(1, 3)}-${ins.slice(3, 5)}-17`,
-        sex: 1, password: 'flood flood flood',
-      })
-      : c.request('login', { ins, password: 'wrong wrong wrong' });
-    p.then((r) => { counts[r.code] = (counts[r.code] || 0) + 1; }, () => { counts.lost = (counts.lost || 0) + 1; })
-      .finally(() => { inFlight--; });
-  }, 40);
-  return () => { stopped = true; clearInterval(timer); };
-}
-
 // before: Alice logs in once from her address (her device), Bob only signs up
 const alice = await newPatient('127.0.0.2');
 const a0 = await Client.open(url, T, { localAddress: '127.0.0.2' });
@@ -95,7 +75,7 @@ const loadDone = new Promise((resolve) => load.on('exit', resolve));
 const conns = [];
 for (let i = 0; i < 10; i++) conns.push(await Client.open(url, T, { localAddress: '127.0.0.1' }));
 const counts = {};
-const stops = conns.map((c) => flood(c, counts));
+const stops = conns.map((c) => flood(c, T, counts, { inFlight: 8, paceMs: 40 }));
 const t0 = Date.now();
 await sleep(2000);
 

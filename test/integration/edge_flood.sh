@@ -14,8 +14,7 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 ES_SRC=${ES_SRC:?ES_SRC must name the source folder}
 . "$(dirname "$0")/lib.sh"
 LOAD=$ES_BIN/test/signup_load
-[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
-[[ -x $LOAD ]] || { echo "missing $LOAD"; exit 1; }
+es_need "$ESPACE" "$LOAD"
 command -v node >/dev/null || { echo "needs node"; exit 1; }
 [[ -d $ES_SRC/clients/web/node_modules/ws ]] || { echo "run scripts/web first"; exit 1; }
 
@@ -34,9 +33,7 @@ export ESPACE_PWHASH=${ES_FLOOD_PWHASH:-interactive}
 
 step "espace up (password hashing: $ESPACE_PWHASH)"
 es_up_start --config "$CONF"
-EDGE_PORT=$(grep -o 'comp=edge event=listen host=[0-9.]* port=[0-9]*' "$ES_TMP/up.log" |
-  sed 's/.*port=//' | head -1)
-[[ -n $EDGE_PORT ]] || fail "no edge port in the log"
+es_edge_port
 
 step "flood through the edge and over ipc; log-ins during and after"
 ES_EDGE_PORT=$EDGE_PORT ES_DATA=$ES_TMP/data ESPACE=$ESPACE ES_LOAD=$LOAD \

@@ -8,7 +8,7 @@ set -euo pipefail
 
 ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 . "$(dirname "$0")/lib.sh"
-[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
+es_need "$ESPACE"
 command -v python3 >/dev/null || { echo "needs python3"; exit 1; }
 
 ES_TMP=$(mktemp -d /tmp/es-edge-port.XXXXXX)

@@ -86,6 +86,42 @@ es_conf() {
   } >"$file"
 }
 
+# es_need FILE...: exits 1 ("missing FILE") unless each FILE is executable.
+es_need() {
+  local b
+  for b in "$@"; do
+    [[ -x $b ]] || { echo "missing $b"; exit 1; }
+  done
+}
+
+# es_up NAME [PART]: a new ES_TMP (/tmp/es-NAME.XXXXXX), its config CONF
+# (es_conf, no_sync), ESPACE_PWHASH=min exported and IPC the bus's ipc
+# endpoint; then `espace --config $CONF up` (es_up_start), whose summary must
+# list PART when given.
+es_up() {
+  ES_TMP=$(mktemp -d "/tmp/es-$1.XXXXXX")
+  CONF=$ES_TMP/espace.conf
+  es_conf "$CONF" "no_sync = true"
+  export ESPACE_PWHASH=min
+  IPC="ipc://$ES_TMP/data/run/bus.ipc"
+  step "espace up (ports $REQ $PUB $SUB)"
+  es_up_start --config "$CONF"
+  if [[ -n ${2:-} ]]; then
+    grep -q "$2" "$ES_TMP/up.out" || fail "the summary does not list $2"
+  fi
+}
+
+# es_signup HELPER FIRST: a patient signed up over IPC by the signup_load
+# HELPER, with a random valid INS whose first 13 digits are FIRST + 0..32767:
+# sets BODY (those 13 digits), INS and PATIENT (the account id).
+es_signup() {
+  BODY=$(($2 + RANDOM))
+  INS=$BODY$(printf %02d $((97 - BODY % 97)))
+  run "$1" one "$IPC" "$INS"
+  [[ $RC -eq 0 && $OUT =~ ^[0-9a-f]{32}$ ]] || fail "sign-up: rc=$RC $OUT"
+  PATIENT=$OUT
+}
+
 # es_up_start OPTION...: starts `espace OPTION... up` in the background (output in
 # $ES_TMP/up.out, log in $ES_TMP/up.log) and waits until it says it is up. Sets
 # UP_PID, ES_ADMIN (the `espace OPTION... admin` command, an array) and BROKER_KEY.
@@ -102,6 +138,14 @@ es_up_start() {
   ES_ADMIN=("$ESPACE" "$@" admin)
   BROKER_KEY=$("${ES_ADMIN[@]}" keys show)
   [[ ${#BROKER_KEY} -eq 40 ]] || fail "bad broker key '$BROKER_KEY'"
+}
+
+# es_edge_port: sets EDGE_PORT to the edge's port, from the `espace up` log
+# (ESPACE_LOG info or more), or fails.
+es_edge_port() {
+  EDGE_PORT=$(grep -o 'comp=edge event=listen host=[0-9.]* port=[0-9]*' "$ES_TMP/up.log" |
+    sed 's/.*port=//' | head -1)
+  [[ -n $EDGE_PORT ]] || fail "no edge port in the log"
 }
 
 # es_reap PID TENTHS: waits up to TENTHS tenths of a second for the background
@@ -135,6 +179,12 @@ es_pro_setup() {
   echo "$ES_PRO_PASSWORD" | "${ES_ADMIN[@]}" create-pro --rpps "$2" \
     --last-name Martin --first-name Claire --profession Médecin | grep -q "$2" ||
     fail "create-pro $2"
+}
+
+# es_pro HOME RPPS NAME: es_pro_setup, then es_pro_login.
+es_pro() {
+  es_pro_setup "$1" "$2" "$3"
+  es_pro_login "$1" "$2"
 }
 
 # es_pro_login HOME RPPS: espace-pro in HOME logs in as RPPS on the tcp port.

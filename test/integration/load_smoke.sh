@@ -26,19 +26,10 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 . "$(dirname "$0")/lib.sh"
 
 LOAD="$ES_BIN/clients/load/espace-load"
-[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
-[[ -x $LOAD ]] || { echo "missing $LOAD"; exit 1; }
+es_need "$ESPACE" "$LOAD"
 
-ES_TMP=$(mktemp -d /tmp/es-load-smoke.XXXXXX)
-CONF=$ES_TMP/espace.conf
-es_conf "$CONF" "no_sync = true"
-export ESPACE_PWHASH=min
-
-step "espace up"
-es_up_start --config "$CONF"
-EDGE_PORT=$(grep -o 'comp=edge event=listen host=[0-9.]* port=[0-9]*' "$ES_TMP/up.log" |
-  sed 's/.*port=//' | head -1)
-[[ -n $EDGE_PORT ]] || fail "no edge port in the log"
+es_up load-smoke
+es_edge_port
 
 step "seed 4 patients and 2 professionals, twice"
 ACC=$ES_TMP/accounts

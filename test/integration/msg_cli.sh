@@ -16,30 +16,14 @@ ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 
 HELPER="$ES_BIN/test/signup_load"
 PATIENT_APP="$ES_BIN/test/msg_patient"
-for b in "$ESPACE" "$ESPACE_PRO" "$HELPER" "$PATIENT_APP"; do
-  [[ -x $b ]] || { echo "missing $b"; exit 1; }
-done
-
-ES_TMP=$(mktemp -d /tmp/es-msg-cli.XXXXXX)
-CONF=$ES_TMP/espace.conf
-es_conf "$CONF" "no_sync = true"
-export ESPACE_PWHASH=min
-IPC="ipc://$ES_TMP/data/run/bus.ipc"
-
-step "espace up (ports $REQ $PUB $SUB)"
-es_up_start --config "$CONF"
-grep -q "messaging" "$ES_TMP/up.out" || fail "the summary does not list messaging"
+es_need "$ESPACE" "$ESPACE_PRO" "$HELPER" "$PATIENT_APP"
+es_up msg-cli messaging
 
 step "patient sign-up; professional keygen, create-pro, login"
-BODY=$((2850675000000 + RANDOM))
-INS=$BODY$(printf %02d $((97 - BODY % 97)))
-run "$HELPER" one "$IPC" "$INS"
-[[ $RC -eq 0 && $OUT =~ ^[0-9a-f]{32}$ ]] || fail "sign-up: rc=$RC $OUT"
-PATIENT=$OUT
+es_signup "$HELPER" 2850675000000
 RPPS=10001234567
 P1=$ES_TMP/pro1
-es_pro_setup "$P1" "$RPPS" cabinet1
-es_pro_login "$P1" "$RPPS"
+es_pro "$P1" "$RPPS" cabinet1
 PRO=("$ESPACE_PRO" --home "$P1")
 export ESPACE_PRO_PASSPHRASE='pass phrase of the cabinet'
 

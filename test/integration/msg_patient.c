@@ -29,8 +29,8 @@
 #include "clients/e2e/e2e.h"
 #include "clients/lib/espace.h"
 #include "proto/ids.h"
+#include "test/integration/patient_app.h"
 
-#define TIMEOUT_MS 5000
 #define PASSWORD "correct horse battery staple"
 #define NOPK 8
 #define PEERS 16
@@ -45,44 +45,10 @@ typedef struct dev {
     size_t n;
 } phone_t;
 
-static int s_failed(const char *what, const espace_error_t *err)
-{
-    fprintf(stderr, "%s: %s %s %s\n", what, es_status_name(err->status), err->message,
-            err->field);
-    return 1;
-}
-
-static int s_grant(const char *endpoint, const char *pid, const char *rpps)
-{
-    espace_opts_t o = {.endpoint = endpoint, .timeout_ms = TIMEOUT_MS,
-                       .as_kind = ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_PATIENT,
-                       .as_principal = pid};
-    espace_t *e = NULL;
-    espace_error_t err;
-    espace_scopes_t scopes;
-    Espace__V1__GrantReply *rep = NULL;
-    char hex[ID_HEX] = "?";
-    if (espace_scopes_parse("messaging:read,messaging:write", &scopes, NULL, 0) < 0 ||
-        espace_open(&o, &e) < 0)
-        return 1;
-    int rc = 0;
-    if (espace_consent_grant(e, ESPACE__V1__GRANTEE_KIND__GRANTEE_PROFESSIONAL, rpps, &scopes,
-                             ESPACE__V1__PURPOSE__PURPOSE_SOINS, 0, &rep, &err) < 0) {
-        rc = s_failed("grant", &err);
-    } else {
-        if (rep->grant)
-            id_hex_bytes(rep->grant->id.data, rep->grant->id.len, hex);
-        printf("granted %s\n", hex);
-        espace_free(&rep->base);
-    }
-    espace_close(&e);
-    return rc;
-}
-
 /* Log in with the INS (a new device) and publish its bundle. */
 static int s_login_publish(phone_t *d, const char *endpoint, const char *ins)
 {
-    espace_opts_t o = {.endpoint = endpoint, .timeout_ms = TIMEOUT_MS};
+    espace_opts_t o = {.endpoint = endpoint, .timeout_ms = PATIENT_APP_TIMEOUT_MS};
     espace_error_t err;
     if (espace_open(&o, &d->e) < 0)
         return 1;
@@ -94,14 +60,14 @@ static int s_login_publish(phone_t *d, const char *endpoint, const char *ins)
     ProtobufCMessage *m = NULL;
     if (espace_call(d->e, "identity", "Login", &lr.base, &espace__v1__login_reply__descriptor, &m,
                     &err) < 0)
-        return s_failed("login", &err);
+        return patient_app_failed("login", &err);
     Espace__V1__LoginReply *rep = (Espace__V1__LoginReply *)m;
     int rc = rep->device_id.len == 16 ? espace_resume(d->e, rep->token, &err) : ES_INTERNAL;
     if (rc == 0)
         memcpy(d->id, rep->device_id.data, 16);
     espace_free(m);
     if (rc < 0)
-        return s_failed("resume", &err);
+        return patient_app_failed("resume", &err);
     int64_t now = (int64_t)time(NULL);
     if (e2e_identity_generate(&d->ik) < 0 ||
         e2e_prekey_generate(&d->spk, &d->ik, E2E_PREKEY_SIGNED, 1, now) < 0 ||
@@ -110,7 +76,7 @@ static int s_login_publish(phone_t *d, const char *endpoint, const char *ins)
         return 1;
     if (espace_messaging_publish_keys(d->e, d->ik.sign_pk, &d->spk, &d->lrk, d->opk, NOPK, NULL,
                                       &err) < 0)
-        return s_failed("publish", &err);
+        return patient_app_failed("publish", &err);
     return 0;
 }
 
@@ -175,7 +141,7 @@ static int s_read(phone_t *d, int count, int seconds, const char *dir, uint8_t c
     while (got < count && time(NULL) < end) {
         Espace__V1__FetchReply *f = NULL;
         if (espace_messaging_fetch(d->e, 0, 0, &f, &err) < 0)
-            return s_failed("fetch", &err);
+            return patient_app_failed("fetch", &err);
         for (size_t i = 0; i < f->n_entries; i++) {
             const Espace__V1__Entry *en = f->entries[i];
             uint8_t plain[E2E_MAX_PLAINTEXT], *ct = NULL, *file = NULL;
@@ -200,7 +166,7 @@ static int s_read(phone_t *d, int count, int seconds, const char *dir, uint8_t c
             for (size_t k = 0; k < p.n_att; k++) {
                 const espace_msg_attachment_t *a = &p.att[k];
                 if (espace_messaging_download(d->e, a->id, a->hash, &ct, &clen, &err) < 0)
-                    return s_failed("download", &err);
+                    return patient_app_failed("download", &err);
                 rc = espace_messaging_attachment_open(a->key, ct, clen, &file, &flen);
                 free(ct);
                 if (rc < 0 || s_save(dir, a, file, flen) != 0) {
@@ -218,7 +184,7 @@ static int s_read(phone_t *d, int count, int seconds, const char *dir, uint8_t c
         uint64_t last = f->last_seq;
         espace_free(&f->base);
         if (last && espace_messaging_ack(d->e, last, NULL, &err) < 0)
-            return s_failed("ack", &err);
+            return patient_app_failed("ack", &err);
         if (got < count) {
             struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000};
             nanosleep(&pause, NULL);
@@ -240,7 +206,7 @@ static int s_send(phone_t *d, const uint8_t conv[16], const espace_msg_content_t
     int rc = 1;
     if (espace_messaging_content_encode(p, plain, sizeof plain, &plen) < 0 ||
         espace_messaging_get_conversation(d->e, conv, &g, &err) < 0)
-        return s_failed("get conversation", &err);
+        return patient_app_failed("get conversation", &err);
     size_t n = 0;
     for (size_t i = 0; i < g->n_devices; i++)
         for (size_t j = 0; j < g->devices[i]->n_devices && n < PEERS; j++) {
@@ -261,7 +227,7 @@ static int s_send(phone_t *d, const uint8_t conv[16], const espace_msg_content_t
         Espace__V1__ClaimBundlesReply *cb = NULL;
         if (espace_messaging_claim_bundles(d->e, conv, (const uint8_t(*)[16])need, k, &cb,
                                            &err) < 0) {
-            s_failed("claim", &err);
+            patient_app_failed("claim", &err);
             goto free;
         }
         for (size_t i = 0; i < cb->n_bundles; i++) {
@@ -287,7 +253,7 @@ static int s_send(phone_t *d, const uint8_t conv[16], const espace_msg_content_t
     }
     randombytes_buf(msg_id, sizeof msg_id);
     if (espace_messaging_send(d->e, conv, msg_id, NULL, cpp, n, &sr, &err) < 0) {
-        s_failed("send", &err);
+        patient_app_failed("send", &err);
         goto free;
     }
     rc = sr->result == ESPACE__V1__SEND_RESULT__SEND_RESULT_STORED ? 0 : 1;
@@ -330,7 +296,7 @@ static int s_reply(phone_t *d, const uint8_t conv[16], const char *file)
     int rc = espace_messaging_upload(d->e, conv, a->id, ct, clen, a->hash, &err);
     free(ct);
     if (rc < 0)
-        return s_failed("upload", &err);
+        return patient_app_failed("upload", &err);
     return s_send(d, conv, &p);
 }
 
@@ -361,7 +327,7 @@ int main(int argc, char **argv)
     if (sodium_init() < 0)
         return 1;
     if (argc == 5 && !strcmp(argv[1], "grant"))
-        return s_grant(argv[2], argv[3], argv[4]);
+        return patient_app_grant(argv[2], argv[3], argv[4], "messaging:read,messaging:write");
     if (argc == 8 && !strcmp(argv[1], "device"))
         return s_device(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argv[6], argv[7]);
     fprintf(stderr, "usage: msg_patient grant ENDPOINT PATIENT_ID RPPS\n"

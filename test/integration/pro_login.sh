@@ -8,8 +8,7 @@ set -euo pipefail
 ES_BIN=${ES_BIN:?ES_BIN must name the build folder}
 . "$(dirname "$0")/lib.sh"
 PRO=$ESPACE_PRO
-[[ -x $ESPACE ]] || { echo "missing $ESPACE"; exit 1; }
-[[ -x $PRO ]] || { echo "missing $PRO"; exit 1; }
+es_need "$ESPACE" "$PRO"
 
 ES_TMP=$(mktemp -d /tmp/es-pro-login.XXXXXX)
 TMP=$ES_TMP

@@ -9,36 +9,24 @@ ag_fix_t AG;
 
 /* ---- fixture ---- */
 
-static void s_start(h_svc_t *s, const svc_def_t *def, const char *method,
-                    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rdesc)
-{
-    assert_int_equal(h_svc_start_served(&AG.h, s, def, AG.cl, method, req, rdesc), 0);
-}
-
 void ag_agenda_start(void)
 {
     Espace__V1__AgendaListChangesRequest req = ESPACE__V1__AGENDA_LIST_CHANGES_REQUEST__INIT;
-    s_start(&AG.agenda, &agenda_service, "ListChanges", &req.base,
-            &espace__v1__agenda_list_changes_reply__descriptor);
+    sc_start(&AG.h, &AG.agenda, &agenda_service, AG.cl, "ListChanges", &req.base,
+             &espace__v1__agenda_list_changes_reply__descriptor);
 }
 
 void ag_consent_start(void)
 {
-    Espace__V1__ListAppsRequest req = ESPACE__V1__LIST_APPS_REQUEST__INIT;
-    s_start(&AG.consent, &consent_service, "ListApps", &req.base,
-            &espace__v1__list_apps_reply__descriptor);
+    sc_consent_start(&AG.h, &AG.consent, AG.cl);
 }
 
 int ag_setup(void **state)
 {
     (void)state;
+    static const char *const prefixes[] = {"patient.", "pro.", NULL};
     memset(&AG, 0, sizeof AG);
-    if (h_setup(&AG.h, 0) != 0)
-        return -1;
-    AG.h.hb = HB_MS;
-    if (h_broker_start(&AG.h) != 0 || h_client(&AG.h, &AG.cl) != 0 ||
-        h_sub(&AG.h, &AG.events) != 0 || bus_subscribe(AG.events, "patient.") != 0 ||
-        bus_subscribe(AG.events, "pro.") != 0)
+    if (sc_setup(&AG.h, HB_MS, &AG.cl, &AG.events, prefixes) != 0)
         return -1;
     ag_consent_start();
     ag_agenda_start();
@@ -49,12 +37,7 @@ int ag_setup(void **state)
 int ag_teardown(void **state)
 {
     (void)state;
-    bus_sub_destroy(&AG.events);
-    bus_client_destroy(&AG.cl);
-    int rc = h_svc_stop(&AG.agenda);
-    rc |= h_svc_stop(&AG.consent);
-    rc |= h_teardown(&AG.h);
-    return rc == 0 ? 0 : -1;
+    return sc_teardown(&AG.h, &AG.cl, &AG.events, &AG.agenda, &AG.consent);
 }
 
 /* ---- calls ---- */
@@ -98,22 +81,7 @@ Espace__V1__AgendaGetReply *ag_get(const char *P, ProtobufCBinaryData id)
 ProtobufCMessage *ag_event_on(const char *topic, const ProtobufCMessageDescriptor *desc,
                                     int timeout_ms)
 {
-    int64_t end = bus_mono_ms() + timeout_ms;
-    for (;;) {
-        int64_t left = end - bus_mono_ms();
-        if (left <= 0)
-            return NULL;
-        char t[BUS_MAX_TOPIC + 1];
-        Espace__V1__Event *ev = NULL;
-        if (bus_sub_recv(AG.events, (int)left, t, &ev) != 0)
-            continue;
-        ProtobufCMessage *m = NULL;
-        if (strcmp(t, topic) == 0)
-            codec_decode(desc, ev->body.data, ev->body.len, 0, &m, NULL);
-        codec_free(&ev->base);
-        if (m)
-            return m;
-    }
+    return sc_event(AG.events, topic, desc, timeout_ms);
 }
 
 Espace__V1__AgendaChange *ag_change_on(const char *topic, int timeout_ms)
@@ -158,10 +126,7 @@ void ag_assert_notice(const Espace__V1__AgendaChange *ch, const char *patient,
 /* Drop every event received so far. */
 void ag_drain(void)
 {
-    char t[BUS_MAX_TOPIC + 1];
-    Espace__V1__Event *ev = NULL;
-    while (bus_sub_recv(AG.events, 50, t, &ev) == 0)
-        codec_free(&ev->base);
+    sc_drain(AG.events);
 }
 
 void ag_topic(char *out, size_t n, const char *who, const char *id, const char *suffix)

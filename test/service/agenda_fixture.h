@@ -30,6 +30,7 @@
 #include "services/agenda/agenda.h"
 #include "services/consent/consent.h"
 #include "test/harness/harness.h"
+#include "test/service/scenario_fixture.h"
 
 #define HB_MS 200    /* heartbeat of the broker and services */
 #define CALL_MS 5000 /* deadline of the test's calls */

@@ -12,10 +12,7 @@ df_t DF;
 
 void df_consent_start(void)
 {
-    Espace__V1__ListAppsRequest la = ESPACE__V1__LIST_APPS_REQUEST__INIT;
-    assert_int_equal(h_svc_start_served(&DF.h, &DF.consent, &consent_service, DF.cl, "ListApps",
-                                        &la.base, &espace__v1__list_apps_reply__descriptor),
-                     0);
+    sc_consent_start(&DF.h, &DF.consent, DF.cl);
 }
 
 void df_dmp_start(void)
@@ -41,12 +38,9 @@ void df_dmp_start(void)
 int df_setup(void **state)
 {
     (void)state;
+    static const char *const prefixes[] = {"patient.", NULL};
     memset(&DF, 0, sizeof DF);
-    if (sodium_init() < 0 || h_setup(&DF.h, 0) != 0)
-        return -1;
-    DF.h.hb = DF_HB_MS;
-    if (h_broker_start(&DF.h) != 0 || h_client(&DF.h, &DF.cl) != 0 ||
-        h_sub(&DF.h, &DF.events) != 0 || bus_subscribe(DF.events, "patient.") != 0)
+    if (sodium_init() < 0 || sc_setup(&DF.h, DF_HB_MS, &DF.cl, &DF.events, prefixes) != 0)
         return -1;
     df_consent_start();
     df_dmp_start();
@@ -57,25 +51,12 @@ int df_setup(void **state)
 int df_teardown(void **state)
 {
     (void)state;
-    bus_sub_destroy(&DF.events);
-    bus_client_destroy(&DF.cl);
-    int rc = h_svc_stop(&DF.dmp);
-    rc |= h_svc_stop(&DF.consent);
-    rc |= h_teardown(&DF.h);
-    return rc == 0 ? 0 : -1;
+    return sc_teardown(&DF.h, &DF.cl, &DF.events, &DF.dmp, &DF.consent);
 }
 
 void df_patient_id(char out[ID_HEX])
 {
-    uint8_t id[ID_BYTES];
-    randombytes_buf(id, sizeof id);
-    id_hex(id, out);
-    /* a patient consent knows (identity registers them at activation) */
-    Espace__V1__RegisterPatientRequest req = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
-    req.patient_id = out;
-    assert_int_equal(df_call(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, SERVICE_IDENTITY,
-                             SERVICE_CONSENT, "RegisterPatient", &req.base, NULL, NULL, NULL),
-                     0);
+    sc_patient_id(DF.cl, DF_CALL_MS, out);
 }
 
 /* ---- calls ---- */
@@ -267,29 +248,11 @@ int df_add(int kind, const char *who, Espace__V1__AddMeasureRequest *req,
 
 Espace__V1__DmpEvent *df_event(const char *topic, int ms)
 {
-    int64_t end = bus_mono_ms() + ms;
-    for (;;) {
-        int64_t left = end - bus_mono_ms();
-        if (left <= 0)
-            return NULL;
-        char t[BUS_MAX_TOPIC + 1];
-        Espace__V1__Event *ev = NULL;
-        if (bus_sub_recv(DF.events, (int)left, t, &ev) != 0)
-            continue;
-        ProtobufCMessage *m = NULL;
-        if (strcmp(t, topic) == 0)
-            codec_decode(&espace__v1__dmp_event__descriptor, ev->body.data, ev->body.len, 0, &m,
-                         NULL);
-        codec_free(&ev->base);
-        if (m)
-            return (Espace__V1__DmpEvent *)m;
-    }
+    return (Espace__V1__DmpEvent *)sc_event(DF.events, topic, &espace__v1__dmp_event__descriptor,
+                                            ms);
 }
 
 void df_drain(void)
 {
-    char t[BUS_MAX_TOPIC + 1];
-    Espace__V1__Event *ev = NULL;
-    while (bus_sub_recv(DF.events, 50, t, &ev) == 0)
-        codec_free(&ev->base);
+    sc_drain(DF.events);
 }

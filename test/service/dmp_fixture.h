@@ -24,6 +24,7 @@
 #include "services/consent/consent.h"
 #include "services/dmp/dmp.h"
 #include "test/harness/harness.h"
+#include "test/service/scenario_fixture.h"
 
 #define DF_HB_MS 200
 #define DF_CALL_MS 5000

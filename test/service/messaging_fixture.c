@@ -13,33 +13,21 @@ mf_t MF;
 
 /* ---- fixture ---- */
 
-static void s_start(h_svc_t *s, const svc_def_t *def, const char *method,
-                    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rdesc)
-{
-    assert_int_equal(h_svc_start_served(&MF.h, s, def, MF.cl, method, req, rdesc), 0);
-}
-
 void mf_messaging_start(void)
 {
     Espace__V1__KeyStatusRequest req = ESPACE__V1__KEY_STATUS_REQUEST__INIT;
-    s_start(&MF.messaging, &messaging_service, "KeyStatus", &req.base,
-            &espace__v1__key_status_reply__descriptor);
+    sc_start(&MF.h, &MF.messaging, &messaging_service, MF.cl, "KeyStatus", &req.base,
+             &espace__v1__key_status_reply__descriptor);
 }
 
 int mf_setup(void **state)
 {
     (void)state;
+    static const char *const prefixes[] = {"patient.", "pro.", NULL};
     memset(&MF, 0, sizeof MF);
-    if (sodium_init() < 0 || h_setup(&MF.h, 0) != 0)
+    if (sodium_init() < 0 || sc_setup(&MF.h, MF_HB_MS, &MF.cl, &MF.events, prefixes) != 0)
         return -1;
-    MF.h.hb = MF_HB_MS;
-    if (h_broker_start(&MF.h) != 0 || h_client(&MF.h, &MF.cl) != 0 ||
-        h_sub(&MF.h, &MF.events) != 0 || bus_subscribe(MF.events, "patient.") != 0 ||
-        bus_subscribe(MF.events, "pro.") != 0)
-        return -1;
-    Espace__V1__ListAppsRequest la = ESPACE__V1__LIST_APPS_REQUEST__INIT;
-    s_start(&MF.consent, &consent_service, "ListApps", &la.base,
-            &espace__v1__list_apps_reply__descriptor);
+    sc_consent_start(&MF.h, &MF.consent, MF.cl);
     mf_messaging_start();
     h_sleep_ms(300); /* subscriptions reach the publishers */
     return 0;
@@ -48,30 +36,14 @@ int mf_setup(void **state)
 int mf_teardown(void **state)
 {
     (void)state;
-    bus_sub_destroy(&MF.events);
-    bus_client_destroy(&MF.cl);
-    int rc = h_svc_stop(&MF.messaging);
-    rc |= h_svc_stop(&MF.consent);
-    rc |= h_teardown(&MF.h);
-    return rc == 0 ? 0 : -1;
+    return sc_teardown(&MF.h, &MF.cl, &MF.events, &MF.messaging, &MF.consent);
 }
 
 /* ---- principals and devices ---- */
 
 void mf_patient_id(char out[ID_HEX])
 {
-    uint8_t id[ID_BYTES];
-    randombytes_buf(id, sizeof id);
-    id_hex(id, out);
-    /* an activated account: identity registers it with consent */
-    Espace__V1__RegisterPatientRequest req = ESPACE__V1__REGISTER_PATIENT_REQUEST__INIT;
-    req.patient_id = out;
-    Espace__V1__Caller c = h_caller(ESPACE__V1__PRINCIPAL_KIND__PRINCIPAL_SERVICE, "identity");
-    bus_reply_t r;
-    memset(&r, 0, sizeof r);
-    int rc = mf_call_as(&c, SERVICE_CONSENT, "RegisterPatient", &req.base, NULL, NULL, &r);
-    if (rc != 0)
-        fail_msg("RegisterPatient: %s %s %s", es_status_name(rc), r.field, r.message);
+    sc_patient_id(MF.cl, MF_CALL_MS, out);
 }
 
 void mf_dev(mf_dev_t *d, int kind, const char *principal)
@@ -254,30 +226,12 @@ int mf_ack(const mf_dev_t *d, uint64_t seq)
 
 Espace__V1__Entry *mf_event(const char *topic, int ms)
 {
-    int64_t end = bus_mono_ms() + ms;
-    for (;;) {
-        int64_t left = end - bus_mono_ms();
-        if (left <= 0)
-            return NULL;
-        char t[BUS_MAX_TOPIC + 1];
-        Espace__V1__Event *ev = NULL;
-        if (bus_sub_recv(MF.events, (int)left, t, &ev) != 0)
-            continue;
-        ProtobufCMessage *m = NULL;
-        if (strcmp(t, topic) == 0)
-            codec_decode(&espace__v1__entry__descriptor, ev->body.data, ev->body.len, 0, &m, NULL);
-        codec_free(&ev->base);
-        if (m)
-            return (Espace__V1__Entry *)m;
-    }
+    return (Espace__V1__Entry *)sc_event(MF.events, topic, &espace__v1__entry__descriptor, ms);
 }
 
 void mf_drain(void)
 {
-    char t[BUS_MAX_TOPIC + 1];
-    Espace__V1__Event *ev = NULL;
-    while (bus_sub_recv(MF.events, 50, t, &ev) == 0)
-        codec_free(&ev->base);
+    sc_drain(MF.events);
 }
 
 /* ---- the store, unsealed ---- */

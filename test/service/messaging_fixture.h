@@ -29,6 +29,7 @@
 #include "services/consent/consent.h"
 #include "services/messaging/messaging.h"
 #include "test/harness/harness.h"
+#include "test/service/scenario_fixture.h"
 
 #define MF_HB_MS 200
 #define MF_CALL_MS 5000

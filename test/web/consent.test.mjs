@@ -16,13 +16,10 @@
 import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, shotPhone, expectH1,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, skip } from './espace-up.mjs';
 import { fr } from '../../clients/web/src/i18n/fr.js';
 
 const INS = '279035121518989';
@@ -50,10 +47,10 @@ test('a professional in French: name, profession, RPPS; "du Dr", "de", "d’un"'
   assert.equal(T.of(unknown), `d’un professionnel de santé (RPPS ${RPPS})`);
 });
 
+const world = new WebSystem('consent');
 let tmp;
 let sys;
 let context;
-let profileDir;
 let page;
 const problems = [];
 const pro = (...args) => sys.pro(...args);
@@ -69,34 +66,15 @@ async function agendaRead() {
 
 test.describe('Mes autorisations live: requests and emergency accesses', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-consent-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-consent-chromium-', { timezoneId: 'Europe/Paris' }));
+    await world.start();
+    ({ tmp, sys, context } = world);
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('a request and an emergency appear live, by name; the patient ends the emergency', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+    await sys.signUp(page, { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' });
     await page.getByRole('link', { name: 'Mes autorisations' }).click();
     await expectH1(page, 'Mes autorisations');
     await page.locator('#consent-pending:not(.loading)').waitFor({ timeout: 15000 });
@@ -133,11 +111,7 @@ test.describe('Mes autorisations live: requests and emergency accesses', { skip 
       null, { timeout: 10000 });
     assert.match(await page.locator('#audit-list > li').first().innerText(), new RegExp(`Qui\\s+Dr Claire Martin`));
     await shot(page, '41-autorisations-urgence-en-direct');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot(page, '42-autorisations-urgence-mobile');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await shotPhone(page, '42-autorisations-urgence-mobile');
 
     // the emergency allows reading; ended by the patient, it no longer does
     assert.equal(await agendaRead(), 'allowed');

@@ -21,21 +21,20 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { addDays, dateValue, parisDate } from '../../clients/web/src/agenda-time.js';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin, login, PASSWORD, req,
+  newPage as libNewPage, shot, expectH1, login, PASSWORD, req,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
 const MARK = 'MARQUEUR-DMP-WEB-5c1e';
 
+const world = new WebSystem('dmp');
 let tmp;
 let sys;
 let context;
-let profileDir;
 let page;   // the patient's first tab
 let page2;  // a second tab, logged in too
 const problems = [];
@@ -81,36 +80,15 @@ async function waitPoints(p, id, n) {
 test.describe('Documents et Mesures: the patient web app on the dmp service', { skip }, () => {
   test.before(async () => {
     await sodium.ready;
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-dmp-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-dmp-chromium-', {
-      timezoneId: 'Europe/Paris', acceptDownloads: true,
-    }));
+    await world.start({ chromium: { acceptDownloads: true } });
+    ({ tmp, sys, context } = world);
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('the patient signs up; Documents and Mesures are in the navigation', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+    await sys.signUp(page, { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' });
     await openMeasures(page);
     assert.equal(await page.locator('#measure-alert').innerText(), '', `an error on Mesures${sys.log()}`);
     assert.equal(await points(page, 'weight'), '0');
@@ -282,15 +260,7 @@ test.describe('Documents et Mesures: the patient web app on the dmp service', { 
   });
 
   test('the patient grants documents and measures to a professional in "Mes autorisations"', async () => {
-    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'documents:read,documents:write,measures:write',
-      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
-    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
-    await page.getByRole('link', { name: 'Mes autorisations' }).click();
-    await expectH1(page, 'Mes autorisations');
-    const item = page.locator('#grants-pending > li');
-    await item.first().waitFor({ timeout: 15000 });
-    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
-    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    await sys.requestAccepted(page, INS, 'documents:read,documents:write,measures:write');
   });
 
   let proDoc;

@@ -15,22 +15,18 @@
 import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, shotPhone, expectH1,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, PRO_LABEL, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
 
+const world = new WebSystem('e2e');
 let tmp;        // temporary folder: data, config, professional home
 let sys;        // the EspaceUp in tmp
-let edgeBase;   // http://127.0.0.1:<edge_port>/
 let context;
-let profileDir;
 let page;
 const problems = [];
 const pro = (...args) => sys.pro(...args);
@@ -53,36 +49,15 @@ function tomorrowAt(hhmm) {
 
 test.describe('end to end: espace up, espace-pro and the web app', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-e2e-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
-    edgeBase = sys.edgeBase;
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-e2e-chromium-', { timezoneId: 'Europe/Paris' }));
+    await world.start();
+    ({ tmp, sys, context } = world);
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      // a clean shutdown on SIGTERM is part of the contract
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('the patient signs up and logs in', async () => {
     page = await newPage();
-    await signUpAndLogin(page, edgeBase,
-      { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+    await sys.signUp(page, { ins: INS, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' });
   });
 
   test('a professional\'s request appears in "Mes autorisations" and the patient accepts it', async () => {
@@ -105,13 +80,9 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
     assert.match(text, /Motif\s+Suivi/);
     assert.match(text, /Période\s+Du \d+ \S+ \d{4} au \d+ \S+ \d{4}/);
     await shot(page, '20-autorisations-demande');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot(page, '21-autorisations-demande-mobile');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await shotPhone(page, '21-autorisations-demande-mobile');
 
-    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
+    await item.getByRole('button', { name: `Accepter la demande du ${PRO_LABEL}` }).click();
     await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
     await page.locator('#grants-active > li').first().waitFor({ timeout: 10000 });
     assert.match(await page.locator('#grants-active').innerText(), /Agenda : lecture et écriture/);
@@ -182,11 +153,7 @@ test.describe('end to end: espace up, espace-pro and the web app', { skip }, () 
       'the allowed list is not in the trail');
     assert.match(newest.text, /\d+ \S+ \d{4} à \d{2}:\d{2}/); // French date, Paris time
     await shot(page, '22-autorisations');
-    await page.setViewportSize({ width: 390, height: 844 });
-    await shot(page, '23-autorisations-mobile');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await shotPhone(page, '23-autorisations-mobile');
   });
 
   test('an emergency access (declared by INS) is highlighted in the trail', async () => {

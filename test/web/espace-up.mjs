@@ -1,8 +1,10 @@
 // The real system next to the browser, for the end-to-end browser tests
-// (e2e.test.mjs, messaging-live.test.mjs): the real `espace up` (broker,
-// identity, consent, agenda, messaging, edge serving clients/web/dist) on
-// free ports in a temporary data folder, `espace admin` and a professional's
-// `espace-pro` with its own home.
+// (e2e, consent, dmp, messaging-start, messaging-live, readme .test.mjs):
+// the real `espace up` (broker, identity, consent, agenda, messaging, dmp,
+// edge serving clients/web/dist) on free ports in a temporary data folder,
+// `espace admin` and a professional's `espace-pro` with its own home; and
+// WebSystem, that system with a professional and Chromium, started and
+// stopped the same way by every one of those tests.
 //
 // Environment:
 //   ES_BIN   build folder (espace/espace, clients/pro/espace-pro). Default:
@@ -13,9 +15,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { repo, dist } from './lib.mjs';
+import { repo, dist, chromiumPath, launchChromium, expectH1, signUpAndLogin } from './lib.mjs';
 
 const bin = process.env.ES_BIN
   || (process.env.ES_EDGE_HARNESS ? path.resolve(process.env.ES_EDGE_HARNESS, '../../..') : path.join(repo, 'build'));
@@ -30,6 +33,10 @@ export const skip = missingText || false;
 
 export const PRO_PASSWORD = 'correct horse battery staple';
 export const RPPS = '10001234567';
+/** The professional of setUpProfessional as the patient's app names them. */
+export const PRO_LABEL = `Dr Claire Martin (médecin, RPPS ${RPPS})`;
+/** The passphrase of the professional's messaging device store (msg()). */
+export const MSG_PASSPHRASE = 'phrase de passe du cabinet';
 const CMD_TIMEOUT_MS = 15000;
 
 /** `count` distinct free TCP ports on 127.0.0.1 (held open together, then released). */
@@ -144,6 +151,57 @@ export class EspaceUp {
     return r;
   }
 
+  /** The activation code of the pending account of `ins` (`espace admin activation issue`). */
+  async activationCode(ins) {
+    const r = await this.admin('activation', 'issue', '--ins', ins);
+    assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
+    return r.out.trim();
+  }
+
+  /** signUpAndLogin of `patient` on `page` against this edge, with the code of activationCode. */
+  signUp(page, patient) {
+    return signUpAndLogin(page, this.edgeBase, patient, (ins) => this.activationCode(ins));
+  }
+
+  /** espace-pro msg <args> with the device store's passphrase (MSG_PASSPHRASE); asserts exit 0. */
+  async msg(...args) {
+    const r = await this.pro('msg', ...args, { env: { ESPACE_PRO_PASSPHRASE: MSG_PASSPHRASE } });
+    assert.equal(r.code, 0, `msg ${args.join(' ')}: ${r.out}${r.err}`);
+    return r;
+  }
+
+  /** `msg inbox --out <tmp>/received` until its output matches re (bounded): everything it printed. */
+  async inboxUntil(re, what) {
+    let all = '';
+    for (let i = 0; i < 40; i++) {
+      const r = await this.msg('inbox', '--out', path.join(this.tmp, 'received'));
+      all += r.out;
+      if (re.test(all)) return all;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    throw new Error(`espace-pro msg inbox never printed ${what}:\n${all}`);
+  }
+
+  /**
+   * The professional asks the patient `ins` for `scope` (espace-pro access
+   * request, purpose soins, 30 days, reason Suivi) and the patient, on
+   * `page`, accepts it in "Mes autorisations" and sees it accepted. Resolves
+   * to the text of the pending request as it showed before the click.
+   */
+  async requestAccepted(page, ins, scope) {
+    const rq = await this.pro('access', 'request', '--patient', ins, '--scope', scope,
+      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
+    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
+    await page.getByRole('link', { name: 'Mes autorisations' }).click();
+    await expectH1(page, 'Mes autorisations');
+    const item = page.locator('#grants-pending > li');
+    await item.first().waitFor({ timeout: 15000 });
+    const text = await item.innerText();
+    await item.getByRole('button', { name: `Accepter la demande du ${PRO_LABEL}` }).click();
+    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    return text;
+  }
+
   /** A professional (RPPS) with a software key and a session: keygen, keys add, create-pro, login. */
   async setUpProfessional() {
     const key = await this.admin('keys', 'show');
@@ -162,5 +220,52 @@ export class EspaceUp {
       'login', '--rpps', RPPS, { env: { ESPACE_PASSWORD: PRO_PASSWORD } });
     assert.equal(lg.code, 0, `login: ${lg.out}${lg.err}`);
     assert.match(lg.out, new RegExp(`logged in as ${RPPS}`));
+  }
+}
+
+/**
+ * One browser test's world: an EspaceUp in a new temporary folder
+ * espace-web-<name>-XXXXXX (tmp) and Chromium (Paris time, French) with a
+ * fresh profile espace-web-<name>-chromium-XXXXXX (context, profileDir).
+ * The fields are filled as start() goes, so that stop() after a failed
+ * start() still removes what was made.
+ */
+export class WebSystem {
+  constructor(name) {
+    this.name = name;
+    this.tmp = null;
+    this.sys = null;
+    this.context = null;
+    this.profileDir = null;
+  }
+
+  /**
+   * Asserts the app is built and Chromium is there, starts espace up, sets
+   * up the professional (setUpProfessional) unless `professional` is false,
+   * then launches Chromium with `chromium` added to its options.
+   */
+  async start({ professional = true, chromium = {} } = {}) {
+    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
+    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `espace-web-${this.name}-`));
+    this.sys = new EspaceUp(this.tmp);
+    await this.sys.start();
+    if (professional) await this.sys.setUpProfessional();
+    ({ context: this.context, profileDir: this.profileDir } = await launchChromium(
+      `espace-web-${this.name}-chromium-`, { timezoneId: 'Europe/Paris', ...chromium }));
+  }
+
+  /** Closes Chromium, stops espace up, removes both folders, then asserts espace up exited cleanly. */
+  async stop() {
+    const { sys } = this;
+    try {
+      if (this.context) await this.context.close();
+    } finally {
+      const r = sys ? await sys.stop() : null;
+      if (this.profileDir) fs.rmSync(this.profileDir, { recursive: true, force: true });
+      if (this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
+      // a clean shutdown on SIGTERM is part of the contract
+      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
+    }
   }
 }

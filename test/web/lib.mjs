@@ -5,6 +5,7 @@
 //
 // Environment: ES_WEB_DIR, ES_EDGE_HARNESS, ES_CHROMIUM, ES_WEB_DIST,
 // ES_ARTIFACTS (see browser.test.mjs).
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,10 +129,33 @@ export async function newPage(context, problems, viewport) {
   return p;
 }
 
+/** Every regular file under dir (for the no-plaintext-at-rest checks). */
+export function filesUnder(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
 /** Full-page screenshot `name`.png in the artifacts folder. */
 export async function shot(p, name) {
   fs.mkdirSync(artifacts, { recursive: true });
   await p.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/**
+ * On a phone (390x844): screenshot `name`, assert the page does not scroll
+ * sideways, then back to the desktop size (1280x900).
+ */
+export async function shotPhone(p, name) {
+  await p.setViewportSize({ width: 390, height: 844 });
+  await shot(p, name);
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `horizontal scrolling on a phone: ${overflow} px`);
+  await p.setViewportSize({ width: 1280, height: 900 });
 }
 
 export const expectH1 = (p, text) => p.locator('h1', { hasText: text }).waitFor({ timeout: 15000 });

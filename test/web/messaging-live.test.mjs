@@ -17,24 +17,22 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1, filesUnder,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
 const INS = '279035121518989';
-const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
 const MARK_PRO = 'MARQUEUR-LIVE-PRO-3e8d1b';
 const MARK_PATIENT = 'MARQUEUR-LIVE-PATIENT-a47c02';
 const MARK_FILE_PRO = 'MARQUEUR-LIVE-FICHIER-PRO-9d20';
 const MARK_FILE_PATIENT = 'MARQUEUR-LIVE-FICHIER-PATIENT-61fe';
 
+const world = new WebSystem('msg-live');
 let tmp;
 let sys;
 let context;
-let profileDir;
 let page;
 let convId;
 const problems = [];
@@ -42,78 +40,21 @@ const problems = [];
 const blake2b = (bytes) => crypto.createHash('blake2b512').update(bytes).digest('hex'); // comparison only
 const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
 
-/** espace-pro msg <args> with the store's passphrase; asserts exit 0, returns stdout. */
-async function msg(...args) {
-  const r = await sys.pro('msg', ...args, PASSPHRASE);
-  assert.equal(r.code, 0, `msg ${args.join(' ')}: ${r.out}${r.err}`);
-  return r;
-}
-
-/** `msg inbox` until its output matches re (bounded): everything it printed. */
-async function inboxUntil(re, what) {
-  let all = '';
-  for (let i = 0; i < 40; i++) {
-    const r = await msg('inbox', '--out', path.join(tmp, 'received'));
-    all += r.out;
-    if (re.test(all)) return all;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  throw new Error(`espace-pro msg inbox never printed ${what}:\n${all}`);
-}
-
-/** Every regular file under dir. */
-function filesUnder(dir) {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...filesUnder(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
+const msg = (...args) => sys.msg(...args);
+const inboxUntil = (re, what) => sys.inboxUntil(re, what);
 
 test.describe('Messagerie live: a browser patient and espace-pro', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-msg-live-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-msg-live-chromium-', {
-      timezoneId: 'Europe/Paris', acceptDownloads: true,
-    }));
+    await world.start({ chromium: { acceptDownloads: true } });
+    ({ tmp, sys, context } = world);
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('the patient signs up and grants messaging to the professional in "Mes autorisations"', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' }, async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
-    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'messaging:write',
-      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
-    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
-    await page.getByRole('link', { name: 'Mes autorisations' }).click();
-    await expectH1(page, 'Mes autorisations');
-    const item = page.locator('#grants-pending > li');
-    await item.first().waitFor({ timeout: 15000 });
-    assert.match(await item.innerText(), /Messagerie : écriture/);
-    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
-    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    await sys.signUp(page, { ins: INS, lastName: 'MOREAU', firstName: 'Léa', birthDate: '1979-03-02' });
+    assert.match(await sys.requestAccepted(page, INS, 'messaging:write'), /Messagerie : écriture/);
     const st = await sys.pro('access', 'status', '--patient', INS);
     assert.match(st.out, /messaging:write\s+active/, `${st.out}${st.err}`);
   });

@@ -16,47 +16,28 @@ import './webcrypto.mjs'; // first: Node 18 has no global WebCrypto
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
-  dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  newPage as libNewPage, shot, expectH1,
 } from './lib.mjs';
-import { EspaceUp, RPPS, skip } from './espace-up.mjs';
+import { WebSystem, RPPS, skip } from './espace-up.mjs';
 
 const INS = '185057512301232';
-const PASSPHRASE = { env: { ESPACE_PRO_PASSPHRASE: 'phrase de passe du cabinet' } };
 const MARK_PATIENT = 'MARQUEUR-NOUVEAU-PATIENT-c51a';
 const MARK_PRO = 'MARQUEUR-NOUVEAU-PRO-7be2';
 const PRO_NAME = `Dr Claire Martin (médecin, RPPS ${RPPS})`; // as espace-pro declared it, with the RPPS
 
+const world = new WebSystem('msg-start');
 let tmp;
 let sys;
 let context;
-let profileDir;
 let page;
 let convId;
 const problems = [];
 
 const newPage = (viewport = { width: 1280, height: 900 }) => libNewPage(context, problems, viewport);
 
-/** espace-pro msg <args> with the store's passphrase; asserts exit 0. */
-async function msg(...args) {
-  const r = await sys.pro('msg', ...args, PASSPHRASE);
-  assert.equal(r.code, 0, `msg ${args.join(' ')}: ${r.out}${r.err}`);
-  return r;
-}
-
-/** `msg inbox` until its output matches re (bounded): everything it printed. */
-async function inboxUntil(re, what) {
-  let all = '';
-  for (let i = 0; i < 40; i++) {
-    const r = await msg('inbox', '--out', path.join(tmp, 'received'));
-    all += r.out;
-    if (re.test(all)) return all;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  throw new Error(`espace-pro msg inbox never printed ${what}:\n${all}`);
-}
+const msg = (...args) => sys.msg(...args);
+const inboxUntil = (re, what) => sys.inboxUntil(re, what);
 
 async function openMessagerie() {
   await page.getByRole('link', { name: 'Messagerie' }).click();
@@ -66,51 +47,21 @@ async function openMessagerie() {
 
 test.describe('Nouveau message: the patient starts, espace-pro receives', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-msg-start-'));
-    sys = new EspaceUp(tmp);
-    await sys.start();
-    await sys.setUpProfessional();
-    ({ context, profileDir } = await launchChromium('espace-web-msg-start-chromium-', {
-      timezoneId: 'Europe/Paris',
-    }));
+    await world.start();
+    ({ tmp, sys, context } = world);
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('without a messaging grant, "Nouveau message" lists no professional', async () => {
     page = await newPage();
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: INS, lastName: 'GIRARD', firstName: 'Paul', birthDate: '1985-05-14' },
-      async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+    await sys.signUp(page, { ins: INS, lastName: 'GIRARD', firstName: 'Paul', birthDate: '1985-05-14' });
     await openMessagerie();
     await page.locator('#new-message', { hasText: 'Aucun professionnel' }).waitFor({ timeout: 10000 });
   });
 
   test('the patient grants messaging; espace-pro publishes its device keys', async () => {
-    const rq = await sys.pro('access', 'request', '--patient', INS, '--scope', 'messaging:write',
-      '--purpose', 'soins', '--days', '30', '--reason', 'Suivi');
-    assert.equal(rq.code, 0, `access request: ${rq.out}${rq.err}`);
-    await page.getByRole('link', { name: 'Mes autorisations' }).click();
-    await expectH1(page, 'Mes autorisations');
-    const item = page.locator('#grants-pending > li');
-    await item.first().waitFor({ timeout: 15000 });
-    await item.getByRole('button', { name: `Accepter la demande du Dr Claire Martin (médecin, RPPS ${RPPS})` }).click();
-    await page.locator('#consent-live', { hasText: 'Vous avez accepté la demande' }).waitFor({ timeout: 10000 });
+    await sys.requestAccepted(page, INS, 'messaging:write');
     // espace-pro resolved the INS (identity ResolvePatient): the trail shows it, by the professional
     await page.getByRole('link', { name: 'Messagerie' }).click(); // away and back: the trail reloads
     await expectH1(page, 'Messagerie');

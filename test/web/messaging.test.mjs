@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   dist, chromiumPath, harnessSkip, startHarness, stopHarness, launchChromium, newPage as libNewPage,
-  shot, expectH1, signUpAndLogin, harnessCode, req,
+  shot, expectH1, signUpAndLogin, harnessCode, req, filesUnder,
 } from './lib.mjs';
 import { webDir } from './lib.mjs';
 
@@ -127,17 +127,6 @@ async function patientOf(p) {
   });
   ws.close();
   return codec.decode('espace.v1.AuthenticateReply', reply.reply.body).caller.principal;
-}
-
-/** Every regular file under dir. */
-function filesUnder(dir) {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...filesUnder(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
 }
 
 async function noHorizontalScroll(p) {

@@ -13,14 +13,13 @@ import './webcrypto.mjs';
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { addDays, dateValue, parisDate, parisWeek } from '../../clients/web/src/agenda-time.js';
 import {
-  repo, dist, chromiumPath, launchChromium, newPage as libNewPage, shot, expectH1, signUpAndLogin,
+  repo, newPage as libNewPage, shot, expectH1,
 } from './lib.mjs';
-import { EspaceUp, ESPACE, skip } from './espace-up.mjs';
+import { WebSystem, ESPACE, skip } from './espace-up.mjs';
 
 const SCRIPT_TIMEOUT_MS = 60000;
 
@@ -67,10 +66,10 @@ function bash(script, cwd, env) {
   });
 }
 
+const world = new WebSystem('readme');
 let tmp;
 let sys;
 let context;
-let profileDir;
 let page;
 let steps;
 let env;
@@ -78,37 +77,19 @@ const problems = [];
 
 test.describe('the README walk-through, with today\'s dates', { skip }, () => {
   test.before(async () => {
-    assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built app in ${dist}: run npm run build`);
-    assert.ok(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath}`);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'espace-web-readme-'));
-    sys = new EspaceUp(tmp);
-    await sys.start(); // writes <tmp>/espace.conf: the README's commands run in <tmp> read it
+    await world.start({ professional: false }); // writes <tmp>/espace.conf: the README's commands run in <tmp> read it
+    ({ tmp, sys, context } = world);
     steps = readmeSteps(sys.reqPort);
     env = { ESPACE_PRO_HOME: path.join(tmp, 'readme-pro'), ESPACE_PWHASH: 'min' };
-    ({ context, profileDir } = await launchChromium('espace-web-readme-chromium-', { timezoneId: 'Europe/Paris' }));
   });
 
-  test.after(async () => {
-    try {
-      if (context) await context.close();
-    } finally {
-      const r = sys ? await sys.stop() : null;
-      if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-      if (r) assert.deepEqual(r, { code: 0, signal: null }, `espace up did not exit cleanly${sys.log()}`);
-    }
-  });
+  test.after(() => world.stop());
 
   test('the patient of the README signs up in the web app', async () => {
     assert.match(steps.ins || '', /^\d{15}$/, 'the README names the patient\'s INS (P=...)');
     page = await libNewPage(context, problems, { width: 1280, height: 900 });
     // the README's INS: a woman born in March 1979 (README, "The two commands")
-    await signUpAndLogin(page, sys.edgeBase,
-      { ins: steps.ins, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' }, async (ins) => {
-        const r = await sys.admin('activation', 'issue', '--ins', ins);
-        assert.equal(r.code, 0, `activation issue: ${r.out}${r.err}`);
-        return r.out.trim();
-      });
+    await sys.signUp(page, { ins: steps.ins, lastName: 'BERNARD', firstName: 'Sophie', birthDate: '1979-03-12' });
   });
 
   test('the README\'s first steps: keys, the professional, log-in, the access request', async () => {
