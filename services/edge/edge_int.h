@@ -11,9 +11,6 @@
  *              for the whole edge (pure);
  *   conn.c     the "espace.v1" websocket protocol: per-connection state,
  *              ClientMessage handling, binding, closing;
- *   send.c     the writes: a queued frame written at once when nothing
- *              waits before it, else from the WRITEABLE callback; Resync,
- *              close frame, shedding of the slowest readers;
  *   bridge.c   the broker side: a bus client (bus.h, raw requests) for
  *              requests and a SUB for events, both on uv_poll; each
  *              connection's requests in flight; subscriptions;
@@ -365,14 +362,6 @@ void edge_conn_reply(edge_conn_t *c, uint64_t id, int status, const char *messag
 void edge_conn_close(edge_conn_t *c, int status, const char *message, int ws_status);
 /* Queue a shared event message (dropped and counted when the queue is full). */
 void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
-/* send.c. A message was just queued on c: write it now when nothing waits
- * before it (in c's queue or in lws), else have the queue drained from the
- * WRITEABLE callback; then close the slowest readers while every queue
- * together is over the cap (c itself may be closed). */
-void edge_conn_send(edge_conn_t *c);
-/* The WRITEABLE callback of c: several queued frames, then the Resync if
- * events were dropped, or the close frame. -1: lws must close. */
-int edge_conn_writeable(edge_conn_t *c);
 /* Bind c to caller (takes ownership of caller). 0 or a negative es_status
  * (caller freed). */
 int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller);
