@@ -362,6 +362,17 @@ void edge_conn_reply(edge_conn_t *c, uint64_t id, int status, const char *messag
 void edge_conn_close(edge_conn_t *c, int status, const char *message, int ws_status);
 /* Queue a shared event message (dropped and counted when the queue is full). */
 void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
+
+/* send.c: the write path of a connection. */
+/* Queue m on c (takes the reference; NULL or a full queue closes c "too
+ * slow") and ask lws for writability; then shed if over the total cap. */
+void edge_conn_push(edge_conn_t *c, edge_msg_t *m);
+/* Every queue together over o.queue_total_bytes: close the slowest
+ * readers at once and free their queues until under. */
+void edge_conn_shed(edge_t *e);
+/* lws's WRITEABLE callback of c: the close frame, or the head of the queue
+ * (then a Resync after dropped events). 0, or -1 to drop the socket. */
+int edge_conn_writeable(edge_conn_t *c);
 /* Bind c to caller (takes ownership of caller). 0 or a negative es_status
  * (caller freed). */
 int edge_conn_bind(edge_conn_t *c, Espace__V1__Caller *caller);
