@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bus/codec.h"
+#include "runtime/record.h"
 #include "services/consent/consent_int.h"
 #include "process/log.h"
 #include "proto/status.h"
@@ -180,31 +181,13 @@ int consent_period_check(svc_call_t *c, const char *field, const Espace__V1__Per
 int consent_load(store_txn_t *t, const char *table, const void *key, size_t klen,
                  const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
 {
-    const void *val = NULL;
-    size_t vlen = 0;
-    *out = NULL;
-    int rc = store_get(t, table, key, klen, &val, &vlen);
-    if (rc != 0)
-        return rc;
-    rc = codec_decode(desc, val, vlen, STORE_MAX_VALUE, out, NULL);
-    if (rc != 0) {
-        log_error(CONSENT_SERVICE, "record.corrupt", "table=%s", table);
-        return ES_INTERNAL;
-    }
-    return ES_OK;
+    return record_load(t, CONSENT_SERVICE, table, key, klen, desc, out);
 }
 
 int consent_save(store_txn_t *t, const char *table, const void *key, size_t klen,
                  const ProtobufCMessage *msg)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = codec_pack(msg, &buf, &len);
-    if (rc != 0)
-        return rc;
-    rc = store_put(t, table, key, klen, buf, len);
-    free(buf);
-    return rc;
+    return record_save(t, table, key, klen, msg);
 }
 
 /* ---- the service ---- */
