@@ -220,6 +220,13 @@ static int s_bind(broker_t *b, void **out, int type, const char *endpoint, int t
         goto fail;
     if (type == ZMQ_ROUTER && zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0)
         goto fail;
+    /* the event proxy: events down with a bounded mark, subscriptions up
+     * with none (libzmq drops them silently at the mark; bus.h) */
+    int events = BUS_EVENT_HWM, unbounded = 0;
+    if ((type == ZMQ_XSUB || type == ZMQ_XPUB) &&
+        (zmq_setsockopt(s, ZMQ_SNDHWM, type == ZMQ_XPUB ? &events : &unbounded, sizeof(int)) != 0 ||
+         zmq_setsockopt(s, ZMQ_RCVHWM, type == ZMQ_XPUB ? &unbounded : &events, sizeof(int)) != 0))
+        goto fail;
     if (tcp && (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
                 zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret, 32) != 0 ||
                 zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0))

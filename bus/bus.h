@@ -41,6 +41,13 @@
 #define BUS_MAX_SERVICE 64          /* longest service name */
 #define BUS_MAX_TOPIC 255           /* longest event topic */
 #define BUS_KEY_Z85 41              /* Z85 key text incl. NUL */
+/* Events queued per peer on the event sockets before libzmq drops (PUB,
+ * XPUB, SUB, XSUB drop silently at the high-water mark): about a second of
+ * the busiest stream we measure, so a peer that stalls briefly loses
+ * nothing; bounded, so one that stops reading costs at most this many
+ * events of memory. Subscriptions, which go the other way, are never
+ * dropped: their direction has no mark (bus_events.c, broker.c). */
+#define BUS_EVENT_HWM 100000
 #define BUS_MAX_CLIENT_SUBS 16      /* SUBSCRIBE prefixes per connection (broker) */
 #define BUS_CLIENT_EVENTS 256       /* events a client keeps until bus_client_recv_event */
 
@@ -318,6 +325,13 @@ typedef struct bus_sub bus_sub_t;
 int bus_pub_new(void *zctx, const bus_conn_t *conn, bus_pub_t **out);
 void bus_pub_destroy(bus_pub_t **p);
 
+/* Take in the subscriptions the broker sent (libzmq applies them only when
+ * the socket is next used). A publisher with nothing to publish must call
+ * it regularly, e.g. every turn of its loop: subscriptions have no
+ * high-water mark, so they queue in memory until read. Cheap. 0, or
+ * ES_INTERNAL. */
+int bus_pub_pump(bus_pub_t *p);
+
 /* Publish `body` on `topic` (<= BUS_MAX_TOPIC): frame 1 = topic, frame 2 =
  * Event{topic, at_ms = now, body}. Never blocks; ES_RESOURCE_EXHAUSTED if
  * dropped at the high-water mark. */
@@ -329,6 +343,9 @@ void bus_sub_destroy(bus_sub_t **s);
 
 /* Subscribe to every topic starting with `prefix` ("" = all). */
 int bus_subscribe(bus_sub_t *s, const char *prefix);
+/* Drop one subscription to `prefix` (libzmq counts them: a prefix
+ * subscribed twice needs two). */
+int bus_unsubscribe(bus_sub_t *s, const char *prefix);
 
 /* Wait up to timeout_ms for an event. 0 and topic (NUL-terminated, up to
  * BUS_MAX_TOPIC) and *event (free with codec_free) set; ES_DEADLINE_EXCEEDED

@@ -18,12 +18,23 @@ struct bus_sub {
     void *sock; /* SUB to the broker's XPUB */
 };
 
+/* Open a PUB or SUB socket. Events flow PUB -> broker -> SUB with a
+ * bounded mark (BUS_EVENT_HWM); subscriptions flow back with none, since
+ * libzmq drops a subscription silently at the mark and the subscriber then
+ * never hears of its topic. */
 static void *s_open(void *zctx, const bus_conn_t *conn, int type, int *rc)
 {
     void *sock = zmq_socket(zctx, type);
     if (sock == NULL) {
         *rc = ES_INTERNAL;
         return NULL;
+    }
+    int events = BUS_EVENT_HWM, unbounded = 0;
+    int out = type == ZMQ_PUB ? events : unbounded, in = type == ZMQ_PUB ? unbounded : events;
+    if (zmq_setsockopt(sock, ZMQ_SNDHWM, &out, sizeof(out)) != 0 ||
+        zmq_setsockopt(sock, ZMQ_RCVHWM, &in, sizeof(in)) != 0) {
+        *rc = ES_INTERNAL;
+        goto fail;
     }
     if ((*rc = bus_socket_setup(sock, conn)) != 0)
         goto fail;
@@ -65,6 +76,15 @@ void bus_pub_destroy(bus_pub_t **p)
         zmq_close((*p)->sock);
     free(*p);
     *p = NULL;
+}
+
+int bus_pub_pump(bus_pub_t *p)
+{
+    if (p == NULL)
+        return ES_INVALID_ARGUMENT;
+    int ev = 0;
+    size_t len = sizeof(ev);
+    return zmq_getsockopt(p->sock, ZMQ_EVENTS, &ev, &len) == 0 ? 0 : ES_INTERNAL;
 }
 
 int bus_publish(bus_pub_t *p, const char *topic, const ProtobufCMessage *body)
@@ -132,6 +152,15 @@ int bus_subscribe(bus_sub_t *s, const char *prefix)
     if (s == NULL || prefix == NULL || strlen(prefix) > BUS_MAX_TOPIC)
         return ES_INVALID_ARGUMENT;
     if (zmq_setsockopt(s->sock, ZMQ_SUBSCRIBE, prefix, strlen(prefix)) != 0)
+        return ES_INTERNAL;
+    return 0;
+}
+
+int bus_unsubscribe(bus_sub_t *s, const char *prefix)
+{
+    if (s == NULL || prefix == NULL || strlen(prefix) > BUS_MAX_TOPIC)
+        return ES_INVALID_ARGUMENT;
+    if (zmq_setsockopt(s->sock, ZMQ_UNSUBSCRIBE, prefix, strlen(prefix)) != 0)
         return ES_INTERNAL;
     return 0;
 }

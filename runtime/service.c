@@ -614,6 +614,11 @@ int svc_run(const svc_def_t *def, const svc_opts_t *opts)
             if (deadline >= 0 && deadline < timeout)
                 timeout = deadline;
         }
+        /* Subscriptions queue until the publisher reads them (bus.h): a
+         * service with nothing to publish reads them here, at least every
+         * heartbeat. */
+        if (rt.pub && bus_pub_pump(rt.pub) != 0)
+            log_warn(def->name, "events.pump_failed", "errno=%d", zmq_errno());
         /* The socket changes when the worker reconnects, and is NULL while
          * it cannot: fetch it every turn. */
         void *sock = bus_worker_socket(rt.worker);

@@ -275,11 +275,7 @@ int edge_bridge_subscribe(edge_t *e, const char *prefix, int on)
     if (e->sub == NULL)
         return 0;
     e->need_drain = 1;
-    if (on)
-        return bus_subscribe(e->sub, prefix);
-    if (zmq_setsockopt(bus_sub_socket(e->sub), ZMQ_UNSUBSCRIBE, prefix, strlen(prefix)) != 0)
-        return ES_INTERNAL;
-    return 0;
+    return on ? bus_subscribe(e->sub, prefix) : bus_unsubscribe(e->sub, prefix);
 }
 
 void edge_bridge_sweep(edge_t *e)

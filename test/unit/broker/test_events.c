@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -87,10 +88,70 @@ static void test_events(void **state)
     h_teardown(&h);
 }
 
+/* Subscriptions are never dropped. A subscriber subscribes and unsubscribes
+ * many prefixes while the publisher is idle (a service with nothing to
+ * publish reads the subscriptions sent to it only when it next touches its
+ * socket); it must still receive every event on the prefixes it kept.
+ * libzmq drops (un)subscriptions silently at the high-water mark of the
+ * sockets that carry them upstream (SUB, XSUB): the edge lost every live
+ * event of the connections that bound right after a thousand had ended. */
+static void test_subscription_churn(void **state)
+{
+    (void)state;
+    enum { N = 400, ROUNDS = 40 };
+    harness_t h;
+    tkeys_t k;
+    s_tcp_setup(&h, &k);
+    bus_conn_t pc = h_ipc(h.pub_ipc), sc = h_ipc(h.sub_ipc);
+    bus_pub_t *pub = NULL;
+    bus_sub_t *sub = NULL;
+    assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
+    assert_int_equal(bus_sub_new(h.ctx, &sc, &sub), 0);
+    assert_int_equal(bus_subscribe(sub, "warm."), 0);
+    assert_true(h_publish_until(pub, "warm.up", 1, h_recv_sub, sub));
+
+    static char topics[N][48];
+    for (int i = 0; i < N; i++)
+        snprintf(topics[i], sizeof(topics[i]), "patient.%032x.", i);
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < N; i++)
+            assert_int_equal(bus_subscribe(sub, topics[i]), 0);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(bus_unsubscribe(sub, topics[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(bus_subscribe(sub, topics[i]), 0);
+
+    /* every kept prefix gets its event: publish to those not yet heard
+     * from until all are, for at most 10 s */
+    static uint8_t got[N];
+    int have = 0;
+    for (int turn = 0; turn < 100 && have < N; turn++) {
+        for (int i = 0; i < N; i++)
+            if (!got[i])
+                assert_int_equal(bus_publish(pub, topics[i], NULL), 0);
+        char t[BUS_MAX_TOPIC + 1];
+        Espace__V1__Event *ev = NULL;
+        while (bus_sub_recv(sub, 100, t, &ev) == 0) {
+            unsigned idx = 0;
+            if (sscanf(t, "patient.%32x.", &idx) == 1 && idx < N && !got[idx]) {
+                got[idx] = 1;
+                have++;
+            }
+            codec_free(&ev->base);
+        }
+    }
+    assert_int_equal(have, N);
+    bus_pub_destroy(&pub);
+    bus_sub_destroy(&sub);
+    h_teardown(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events),
+        cmocka_unit_test(test_subscription_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
