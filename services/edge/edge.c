@@ -311,7 +311,7 @@ int edge_run(const edge_opts_t *o)
     info.user = e;
     info.pcontext = &e->ctx;
     info.retry_and_idle_policy = &e->retry;
-    info.alpn = "http/1.1";
+    info.alpn = "http/1.1"; /* no h2: send.c writes outside WRITEABLE callbacks */
     if (e->tls) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = e->o.tls_cert;

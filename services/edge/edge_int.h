@@ -11,6 +11,9 @@
  *              for the whole edge (pure);
  *   conn.c     the "espace.v1" websocket protocol: per-connection state,
  *              ClientMessage handling, binding, closing;
+ *   send.c     the writes: a queued frame written at once when nothing
+ *              waits before it, else from the WRITEABLE callback; Resync,
+ *              close frame, shedding of the slowest readers;
  *   bridge.c   the broker side: a bus client (bus.h, raw requests) for
  *              requests and a SUB for events, both on uv_poll; each
  *              connection's requests in flight; subscriptions;
@@ -365,12 +368,15 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
 
 /* send.c: the write path of a connection. */
 /* Queue m on c (takes the reference; NULL or a full queue closes c "too
- * slow") and ask lws for writability; then shed if over the total cap. */
+ * slow") and send it: written at once when nothing waits before it (in c's
+ * queue or in lws) and c has its own socket, else drained from the
+ * WRITEABLE callback; then shed if over the total cap (c itself may be
+ * closed). */
 void edge_conn_push(edge_conn_t *c, edge_msg_t *m);
 /* Every queue together over o.queue_total_bytes: close the slowest
  * readers at once and free their queues until under. */
 void edge_conn_shed(edge_t *e);
-/* lws's WRITEABLE callback of c: the close frame, or the head of the queue
+/* lws's WRITEABLE callback of c: the close frame, or up to 64 queued frames
  * (then a Resync after dropped events). 0, or -1 to drop the socket. */
 int edge_conn_writeable(edge_conn_t *c);
 /* Bind c to caller (takes ownership of caller). 0 or a negative es_status

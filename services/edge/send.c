@@ -1,8 +1,9 @@
 /*
- * send.c - the writes of a websocket connection (edge_int.h): a message
- * queued and written from lws's WRITEABLE callback, the Resync after
- * dropped events, the close frame, and the shedding of the slowest readers
- * when every queue together is over the edge's cap.
+ * send.c - the writes of a websocket connection (edge_int.h): a queued
+ * message written at once when nothing waits before it, the queue drained
+ * from lws's WRITEABLE callback otherwise, the Resync after dropped events,
+ * the close frame, and the shedding of the slowest readers when every
+ * queue together is over the edge's cap.
  */
 #include <string.h>
 
@@ -10,7 +11,8 @@
 #include "process/log.h"
 #include "services/edge/edge_int.h"
 
-#define S_CLOSE_GRACE_S 5 /* a closing connection that does not drain is cut then */
+#define S_CLOSE_GRACE_S 5        /* a closing connection that does not drain is cut then */
+#define S_WRITES_PER_CALLBACK 64 /* frames written per WRITEABLE callback at most */
 /* lws's private LWS_WRITE_CLOSE (lws-write.h: "handled by lws_close_reason()") */
 #define S_WRITE_CLOSE ((enum lws_write_protocol)4)
 
@@ -47,6 +49,58 @@ void edge_conn_shed(edge_t *e)
     }
 }
 
+/* 1 if c has its socket to itself (a websocket on http/1.1), 0 if it is a
+ * stream multiplexed on another connection (h2), where lws allows one write
+ * per WRITEABLE callback and none outside. */
+static int s_own_socket(edge_conn_t *c)
+{
+    return lws_get_network_wsi(c->wsi) == c->wsi;
+}
+
+/* Write the head of c's queue and take it off: 0 when it went out whole or
+ * lws kept the part the socket did not take (lws_issue_raw's buflist_out,
+ * flushed before the next WRITEABLE callback; lws_partial_buffered() says
+ * so), -1 when the socket failed. */
+static int s_write_head(edge_conn_t *c)
+{
+    edge_msg_t *m = edge_outq_peek(&c->q);
+    int n = lws_write(c->wsi, edge_msg_payload(m), m->len, LWS_WRITE_BINARY);
+    if (n < 0 || (size_t)n < m->len)
+        return -1;
+    edge_outq_pop(&c->q);
+    c->stalled_us = edge_now_us(); /* progress */
+    return 0;
+}
+
+/* A message was just queued on c. When it is the only one queued and lws
+ * holds nothing of c's, it is written at once, from here, rather than from
+ * the next WRITEABLE callback: lws on libuv asks for writability with
+ * uv_poll_start, an epoll_ctl DEL + ADD, once to arm it and once to disarm
+ * it after the callback, so a frame written from the callback costs four
+ * epoll_ctl and a turn of the loop. Order is kept (nothing is queued before
+ * it, nothing is left in lws), and so are the caps: what the socket does
+ * not take waits in lws (one frame at most: the next ones see
+ * lws_partial_buffered() and wait in the queue, which lws's own WRITEABLE
+ * request then drains). lws's rule is to write only from the WRITEABLE
+ * callback; what breaks without it is the h2 mux (a stream's frames go
+ * through the network connection's turn): the edge offers http/1.1 only
+ * (edge.c's alpn), and a connection that is a stream of another waits for
+ * its callback as before. On h1 a write is a send() on its own socket. */
+static void s_send(edge_conn_t *c)
+{
+    if (c->q.count == 1 && !c->closing && c->dropped == 0 && !lws_partial_buffered(c->wsi) &&
+        s_own_socket(c)) {
+        if (s_write_head(c) == 0)
+            return;
+        log_info(EDGE_COMP, "conn.write_failed", "conn=%llu", (unsigned long long)c->id);
+        edge_conn_close(c, EDGE_NO_CLOSING, "write failed", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+        return;
+    }
+    if (c->q.count == 1)
+        c->stalled_us = edge_now_us(); /* waiting from now */
+    lws_callback_on_writable(c->wsi);
+}
+
 void edge_conn_push(edge_conn_t *c, edge_msg_t *m)
 {
     if (m == NULL || edge_outq_push(&c->q, m, 0) != 0) {
@@ -55,9 +109,7 @@ void edge_conn_push(edge_conn_t *c, edge_msg_t *m)
         edge_conn_close(c, EDGE_NO_CLOSING, "too slow", LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
-    if (c->q.count == 1)
-        c->stalled_us = edge_now_us(); /* waiting from now */
-    lws_callback_on_writable(c->wsi);
+    s_send(c);
     edge_conn_shed(c->edge);
 }
 
@@ -87,14 +139,18 @@ int edge_conn_writeable(edge_conn_t *c)
 {
     if (c->close_now)
         return s_close_now(c);
-    edge_msg_t *m = edge_outq_peek(&c->q);
-    if (m == NULL)
+    if (c->q.count == 0)
         return c->closing ? s_close_now(c) : 0;
-    int n = lws_write(c->wsi, edge_msg_payload(m), m->len, LWS_WRITE_BINARY);
-    if (n < 0 || (size_t)n < m->len)
-        return -1;
-    edge_outq_pop(&c->q);
-    c->stalled_us = edge_now_us(); /* progress */
+    /* Several frames per callback, until the socket stops taking them
+     * whole (lws then keeps the rest of the last one and asks for the
+     * next callback itself). */
+    int most = s_own_socket(c) ? S_WRITES_PER_CALLBACK : 1;
+    for (int i = 0; i < most && c->q.count > 0; i++) {
+        if (s_write_head(c) != 0)
+            return -1;
+        if (lws_partial_buffered(c->wsi))
+            break;
+    }
     if (c->dropped > 0 && !c->closing) {
         Espace__V1__Resync rs = ESPACE__V1__RESYNC__INIT;
         rs.dropped = c->dropped;
