@@ -43,6 +43,11 @@ const char config_flags_help[] =
     "  --edge-queue-total-mib N\n"
     "                       edge: replies waiting for clients that do not read,\n"
     "                       all connections together (default 256)\n"
+    "  --edge-max-conns N   edge: websocket connections it holds (default 10000;\n"
+    "                       at most the descriptor limit, ulimit -n, less ~100)\n"
+    "  --edge-ping-s N, --edge-idle-s N\n"
+    "                       edge: ping a connection silent N s, hang it up when\n"
+    "                       silent N s (no pong) (default 20, 30)\n"
     "  --broker ENDPOINT    broker to reach (service alone; default: ipc of --data)\n"
     "  --broker-key Z85     broker public key (with a tcp --broker)\n"
     "  --key FILE           own CURVE keypair file (with a tcp --broker)\n"
@@ -57,7 +62,8 @@ const char config_keys_help[] =
     "  the keys data_dir tcp_host req_port pub_port sub_port heartbeat_ms log_level no_sync\n"
     "  tcp inproc admit_ms edge_host edge_port web_root tls_cert tls_key conn_pending\n"
     "  gateway_pending max_timeout_ms edge_unauth_addr_rate edge_unauth_addr_burst\n"
-    "  edge_unauth_rate edge_unauth_burst edge_queue_total_mib\n";
+    "  edge_unauth_rate edge_unauth_burst edge_queue_total_mib edge_max_conns\n"
+    "  edge_ping_s edge_idle_s\n";
 
 void config_defaults(espace_config_t *c)
 {
@@ -80,6 +86,9 @@ void config_defaults(espace_config_t *c)
     c->edge_unauth_rate = EDGE_UNAUTH_RATE_PER_S;
     c->edge_unauth_burst = EDGE_UNAUTH_BURST;
     c->edge_queue_total_mib = (unsigned)(EDGE_QUEUE_TOTAL_BYTES >> 20);
+    c->edge_max_conns = EDGE_MAX_CONNS;
+    c->edge_ping_s = EDGE_PING_S;
+    c->edge_idle_s = EDGE_IDLE_S;
     snprintf(c->edge_host, sizeof c->edge_host, "%s", "127.0.0.1");
     c->edge_port = 8080;
 #ifdef ESPACE_WEB_ROOT
@@ -147,6 +156,9 @@ static const struct {
     {"edge_unauth_rate", offsetof(espace_config_t, edge_unauth_rate), 1, 1000000},
     {"edge_unauth_burst", offsetof(espace_config_t, edge_unauth_burst), 1, 1000000},
     {"edge_queue_total_mib", offsetof(espace_config_t, edge_queue_total_mib), 1, 65536},
+    {"edge_max_conns", offsetof(espace_config_t, edge_max_conns), 1, 1000000},
+    {"edge_ping_s", offsetof(espace_config_t, edge_ping_s), 5, 3600},
+    {"edge_idle_s", offsetof(espace_config_t, edge_idle_s), 6, 7200},
 };
 
 /* Set one key (file key name). ES_NOT_FOUND for an unknown key,
@@ -225,6 +237,8 @@ static const struct {
     {"--edge-unauth-addr-burst", "edge_unauth_addr_burst"},
     {"--edge-unauth-rate", "edge_unauth_rate"}, {"--edge-unauth-burst", "edge_unauth_burst"},
     {"--edge-queue-total-mib", "edge_queue_total_mib"},
+    {"--edge-max-conns", "edge_max_conns"},
+    {"--edge-ping-s", "edge_ping_s"}, {"--edge-idle-s", "edge_idle_s"},
 };
 
 int config_parse_args(espace_config_t *c, int *argc, char **argv, char err[CONFIG_ERR_MAX])

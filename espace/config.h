@@ -36,7 +36,10 @@
  *                  calls per client address, EDGE_UNAUTH_ADDR_*)
  *   edge_unauth_rate, edge_unauth_burst             20, 100 (all addresses)
  *   edge_queue_total_mib  256 (edge: replies queued for all connections)
- *                  (flags: --edge-unauth-addr-rate N ... --edge-queue-total-mib N)
+ *   edge_max_conns        10000 (edge: websocket connections, EDGE_MAX_CONNS)
+ *   edge_ping_s, edge_idle_s  20, 30 (edge: ping a silent connection, hang it up;
+ *                  EDGE_PING_S, EDGE_IDLE_S; the edge keeps idle > ping)
+ *                  (flags: --edge-unauth-addr-rate N ... --edge-max-conns N)
  * Flags only: --config FILE, --broker ENDPOINT, --broker-key Z85, --key FILE
  * (a service run alone over tcp: broker endpoint, its public key, and the
  * service's own keypair file).
@@ -81,6 +84,9 @@ typedef struct espace_config {
     unsigned edge_unauth_rate;         /* edge: the same, all addresses */
     unsigned edge_unauth_burst;        /* ... its burst */
     unsigned edge_queue_total_mib;     /* edge: queued replies, all connections, MiB */
+    unsigned edge_max_conns;           /* edge: websocket connections it holds */
+    unsigned edge_ping_s;              /* edge: ping after this many silent seconds */
+    unsigned edge_idle_s;              /* edge: hang up after this many */
     char edge_host[256];               /* address the websocket edge binds */
     unsigned edge_port;                /* its port, 0 = any */
     char web_root[CONFIG_PATH_MAX];    /* static files served by the edge, "" = none */

@@ -161,6 +161,9 @@ static int s_run_edge(const part_def_t *p, const espace_config_t *cfg, const par
     o.unauth_rate = cfg->edge_unauth_rate;
     o.unauth_burst = cfg->edge_unauth_burst;
     o.queue_total_bytes = (size_t)cfg->edge_queue_total_mib << 20;
+    o.max_conns = cfg->edge_max_conns;
+    o.ping_s = cfg->edge_ping_s;
+    o.idle_s = cfg->edge_idle_s;
     o.stop_fd = stop_fd();
     o.ready_fd = env->ready_fd;
     o.zctx = env->zctx;

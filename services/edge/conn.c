@@ -453,18 +453,19 @@ static void s_call(edge_conn_t *c, uint64_t id, Espace__V1__CallRequest *r)
     s_forward(c, id, EDGE_P_CALL, r->service, r->method, r->body.data, r->body.len, t, caller);
 }
 
-static void s_message(edge_conn_t *c)
+/* One whole websocket message of len bytes at buf (binary: its frames were). */
+static void s_message(edge_conn_t *c, const uint8_t *buf, size_t len, int binary)
 {
     edge_t *e = c->edge;
     static const uint8_t empty[1];
     Espace__V1__ClientMessage *m = NULL;
     const char *field = NULL;
-    if (!c->rx.binary) {
+    if (!binary) {
         s_bad(c, 0, "binary frames only", NULL);
         return;
     }
-    int rc = codec_decode(&espace__v1__client_message__descriptor, c->rx.buf ? c->rx.buf : empty,
-                          c->rx.len, e->o.max_message, (ProtobufCMessage **)&m, &field);
+    int rc = codec_decode(&espace__v1__client_message__descriptor, buf ? buf : empty, len,
+                          e->o.max_message, (ProtobufCMessage **)&m, &field);
     if (rc != 0) {
         s_bad(c, 0, "malformed message", field);
         return;
@@ -495,15 +496,24 @@ done:
     codec_free(&m->base);
 }
 
-static int s_receive(edge_conn_t *c, const void *in, size_t len)
+static int s_receive(edge_conn_t *c, void *in, size_t len)
 {
     edge_t *e = c->edge;
     struct lws *wsi = c->wsi;
     if (c->closing)
         return 0;
+    size_t remaining = lws_remaining_packet_payload(wsi);
+    /* A whole message in one callback (the usual case) is decoded where lws
+     * put it: no copy, and no assembly buffer kept by an idle connection. */
+    if (c->rx.len == 0 && lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) &&
+        remaining == 0 && len <= e->o.max_message) {
+        s_message(c, in, len, lws_frame_is_binary(wsi));
+        if (in)
+            sodium_memzero(in, len);
+        return 0;
+    }
     if (lws_is_first_fragment(wsi) && c->rx.len == 0)
         c->rx.binary = lws_frame_is_binary(wsi);
-    size_t remaining = lws_remaining_packet_payload(wsi);
     int rc = edge_rx_append(&c->rx, in, len, e->o.max_message);
     if (rc == 0 && remaining > e->o.max_message - c->rx.len)
         rc = ES_TOO_LARGE;
@@ -521,7 +531,7 @@ static int s_receive(edge_conn_t *c, const void *in, size_t len)
     }
     if (!lws_is_final_fragment(wsi) || remaining > 0)
         return 0;
-    s_message(c);
+    s_message(c, c->rx.buf, c->rx.len, c->rx.binary);
     if (c->rx.buf)
         sodium_memzero(c->rx.buf, c->rx.len);
     edge_rx_reset(&c->rx);

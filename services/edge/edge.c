@@ -24,7 +24,15 @@
 #define S_SWEEP_MS 250        /* deadlines and session expiry checked this often */
 #define S_STOP_SWEEP_MS 20    /* ... and this often while stopping */
 #define S_STOP_GRACE_MS 1000  /* connections get this long to flush their Closing */
-#define S_RX_CHUNK 16384      /* lws receive chunk for websockets */
+/* lws's receive buffer of one websocket connection, allocated at the
+ * upgrade and kept while it lives: the biggest item of an idle connection
+ * (16 KiB cost ~8 KiB of RSS each, 1 KiB ~4 KiB all told; docs/benchmarks.md,
+ * "Many idle connections across edges"). A message up to it arrives in one
+ * callback and is decoded in place; a longer one in chunks of it, assembled
+ * (conn.c s_receive). Sends keep lws's 16 KiB (S_TX_CHUNK: without
+ * tx_packet_size, lws would cut them at the receive size). */
+#define S_RX_CHUNK 1024
+#define S_TX_CHUNK 16384
 #define S_VHOST "edge"
 
 int64_t edge_now_us(void)
@@ -257,6 +265,7 @@ int edge_run(const edge_opts_t *o)
     protocols[1].callback = edge_ws_callback;
     protocols[1].per_session_data_size = sizeof(edge_conn_t);
     protocols[1].rx_buffer_size = S_RX_CHUNK;
+    protocols[1].tx_packet_size = S_TX_CHUNK;
 
     struct lws_http_mount m_files, m_health, m_metrics;
     memset(&m_files, 0, sizeof(m_files));

@@ -99,6 +99,22 @@ describe('edge (plain ws)', { skip }, () => {
     assert.equal(info.code, 1008);
   });
 
+  it('decodes messages longer than its receive chunk (1 KiB), whole or fragmented', async () => {
+    const c = await Client.open(url, T);
+    const { ClientMessage } = T;
+    const big = (id) => ClientMessage.encode(ClientMessage.create({
+      id, call: { service: 'identity', method: 'WhoAmI', body: Buffer.alloc(5000, 7) },
+    })).finish();
+    c.ws.send(big(41));
+    let m = await c.reply(41);
+    assert.equal(m.reply.status.code, Code.UNAUTHENTICATED); // decoded: the allow-list answered
+    const b = big(42);
+    for (let i = 0; i < 5; i++) c.ws.send(b.subarray(i * 1100, (i + 1) * 1100), { fin: i === 4 });
+    m = await c.reply(42);
+    assert.equal(m.reply.status.code, Code.UNAUTHENTICATED);
+    await c.close();
+  });
+
   it('closes with 1009 on an oversize message, whole or fragmented', async () => {
     const c = await Client.open(url, T);
     c.ws.send(Buffer.alloc(300 * 1024, 1));

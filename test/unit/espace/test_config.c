@@ -101,11 +101,15 @@ static void test_limits(void **state)
     assert_int_equal(c.max_timeout_ms, 60000);
     assert_int_equal(c.edge_unauth_addr_burst, 30);
     assert_int_equal(c.edge_queue_total_mib, 256);
+    assert_int_equal(c.edge_max_conns, 10000);
+    assert_int_equal(c.edge_ping_s, 20);
+    assert_int_equal(c.edge_idle_s, 30);
     const char *p = h_write_file(s_dir, "limits.conf",
                                  "conn_pending = 64\ngateway_pending = 1000\n"
                                  "max_timeout_ms = 30000\nedge_unauth_addr_rate = 5\n"
                                  "edge_unauth_addr_burst = 10\nedge_unauth_rate = 50\n"
-                                 "edge_unauth_burst = 200\nedge_queue_total_mib = 64\n");
+                                 "edge_unauth_burst = 200\nedge_queue_total_mib = 64\n"
+                                 "edge_max_conns = 19000\nedge_ping_s = 60\nedge_idle_s = 90\n");
     assert_int_equal(config_load_file(&c, p, err), 0);
     assert_int_equal(c.conn_pending, 64);
     assert_int_equal(c.gateway_pending, 1000);
@@ -115,19 +119,25 @@ static void test_limits(void **state)
     assert_int_equal(c.edge_unauth_rate, 50);
     assert_int_equal(c.edge_unauth_burst, 200);
     assert_int_equal(c.edge_queue_total_mib, 64);
+    assert_int_equal(c.edge_max_conns, 19000);
+    assert_int_equal(c.edge_ping_s, 60);
+    assert_int_equal(c.edge_idle_s, 90);
     static const char *const bad[] = {"conn_pending = 0\n", "max_timeout_ms = 999\n",
                                       "max_timeout_ms = 600001\n", "edge_unauth_rate = x\n",
-                                      "edge_queue_total_mib = 65537\n"};
+                                      "edge_queue_total_mib = 65537\n", "edge_max_conns = 0\n",
+                                      "edge_ping_s = 4\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         p = h_write_file(s_dir, "badlimit.conf", bad[i]);
         assert_int_equal(config_load_file(&c, p, err), ES_INVALID_ARGUMENT);
         assert_non_null(strstr(err, "bad value for"));
     }
-    char *argv[] = {"--edge-unauth-addr-rate", "7", "--conn-pending", "9", "up"};
+    char *argv[] = {"--edge-unauth-addr-rate", "7", "--conn-pending", "9", "--edge-max-conns",
+                    "20", "up"};
     int argc = (int)(sizeof argv / sizeof argv[0]);
     assert_int_equal(config_parse_args(&c, &argc, argv, err), 0);
     assert_int_equal(c.edge_unauth_addr_rate, 7);
     assert_int_equal(c.conn_pending, 9);
+    assert_int_equal(c.edge_max_conns, 20);
 }
 
 static void test_args(void **state)
