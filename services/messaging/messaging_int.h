@@ -66,6 +66,7 @@
 #define MSG_DEVSET_MAX (MSG_MEMBERS * MSG_MAX_DEVICES)
 #define MSG_PRINCIPAL_MAX ID_HEX            /* patient id (32) or RPPS (11), NUL */
 #define MSG_STABLE_ID_MAX 48                /* "patient:<32 hex>" / "rpps:<11>" */
+#define MSG_WHO_CACHE 1024                  /* msg_who cache slots */
 
 enum { MSG_EXP_SENT = 2, MSG_EXP_ATTACH = 3 };
 
@@ -78,6 +79,7 @@ typedef struct msg_state {
     msg_rate_t *rate;     /* token buckets */
     unsigned rate_scale;  /* 1, or the bench override MSG_RATE_SCALE_ENV */
     uint8_t sweep_from[ID_BYTES]; /* the queue sweep resumes at this device */
+    struct msg_who *who_cache;    /* MSG_WHO_CACHE slots: msg_who's results */
 } msg_state_t;
 
 /* A principal as the service handles it: kind, id and keyed hash. */
@@ -158,7 +160,10 @@ int msg_caller(msg_state_t *st, svc_call_t *c, msg_who_t *out);
 /* The caller's device (16 bytes), or the call failed FAILED_PRECONDITION
  * on "device_id". */
 int msg_caller_device(svc_call_t *c, uint8_t dev[ID_BYTES]);
-/* who for (kind, principal): 0, or ES_INVALID_ARGUMENT. */
+/* who for (kind, principal): 0, or ES_INVALID_ARGUMENT. The results are
+ * kept in a direct-mapped cache of MSG_WHO_CACHE slots (a hash depends only
+ * on the pair and the store's key), so a sender's and its members' hashes
+ * are computed once, not on every Send and Ack. */
 int msg_who(msg_state_t *st, int kind, const char *principal, msg_who_t *out);
 /* 1 if two members are the same principal. */
 int msg_who_same(const msg_who_t *a, int kind, const char *principal);
