@@ -281,17 +281,21 @@ static int s_sweep_device(store_txn_t *t, const uint8_t from[ID_BYTES], int64_t 
     while (rc == 0 && due < room) {
         const void *k = NULL, *v = NULL;
         size_t kl = 0, vl = 0;
-        if ((rc = store_cursor_next(cur, &k, &kl, &v, &vl)) != 0)
+        if ((rc = store_cursor_next(cur, &k, &kl, NULL, NULL)) != 0)
             break;
-        if (kl != MSG_KEY_QUEUE || vl < 8) {
-            log_error(SERVICE_MESSAGING, "record.corrupt", "table=%s", MSG_T_QUEUE);
-            rc = ES_INTERNAL;
-            break;
-        }
+        if (kl < ID_BYTES)
+            continue; /* not a queue key: nothing to expire */
         if (!found) {
             memcpy(dev, k, ID_BYTES);
             found = 1;
         } else if (memcmp(dev, k, ID_BYTES) != 0) {
+            break;
+        }
+        /* The value is opened apart from the scan, so a value that fails
+         * authentication holds back its device only (Fetch reports it),
+         * not the tick. */
+        if (kl != MSG_KEY_QUEUE || store_get(t, MSG_T_QUEUE, k, kl, &v, &vl) != 0 || vl < 8) {
+            log_error(SERVICE_MESSAGING, "record.corrupt", "table=%s", MSG_T_QUEUE);
             break;
         }
         if ((int64_t)store_be64_get(v) > now)
