@@ -115,7 +115,7 @@ int msg_fetch(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t
         return svc_fail(c, ES_INVALID_ARGUMENT, "limit", "at most %d", MSG_FETCH_MAX);
     size_t limit = r->limit ? r->limit : MSG_FETCH_DEFAULT;
     uint64_t last = 0, acked = 0;
-    if ((rc = msg_db_head(t, dev, &last, &acked)) != 0)
+    if ((rc = msg_db_last(t, dev, &last, &acked)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     uint64_t after = r->after_seq > acked ? r->after_seq : acked;
     Espace__V1__Entry **es = calloc(limit, sizeof *es);
@@ -126,8 +126,10 @@ int msg_fetch(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t
         return svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
     uint8_t from[MSG_KEY_QUEUE];
     s_qkey(from, dev, after + 1);
-    if (after == UINT64_MAX) {
-        caught_up = 1; /* nothing can come after */
+    /* The scan stops at the device's last seq: it never opens the next
+     * device's first value (neither its cost nor its failure is ours). */
+    if (after >= last) {
+        caught_up = 1; /* nothing comes after */
     } else if ((rc = store_cursor_open(t, MSG_T_QUEUE, from, sizeof from, &cur)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
@@ -149,7 +151,10 @@ int msg_fetch(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t
         if ((rc = s_entry(v, vl, &expires, &es[n])) != 0)
             break;
         bytes += vl;
-        n++;
+        if (es[n++]->seq >= last) {
+            caught_up = 1;
+            break;
+        }
     }
     if (rc != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
