@@ -15,8 +15,10 @@
  * key order, MSG_SWEEP_DEVICES per call, resuming after the last one it
  * visited (in memory: from the first device after a restart), and deletes
  * each device's oldest entries while they are due, up to
- * MSG_EXPIRE_PER_TICK per call. Before deleting a device's last entry it
- * writes the head's last seq, so sequences never go back. An entry is
+ * MSG_EXPIRE_PER_TICK per call. Before deleting it writes the device's
+ * head: the last seq (sequences never go back) and the acked seq moved past
+ * the deleted entries (so a device's entries are always the seqs after
+ * acked up to its last: Fetch's scan ends at the last). An entry is
  * deleted at most one full sweep (devices / MSG_SWEEP_DEVICES ticks) after
  * its expiry; an entry queued after the clock stepped back waits for the
  * older ones before it.
@@ -269,8 +271,9 @@ static int s_next_device(uint8_t next[ID_BYTES], const uint8_t dev[ID_BYTES])
 }
 
 /* Sweep the device whose first entry is at or after key `from`: its due
- * entries (at most `room`) are deleted, its head written first when the
- * last one goes. *dev gets the device visited; *n the entries deleted.
+ * entries (at most `room`) are deleted, its head written first (last seq
+ * kept, acked past them). *dev gets the device visited; *n the entries
+ * deleted.
  * ES_NOT_FOUND when no device is left after `from`. */
 static int s_sweep_device(store_txn_t *t, const uint8_t from[ID_BYTES], int64_t now,
                           size_t room, uint8_t dev[ID_BYTES], size_t *n)
@@ -312,11 +315,15 @@ static int s_sweep_device(store_txn_t *t, const uint8_t from[ID_BYTES], int64_t 
         rc = found ? ES_OK : ES_NOT_FOUND;
     if (rc != 0 || due == 0)
         return rc;
-    uint64_t last = 0, acked = 0, head_last = 0;
-    if ((rc = msg_db_head(t, dev, &head_last, &acked)) != 0 ||
-        (rc = msg_db_last(t, dev, &last, &acked)) != 0)
+    /* The due entries are the device's first ones: every seq up to the
+     * last of them is gone, as if acknowledged (so Fetch starts after it,
+     * and its scan ends at the device's last entry). */
+    uint64_t last = 0, acked = 0;
+    if ((rc = msg_db_last(t, dev, &last, &acked)) != 0)
         return rc;
-    if (last > head_last && (rc = msg_db_head_put(t, dev, last, acked)) != 0)
+    if (seqs[due - 1] > acked)
+        acked = seqs[due - 1];
+    if ((rc = msg_db_head_put(t, dev, last, acked)) != 0)
         return rc;
     for (size_t i = 0; i < due && rc == 0; i++) {
         uint8_t k[MSG_KEY_QUEUE];
