@@ -22,7 +22,9 @@
  *   data.mdb, lock.mdb   LMDB files
  *   store.key            32-byte secret, mode 0600, created on first open
  *
- * Value format: 24-byte nonce | ciphertext | 16-byte tag.
+ * Value format: 24-byte nonce | ciphertext | 16-byte tag. The nonce is
+ * random, drawn from a per-thread pool of CSPRNG bytes (nonce.c says why
+ * that is safe, forks included).
  *
  * THREAD SAFETY: a store_t may be shared by threads for reads (MDB_NOTLS),
  * but store_write_group must be called from one thread only (the writer).

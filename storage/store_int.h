@@ -5,7 +5,8 @@
  *
  * Module map: store.c (key file, open/close, tables, map growth, keyed
  * hashes, key helpers), txn.c (sealed values, read and write transactions,
- * cursors), group.c (group commit), backup.c (online backup).
+ * cursors), nonce.c (the nonces of sealed values), group.c (group commit),
+ * backup.c (online backup).
  */
 #ifndef ES_STORE_INT_H
 #define ES_STORE_INT_H
@@ -100,6 +101,9 @@ void store_reader_leave(store_t *s);
 /* store.c: resize the map to newsize (0 = adopt the size on disk) once no
  * read transaction is open. The caller holds no transaction. */
 int store_grow(store_t *s, size_t newsize);
+/* nonce.c: a fresh random nonce for one sealed value (a per-thread pool
+ * refilled from randombytes_buf; emptied in a forked child). Thread-safe. */
+void store_nonce(uint8_t out[STORE_NONCE_BYTES]);
 /* txn.c: close cursors and free memory of t; its LMDB txn stays as it is. */
 void store_txn_release(store_txn_t *t);
 

@@ -223,7 +223,7 @@ static int s_put(store_txn_t *t, const char *table, const void *key, size_t klen
     t->writes++; /* a failed put or delete changed nothing */
     unsigned char *sealed = d.mv_data;
     unsigned long long clen = 0;
-    randombytes_buf(sealed, STORE_NONCE_BYTES);
+    store_nonce(sealed);
     crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + STORE_NONCE_BYTES, &clen, val,
                                                (unsigned long long)vlen, ad,
                                                (unsigned long long)adlen, NULL, sealed,

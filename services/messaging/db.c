@@ -225,3 +225,26 @@ int msg_db_head_put(store_txn_t *t, const uint8_t dev[ID_BYTES], uint64_t last, 
     store_be64_put(v + 8, acked);
     return store_put(t, MSG_T_HEADS, dev, ID_BYTES, v, sizeof v);
 }
+
+int msg_db_last(store_txn_t *t, const uint8_t dev[ID_BYTES], uint64_t *last, uint64_t *acked)
+{
+    int rc = msg_db_head(t, dev, last, acked);
+    if (rc != 0)
+        return rc;
+    uint8_t from[MSG_KEY_QUEUE];
+    memcpy(from, dev, ID_BYTES);
+    store_be64_put(from + ID_BYTES, UINT64_MAX); /* never a seq: last key < it */
+    store_cursor_t *cur = NULL;
+    if ((rc = store_cursor_open_reverse(t, MSG_T_QUEUE, from, sizeof from, &cur)) != 0)
+        return rc;
+    const void *k = NULL;
+    size_t kl = 0;
+    rc = store_cursor_next(cur, &k, &kl, NULL, NULL);
+    if (rc == 0 && kl == MSG_KEY_QUEUE && memcmp(k, dev, ID_BYTES) == 0) {
+        uint64_t seq = store_be64_get((const uint8_t *)k + ID_BYTES);
+        if (seq > *last)
+            *last = seq;
+    }
+    store_cursor_close(&cur);
+    return rc == ES_NOT_FOUND ? ES_OK : rc;
+}

@@ -31,14 +31,31 @@ int msg_fail(svc_call_t *c, const msg_err_t *err)
     return svc_fail(c, err->status, err->field[0] ? err->field : NULL, "%s", err->msg);
 }
 
+/* The cache slot of (kind, principal): FNV-1a of both. */
+static size_t s_who_slot(int kind, const char *principal)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)kind;
+    for (const char *p = principal; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h % MSG_WHO_CACHE;
+}
+
 int msg_who(msg_state_t *st, int kind, const char *principal, msg_who_t *out)
 {
+    if (!principal)
+        return ES_INVALID_ARGUMENT;
+    msg_who_t *slot = &st->who_cache[s_who_slot(kind, principal)];
+    if (slot->kind != 0 && slot->kind == kind && strcmp(slot->principal, principal) == 0) {
+        *out = *slot; /* checked and hashed when it was cached */
+        return ES_OK;
+    }
     char sid[MSG_STABLE_ID_MAX];
     if (msg_stable_id(kind, principal, sid, sizeof sid) != 0)
         return ES_INVALID_ARGUMENT;
     out->kind = kind;
     snprintf(out->principal, sizeof out->principal, "%s", principal);
     store_keyed_hash(st->store, "msg.principal", sid, strlen(sid), out->hash);
+    *slot = *out;
     return ES_OK;
 }
 
@@ -96,7 +113,10 @@ static int s_init(const svc_env_t *env, void **state)
     if (st->rate_scale > 1)
         log_warn(SERVICE_MESSAGING, "rate.scale", "factor=%u", st->rate_scale);
     st->rate = msg_rate_new(MSG_RATE_SLOTS);
-    if (!st->rate) {
+    st->who_cache = calloc(MSG_WHO_CACHE, sizeof *st->who_cache); /* kind 0: empty */
+    if (!st->rate || !st->who_cache) {
+        msg_rate_destroy(&st->rate);
+        free(st->who_cache);
         free(st);
         return ES_RESOURCE_EXHAUSTED;
     }
@@ -110,6 +130,7 @@ static void s_fini(void *state)
     if (!st)
         return;
     msg_rate_destroy(&st->rate);
+    free(st->who_cache);
     free(st);
 }
 

@@ -60,6 +60,7 @@
 #define MSG_UPLOAD_TTL_MS (86400LL * 1000)     /* an unfinished upload */
 #define MSG_TICK_MS 1000             /* expiry check period */
 #define MSG_EXPIRE_PER_TICK 256      /* expiry keys handled per tick call */
+#define MSG_SWEEP_DEVICES 256        /* device queues swept per tick call */
 
 /* Rate limits (token buckets; RESOURCE_EXHAUSTED): per minute and burst. */
 #define MSG_RATE_SEND_PER_MIN 120    /* sends per sender principal */

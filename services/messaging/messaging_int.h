@@ -20,13 +20,17 @@
  *   convs        conversation id (16)                -> MsgConversationRecord
  *   by_member    member hash (32) | started (8) | conversation id (16) -> 1 byte
  *   heads        device id (16)                      -> last seq (8) | acked seq (8)
+ *                (written by Ack and by the sweep, not per entry: the last
+ *                 seq is the larger of the head's and the queue's last key)
  *   queue        device id (16) | seq (8)            -> expires (8) | Entry
+ *                (no expiry key: the tick sweeps each device's oldest
+ *                 entries, queue.c "the sweep")
  *   sent         message id (16)                     -> MsgSentRecord
  *   attachments  attachment id (16)                  -> MsgAttachmentRecord
  *   chunks       attachment id (16) | offset (8)     -> ciphertext bytes
  *   expiry       due (8) | kind (1) | key (16 or 24) -> 1 byte
- *                (kind: MSG_EXP_ENTRY queue key, MSG_EXP_SENT message id,
- *                 MSG_EXP_ATTACH attachment id)
+ *                (kind: MSG_EXP_SENT message id, MSG_EXP_ATTACH
+ *                 attachment id; kind 1, a queue key, is no longer written)
  *
  * THREAD SAFETY: everything runs on the service thread; validate.c is pure.
  */
@@ -62,8 +66,9 @@
 #define MSG_DEVSET_MAX (MSG_MEMBERS * MSG_MAX_DEVICES)
 #define MSG_PRINCIPAL_MAX ID_HEX            /* patient id (32) or RPPS (11), NUL */
 #define MSG_STABLE_ID_MAX 48                /* "patient:<32 hex>" / "rpps:<11>" */
+#define MSG_WHO_CACHE 1024                  /* msg_who cache slots */
 
-enum { MSG_EXP_ENTRY = 1, MSG_EXP_SENT = 2, MSG_EXP_ATTACH = 3 };
+enum { MSG_EXP_SENT = 2, MSG_EXP_ATTACH = 3 };
 
 typedef struct msg_rate msg_rate_t;
 
@@ -73,6 +78,8 @@ typedef struct msg_state {
     int64_t retention_ms; /* MSG_RETENTION_MS or the test override */
     msg_rate_t *rate;     /* token buckets */
     unsigned rate_scale;  /* 1, or the bench override MSG_RATE_SCALE_ENV */
+    uint8_t sweep_from[ID_BYTES]; /* the queue sweep resumes at this device */
+    struct msg_who *who_cache;    /* MSG_WHO_CACHE slots: msg_who's results */
 } msg_state_t;
 
 /* A principal as the service handles it: kind, id and keyed hash. */
@@ -153,7 +160,10 @@ int msg_caller(msg_state_t *st, svc_call_t *c, msg_who_t *out);
 /* The caller's device (16 bytes), or the call failed FAILED_PRECONDITION
  * on "device_id". */
 int msg_caller_device(svc_call_t *c, uint8_t dev[ID_BYTES]);
-/* who for (kind, principal): 0, or ES_INVALID_ARGUMENT. */
+/* who for (kind, principal): 0, or ES_INVALID_ARGUMENT. The results are
+ * kept in a direct-mapped cache of MSG_WHO_CACHE slots (a hash depends only
+ * on the pair and the store's key), so a sender's and its members' hashes
+ * are computed once, not on every Send and Ack. */
 int msg_who(msg_state_t *st, int kind, const char *principal, msg_who_t *out);
 /* 1 if two members are the same principal. */
 int msg_who_same(const msg_who_t *a, int kind, const char *principal);
@@ -209,6 +219,9 @@ int msg_db_device(store_txn_t *t, const uint8_t id[ID_BYTES], Espace__V1__MsgDev
 /* Queue head of a device: last assigned seq and acked seq (0, 0 if none). */
 int msg_db_head(store_txn_t *t, const uint8_t dev[ID_BYTES], uint64_t *last, uint64_t *acked);
 int msg_db_head_put(store_txn_t *t, const uint8_t dev[ID_BYTES], uint64_t last, uint64_t acked);
+/* The head of dev with its true last seq: the larger of the head's and the
+ * seq of the device's last queue entry (enqueue does not write the head). */
+int msg_db_last(store_txn_t *t, const uint8_t dev[ID_BYTES], uint64_t *last, uint64_t *acked);
 
 /* ---- keys.c ---- */
 
@@ -218,12 +231,13 @@ int msg_keys_hint(store_txn_t *t, const uint8_t dev[ID_BYTES], Espace__V1__Preke
 /* ---- queue.c ---- */
 
 /* Queue e for device dev of owner: the next seq (set in e->seq), stored
- * with its expiry, and published after the commit on the device's topic
+ * with its expiry time (one put), and published after the commit on the device's topic
  * (the patient form in full, the professional form without ciphertext; no
  * event past SVC_MAX_EVENTS: the device fetches). */
 int msg_enqueue(msg_state_t *st, svc_call_t *c, store_txn_t *t, const uint8_t dev[ID_BYTES],
                 const msg_who_t *owner, Espace__V1__Entry *e);
-/* The expiry tick (svc_def_t.tick). */
+/* The expiry tick (svc_def_t.tick): the expiry index (message ids,
+ * attachments), then the queue sweep. */
 int msg_expire_tick(void *state, svc_call_t *c, store_txn_t *t);
 
 /* ---- attach.c ---- */

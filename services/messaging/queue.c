@@ -2,8 +2,26 @@
  * queue.c - one queue per device, ordered by the device's sequence: the
  * copies sent to it and the receipts of what it sent. Fetch reads after a
  * sequence, Ack deletes up to one (and queues the senders' receipts), the
- * tick deletes what passed its expiry (messaging_int.h "expiry").
+ * tick deletes what passed its expiry: message ids and attachments through
+ * the expiry index (messaging_int.h "expiry"), queue entries by the sweep.
  * A queue value is expires (8) | the packed Entry.
+ *
+ * One put per queued entry: the entry carries its expiry time, and neither
+ * an expiry key nor the device's head is written with it (the head's last
+ * seq is completed from the queue's last key: msg_db_last).
+ *
+ * The sweep: a device's entries expire in sequence order (each expires
+ * the retention period after it was queued), so the tick visits devices in
+ * key order, MSG_SWEEP_DEVICES per call, resuming after the last one it
+ * visited (in memory: from the first device after a restart), and deletes
+ * each device's oldest entries while they are due, up to
+ * MSG_EXPIRE_PER_TICK per call. Before deleting it writes the device's
+ * head: the last seq (sequences never go back) and the acked seq moved past
+ * the deleted entries (so a device's entries are always the seqs after
+ * acked up to its last: Fetch's scan ends at the last). An entry is
+ * deleted at most one full sweep (devices / MSG_SWEEP_DEVICES ticks) after
+ * its expiry; an entry queued after the clock stepped back waits for the
+ * older ones before it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +67,7 @@ int msg_enqueue(msg_state_t *st, svc_call_t *c, store_txn_t *t, const uint8_t de
                 const msg_who_t *owner, Espace__V1__Entry *e)
 {
     uint64_t last = 0, acked = 0;
-    int rc = msg_db_head(t, dev, &last, &acked);
+    int rc = msg_db_last(t, dev, &last, &acked);
     if (rc != 0)
         return rc;
     e->seq = last + 1;
@@ -64,10 +82,6 @@ int msg_enqueue(msg_state_t *st, svc_call_t *c, store_txn_t *t, const uint8_t de
     s_qkey(k, dev, e->seq);
     rc = store_put(t, MSG_T_QUEUE, k, sizeof k, v, 8 + len);
     free(v);
-    if (rc == 0)
-        rc = msg_db_expiry(t, expires, MSG_EXP_ENTRY, k, sizeof k, 1);
-    if (rc == 0)
-        rc = msg_db_head_put(t, dev, e->seq, acked);
     if (rc == 0)
         s_publish(c, dev, owner, e);
     return rc;
@@ -103,7 +117,7 @@ int msg_fetch(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t
         return svc_fail(c, ES_INVALID_ARGUMENT, "limit", "at most %d", MSG_FETCH_MAX);
     size_t limit = r->limit ? r->limit : MSG_FETCH_DEFAULT;
     uint64_t last = 0, acked = 0;
-    if ((rc = msg_db_head(t, dev, &last, &acked)) != 0)
+    if ((rc = msg_db_last(t, dev, &last, &acked)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     uint64_t after = r->after_seq > acked ? r->after_seq : acked;
     Espace__V1__Entry **es = calloc(limit, sizeof *es);
@@ -114,8 +128,10 @@ int msg_fetch(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t
         return svc_fail(c, ES_RESOURCE_EXHAUSTED, NULL, "out of memory");
     uint8_t from[MSG_KEY_QUEUE];
     s_qkey(from, dev, after + 1);
-    if (after == UINT64_MAX) {
-        caught_up = 1; /* nothing can come after */
+    /* The scan stops at the device's last seq: it never opens the next
+     * device's first value (neither its cost nor its failure is ours). */
+    if (after >= last) {
+        caught_up = 1; /* nothing comes after */
     } else if ((rc = store_cursor_open(t, MSG_T_QUEUE, from, sizeof from, &cur)) != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
         goto done;
@@ -137,7 +153,10 @@ int msg_fetch(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t
         if ((rc = s_entry(v, vl, &expires, &es[n])) != 0)
             break;
         bytes += vl;
-        n++;
+        if (es[n++]->seq >= last) {
+            caught_up = 1;
+            break;
+        }
     }
     if (rc != 0) {
         rc = svc_fail(c, rc, NULL, "storage failure");
@@ -185,8 +204,7 @@ static int s_ack_one(msg_state_t *st, svc_call_t *c, store_txn_t *t, const msg_w
     Espace__V1__Entry *e = NULL;
     if ((rc = s_entry(v, vl, &expires, &e)) != 0)
         return rc;
-    if ((rc = store_del(t, MSG_T_QUEUE, k, sizeof k)) != 0 ||
-        (rc = msg_db_expiry(t, expires, MSG_EXP_ENTRY, k, sizeof k, 0)) != 0)
+    if ((rc = store_del(t, MSG_T_QUEUE, k, sizeof k)) != 0)
         goto done;
     msg_who_t sender;
     if (e->kind != KIND(MESSAGE) || !e->sender || e->sender_device.len != ID_BYTES ||
@@ -219,7 +237,7 @@ int msg_ack(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *
     if ((rc = msg_caller(st, c, &who)) != 0 || (rc = msg_caller_device(c, dev)) != 0)
         return rc;
     uint64_t last = 0, acked = 0;
-    if ((rc = msg_db_head(t, dev, &last, &acked)) != 0)
+    if ((rc = msg_db_last(t, dev, &last, &acked)) != 0)
         return svc_fail(c, rc, NULL, "storage failure");
     if (r->up_to_seq > last)
         return svc_fail(c, ES_INVALID_ARGUMENT, "up_to_seq", "beyond the last sequence (%llu)",
@@ -242,11 +260,108 @@ int msg_ack(void *state, svc_call_t *c, const ProtobufCMessage *m, store_txn_t *
 
 /* ---- expiry ---- */
 
+/* The device after dev in key order into next; 0 past the last one. */
+static int s_next_device(uint8_t next[ID_BYTES], const uint8_t dev[ID_BYTES])
+{
+    memcpy(next, dev, ID_BYTES);
+    for (int i = ID_BYTES - 1; i >= 0; i--)
+        if (++next[i] != 0)
+            return 1;
+    return 0;
+}
+
+/* Sweep the device whose first entry is at or after key `from`: its due
+ * entries (at most `room`) are deleted, its head written first (last seq
+ * kept, acked past them). *dev gets the device visited; *n the entries
+ * deleted.
+ * ES_NOT_FOUND when no device is left after `from`. */
+static int s_sweep_device(store_txn_t *t, const uint8_t from[ID_BYTES], int64_t now,
+                          size_t room, uint8_t dev[ID_BYTES], size_t *n)
+{
+    uint64_t seqs[MSG_EXPIRE_PER_TICK];
+    size_t due = 0;
+    int found = 0;
+    *n = 0;
+    if (room > MSG_EXPIRE_PER_TICK)
+        room = MSG_EXPIRE_PER_TICK;
+    store_cursor_t *cur = NULL;
+    int rc = store_cursor_open(t, MSG_T_QUEUE, from, ID_BYTES, &cur);
+    while (rc == 0 && due < room) {
+        const void *k = NULL, *v = NULL;
+        size_t kl = 0, vl = 0;
+        if ((rc = store_cursor_next(cur, &k, &kl, NULL, NULL)) != 0)
+            break;
+        if (kl < ID_BYTES)
+            continue; /* not a queue key: nothing to expire */
+        if (!found) {
+            memcpy(dev, k, ID_BYTES);
+            found = 1;
+        } else if (memcmp(dev, k, ID_BYTES) != 0) {
+            break;
+        }
+        /* The value is opened apart from the scan, so a value that fails
+         * authentication holds back its device only (Fetch reports it),
+         * not the tick. */
+        if (kl != MSG_KEY_QUEUE || store_get(t, MSG_T_QUEUE, k, kl, &v, &vl) != 0 || vl < 8) {
+            log_error(SERVICE_MESSAGING, "record.corrupt", "table=%s", MSG_T_QUEUE);
+            break;
+        }
+        if ((int64_t)store_be64_get(v) > now)
+            break;
+        seqs[due++] = store_be64_get((const uint8_t *)k + ID_BYTES);
+    }
+    store_cursor_close(&cur);
+    if (rc == ES_NOT_FOUND)
+        rc = found ? ES_OK : ES_NOT_FOUND;
+    if (rc != 0 || due == 0)
+        return rc;
+    /* The due entries are the device's first ones: every seq up to the
+     * last of them is gone, as if acknowledged (so Fetch starts after it,
+     * and its scan ends at the device's last entry). */
+    uint64_t last = 0, acked = 0;
+    if ((rc = msg_db_last(t, dev, &last, &acked)) != 0)
+        return rc;
+    if (seqs[due - 1] > acked)
+        acked = seqs[due - 1];
+    if ((rc = msg_db_head_put(t, dev, last, acked)) != 0)
+        return rc;
+    for (size_t i = 0; i < due && rc == 0; i++) {
+        uint8_t k[MSG_KEY_QUEUE];
+        s_qkey(k, dev, seqs[i]);
+        rc = store_del(t, MSG_T_QUEUE, k, sizeof k);
+    }
+    if (rc == 0)
+        *n = due;
+    return rc;
+}
+
+/* Sweep up to MSG_SWEEP_DEVICES devices from st->sweep_from; *deleted
+ * gets the entries deleted (at most room). */
+static int s_sweep(msg_state_t *st, store_txn_t *t, int64_t now, size_t room, size_t *deleted)
+{
+    *deleted = 0;
+    for (size_t d = 0; d < MSG_SWEEP_DEVICES && *deleted < room; d++) {
+        uint8_t dev[ID_BYTES];
+        size_t n = 0;
+        int rc = s_sweep_device(t, st->sweep_from, now, room - *deleted, dev, &n);
+        if (rc == ES_NOT_FOUND || (rc == 0 && !s_next_device(st->sweep_from, dev))) {
+            memset(st->sweep_from, 0, ID_BYTES); /* around again next tick */
+            return ES_OK;
+        }
+        if (rc != 0)
+            return rc;
+        *deleted += n;
+        if (*deleted == room) /* more may be due here: visit it again */
+            memcpy(st->sweep_from, dev, ID_BYTES);
+    }
+    return ES_OK;
+}
+
 int msg_expire_tick(void *state, svc_call_t *c, store_txn_t *t)
 {
-    (void)state;
+    msg_state_t *st = state;
     int64_t now = svc_now_ms(c);
-    enum { KMAX = 8 + 1 + MSG_KEY_QUEUE };
+    enum { KMAX = 8 + 1 + MSG_KEY_QUEUE }; /* kind 1 keys of the old layout too */
     uint8_t (*keys)[KMAX] = malloc(MSG_EXPIRE_PER_TICK * sizeof *keys);
     size_t klen[MSG_EXPIRE_PER_TICK];
     size_t n = 0;
@@ -272,9 +387,6 @@ int msg_expire_tick(void *state, svc_call_t *c, store_txn_t *t)
         const uint8_t *key = keys[i] + 9;
         size_t kl = klen[i] - 9;
         switch (keys[i][8]) {
-        case MSG_EXP_ENTRY:
-            rc = store_del(t, MSG_T_QUEUE, key, kl);
-            break;
         case MSG_EXP_SENT:
             rc = store_del(t, MSG_T_SENT, key, kl);
             break;
@@ -290,9 +402,12 @@ int msg_expire_tick(void *state, svc_call_t *c, store_txn_t *t)
             rc = store_del(t, MSG_T_EXPIRY, keys[i], klen[i]);
     }
     free(keys);
+    size_t swept = 0;
+    if (rc == 0)
+        rc = s_sweep(st, t, now, MSG_EXPIRE_PER_TICK, &swept);
     if (rc != 0)
         return rc;
-    if (n)
-        log_debug(SERVICE_MESSAGING, "expired", "n=%zu", n);
-    return n == MSG_EXPIRE_PER_TICK ? SVC_TICK_AGAIN : ES_OK;
+    if (n || swept)
+        log_debug(SERVICE_MESSAGING, "expired", "n=%zu entries=%zu", n, swept);
+    return n == MSG_EXPIRE_PER_TICK || swept == MSG_EXPIRE_PER_TICK ? SVC_TICK_AGAIN : ES_OK;
 }

@@ -2,6 +2,7 @@
 #include "test/service/messaging_fixture.h"
 
 #include <dirent.h>
+#include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,49 @@ int mf_store_contains(const void *needle, size_t n)
     store_txn_end(&t);
     store_close(&s);
     return found;
+}
+
+int mf_store_corrupt_first(const char *table, const void *prefix, size_t plen)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/%s", MF.h.dir, SERVICE_MESSAGING);
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_cursor *cur = NULL;
+    int rc = -1;
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    if (mdb_env_set_maxdbs(env, STORE_MAX_TABLES) != 0 ||
+        mdb_env_set_mapsize(env, STORE_DEFAULT_MAPSIZE) != 0 || mdb_env_open(env, dir, 0, 0600) != 0 ||
+        mdb_txn_begin(env, NULL, 0, &txn) != 0)
+        goto done;
+    if (mdb_dbi_open(txn, table, 0, &dbi) != 0 || mdb_cursor_open(txn, dbi, &cur) != 0)
+        goto done;
+    MDB_val k = {plen, (void *)prefix}, v;
+    if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) != 0 || k.mv_size < plen ||
+        memcmp(k.mv_data, prefix, plen) != 0 || v.mv_size == 0)
+        goto done;
+    uint8_t *copy = malloc(v.mv_size);
+    if (!copy)
+        goto done;
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size - 1] ^= 0x01; /* the tag's last byte */
+    MDB_val nv = {v.mv_size, copy};
+    rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT) == 0 ? 0 : -1;
+    free(copy);
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if (rc == 0)
+        rc = mdb_txn_commit(txn) == 0 ? 0 : -1;
+    txn = NULL;
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc;
 }
 
 /* ---- files ---- */

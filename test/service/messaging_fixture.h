@@ -121,4 +121,8 @@ int mf_dir_contains(const char *dir, const void *needle, size_t n);
  * value of its store, 0 if not (fails the test if the store cannot open). */
 int mf_store_contains(const void *needle, size_t n);
 
+/* With messaging stopped: flip the last byte (the seal's tag) of the first
+ * raw value of `table` whose key starts with prefix. 0, or -1 if none. */
+int mf_store_corrupt_first(const char *table, const void *prefix, size_t plen);
+
 #endif

@@ -506,6 +506,7 @@ static void test_e2e_exchange(void **state)
     assert_false(mf_dir_contains(dir, marker, sizeof marker - 1));
     assert_false(mf_dir_contains(dir, answer, sizeof answer - 1));
     assert_false(mf_dir_contains(dir, "PLAINTEXT-MARKER", 16));
+    assert_false(mf_dir_contains(dir, ct, 32)); /* a queued copy is sealed by the store */
     /* and so do the values once unsealed: the store's clear contents, read
      * with the service stopped, hold the ciphertext and no marker */
     assert_int_equal(h_svc_stop(&MF.messaging), 0);

@@ -3,7 +3,8 @@
  * service (h_svc_stop / h_svc_start) loses no message whose Send was
  * answered, keeps the queue order and the acknowledgements, and still
  * recognises message ids; entries, message ids and attachments expire after
- * the retention period (shortened here with ESPACE_MSG_RETENTION_MS).
+ * the retention period (shortened here with ESPACE_MSG_RETENTION_MS), also
+ * when more are due than one tick deletes.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -166,14 +167,108 @@ static void test_retention_expiry(void **state)
     codec_free(&f->base);
 }
 
+/* More entries due on one device than one tick deletes (MSG_EXPIRE_PER_TICK):
+ * the sweep comes back at once until the queue is empty, and the next
+ * entry still continues the sequence. */
+static void test_sweep_past_one_tick(void **state)
+{
+    (void)state;
+    enum { M = MSG_EXPIRE_PER_TICK + 44 };
+    Espace__V1__FetchReply *f = mf_fetch(&g_pat, 0);
+    assert_int_equal(f->n_entries, 1);
+    uint64_t first = f->entries[0]->seq + 1;
+    codec_free(&f->base);
+    Espace__V1__Caller c = h_caller(K_PRO, RPPS);
+    c.device_id = (ProtobufCBinaryData){ID_BYTES, g_pro.id};
+    for (int sent = 0; sent < M;) {
+        int batch = M - sent < 50 ? M - sent : 50;
+        for (int i = 0; i < batch; i++) {
+            uint8_t msg[ID_BYTES];
+            randombytes_buf(msg, sizeof msg);
+            Espace__V1__SendRequest req;
+            Espace__V1__Copy cp, *pcp;
+            s_copy(&req, &cp, &pcp, msg, "ct-sweep");
+            uint64_t id = 0;
+            assert_int_equal(bus_client_send(MF.cl, SERVICE_MESSAGING, "Send", &req.base,
+                                             MF_CALL_MS, &c, &id),
+                             0);
+        }
+        for (int i = 0; i < batch; i++) {
+            bus_reply_t r;
+            memset(&r, 0, sizeof r);
+            assert_int_equal(bus_client_recv(MF.cl, MF_CALL_MS, &r), 0);
+            assert_int_equal(r.status, 0);
+            bus_reply_clear(&r);
+        }
+        sent += batch;
+    }
+    int64_t end = bus_mono_ms() + RETENTION_MS + 8000;
+    size_t left = 1;
+    while (left && bus_mono_ms() < end) {
+        h_sleep_ms(250);
+        f = mf_fetch(&g_pat, 0);
+        left = f->n_entries;
+        codec_free(&f->base);
+    }
+    assert_int_equal(left, 0);
+    const mf_dev_t *to[] = {&g_pat};
+    ProtobufCBinaryData t0[] = {{5, (uint8_t *)"after"}};
+    uint8_t msg[ID_BYTES];
+    randombytes_buf(msg, sizeof msg);
+    Espace__V1__SendReply *rep = NULL;
+    assert_int_equal(mf_send(&g_pro, g_pid, g_conv, msg, to, t0, 1, &rep, NULL), 0);
+    assert_int_equal(rep->result, R(STORED));
+    codec_free(&rep->base);
+    f = mf_fetch(&g_pat, 0);
+    assert_int_equal(f->n_entries, 1);
+    assert_int_equal(f->entries[0]->seq, first + M);
+    codec_free(&f->base);
+}
+
+/* A queue value that fails authentication holds back its own device's
+ * expiry only: the tick still commits (another device's entries and the
+ * message ids expire). */
+static void test_sweep_skips_a_corrupt_value(void **state)
+{
+    (void)state;
+    uint8_t msg[ID_BYTES];
+    randombytes_buf(msg, sizeof msg);
+    const mf_dev_t *to_pro[] = {&g_pro};
+    ProtobufCBinaryData t0[] = {{6, (uint8_t *)"to-pro"}};
+    Espace__V1__SendReply *rep = NULL;
+    assert_int_equal(mf_send(&g_pat, NULL, g_conv, msg, to_pro, t0, 1, &rep, NULL), 0);
+    assert_int_equal(rep->result, R(STORED));
+    codec_free(&rep->base);
+    assert_int_equal(h_svc_stop(&MF.messaging), 0);
+    assert_int_equal(mf_store_corrupt_first("queue", g_pat.id, ID_BYTES), 0);
+    mf_messaging_start();
+
+    int64_t end = bus_mono_ms() + RETENTION_MS + 8000;
+    size_t left = 1;
+    while (left && bus_mono_ms() < end) {
+        h_sleep_ms(250);
+        Espace__V1__FetchReply *f = mf_fetch(&g_pro, 0);
+        left = f->n_entries;
+        codec_free(&f->base);
+    }
+    assert_int_equal(left, 0);
+    h_sleep_ms(1500); /* the same tick forgot the message id */
+    assert_int_equal(mf_send(&g_pat, NULL, g_conv, msg, to_pro, t0, 1, &rep, NULL), 0);
+    assert_int_equal(rep->result, R(STORED));
+    codec_free(&rep->base);
+}
+
 int main(void)
 {
     char v[32];
     snprintf(v, sizeof v, "%d", RETENTION_MS);
     setenv(MSG_RETENTION_ENV, v, 1);
+    setenv(MSG_RATE_SCALE_ENV, "100", 1); /* test_sweep_past_one_tick sends M at once */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restart_keeps_what_was_answered),
         cmocka_unit_test(test_retention_expiry),
+        cmocka_unit_test(test_sweep_past_one_tick),
+        cmocka_unit_test(test_sweep_skips_a_corrupt_value),
     };
     return cmocka_run_group_tests(tests, mf_setup, mf_teardown);
 }
