@@ -104,7 +104,24 @@ export class EspaceUp {
     return up ? `\n---- espace up stdout ----\n${up.out.slice(-2000)}\n---- stderr ----\n${up.err.slice(-4000)}` : '';
   }
 
+  /**
+   * Start `espace up` on four free ports. A port found free may be taken by
+   * another process before espace binds it (an outgoing connection's
+   * ephemeral port, on a busy machine): espace then exits saying it is in
+   * use, and this tries again with other ports (at most 3 times).
+   */
   async start() {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (e) {
+        if (attempt >= 3 || !/in use/.test(e.message)) throw e;
+      }
+    }
+  }
+
+  async startOnce() {
     const [req, pub, sub, edge] = await freePorts(4);
     this.reqPort = req;
     this.conf = path.join(this.tmp, 'espace.conf');
