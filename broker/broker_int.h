@@ -188,7 +188,18 @@ typedef struct broker {
     uint64_t ev_seq;               /* events seen on XSUB */
     uint64_t ev_forwarded;         /* EVENTs sent to clients */
     uint64_t ev_dropped;           /* EVENTs dropped (client at its high-water mark) */
+    unsigned sent;                 /* BROKER_SENT_* of the sockets sent on since they
+                                    * were last read empty (broker.c's loop) */
 } broker_t;
+
+/* Bits of broker_t.sent. A send may process a socket's pending commands
+ * (libzmq does so now and then), which resets its ZMQ_FD while messages
+ * wait: the loop checks ZMQ_EVENTS of every socket sent on before it
+ * sleeps in poll(). */
+#define BROKER_SENT_REQ(i) (1u << (i))
+#define BROKER_SENT_XSUB(i) (1u << (2 + (i)))
+#define BROKER_SENT_XPUB(i) (1u << (4 + (i)))
+#define BROKER_SENT_ZAP (1u << 6)
 
 /* FNV-1a of len bytes, its offset basis xor'ed with salt: the hash of the
  * session and subscription tables. */
