@@ -373,6 +373,11 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
  * WRITEABLE callback; then shed if over the total cap (c itself may be
  * closed). */
 void edge_conn_push(edge_conn_t *c, edge_msg_t *m);
+/* The message just queued on c (a reply or a live event) goes out: written
+ * at once when it is the only one queued, no event was dropped before it,
+ * lws holds nothing of c's and c has its own socket; else from the next
+ * WRITEABLE callback. May close c when the socket fails. */
+void edge_conn_send(edge_conn_t *c);
 /* Every queue together over o.queue_total_bytes: close the slowest
  * readers at once and free their queues until under. */
 void edge_conn_shed(edge_t *e);

@@ -86,7 +86,7 @@ static int s_write_head(edge_conn_t *c)
  * through the network connection's turn): the edge offers http/1.1 only
  * (edge.c's alpn), and a connection that is a stream of another waits for
  * its callback as before. On h1 a write is a send() on its own socket. */
-static void s_send(edge_conn_t *c)
+void edge_conn_send(edge_conn_t *c)
 {
     if (c->q.count == 1 && !c->closing && c->dropped == 0 && !lws_partial_buffered(c->wsi) &&
         s_own_socket(c)) {
@@ -109,7 +109,7 @@ void edge_conn_push(edge_conn_t *c, edge_msg_t *m)
         edge_conn_close(c, EDGE_NO_CLOSING, "too slow", LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
-    s_send(c);
+    edge_conn_send(c);
     edge_conn_shed(c->edge);
 }
 
