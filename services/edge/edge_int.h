@@ -334,7 +334,8 @@ struct edge {
     uv_timer_t sweep;                   /* 250 ms: deadlines, session expiry, stop */
     uv_prepare_t prepare;               /* drains ZeroMQ after sends (edge-triggered fd) */
     int handles;                        /* bit set of uv handles initialised */
-    int need_drain;                     /* a zmq call may have eaten an fd edge */
+    int need_drain;                     /* EDGE_H_BUS / EDGE_H_SUB: a zmq call on that
+                                         * socket may have eaten its fd edge */
     uint64_t next_conn_id;
     edge_principal_t *prbuckets[EDGE_PRINCIPAL_BUCKETS];
     edge_conn_t *conns;                 /* open websockets */
@@ -412,8 +413,8 @@ int edge_bridge_send(edge_t *e, edge_conn_t *c, uint64_t client_id, int kind,
 void edge_bridge_forget(edge_t *e, edge_conn_t *c);
 /* Answer DEADLINE_EXCEEDED to requests past their local deadline. */
 void edge_bridge_sweep(edge_t *e);
-/* Drain both sockets (replies, events). */
-void edge_bridge_drain(edge_t *e);
+/* Drain the sockets of `which` (EDGE_H_BUS: replies, EDGE_H_SUB: events). */
+void edge_bridge_drain(edge_t *e, int which);
 /* Subscribe (on = 1) or unsubscribe the events of a topic prefix. 0 or a
  * negative es_status. */
 int edge_bridge_subscribe(edge_t *e, const char *prefix, int on);
