@@ -173,6 +173,8 @@ typedef struct broker {
     const char *session_service;   /* serves AUTH (opts), NULL = none */
     const char *auth_method;       /* SessionCheck's method name */
     route_worker_t workers[BROKER_MAX_WORKERS];
+    int workers_top;               /* one past the highest slot ever used: the bound
+                                    * of the scans of workers[] (per message) */
     route_service_t services[BROKER_MAX_SERVICES];
     route_pending_t *pending;      /* BROKER_MAX_PENDING slots, by ticket mod size */
     size_t npending;
