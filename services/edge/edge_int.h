@@ -222,6 +222,8 @@ typedef struct edge_metrics {
                                                    global one */
     uint64_t denied;                            /* calls outside the allow-list */
     uint64_t shed;                              /* connections closed: reply memory full */
+    uint64_t frames[2];                         /* frames written [0] at once (send.c),
+                                                   [1] from the WRITEABLE callback */
     uint64_t queued_bytes;                      /* gauge: bytes of every queue */
 } edge_metrics_t;
 
