@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ int broker_send(broker_t *b, int sock, const uint8_t *rid, size_t rid_len,
     all[0] = (frame_ref_t){rid, rid_len};
     for (size_t i = 0; i < n; i++)
         all[i + 1] = f[i];
+    b->sent |= BROKER_SENT_REQ(sock);
     return frames_send(b->req[sock], all, n + 1);
 }
 
@@ -365,45 +367,127 @@ wipe:
 
 /* ------------------------------------------------------------------- loop */
 
+/* The loop polls the sockets' ZMQ_FDs itself rather than with zmq_poll,
+ * which checks every socket's command mailbox (a poll() and a getpid()
+ * each) before and after it waits: ~20 system calls per wake-up for the
+ * broker's 9 sockets. ZMQ_FD is edge-triggered (STACK.md §0.1): a socket
+ * whose fd fired is read until EAGAIN (a read that finds nothing processes
+ * its commands, so the fd fires again for the next message); one left with
+ * messages (S_DRAIN reached) is read again next turn without waiting; one
+ * sent on since it was read empty (broker_t.sent) has its ZMQ_EVENTS
+ * checked before the loop sleeps. */
+
 enum { S_K_STOP, S_K_ZAP, S_K_REQ, S_K_XSUB, S_K_XPUB, S_K_MON }; /* what a poll item is */
 
+#define S_ITEMS 10
+
 typedef struct s_poll {
-    zmq_pollitem_t items[10];
-    int kinds[10];
-    int idx[10]; /* BROKER_IPC or BROKER_TCP */
+    struct pollfd fds[S_ITEMS];
+    void *socks[S_ITEMS];    /* NULL for the stop fd */
+    int kinds[S_ITEMS];
+    int idx[S_ITEMS];        /* BROKER_IPC or BROKER_TCP */
+    unsigned sent[S_ITEMS];  /* its bit in broker_t.sent, or 0 */
+    int ready[S_ITEMS];      /* may hold messages: read it this turn */
     int n;
 } s_poll_t;
 
-static void s_poll_add(s_poll_t *p, void *sock, int fd, int kind, int idx)
+static int s_poll_add(s_poll_t *p, void *sock, int fd, int kind, int idx, unsigned sent)
 {
-    p->items[p->n] = (zmq_pollitem_t){sock, fd, ZMQ_POLLIN, 0};
+    if (sock != NULL) {
+        size_t len = sizeof(fd);
+        if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) != 0)
+            return ES_INTERNAL;
+    }
+    p->fds[p->n] = (struct pollfd){fd, POLLIN, 0};
+    p->socks[p->n] = sock;
     p->kinds[p->n] = kind;
-    p->idx[p->n++] = idx;
+    p->idx[p->n] = idx;
+    p->sent[p->n] = sent;
+    p->ready[p->n++] = sock != NULL; /* read everything once at start */
+    return 0;
 }
 
-/* Drain up to S_DRAIN messages of poll item i. */
-static void s_drain(broker_t *b, const s_poll_t *p, int i)
+/* Read up to S_DRAIN messages of poll item i: 1 if it may hold more, 0
+ * once read empty. */
+static int s_drain(broker_t *b, const s_poll_t *p, int i)
 {
-    void *sock = p->items[i].socket;
+    void *sock = p->socks[i];
     for (int k = 0; k < S_DRAIN; k++) {
         zmq_msg_t msgs[FRAMES_MAX + 1];
         size_t cnt = 0;
-        if (p->kinds[i] == S_K_REQ) /* ended connections first (conn.c) */
-            conn_monitor_read(b, p->idx[i]);
         int r = frames_recv(sock, msgs, FRAMES_MAX + 1, &cnt, ZMQ_DONTWAIT);
-        if (r == ES_NOT_FOUND)
-            break;
+        if (r == ES_NOT_FOUND) {
+            b->sent &= ~p->sent[i]; /* read empty after its sends */
+            return 0;
+        }
         if (r != 0) {
             b->dropped++;
             continue;
         }
-        if (p->kinds[i] == S_K_REQ)
+        if (p->kinds[i] == S_K_REQ) {
+            /* ended connections first (conn.c), read after the message so
+             * that every end reported before it is seen; inproc peers
+             * (fd -1) have no fd to reuse */
+            if (cnt >= 2 && zmq_msg_get(&msgs[1], ZMQ_SRCFD) >= 0)
+                conn_monitor_read(b, p->idx[i]);
             s_on_request_msg(b, p->idx[i], msgs, cnt);
-        else if (p->kinds[i] == S_K_XSUB)
+        } else if (p->kinds[i] == S_K_XSUB) {
             events_on_publish(b, msgs, cnt);
-        else
+        } else {
             events_on_subscription(b, msgs, cnt);
+        }
         frames_close(msgs, cnt);
+    }
+    return 1;
+}
+
+/* Serve poll item i: 1 if it may hold more. */
+static int s_serve(broker_t *b, const s_poll_t *p, int i)
+{
+    switch (p->kinds[i]) {
+    case S_K_ZAP:
+        zap_handle(b->zap, b->keys);
+        b->sent |= BROKER_SENT_ZAP; /* it answers as it reads */
+        return 0;
+    case S_K_MON:
+        conn_monitor_read(b, p->idx[i]);
+        return 0;
+    default:
+        return s_drain(b, p, i);
+    }
+}
+
+/* Before sleeping: a socket sent on since it was read empty may hold
+ * messages its fd will not report. 1 if one does. */
+static int s_check_sent(broker_t *b, s_poll_t *p)
+{
+    int any = 0;
+    for (int i = 1; i < p->n; i++) {
+        if (!(b->sent & p->sent[i]))
+            continue;
+        b->sent &= ~p->sent[i];
+        uint32_t ev = 0;
+        size_t len = sizeof(ev);
+        if (!p->ready[i] && zmq_getsockopt(p->socks[i], ZMQ_EVENTS, &ev, &len) == 0 &&
+            (ev & ZMQ_POLLIN))
+            p->ready[i] = 1;
+        any |= p->ready[i];
+    }
+    return any;
+}
+
+static void s_timers(broker_t *b)
+{
+    int64_t now = bus_mono_ms();
+    if (now >= b->hb_at) {
+        route_heartbeat(b, now);
+        b->hb_at = now + b->hb;
+    }
+    if (now >= b->next_deadline)
+        route_expire(b, now);
+    if (now >= b->sweep_at) {
+        session_sweep(b, NULL, 0);
+        b->sweep_at = now + SESSION_SWEEP_MS;
     }
 }
 
@@ -412,49 +496,44 @@ static int s_loop(broker_t *b)
     const broker_opts_t *opts = b->o;
     s_poll_t p;
     memset(&p, 0, sizeof(p));
-    s_poll_add(&p, NULL, opts->stop_fd, S_K_STOP, 0);
-    s_poll_add(&p, b->zap, 0, S_K_ZAP, 0);
-    for (int i = 0; i < 2; i++) {
+    int rc = s_poll_add(&p, NULL, opts->stop_fd, S_K_STOP, 0, 0);
+    rc = rc ? rc : s_poll_add(&p, b->zap, 0, S_K_ZAP, 0, BROKER_SENT_ZAP);
+    for (int i = 0; i < 2 && rc == 0; i++) {
         void *ss[3] = {b->req[i], b->xsub[i], b->xpub[i]};
-        for (int k = 0; k < 3; k++)
+        unsigned bits[3] = {BROKER_SENT_REQ(i), BROKER_SENT_XSUB(i), BROKER_SENT_XPUB(i)};
+        for (int k = 0; k < 3 && rc == 0; k++)
             if (ss[k] != NULL)
-                s_poll_add(&p, ss[k], 0, S_K_REQ + k, i);
-        if (b->mon[i] != NULL)
-            s_poll_add(&p, b->mon[i], 0, S_K_MON, i);
+                rc = s_poll_add(&p, ss[k], 0, S_K_REQ + k, i, bits[k]);
+        if (b->mon[i] != NULL && rc == 0)
+            rc = s_poll_add(&p, b->mon[i], 0, S_K_MON, i, 0);
     }
+    if (rc != 0)
+        return rc;
     int64_t now = bus_mono_ms();
     b->hb_at = now + b->hb;
     b->sweep_at = now + SESSION_SWEEP_MS;
     for (;;) {
+        int more = 0;
+        for (int i = 1; i < p.n; i++)
+            if (p.ready[i]) {
+                p.ready[i] = s_serve(b, &p, i);
+                more |= p.ready[i];
+            }
+        s_timers(b);
+        more |= s_check_sent(b, &p);
         now = bus_mono_ms();
         int64_t next = b->hb_at < b->next_deadline ? b->hb_at : b->next_deadline;
-        long wait = next <= now ? 0 : (long)(next - now);
-        int pr = zmq_poll(p.items, p.n, wait);
-        if (pr < 0 && zmq_errno() != EINTR)
-            return ES_INTERNAL;
-        if (opts->stop_fd >= 0 && (p.items[0].revents & ZMQ_POLLIN))
+        int wait = more || next <= now ? 0 : next - now > INT_MAX ? INT_MAX : (int)(next - now);
+        if (poll(p.fds, (nfds_t)p.n, wait) < 0) {
+            if (errno != EINTR)
+                return ES_INTERNAL;
+            continue;
+        }
+        if (opts->stop_fd >= 0 && (p.fds[0].revents & POLLIN))
             return 0;
-        for (int i = 1; i < p.n && pr > 0; i++) {
-            if (!(p.items[i].revents & ZMQ_POLLIN))
-                continue;
-            if (p.kinds[i] == S_K_ZAP)
-                zap_handle(b->zap, b->keys);
-            else if (p.kinds[i] == S_K_MON)
-                conn_monitor_read(b, p.idx[i]);
-            else
-                s_drain(b, &p, i);
-        }
-        now = bus_mono_ms();
-        if (now >= b->hb_at) {
-            route_heartbeat(b, now);
-            b->hb_at = now + b->hb;
-        }
-        if (now >= b->next_deadline)
-            route_expire(b, now);
-        if (now >= b->sweep_at) {
-            session_sweep(b, NULL, 0);
-            b->sweep_at = now + SESSION_SWEEP_MS;
-        }
+        for (int i = 1; i < p.n; i++)
+            if (p.fds[i].revents & (POLLIN | POLLERR | POLLHUP))
+                p.ready[i] = 1;
     }
 }
 

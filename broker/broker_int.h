@@ -173,6 +173,8 @@ typedef struct broker {
     const char *session_service;   /* serves AUTH (opts), NULL = none */
     const char *auth_method;       /* SessionCheck's method name */
     route_worker_t workers[BROKER_MAX_WORKERS];
+    int workers_top;               /* one past the highest slot ever used: the bound
+                                    * of the scans of workers[] (per message) */
     route_service_t services[BROKER_MAX_SERVICES];
     route_pending_t *pending;      /* BROKER_MAX_PENDING slots, by ticket mod size */
     size_t npending;
@@ -188,7 +190,18 @@ typedef struct broker {
     uint64_t ev_seq;               /* events seen on XSUB */
     uint64_t ev_forwarded;         /* EVENTs sent to clients */
     uint64_t ev_dropped;           /* EVENTs dropped (client at its high-water mark) */
+    unsigned sent;                 /* BROKER_SENT_* of the sockets sent on since they
+                                    * were last read empty (broker.c's loop) */
 } broker_t;
+
+/* Bits of broker_t.sent. A send may process a socket's pending commands
+ * (libzmq does so now and then), which resets its ZMQ_FD while messages
+ * wait: the loop checks ZMQ_EVENTS of every socket sent on before it
+ * sleeps in poll(). */
+#define BROKER_SENT_REQ(i) (1u << (i))
+#define BROKER_SENT_XSUB(i) (1u << (2 + (i)))
+#define BROKER_SENT_XPUB(i) (1u << (4 + (i)))
+#define BROKER_SENT_ZAP (1u << 6)
 
 /* FNV-1a of len bytes, its offset basis xor'ed with salt: the hash of the
  * session and subscription tables. */

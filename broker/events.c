@@ -21,6 +21,7 @@ int events_upstream(broker_t *b, const char *prefix, size_t len, int on)
     msg[0] = (char)(on ? 1 : 0);
     memcpy(msg + 1, prefix, len);
     int rc = 0;
+    b->sent |= BROKER_SENT_XSUB(0) | BROKER_SENT_XSUB(1);
     for (int i = 0; i < 2; i++)
         if (b->xsub[i] != NULL && zmq_send(b->xsub[i], msg, 1 + len, ZMQ_DONTWAIT) < 0) {
             log_warn("broker", "upstream.failed", "on=%d", on);
@@ -59,6 +60,7 @@ void events_on_publish(broker_t *b, zmq_msg_t *msgs, size_t n)
     if (n == 2 && zmq_msg_size(&msgs[0]) == rl &&
         memcmp(zmq_msg_data(&msgs[0]), TOPIC_SESSION_REVOKED, rl) == 0)
         s_on_revoked(b, &msgs[1]);
+    b->sent |= BROKER_SENT_XPUB(0) | BROKER_SENT_XPUB(1);
     for (int i = 0; i < 2; i++)
         if (b->xpub[i] != NULL)
             frames_forward(b->xpub[i], msgs, n); /* shared, not copied */
@@ -69,6 +71,7 @@ void events_on_publish(broker_t *b, zmq_msg_t *msgs, size_t n)
 
 void events_on_subscription(broker_t *b, zmq_msg_t *msgs, size_t n)
 {
+    b->sent |= BROKER_SENT_XSUB(0) | BROKER_SENT_XSUB(1);
     for (int i = 0; i < 2; i++)
         if (b->xsub[i] != NULL)
             frames_forward(b->xsub[i], msgs, n);

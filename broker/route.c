@@ -102,7 +102,7 @@ static void s_pending_fail(broker_t *b, route_pending_t *p, int status, const ch
 
 int route_worker_find(broker_t *b, int sock, const uint8_t *rid, size_t rid_len)
 {
-    for (int i = 0; i < BROKER_MAX_WORKERS; i++) {
+    for (int i = 0; i < b->workers_top; i++) {
         route_worker_t *w = &b->workers[i];
         if (w->used && w->sock == sock && w->rid_len == rid_len &&
             memcmp(w->rid, rid, rid_len) == 0)
@@ -205,7 +205,7 @@ static int s_worker_pick(broker_t *b, int si)
 {
     int best = -1;
     uint32_t best_free = 0;
-    for (int i = 0; i < BROKER_MAX_WORKERS; i++) {
+    for (int i = 0; i < b->workers_top; i++) {
         route_worker_t *w = &b->workers[i];
         if (!w->used || w->service != si || w->inflight >= w->capacity)
             continue;
@@ -504,6 +504,8 @@ void route_ready(broker_t *b, const broker_peer_t *peer, const frames_msg_t *m)
     }
     route_worker_t *w = &b->workers[wi];
     w->used = 1;
+    if (wi >= b->workers_top)
+        b->workers_top = wi + 1;
     w->sock = peer->sock;
     memcpy(w->rid, peer->rid, peer->rid_len);
     w->rid_len = peer->rid_len;
@@ -558,7 +560,7 @@ drain:
 
 void route_heartbeat(broker_t *b, int64_t now)
 {
-    for (int i = 0; i < BROKER_MAX_WORKERS; i++) {
+    for (int i = 0; i < b->workers_top; i++) {
         route_worker_t *w = &b->workers[i];
         if (!w->used)
             continue;

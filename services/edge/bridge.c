@@ -11,8 +11,10 @@
  *
  * Both ZeroMQ sockets are watched with uv_poll on their ZMQ_FD and drained
  * until empty (edge-triggered fd). Any zmq_send/setsockopt may consume the
- * fd's edge, so after those need_drain is set and the uv_prepare handle
- * drains before the loop blocks again.
+ * fd's edge, so after those need_drain gets that socket's bit and the
+ * uv_prepare handle drains it before the loop blocks again. Each drain
+ * ends with a read that finds nothing, which costs a poll() and a getpid()
+ * in libzmq: a socket is drained only when its fd fired or it was used.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -74,7 +76,7 @@ int edge_bridge_send(edge_t *e, edge_conn_t *c, uint64_t client_id, int kind,
     stamped.source_address = c->addr.text;
     int rc = bus_client_send_raw(e->bus, service, method, body, body_len, timeout_ms, &stamped, p,
                                  &p->bus_id);
-    e->need_drain = 1;
+    e->need_drain |= EDGE_H_BUS;
     if (rc != 0) {
         free(p);
         return rc;
@@ -261,12 +263,12 @@ static void s_drain_sub(edge_t *e)
     }
 }
 
-void edge_bridge_drain(edge_t *e)
+void edge_bridge_drain(edge_t *e, int which)
 {
-    e->need_drain = 0;
-    if (e->bus && bus_client_process(e->bus, s_on_reply, e) != 0)
+    e->need_drain &= ~which;
+    if ((which & EDGE_H_BUS) && e->bus && bus_client_process(e->bus, s_on_reply, e) != 0)
         log_error(EDGE_COMP, "bus.recv_failed", "errno=%d", zmq_errno());
-    if (e->sub)
+    if ((which & EDGE_H_SUB) && e->sub)
         s_drain_sub(e);
 }
 
@@ -274,7 +276,7 @@ int edge_bridge_subscribe(edge_t *e, const char *prefix, int on)
 {
     if (e->sub == NULL)
         return 0;
-    e->need_drain = 1;
+    e->need_drain |= EDGE_H_SUB;
     return on ? bus_subscribe(e->sub, prefix) : bus_unsubscribe(e->sub, prefix);
 }
 
@@ -290,14 +292,16 @@ static void s_poll_cb(uv_poll_t *h, int status, int events)
 {
     (void)status;
     (void)events;
-    edge_bridge_drain(h->data);
+    edge_t *e = h->data;
+    edge_bridge_drain(e, h == &e->bus_poll ? EDGE_H_BUS : EDGE_H_SUB);
 }
 
 static void s_prepare_cb(uv_prepare_t *h)
 {
     edge_t *e = h->data;
-    if (e->need_drain)
-        edge_bridge_drain(e);
+    /* a drain may send (an answer that starts a request): twice at most */
+    for (int i = 0; i < 2 && e->need_drain; i++)
+        edge_bridge_drain(e, e->need_drain);
 }
 
 static int s_fd(void *sock)
@@ -346,7 +350,7 @@ int edge_bridge_open(edge_t *e)
     e->handles |= EDGE_H_PREPARE;
     e->prepare.data = e;
     uv_prepare_start(&e->prepare, s_prepare_cb);
-    e->need_drain = 1;
+    e->need_drain = EDGE_H_BUS | EDGE_H_SUB;
     return 0;
 }
 

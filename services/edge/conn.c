@@ -184,9 +184,7 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m)
         c->edge->metrics.queue_drops++;
         return;
     }
-    if (c->q.count == 1)
-        c->stalled_us = edge_now_us();
-    lws_callback_on_writable(c->wsi);
+    edge_conn_send(c); /* at once when nothing waits before it (send.c) */
     edge_conn_shed(c->edge);
 }
 

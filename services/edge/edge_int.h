@@ -222,6 +222,8 @@ typedef struct edge_metrics {
                                                    global one */
     uint64_t denied;                            /* calls outside the allow-list */
     uint64_t shed;                              /* connections closed: reply memory full */
+    uint64_t frames[2];                         /* frames written [0] at once (send.c),
+                                                   [1] from the WRITEABLE callback */
     uint64_t queued_bytes;                      /* gauge: bytes of every queue */
 } edge_metrics_t;
 
@@ -334,7 +336,8 @@ struct edge {
     uv_timer_t sweep;                   /* 250 ms: deadlines, session expiry, stop */
     uv_prepare_t prepare;               /* drains ZeroMQ after sends (edge-triggered fd) */
     int handles;                        /* bit set of uv handles initialised */
-    int need_drain;                     /* a zmq call may have eaten an fd edge */
+    int need_drain;                     /* EDGE_H_BUS / EDGE_H_SUB: a zmq call on that
+                                         * socket may have eaten its fd edge */
     uint64_t next_conn_id;
     edge_principal_t *prbuckets[EDGE_PRINCIPAL_BUCKETS];
     edge_conn_t *conns;                 /* open websockets */
@@ -373,6 +376,11 @@ void edge_conn_event(edge_conn_t *c, edge_msg_t *m);
  * WRITEABLE callback; then shed if over the total cap (c itself may be
  * closed). */
 void edge_conn_push(edge_conn_t *c, edge_msg_t *m);
+/* The message just queued on c (a reply or a live event) goes out: written
+ * at once when it is the only one queued, no event was dropped before it,
+ * lws holds nothing of c's and c has its own socket; else from the next
+ * WRITEABLE callback. May close c when the socket fails. */
+void edge_conn_send(edge_conn_t *c);
 /* Every queue together over o.queue_total_bytes: close the slowest
  * readers at once and free their queues until under. */
 void edge_conn_shed(edge_t *e);
@@ -407,8 +415,8 @@ int edge_bridge_send(edge_t *e, edge_conn_t *c, uint64_t client_id, int kind,
 void edge_bridge_forget(edge_t *e, edge_conn_t *c);
 /* Answer DEADLINE_EXCEEDED to requests past their local deadline. */
 void edge_bridge_sweep(edge_t *e);
-/* Drain both sockets (replies, events). */
-void edge_bridge_drain(edge_t *e);
+/* Drain the sockets of `which` (EDGE_H_BUS: replies, EDGE_H_SUB: events). */
+void edge_bridge_drain(edge_t *e, int which);
 /* Subscribe (on = 1) or unsubscribe the events of a topic prefix. 0 or a
  * negative es_status. */
 int edge_bridge_subscribe(edge_t *e, const char *prefix, int on);

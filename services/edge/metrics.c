@@ -140,6 +140,12 @@ int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *
              "Calls refused by the allow-list.", m->denied);
     s_metric(&o, "espace_edge_shed_total", "counter",
              "Connections closed because the edge's reply memory was full.", m->shed);
+    s_head(&o, "espace_edge_frames_total", "counter",
+           "Frames written, at once or from the WRITEABLE callback (after a wait).");
+    s_put(&o, "espace_edge_frames_total{path=\"at_once\"} %llu\n",
+          (unsigned long long)m->frames[0]);
+    s_put(&o, "espace_edge_frames_total{path=\"callback\"} %llu\n",
+          (unsigned long long)m->frames[1]);
     s_metric(&o, "espace_edge_queued_bytes", "gauge",
              "Bytes waiting in every connection's queue.", m->queued_bytes);
     if (o.full)

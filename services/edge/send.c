@@ -60,14 +60,15 @@ static int s_own_socket(edge_conn_t *c)
 /* Write the head of c's queue and take it off: 0 when it went out whole or
  * lws kept the part the socket did not take (lws_issue_raw's buflist_out,
  * flushed before the next WRITEABLE callback; lws_partial_buffered() says
- * so), -1 when the socket failed. */
-static int s_write_head(edge_conn_t *c)
+ * so), -1 when the socket failed. from_callback: counted as such. */
+static int s_write_head(edge_conn_t *c, int from_callback)
 {
     edge_msg_t *m = edge_outq_peek(&c->q);
     int n = lws_write(c->wsi, edge_msg_payload(m), m->len, LWS_WRITE_BINARY);
     if (n < 0 || (size_t)n < m->len)
         return -1;
     edge_outq_pop(&c->q);
+    c->edge->metrics.frames[from_callback ? 1 : 0]++;
     c->stalled_us = edge_now_us(); /* progress */
     return 0;
 }
@@ -86,11 +87,11 @@ static int s_write_head(edge_conn_t *c)
  * through the network connection's turn): the edge offers http/1.1 only
  * (edge.c's alpn), and a connection that is a stream of another waits for
  * its callback as before. On h1 a write is a send() on its own socket. */
-static void s_send(edge_conn_t *c)
+void edge_conn_send(edge_conn_t *c)
 {
     if (c->q.count == 1 && !c->closing && c->dropped == 0 && !lws_partial_buffered(c->wsi) &&
         s_own_socket(c)) {
-        if (s_write_head(c) == 0)
+        if (s_write_head(c, 0) == 0)
             return;
         log_info(EDGE_COMP, "conn.write_failed", "conn=%llu", (unsigned long long)c->id);
         edge_conn_close(c, EDGE_NO_CLOSING, "write failed", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
@@ -109,7 +110,7 @@ void edge_conn_push(edge_conn_t *c, edge_msg_t *m)
         edge_conn_close(c, EDGE_NO_CLOSING, "too slow", LWS_CLOSE_STATUS_POLICY_VIOLATION);
         return;
     }
-    s_send(c);
+    edge_conn_send(c);
     edge_conn_shed(c->edge);
 }
 
@@ -146,7 +147,7 @@ int edge_conn_writeable(edge_conn_t *c)
      * next callback itself). */
     int most = s_own_socket(c) ? S_WRITES_PER_CALLBACK : 1;
     for (int i = 0; i < most && c->q.count > 0; i++) {
-        if (s_write_head(c) != 0)
+        if (s_write_head(c, 1) != 0)
             return -1;
         if (lws_partial_buffered(c->wsi))
             break;

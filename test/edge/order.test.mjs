@@ -64,7 +64,15 @@ describe('edge frame order', { skip }, () => {
       want.push(name);
       assert.equal(await h.pub(topic, pad ? `${name} ${'x'.repeat(pad)}` : name), 'ok');
     };
+    const AT_ONCE = 'espace_edge_frames_total{path="at_once"}';
+    const m0 = await metrics(h.port);
     for (let i = 0; i < SMALL; i++) await publish(`a${i}`, 0);
+    for (let i = 0; i < 50 && got.length < SMALL; i++) await sleep(100);
+    // a reader that keeps up gets its events written at once, never from
+    // lws's WRITEABLE callback (4 epoll_ctl per frame on libuv; send.c)
+    const m1 = await metrics(h.port);
+    assert.ok(metric(m1, AT_ONCE) - metric(m0, AT_ONCE) >= SMALL,
+      `events written at once: ${metric(m1, AT_ONCE) - metric(m0, AT_ONCE)} of ${SMALL}`);
     c.ws._socket.pause();
     for (let i = 0; i < BIG; i++) await publish(`b${i}`, BIG_TEXT);
     for (let i = 0; i < SMALL; i++) await publish(`c${i}`, 0);

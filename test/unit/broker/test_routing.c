@@ -124,6 +124,47 @@ static void test_pipelined_1000(void **state)
     s_echo_teardown(&h, &w, &c);
 }
 
+/* The broker's loop polls the sockets' fds itself (broker.c): a message
+ * must never wait in a socket whose fd did not fire (one the broker had
+ * just sent on, or left with messages) until a timer wakes the loop. With
+ * no heartbeat round nor expiry for 5 s, each of these round trips (after
+ * an idle gap, then in bursts longer than a turn's 256 messages) answers
+ * at once or not within its 1 s. */
+static void test_loop_never_waits_for_a_timer(void **state)
+{
+    (void)state;
+    harness_t h;
+    tworker_t w;
+    bus_client_t *c = NULL;
+    assert_int_equal(h_setup(&h, 0), 0);
+    h.hb = 5000;
+    assert_int_equal(h_broker_start(&h), 0);
+    assert_int_equal(tw_start(&w, h.ctx, h_ipc(h.req_ipc), "echo", 64, 0), 0);
+    assert_int_equal(tw_wait_registered(&w, 5000), 0);
+    assert_int_equal(h_client(&h, &c), 0);
+    assert_int_equal(bus_client_wait(c, 2000), 0);
+    bus_reply_t r;
+    for (int i = 0; i < 200; i++) {
+        if (i % 50 == 0)
+            h_sleep_ms(20); /* everyone idle: the broker sleeps in poll() */
+        assert_int_equal(s_call_echo(c, "echo", "echo", 1000, &r), 0);
+        bus_reply_clear(&r);
+    }
+    for (int round = 0; round < 3; round++) {
+        enum { N = 600 };
+        for (int i = 0; i < N; i++) {
+            uint64_t id;
+            assert_int_equal(bus_client_send(c, "echo", "echo", NULL, 10000, NULL, &id), 0);
+        }
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(bus_client_recv(c, 1000, &r), 0);
+            assert_int_equal(r.status, 0);
+            bus_reply_clear(&r);
+        }
+    }
+    s_echo_teardown(&h, &w, &c);
+}
+
 static void test_two_workers_share(void **state)
 {
     (void)state;
@@ -496,6 +537,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routed_with_id),
         cmocka_unit_test(test_pipelined_1000),
+        cmocka_unit_test(test_loop_never_waits_for_a_timer),
         cmocka_unit_test(test_two_workers_share),
         cmocka_unit_test(test_no_worker_unavailable),
         cmocka_unit_test(test_worker_dies),
