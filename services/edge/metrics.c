@@ -91,6 +91,16 @@ static void s_metric(s_out_t *o, const char *name, const char *type, const char 
     s_put(o, "%s %llu\n", name, (unsigned long long)value);
 }
 
+/* A counter of two values told apart by one label: name{label="a"} and
+ * name{label="b"}, with its HELP and TYPE lines. */
+static void s_pair(s_out_t *o, const char *name, const char *help, const char *label,
+                   const char *a, const char *b, const uint64_t v[2])
+{
+    s_head(o, name, "counter", help);
+    s_put(o, "%s{%s=\"%s\"} %llu\n", name, label, a, (unsigned long long)v[0]);
+    s_put(o, "%s{%s=\"%s\"} %llu\n", name, label, b, (unsigned long long)v[1]);
+}
+
 int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *len)
 {
     s_out_t o = {buf, cap, 0, cap == 0};
@@ -130,22 +140,16 @@ int edge_metrics_render(const edge_metrics_t *m, char *buf, size_t cap, size_t *
              "Malformed client messages.", m->bad_messages);
     s_metric(&o, "espace_edge_oversize_total", "counter",
              "Connections closed for an oversize message.", m->oversize);
-    s_head(&o, "espace_edge_unauth_limited_total", "counter",
-           "Unauthenticated calls (sign-up, log-in, activation) refused, by bucket.");
-    s_put(&o, "espace_edge_unauth_limited_total{bucket=\"address\"} %llu\n",
-          (unsigned long long)m->unauth_limited[0]);
-    s_put(&o, "espace_edge_unauth_limited_total{bucket=\"global\"} %llu\n",
-          (unsigned long long)m->unauth_limited[1]);
+    s_pair(&o, "espace_edge_unauth_limited_total",
+           "Unauthenticated calls (sign-up, log-in, activation) refused, by bucket.", "bucket",
+           "address", "global", m->unauth_limited);
     s_metric(&o, "espace_edge_denied_total", "counter",
              "Calls refused by the allow-list.", m->denied);
     s_metric(&o, "espace_edge_shed_total", "counter",
              "Connections closed because the edge's reply memory was full.", m->shed);
-    s_head(&o, "espace_edge_frames_total", "counter",
-           "Frames written, at once or from the WRITEABLE callback (after a wait).");
-    s_put(&o, "espace_edge_frames_total{path=\"at_once\"} %llu\n",
-          (unsigned long long)m->frames[0]);
-    s_put(&o, "espace_edge_frames_total{path=\"callback\"} %llu\n",
-          (unsigned long long)m->frames[1]);
+    s_pair(&o, "espace_edge_frames_total",
+           "Frames written, at once or from the WRITEABLE callback (after a wait).", "path",
+           "at_once", "callback", m->frames);
     s_metric(&o, "espace_edge_queued_bytes", "gauge",
              "Bytes waiting in every connection's queue.", m->queued_bytes);
     if (o.full)

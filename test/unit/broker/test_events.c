@@ -31,19 +31,27 @@ static void s_tcp_setup(harness_t *h, tkeys_t *k)
     assert_int_equal(h_tcp_start(h), 0);
 }
 
+/* The broker of s_tcp_setup, an ipc publisher and an ipc subscriber to
+ * `prefix`, shown connected by an event on `topic` reaching it. */
+static void s_ipc_pair(harness_t *h, tkeys_t *k, bus_pub_t **pub, bus_sub_t **sub,
+                       const char *prefix, const char *topic)
+{
+    s_tcp_setup(h, k);
+    bus_conn_t pc = h_ipc(h->pub_ipc), sc = h_ipc(h->sub_ipc);
+    assert_int_equal(bus_pub_new(h->ctx, &pc, pub), 0);
+    assert_int_equal(bus_sub_new(h->ctx, &sc, sub), 0);
+    assert_int_equal(bus_subscribe(*sub, prefix), 0);
+    assert_true(h_publish_until(*pub, topic, 7, h_recv_sub, *sub));
+}
+
 static void test_events(void **state)
 {
     (void)state;
     harness_t h;
     tkeys_t k;
-    s_tcp_setup(&h, &k);
-    bus_conn_t pc = h_ipc(h.pub_ipc), sc = h_ipc(h.sub_ipc);
     bus_pub_t *pub = NULL;
     bus_sub_t *sub = NULL;
-    assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
-    assert_int_equal(bus_sub_new(h.ctx, &sc, &sub), 0);
-    assert_int_equal(bus_subscribe(sub, "test."), 0);
-    assert_true(h_publish_until(pub, "test.one", 7, h_recv_sub, sub));
+    s_ipc_pair(&h, &k, &pub, &sub, "test.", "test.one");
     assert_int_equal(bus_publish(pub, "", NULL), ES_INVALID_ARGUMENT);
 
     /* tcp: a service subscriber gets events, a pro subscriber is refused */
@@ -101,14 +109,9 @@ static void test_subscription_churn(void **state)
     enum { N = 400, ROUNDS = 40 };
     harness_t h;
     tkeys_t k;
-    s_tcp_setup(&h, &k);
-    bus_conn_t pc = h_ipc(h.pub_ipc), sc = h_ipc(h.sub_ipc);
     bus_pub_t *pub = NULL;
     bus_sub_t *sub = NULL;
-    assert_int_equal(bus_pub_new(h.ctx, &pc, &pub), 0);
-    assert_int_equal(bus_sub_new(h.ctx, &sc, &sub), 0);
-    assert_int_equal(bus_subscribe(sub, "warm."), 0);
-    assert_true(h_publish_until(pub, "warm.up", 1, h_recv_sub, sub));
+    s_ipc_pair(&h, &k, &pub, &sub, "warm.", "warm.up");
 
     static char topics[N][48];
     for (int i = 0; i < N; i++)
