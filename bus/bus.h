@@ -333,8 +333,9 @@ void bus_pub_destroy(bus_pub_t **p);
 int bus_pub_pump(bus_pub_t *p);
 
 /* Publish `body` on `topic` (<= BUS_MAX_TOPIC): frame 1 = topic, frame 2 =
- * Event{topic, at_ms = now, body}. Never blocks; ES_RESOURCE_EXHAUSTED if
- * dropped at the high-water mark. */
+ * Event{topic, at_ms = now, body}. Never blocks. An event is dropped
+ * silently by libzmq (PUB) while BUS_EVENT_HWM events wait for the broker:
+ * publishing cannot tell. */
 int bus_publish(bus_pub_t *p, const char *topic, const ProtobufCMessage *body);
 
 /* Subscriber connected to the broker's XPUB endpoint. */
