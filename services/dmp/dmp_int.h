@@ -170,6 +170,13 @@ int dmp_meta_check(Espace__V1__DocumentMeta *m, int caller_kind, int64_t now_ms,
  * applied (GLUCOSE), else 0. */
 int dmp_measure_check(const Espace__V1__AddMeasureRequest *r, int caller_kind, int64_t now_ms,
                       int *glucose_type, char *warn, size_t n, dmp_err_t *err);
+/* The measure an AddMeasure request r checked by dmp_measure_check (with
+ * its glucose_type) describes: kind, LOINC code and UCUM unit, time, values,
+ * glucose type, moment, days, source as given and device copied into *m
+ * (borrowing r's strings); id, patient, recorder, recorded time and
+ * warning are the caller's to set. Pure. */
+void dmp_measure_from_request(Espace__V1__Measure *m, const Espace__V1__AddMeasureRequest *r,
+                              int glucose_type);
 
 /* A value against a range: 0 inside, ES_INVALID_ARGUMENT outside the hard
  * range (err set, field `field`, message naming `what` and unit), and *soft

@@ -100,6 +100,23 @@ static int s_bmi(dmp_state_t *st, store_txn_t *t, const Espace__V1__Measure *m,
     return 1;
 }
 
+void dmp_measure_from_request(Espace__V1__Measure *m, const Espace__V1__AddMeasureRequest *r,
+                              int glucose_type)
+{
+    m->kind = r->kind;
+    m->code = (char *)dmp_measure_code((int)r->kind, glucose_type);
+    m->unit = (char *)dmp_measure_unit((int)r->kind, glucose_type);
+    m->effective_ms = r->effective_ms;
+    m->value = r->value;
+    m->systolic = r->systolic;
+    m->diastolic = r->diastolic;
+    m->glucose_type = (Espace__V1__GlucoseType)glucose_type;
+    m->moment = r->moment;
+    m->number_of_days = r->number_of_days;
+    m->source = r->source;
+    m->device_id = r->device_id;
+}
+
 int dmp_add_measure(void *state, svc_call_t *c, const ProtobufCMessage *msg, store_txn_t *t)
 {
     dmp_state_t *st = state;
@@ -143,21 +160,11 @@ int dmp_add_measure(void *state, svc_call_t *c, const ProtobufCMessage *msg, sto
     m.id.data = id;
     m.id.len = ID_BYTES;
     m.patient_id = (char *)acc->patient_id;
-    m.kind = r->kind;
-    m.code = (char *)dmp_measure_code((int)r->kind, gt);
-    m.unit = (char *)dmp_measure_unit((int)r->kind, gt);
-    m.effective_ms = r->effective_ms;
-    m.value = r->value;
-    m.systolic = r->systolic;
-    m.diastolic = r->diastolic;
-    m.glucose_type = (Espace__V1__GlucoseType)gt;
-    m.moment = r->moment;
-    m.number_of_days = r->number_of_days;
+    dmp_measure_from_request(&m, r, gt);
     m.source = r->source ? r->source
                : ckind == PK(PATIENT)      ? SRC(PATIENT)
                : ckind == PK(PROFESSIONAL) ? SRC(PROFESSIONAL)
                                            : SRC(APP);
-    m.device_id = r->device_id;
     m.recorded_by = &me;
     m.recorded_ms = svc_now_ms(c);
     m.warning = warn;

@@ -66,20 +66,9 @@ static void s_measure(const Espace__V1__AddMeasureRequest *r, int kind)
     Espace__V1__Measure m = ESPACE__V1__MEASURE__INIT;
     m.id = (ProtobufCBinaryData){ID_BYTES, s_id};
     m.patient_id = s_pid;
-    m.kind = r->kind;
-    m.code = (char *)dmp_measure_code((int)r->kind, gt);
-    m.unit = (char *)dmp_measure_unit((int)r->kind, gt);
+    dmp_measure_from_request(&m, r, gt);
     if (!m.code || !m.unit)
         abort(); /* a checked measure has both */
-    m.effective_ms = r->effective_ms;
-    m.value = r->value;
-    m.systolic = r->systolic;
-    m.diastolic = r->diastolic;
-    m.glucose_type = (Espace__V1__GlucoseType)gt;
-    m.moment = r->moment;
-    m.number_of_days = r->number_of_days;
-    m.source = r->source;
-    m.device_id = r->device_id;
     m.recorded_by = &a;
     m.recorded_ms = NOW_MS;
     m.warning = warn;
