@@ -147,22 +147,24 @@ void bus_sub_destroy(bus_sub_t **s)
     *s = NULL;
 }
 
-int bus_subscribe(bus_sub_t *s, const char *prefix)
+/* ZMQ_SUBSCRIBE or ZMQ_UNSUBSCRIBE `prefix` on s. */
+static int s_subscription(bus_sub_t *s, int option, const char *prefix)
 {
     if (s == NULL || prefix == NULL || strlen(prefix) > BUS_MAX_TOPIC)
         return ES_INVALID_ARGUMENT;
-    if (zmq_setsockopt(s->sock, ZMQ_SUBSCRIBE, prefix, strlen(prefix)) != 0)
+    if (zmq_setsockopt(s->sock, option, prefix, strlen(prefix)) != 0)
         return ES_INTERNAL;
     return 0;
 }
 
+int bus_subscribe(bus_sub_t *s, const char *prefix)
+{
+    return s_subscription(s, ZMQ_SUBSCRIBE, prefix);
+}
+
 int bus_unsubscribe(bus_sub_t *s, const char *prefix)
 {
-    if (s == NULL || prefix == NULL || strlen(prefix) > BUS_MAX_TOPIC)
-        return ES_INVALID_ARGUMENT;
-    if (zmq_setsockopt(s->sock, ZMQ_UNSUBSCRIBE, prefix, strlen(prefix)) != 0)
-        return ES_INTERNAL;
-    return 0;
+    return s_subscription(s, ZMQ_UNSUBSCRIBE, prefix);
 }
 
 /* One event, or ES_NOT_FOUND when none waiting, ES_INVALID_ARGUMENT when
